@@ -1,0 +1,122 @@
+// swift-tools-version:6.1
+
+import PackageDescription
+
+let package = Package(
+    name: "huhang",
+    platforms: [.macOS(.v15)],
+    products: [
+        // The message contracts, for agencies' own Swift code.
+        .library(name: "HuhangContracts", targets: ["Contracts"]),
+        .executable(name: "intake", targets: ["Intake"]),
+        .executable(name: "assessment", targets: ["Assessment"]),
+        .executable(name: "intervention", targets: ["Intervention"]),
+        .executable(name: "inspection", targets: ["Inspection"]),
+        .executable(name: "notification", targets: ["Notification"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
+    targets: [
+        // MARK: Shared
+
+        .target(
+            name: "Contracts",
+            path: "Shared/Contracts",
+            exclude: ["Schemas", "asyncapi.yaml"]
+        ),
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Shared/CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(
+            name: "Messaging",
+            dependencies: [
+                "CRabbitMQ",
+                "Contracts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Messaging"
+        ),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Contracts",
+                "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Storage"
+        ),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "Contracts",
+                "Messaging",
+                "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceKit"
+        ),
+
+        // MARK: Services
+
+        .executableTarget(
+            name: "Intake",
+            dependencies: ["ServiceKit", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Services/Intake"
+        ),
+        .executableTarget(name: "Assessment", dependencies: ["ServiceKit"], path: "Services/Assessment"),
+        .executableTarget(name: "Intervention", dependencies: ["ServiceKit"], path: "Services/Intervention"),
+        .executableTarget(name: "Inspection", dependencies: ["ServiceKit"], path: "Services/Inspection"),
+        .executableTarget(name: "Notification", dependencies: ["ServiceKit"], path: "Services/Notification"),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "ContractsTests",
+            dependencies: ["Contracts"],
+            path: "Tests/ContractsTests"
+        ),
+        .testTarget(
+            name: "UnitTests",
+            dependencies: ["Messaging", "Storage", "ServiceKit"],
+            path: "Tests/UnitTests"
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Contracts", "Messaging", "Storage", "ServiceKit",
+                "Intake", "Assessment", "Intervention", "Inspection", "Notification",
+            ],
+            path: "Tests/IntegrationTests"
+        ),
+    ]
+)
+
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    // Require `any` for existential types.
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    // Imports are visible only where they are written.
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

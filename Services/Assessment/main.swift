@@ -1,0 +1,3 @@
+import ServiceKit
+
+await ServiceApp.main(AssessmentService.self)

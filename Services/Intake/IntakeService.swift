@@ -1,0 +1,127 @@
+import Contracts
+import Crypto
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import ServiceKit
+import Storage
+
+/// Intake: the agencies' front door. Validates each event, knows which agency
+/// sent it (the broker-verified AMQP `user_id`), drops exact duplicates,
+/// replaces identities by subject ids and passes accepted events on.
+struct IntakeService: HuhangService {
+    static let name = "intake"
+    static let defaultHTTPPort = 8081
+    static let migrations = IntakeMigrations.all
+
+    let subjects: SubjectResolver
+
+    init(context: ServiceContext) throws {
+        subjects = try SubjectResolver(configuration: IntakeConfiguration(), logger: context.logger)
+    }
+
+    func register(_ handlers: inout HandlerRegistry) {
+        handlers.onRaw(IncidentReportV1.eventType, from: ExchangeName.intake) { body, context in
+            try await acceptIncidentReport(body, context)
+        }
+    }
+
+    func acceptIncidentReport(_ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult {
+        let envelope = context.envelope
+        guard let agency = envelope.sender, !agency.isEmpty else {
+            return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
+        }
+        let report: IncidentReportV1
+        do {
+            report = try context.decode(IncidentReportV1.self, from: body)
+        } catch let rejection as MessageRejection {
+            return try await reject(context, reasons: [FieldError(field: "", problem: rejection.reason)])
+        }
+        let problems = IncidentValidation.check(report)
+        if !problems.isEmpty { return try await reject(context, reasons: problems) }
+
+        let contentHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let reportID = UUID().uuidString.lowercased()
+        let inserted = try await context.connection.query("""
+            INSERT INTO intake.reports (report_id, event_id, agency, external_id, event_type, category,
+                                        immediate_danger, school_code, occurred_at, content_hash)
+            VALUES (\(reportID)::uuid, \(envelope.id), \(agency), \(report.externalID), \(envelope.type),
+                    \(report.category.rawValue), \(report.immediateDanger), \(report.schoolCode),
+                    \(report.occurredAt), \(contentHash))
+            ON CONFLICT (agency, external_id) DO NOTHING
+            RETURNING 1
+            """, logger: context.logger)
+        var isNew = false
+        for try await _ in inserted { isNew = true }
+        if !isNew {
+            let rows = try await context.connection.query("""
+                SELECT content_hash FROM intake.reports WHERE agency = \(agency) AND external_id = \(report.externalID)
+                """, logger: context.logger)
+            var existing = ""
+            for try await hash in rows.decode(String.self) { existing = hash }
+            if existing == contentHash {
+                context.logger.info("duplicate report ignored", metadata: ["intake.agency": "\(agency)"])
+                return .applied
+            }
+            return try await reject(context, agency: agency, kind: "conflict", reasons: [FieldError(
+                field: "/externalId",
+                problem: "this external id was already used for a report with different content; kept for review")])
+        }
+
+        var subjects: [ReportAcceptedV1.Subject] = []
+        for person in report.people {
+            let resolved = self.subjects.resolve(person, schoolCode: report.schoolCode)
+            try await context.connection.query("""
+                INSERT INTO intake.report_subjects (report_id, subject_id, role, match_kind)
+                VALUES (\(reportID)::uuid, \(resolved.subjectID), \(person.role.rawValue), \(resolved.kind.rawValue))
+                ON CONFLICT DO NOTHING
+                """, logger: context.logger)
+            subjects.append(.init(subjectID: resolved.subjectID, role: person.role))
+        }
+        try await context.emit(ReportAcceptedV1(
+            reportID: reportID, agency: agency, externalID: report.externalID, category: report.category,
+            immediateDanger: report.immediateDanger, occurredAt: report.occurredAt, schoolCode: report.schoolCode,
+            subjects: subjects), subject: reportID)
+        context.logger.info("report accepted", metadata: ["intake.agency": "\(agency)", "intake.report_id": "\(reportID)"])
+        return .applied
+    }
+
+    /// Keeps a rejected event with its reasons; the message also goes to `intake.dead`.
+    private func reject(_ context: HandlerContext, agency: String? = nil, kind: String = "invalid", reasons: [FieldError]) async throws -> HandlerResult {
+        let json = String(decoding: try JSONEncoder().encode(reasons), as: UTF8.self)
+        try await context.connection.query("""
+            INSERT INTO intake.rejections (event_id, agency, event_type, kind, reasons)
+            VALUES (\(context.envelope.id), \(agency ?? context.envelope.sender), \(context.envelope.type), \(kind), \(json)::jsonb)
+            """, logger: context.logger)
+        let reason = "\(kind): " + reasons.map(\.description).joined(separator: "; ")
+        context.logger.notice("event rejected", metadata: ["intake.rejection": "\(kind)", "intake.reasons": "\(reasons.count)"])
+        return .setAside(reason: reason)
+    }
+}
+
+/// Checks an incident report beyond its JSON shape.
+enum IncidentValidation {
+    static func check(_ report: IncidentReportV1) -> [FieldError] {
+        var problems: [FieldError] = []
+        if report.externalID.isEmpty || report.externalID.count > 128 {
+            problems.append(FieldError(field: "/externalId", problem: "must be 1 to 128 characters"))
+        }
+        if report.people.isEmpty {
+            problems.append(FieldError(field: "/people", problem: "needs at least 1 person"))
+        }
+        if report.occurredAt > Date().addingTimeInterval(24 * 3600) {
+            problems.append(FieldError(field: "/occurredAt", problem: "is in the future"))
+        }
+        for (index, person) in report.people.enumerated() {
+            if let id = person.idNumber, id.range(of: #"^[0-9]{17}[0-9Xx]$"#, options: .regularExpression) == nil {
+                problems.append(FieldError(field: "/people/\(index)/idNumber", problem: "is not an 18-character identity number"))
+            }
+            if person.idNumber == nil && person.studentNumber == nil && person.name == nil {
+                problems.append(FieldError(field: "/people/\(index)", problem: "names nobody",
+                                           allowed: "idNumber, or studentNumber with schoolCode, or name with birthDate"))
+            }
+        }
+        return problems
+    }
+}

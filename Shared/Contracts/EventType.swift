@@ -1,0 +1,40 @@
+/// The name and major version of an event type.
+///
+/// Version rules: within a major version a contract only grows — new optional
+/// fields, never a removed or retyped one — and readers ignore fields they do
+/// not know. A breaking change is a new major version with its own type name
+/// and routing key (`report.incident.v2`), published alongside the old one
+/// until every reader has moved.
+public struct EventType: Sendable, Hashable, CustomStringConvertible {
+    /// Dotted name without version, e.g. `report.incident`.
+    public let family: String
+    /// Major version.
+    public let major: Int
+
+    public init(_ family: String, major: Int) {
+        self.family = family
+        self.major = major
+    }
+
+    /// `report.incident.v1`: the CloudEvents type and the AMQP routing key.
+    public var name: String { "\(family).v\(major)" }
+    /// The routing key on the exchange.
+    public var routingKey: String { name }
+    /// The schema URI carried in `dataschema`.
+    public var dataschema: String { "urn:huhang:schema:\(name)" }
+    public var description: String { name }
+
+    /// Parses `family.vN`.
+    public init?(name: String) {
+        guard let dot = name.lastIndex(of: "."), name[name.index(after: dot)...].hasPrefix("v"),
+              let major = Int(name[name.index(dot, offsetBy: 2)...]), major > 0
+        else { return nil }
+        self.init(String(name[..<dot]), major: major)
+    }
+}
+
+/// A message contract: the body of one event type.
+public protocol EventPayload: Codable, Sendable {
+    /// The type this payload is the body of.
+    static var eventType: EventType { get }
+}

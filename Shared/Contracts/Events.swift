@@ -1,0 +1,259 @@
+import Foundation
+
+// MARK: - Shared vocabulary
+
+/// What an incident report is about.
+public enum IncidentCategory: String, Codable, Sendable, CaseIterable {
+    /// 校园欺凌
+    case bullying
+    case violence
+    /// 性侵
+    case sexualAbuse = "sexual_abuse"
+    /// 轻生: self-harm or suicide risk
+    case selfHarm = "self_harm"
+    case runningAway = "running_away"
+    /// 禁毒
+    case drugs
+    /// 电诈
+    case telecomFraud = "telecom_fraud"
+    /// 校园贷
+    case campusLoan = "campus_loan"
+    case onlineHarm = "online_harm"
+    case gang
+    case theft
+    case other
+}
+
+/// The part a person plays in an incident.
+public enum PersonRole: String, Codable, Sendable, CaseIterable {
+    case victim
+    case allegedPerpetrator = "alleged_perpetrator"
+    case witness
+    case reporter
+}
+
+/// A subject's risk tier, lowest first.
+public enum RiskTier: String, Codable, Sendable, CaseIterable, Comparable {
+    case low, medium, high, critical
+
+    public static func < (lhs: RiskTier, rhs: RiskTier) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+// MARK: - report.incident.v1 (agency → intake)
+
+/// An agency reports an incident involving minors. Published by the agency on
+/// `huhang.intake` with routing key `report.incident.v1`.
+public struct IncidentReportV1: EventPayload, Hashable {
+    public static let eventType = EventType("report.incident", major: 1)
+
+    /// A person named in the report. Identity fields are read by intake and
+    /// replaced by a subject id; they never leave intake.
+    public struct Person: Codable, Sendable, Hashable {
+        public var role: PersonRole
+        /// Resident identity number (18 characters); hashed at intake, never stored.
+        public var idNumber: String?
+        /// Student number at ``IncidentReportV1/schoolCode``.
+        public var studentNumber: String?
+        public var name: String?
+        /// `YYYY-MM-DD`.
+        public var birthDate: String?
+
+        public init(role: PersonRole, idNumber: String? = nil, studentNumber: String? = nil, name: String? = nil, birthDate: String? = nil) {
+            self.role = role
+            self.idNumber = idNumber
+            self.studentNumber = studentNumber
+            self.name = name
+            self.birthDate = birthDate
+        }
+    }
+
+    /// The agency's own id for this report; (agency, externalID) is unique.
+    public var externalID: String
+    public var category: IncidentCategory
+    /// Danger is happening now (self-harm under way, ongoing violence, abuse).
+    public var immediateDanger: Bool
+    public var occurredAt: Date
+    /// The school concerned, by its code in the schools registry.
+    public var schoolCode: String?
+    public var place: String?
+    public var narrative: String?
+    public var people: [Person]
+
+    public init(
+        externalID: String, category: IncidentCategory, immediateDanger: Bool, occurredAt: Date,
+        schoolCode: String? = nil, place: String? = nil, narrative: String? = nil, people: [Person]
+    ) {
+        self.externalID = externalID
+        self.category = category
+        self.immediateDanger = immediateDanger
+        self.occurredAt = occurredAt
+        self.schoolCode = schoolCode
+        self.place = place
+        self.narrative = narrative
+        self.people = people
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, place, narrative, people
+    }
+}
+
+// MARK: - report.accepted.v1 (intake → all)
+
+/// Intake accepted an agency's report. Carries subject ids, never identities.
+public struct ReportAcceptedV1: EventPayload, Hashable {
+    public static let eventType = EventType("report.accepted", major: 1)
+
+    public struct Subject: Codable, Sendable, Hashable {
+        public var subjectID: String
+        public var role: PersonRole
+        public init(subjectID: String, role: PersonRole) {
+            self.subjectID = subjectID
+            self.role = role
+        }
+        enum CodingKeys: String, CodingKey { case subjectID = "subjectId", role }
+    }
+
+    public var reportID: String
+    /// The verified sending agency.
+    public var agency: String
+    public var externalID: String
+    public var category: IncidentCategory
+    public var immediateDanger: Bool
+    public var occurredAt: Date
+    public var schoolCode: String?
+    public var subjects: [Subject]
+
+    public init(
+        reportID: String, agency: String, externalID: String, category: IncidentCategory,
+        immediateDanger: Bool, occurredAt: Date, schoolCode: String?, subjects: [Subject]
+    ) {
+        self.reportID = reportID
+        self.agency = agency
+        self.externalID = externalID
+        self.category = category
+        self.immediateDanger = immediateDanger
+        self.occurredAt = occurredAt
+        self.schoolCode = schoolCode
+        self.subjects = subjects
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reportID = "reportId", agency, externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, subjects
+    }
+}
+
+// MARK: - risk.assessed.v1 (assessment → all)
+
+/// A subject's risk tier changed.
+public struct RiskAssessedV1: EventPayload, Hashable {
+    public static let eventType = EventType("risk.assessed", major: 1)
+
+    public var subjectID: String
+    public var tier: RiskTier
+    public var previousTier: RiskTier?
+    public var score: Double
+    /// Why: the factors or triggers that produced the tier.
+    public var reasons: [String]
+    public var modelVersion: String
+    /// A first tier set from one report, before the full model has run.
+    public var provisional: Bool
+    /// Immediate danger: act now.
+    public var urgent: Bool
+    public var schoolCode: String?
+    public var assessedAt: Date
+
+    public init(
+        subjectID: String, tier: RiskTier, previousTier: RiskTier?, score: Double, reasons: [String],
+        modelVersion: String, provisional: Bool, urgent: Bool, schoolCode: String?, assessedAt: Date
+    ) {
+        self.subjectID = subjectID
+        self.tier = tier
+        self.previousTier = previousTier
+        self.score = score
+        self.reasons = reasons
+        self.modelVersion = modelVersion
+        self.provisional = provisional
+        self.urgent = urgent
+        self.schoolCode = schoolCode
+        self.assessedAt = assessedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case subjectID = "subjectId", tier, previousTier, score, reasons, modelVersion, provisional, urgent, schoolCode, assessedAt
+    }
+}
+
+// MARK: - task.assigned.v1 (intervention → all)
+
+/// A task was assigned to a responsible unit with a deadline.
+public struct TaskAssignedV1: EventPayload, Hashable {
+    public static let eventType = EventType("task.assigned", major: 1)
+
+    public var taskID: String
+    public var caseID: String
+    public var subjectID: String
+    /// The responsible unit (an agency code or the district task force).
+    public var unit: String
+    /// The measure from the plan catalogue, e.g. `first_response`, `counselling`.
+    public var measure: String
+    public var tier: RiskTier
+    public var dueAt: Date
+    public var urgent: Bool
+
+    public init(taskID: String, caseID: String, subjectID: String, unit: String, measure: String, tier: RiskTier, dueAt: Date, urgent: Bool) {
+        self.taskID = taskID
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.unit = unit
+        self.measure = measure
+        self.tier = tier
+        self.dueAt = dueAt
+        self.urgent = urgent
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case taskID = "taskId", caseID = "caseId", subjectID = "subjectId", unit, measure, tier, dueAt, urgent
+    }
+}
+
+// MARK: - notification.delivered.v1 (notification → all)
+
+/// A notice reached its recipient on a channel.
+public struct NotificationDeliveredV1: EventPayload, Hashable {
+    public static let eventType = EventType("notification.delivered", major: 1)
+
+    public enum Channel: String, Codable, Sendable, CaseIterable {
+        case inbox, webhook, sms, email
+    }
+
+    public var deliveryID: String
+    /// The event the notice is about.
+    public var aboutEventID: String
+    public var aboutEventType: String
+    public var recipient: String
+    public var channel: Channel
+    public var deliveredAt: Date
+
+    public init(deliveryID: String, aboutEventID: String, aboutEventType: String, recipient: String, channel: Channel, deliveredAt: Date) {
+        self.deliveryID = deliveryID
+        self.aboutEventID = aboutEventID
+        self.aboutEventType = aboutEventType
+        self.recipient = recipient
+        self.channel = channel
+        self.deliveredAt = deliveredAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case deliveryID = "deliveryId", aboutEventID = "aboutEventId", aboutEventType, recipient, channel, deliveredAt
+    }
+}
+
+/// Every event type of the contracts package, for tooling and documentation.
+public enum Contracts {
+    public static let allPayloads: [any EventPayload.Type] = [
+        IncidentReportV1.self, ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
+    ]
+}

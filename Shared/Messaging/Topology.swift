@@ -1,0 +1,142 @@
+/// Exchanges, queues and bindings to declare.
+///
+/// Declarations are idempotent: every service declares what it uses each time
+/// it connects, so a broker that lost its definitions gets them back.
+public struct Topology: Sendable, Hashable {
+    public struct Exchange: Sendable, Hashable {
+        public var name: String
+        public var type: String
+        public var arguments: AMQPTable
+        public init(name: String, type: String = "topic", arguments: AMQPTable = [:]) {
+            self.name = name
+            self.type = type
+            self.arguments = arguments
+        }
+    }
+
+    public struct Queue: Sendable, Hashable {
+        public var name: String
+        public var arguments: AMQPTable
+        public init(name: String, arguments: AMQPTable) {
+            self.name = name
+            self.arguments = arguments
+        }
+    }
+
+    public struct Binding: Sendable, Hashable {
+        public var queue: String
+        public var exchange: String
+        public var routingKey: String
+        public init(queue: String, exchange: String, routingKey: String) {
+            self.queue = queue
+            self.exchange = exchange
+            self.routingKey = routingKey
+        }
+    }
+
+    public var exchanges: [Exchange]
+    public var queues: [Queue]
+    public var bindings: [Binding]
+
+    public init(exchanges: [Exchange] = [], queues: [Queue] = [], bindings: [Binding] = []) {
+        self.exchanges = exchanges
+        self.queues = queues
+        self.bindings = bindings
+    }
+
+    /// The two exchanges of the platform: `huhang.intake`, where agencies
+    /// publish, and `huhang.events`, where services publish domain events.
+    public static let exchanges = Topology(exchanges: [
+        Exchange(name: ExchangeName.intake),
+        Exchange(name: ExchangeName.events),
+    ])
+}
+
+/// Exchange names.
+public enum ExchangeName {
+    /// The only exchange agencies may publish to; routing key = event type.
+    public static let intake = "huhang.intake"
+    /// Domain events published by the services.
+    public static let events = "huhang.events"
+}
+
+/// A service's queues: where its events arrive, where failed ones wait to be
+/// retried, and where the ones that cannot succeed are set aside.
+///
+///     <service>.events      quorum; bound to the keys the service handles;
+///                           delivery limit, dead-letters to <service>.dead
+///     <service>.retry.<n>   quorum; holds a message for the n-th delay, then
+///                           dead-letters it back to <service>.events
+///     <service>.dead        quorum; kept until an operator looks
+public struct ServiceQueues: Sendable, Hashable {
+    /// The consumer group, e.g. `assessment`.
+    public var service: String
+    /// (exchange, routing key) pairs the service consumes.
+    public var bindings: [(exchange: String, routingKey: String)] {
+        get { storedBindings.map { ($0.exchange, $0.routingKey) } }
+        set { storedBindings = newValue.map { BindingKey(exchange: $0.exchange, routingKey: $0.routingKey) } }
+    }
+    /// Delays before the 1st, 2nd, … retry of a message whose handler failed transiently.
+    public var retryDelays: [Duration]
+    /// How many times the broker may deliver a message before dead-lettering it
+    /// (covers consumers that crash on it, where no retry could be recorded).
+    public var deliveryLimit: Int
+
+    private struct BindingKey: Sendable, Hashable { var exchange: String; var routingKey: String }
+    private var storedBindings: [BindingKey]
+
+    public init(
+        service: String,
+        bindings: [(exchange: String, routingKey: String)],
+        retryDelays: [Duration] = [.seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600)],
+        deliveryLimit: Int = 10
+    ) {
+        self.service = service
+        self.storedBindings = bindings.map { BindingKey(exchange: $0.exchange, routingKey: $0.routingKey) }
+        self.retryDelays = retryDelays
+        self.deliveryLimit = deliveryLimit
+    }
+
+    public static func == (lhs: ServiceQueues, rhs: ServiceQueues) -> Bool {
+        lhs.service == rhs.service && lhs.storedBindings == rhs.storedBindings
+            && lhs.retryDelays == rhs.retryDelays && lhs.deliveryLimit == rhs.deliveryLimit
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(service)
+        hasher.combine(storedBindings)
+    }
+
+    public var mainQueue: String { "\(service).events" }
+    public var deadQueue: String { "\(service).dead" }
+    public func retryQueue(_ attempt: Int) -> String { "\(service).retry.\(attempt)" }
+
+    /// Everything to declare for this service, exchanges included.
+    public var topology: Topology {
+        var queues = [Topology.Queue]()
+        queues.append(Topology.Queue(name: deadQueue, arguments: ["x-queue-type": .string("quorum")]))
+        queues.append(Topology.Queue(name: mainQueue, arguments: [
+            "x-queue-type": .string("quorum"),
+            "x-delivery-limit": .int(Int64(deliveryLimit)),
+            "x-dead-letter-exchange": .string(""),
+            "x-dead-letter-routing-key": .string(deadQueue),
+            "x-dead-letter-strategy": .string("at-least-once"),
+            "x-overflow": .string("reject-publish"),
+        ]))
+        for (index, delay) in retryDelays.enumerated() {
+            let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+            queues.append(Topology.Queue(name: retryQueue(index + 1), arguments: [
+                "x-queue-type": .string("quorum"),
+                "x-message-ttl": .int(milliseconds),
+                "x-dead-letter-exchange": .string(""),
+                "x-dead-letter-routing-key": .string(mainQueue),
+                "x-dead-letter-strategy": .string("at-least-once"),
+                "x-overflow": .string("reject-publish"),
+            ]))
+        }
+        let bindings = storedBindings.map {
+            Topology.Binding(queue: mainQueue, exchange: $0.exchange, routingKey: $0.routingKey)
+        }
+        return Topology(exchanges: Topology.exchanges.exchanges, queues: queues, bindings: bindings)
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import Messaging
+import Storage
+
+/// The settings every service reads from its environment.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `AMQP_URL` | `amqp://huhang:huhang@127.0.0.1:5672` | RabbitMQ |
+/// | `AMQP_HEARTBEAT` | `10` | heartbeat interval, seconds |
+/// | `AMQP_PREFETCH` | `32` | unacknowledged deliveries per consumer |
+/// | `HANDLER_CONCURRENCY` | `8` | messages handled at once per replica |
+/// | `DATABASE_URL` | `postgres://huhang:huhang@127.0.0.1:5432/huhang` | PostgreSQL |
+/// | `DATABASE_POOL_SIZE` | `10` | most database connections per replica |
+/// | `HTTP_HOST` | `0.0.0.0` | address the HTTP server binds |
+/// | `HTTP_PORT` | the service's (8081–8085) | HTTP port |
+/// | `LOG_LEVEL` | `info` | trace, debug, info, notice, warning, error, critical |
+/// | `LOG_FORMAT` | `json` | `json` (one object per line) or `text` |
+/// | `OUTBOX_BATCH_SIZE` | `500` | outbox rows per window of confirms |
+/// | `OUTBOX_POLL_INTERVAL_MS` | `1000` | outbox poll when no NOTIFY arrives |
+/// | `RETRY_DELAYS` | `1,5,30,120,600` | seconds before each retry of a failed message |
+/// | `DELIVERY_LIMIT` | `10` | deliveries before the broker dead-letters a message |
+/// | `SHUTDOWN_TIMEOUT` | `8` | seconds to drain on SIGTERM before cancelling |
+public struct ServiceConfiguration: Sendable {
+    public var amqp: AMQPConfiguration
+    public var prefetch: UInt16
+    public var handlerConcurrency: Int
+    public var database: DatabaseConfiguration
+    public var httpHost: String
+    public var httpPort: Int
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+    public var outbox: OutboxRelayConfiguration
+    public var retryDelays: [Duration]
+    public var deliveryLimit: Int
+    public var shutdownTimeout: Duration
+
+    public enum LogFormat: String, Sendable { case json, text }
+
+    /// Reads the configuration from environment variables, with the defaults above.
+    /// - Parameters:
+    ///   - service: The service's name (used for the connection name).
+    ///   - defaultHTTPPort: The service's default port.
+    ///   - environment: The variables to read.
+    public init(service: String, defaultHTTPPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func value(_ key: String, _ fallback: String) -> String {
+            environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+        }
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            let text = value(key, String(fallback))
+            guard let number = Int(text) else { throw ConfigurationError(key: key, value: text, expected: "an integer") }
+            return number
+        }
+        let heartbeat = try int("AMQP_HEARTBEAT", 10)
+        amqp = try AMQPConfiguration(
+            url: value("AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672"),
+            heartbeatSeconds: heartbeat, connectionName: service)
+        prefetch = UInt16(clamping: try int("AMQP_PREFETCH", 32))
+        handlerConcurrency = max(1, try int("HANDLER_CONCURRENCY", 8))
+        database = try DatabaseConfiguration(
+            url: value("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang"),
+            maximumConnections: max(2, try int("DATABASE_POOL_SIZE", 10)))
+        httpHost = value("HTTP_HOST", "0.0.0.0")
+        httpPort = try int("HTTP_PORT", defaultHTTPPort)
+        let level = value("LOG_LEVEL", "info")
+        guard let logLevel = Logger.Level(rawValue: level) else {
+            throw ConfigurationError(key: "LOG_LEVEL", value: level, expected: "trace, debug, info, notice, warning, error or critical")
+        }
+        self.logLevel = logLevel
+        let format = value("LOG_FORMAT", "json")
+        guard let logFormat = LogFormat(rawValue: format) else {
+            throw ConfigurationError(key: "LOG_FORMAT", value: format, expected: "json or text")
+        }
+        self.logFormat = logFormat
+        outbox = OutboxRelayConfiguration(
+            batchSize: max(1, try int("OUTBOX_BATCH_SIZE", 500)),
+            pollInterval: .milliseconds(max(10, try int("OUTBOX_POLL_INTERVAL_MS", 1000))))
+        let delays = value("RETRY_DELAYS", "1,5,30,120,600")
+        let parsed = delays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.count == delays.split(separator: ",").count else {
+            throw ConfigurationError(key: "RETRY_DELAYS", value: delays, expected: "seconds separated by commas, e.g. 1,5,30")
+        }
+        retryDelays = parsed.map { .milliseconds(Int($0 * 1000)) }
+        deliveryLimit = max(1, try int("DELIVERY_LIMIT", 10))
+        shutdownTimeout = .seconds(max(1, try int("SHUTDOWN_TIMEOUT", 8)))
+    }
+}
+
+/// An environment variable that could not be used.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let key: String
+    public let value: String
+    public let expected: String
+    public init(key: String, value: String, expected: String) {
+        self.key = key
+        self.value = value
+        self.expected = expected
+    }
+    public var description: String { "\(key)=\(value) is not valid: expected \(expected)" }
+}

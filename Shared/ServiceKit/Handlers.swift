@@ -1,0 +1,172 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import Storage
+
+/// What a handler did with a message.
+public enum HandlerResult: Sendable, Hashable {
+    /// The effect was applied (or nothing was to be done).
+    case applied
+    /// The handler recorded the message as rejected (committed with the rest of
+    /// its transaction) and the message is also kept in `<service>.dead`.
+    case setAside(reason: String)
+}
+
+/// A message that can never be handled: it is set aside in `<service>.dead`
+/// with ``reason`` at once, without retries.
+public struct MessageRejection: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// What a handler works with: the event's envelope and the open transaction
+/// in which it records its effect and the events it emits.
+public struct HandlerContext: Sendable {
+    /// The incoming event's attributes.
+    public let envelope: EventEnvelope
+    /// The connection holding the transaction; everything written through it commits or rolls back together.
+    public let connection: PostgresConnection
+    /// The service's schema.
+    public let schema: String
+    /// The service's name (the `source` of the events it emits).
+    public let service: String
+    /// A logger carrying the event's id, type and correlation id.
+    public let logger: Logger
+
+    /// Emits an event caused by the one being handled: it goes to the outbox
+    /// in this transaction and is published after commit.
+    /// - Parameters:
+    ///   - payload: The event's body.
+    ///   - subject: What the event is about (an id, never personal data).
+    /// - Returns: The emitted event's envelope.
+    @discardableResult
+    public func emit<P: EventPayload>(_ payload: P, subject: String? = nil) async throws -> EventEnvelope {
+        let out = envelope.caused(type: P.eventType, source: service, subject: subject)
+        try await Outbox.enqueue(try OutgoingMessage(payload, envelope: out), on: connection, schema: schema, logger: logger)
+        return out
+    }
+
+    /// Decodes the body as a contract; a body that does not match is rejected for good.
+    public func decode<P: EventPayload>(_ type: P.Type, from body: [UInt8]) throws -> P {
+        do {
+            return try ContractCoding.decoder().decode(P.self, from: Data(body))
+        } catch let error as DecodingError {
+            throw MessageRejection("body does not match \(P.eventType.name): \(Self.explain(error))")
+        } catch {
+            throw MessageRejection("body is not JSON")
+        }
+    }
+
+    /// A readable account of a decoding error: the field path and what was wrong.
+    static func explain(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            "/" + keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "/")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
+        case .typeMismatch(_, let context): return "\(path(context.codingPath)) has the wrong type: \(context.debugDescription)"
+        case .valueNotFound(_, let context): return "\(path(context.codingPath)) is null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "undecodable"
+        }
+    }
+}
+
+/// The event types a service handles and what it does with each.
+public struct HandlerRegistry: Sendable {
+    public typealias RawHandler = @Sendable (_ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult
+
+    struct Entry: Sendable {
+        var exchange: String
+        var handler: RawHandler
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+
+    public init() {}
+
+    /// Handles an event type, decoding its body into the contract type first.
+    /// - Parameters:
+    ///   - type: The contract.
+    ///   - exchange: Where the event is published (`huhang.events` for services' events).
+    ///   - handler: Applies the event inside the transaction.
+    public mutating func on<P: EventPayload>(
+        _ type: P.Type,
+        from exchange: String = ExchangeName.events,
+        _ handler: @escaping @Sendable (P, HandlerContext) async throws -> HandlerResult
+    ) {
+        entries[P.eventType.name] = Entry(exchange: exchange) { body, context in
+            try await handler(try context.decode(P.self, from: body), context)
+        }
+    }
+
+    /// Handles an event type with the raw body (for services that validate bodies themselves).
+    public mutating func onRaw(_ type: EventType, from exchange: String, _ handler: @escaping RawHandler) {
+        entries[type.name] = Entry(exchange: exchange, handler: handler)
+    }
+
+    /// The (exchange, routing key) bindings of the service's queue.
+    public var bindings: [(exchange: String, routingKey: String)] {
+        entries.sorted { $0.key < $1.key }.map { ($0.value.exchange, $0.key) }
+    }
+
+    func entry(for type: String) -> Entry? { entries[type] }
+}
+
+/// Runs a delivery through inbox, handler and transaction; the consumer acks after.
+struct MessageProcessor: Sendable {
+    let registry: HandlerRegistry
+    let database: Database
+    let service: String
+    let logger: Logger
+
+    private struct Duplicate: Error {}
+
+    func process(_ delivery: Delivery) async -> HandlingOutcome {
+        let envelope: EventEnvelope
+        do {
+            envelope = try EventEnvelope(delivery: delivery)
+        } catch {
+            return .dead(reason: error.reason)
+        }
+        guard let entry = registry.entry(for: envelope.type) else {
+            if let type = EventType(name: envelope.type),
+               registry.entries.keys.contains(where: { EventType(name: $0)?.family == type.family }) {
+                return .dead(reason: "unsupported major version: \(envelope.type) is not handled by \(service)")
+            }
+            return .dead(reason: "unknown event type \(envelope.type) for \(service)")
+        }
+        var logger = self.logger
+        logger[metadataKey: "event.id"] = "\(envelope.id)"
+        logger[metadataKey: "event.type"] = "\(envelope.type)"
+        logger[metadataKey: "event.correlation_id"] = "\(envelope.correlationID)"
+        if let trace = envelope.traceparent.flatMap(TraceContext.init(traceparent:)) {
+            logger[metadataKey: "trace.id"] = "\(trace.traceID)"
+        }
+        do {
+            let result = try await database.withTransaction { connection -> HandlerResult in
+                guard try await Inbox.claim(envelope.id, type: envelope.type, on: connection, schema: database.schema, logger: logger) else {
+                    throw Duplicate()
+                }
+                let context = HandlerContext(
+                    envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
+                return try await entry.handler(delivery.body, context)
+            }
+            switch result {
+            case .applied: return .done
+            case .setAside(let reason): return .doneAndSetAside(reason: reason)
+            }
+        } catch is Duplicate {
+            logger.debug("duplicate message ignored")
+            return .done
+        } catch let rejection as MessageRejection {
+            return .dead(reason: rejection.reason)
+        } catch {
+            return .retry(reason: String(describing: error).prefix(500).description)
+        }
+    }
+}

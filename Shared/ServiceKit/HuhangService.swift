@@ -1,0 +1,42 @@
+import Hummingbird
+import Logging
+import Messaging
+import ServiceLifecycle
+import Storage
+
+/// What a service is: its name, its schema's migrations, the events it
+/// handles, its HTTP routes. Everything else — connections, outbox, inbox,
+/// health, metrics, shutdown — is ServiceKit's.
+public protocol HuhangService: Sendable {
+    /// The service's name; also its schema, its queue prefix and its AMQP connection name.
+    static var name: String { get }
+    /// The HTTP port when `HTTP_PORT` is not set.
+    static var defaultHTTPPort: Int { get }
+    /// The schema's migrations, numbered from 1.
+    static var migrations: [Migration] { get }
+
+    /// Creates the service once its database and publisher exist.
+    init(context: ServiceContext) throws
+
+    /// Registers the events the service handles.
+    func register(_ handlers: inout HandlerRegistry)
+
+    /// Adds the service's `/v1` routes.
+    func addRoutes(to router: Router<BasicRequestContext>)
+
+    /// Long-running work of the service's own (timers, schedulers), started after migrations.
+    func backgroundServices() -> [any Service]
+}
+
+extension HuhangService {
+    public func addRoutes(to router: Router<BasicRequestContext>) {}
+    public func backgroundServices() -> [any Service] { [] }
+}
+
+/// What a service gets to work with.
+public struct ServiceContext: Sendable {
+    public let configuration: ServiceConfiguration
+    public let database: Database
+    public let publisher: Publisher
+    public let logger: Logger
+}

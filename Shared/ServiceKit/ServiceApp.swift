@@ -1,0 +1,219 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Logging
+import Messaging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Storage
+import Synchronization
+import UnixSignals
+
+/// Builds and runs a service: the one bootstrap every service's `main` calls.
+///
+/// The group, in start order: database pool, publisher, migrations, outbox
+/// relay, the service's background work, consumer, HTTP server. Graceful
+/// shutdown (SIGTERM, SIGINT) runs in reverse: the HTTP server stops, the
+/// consumer cancels and finishes what it received, background work stops, the
+/// relay flushes the outbox, then the publisher and the pool close.
+public enum ServiceApp {
+    /// The entry point of a service executable. Exits 0 after a graceful shutdown.
+    public static func main<S: HuhangService>(_ service: S.Type) async {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration(service: S.name, defaultHTTPPort: S.defaultHTTPPort)
+        } catch {
+            FileHandle.standardError.write(Data("\(S.name): \(error)\n".utf8))
+            exit(2)
+        }
+        bootstrapObservability(service: S.name, configuration: configuration)
+        let logger = Logger(label: S.name)
+        do {
+            let running = try RunningService<S>(configuration: configuration, logger: logger, signals: true)
+            try await running.group.run()
+            logger.info("stopped")
+        } catch {
+            logger.critical("service failed", metadata: ["error.message": "\(error)"])
+            exit(1)
+        }
+    }
+
+    private static let bootstrapped = Mutex(false)
+
+    /// Sets up logging and metrics once per process.
+    public static func bootstrapObservability(service: String, configuration: ServiceConfiguration) {
+        let first = bootstrapped.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        let level = configuration.logLevel
+        switch configuration.logFormat {
+        case .json: LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        case .text: LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+    }
+
+    /// The process's metrics, served at `/metrics`.
+    public static let metricsRegistry = PrometheusCollectorRegistry()
+}
+
+/// A service assembled and ready to run (used by `main` and by tests).
+public struct RunningService<S: HuhangService>: Sendable {
+    /// The service group; run it, or trigger its graceful shutdown.
+    public let group: ServiceGroup
+    public let service: S
+    public let database: Database
+    public let publisher: Publisher
+    public let relay: OutboxRelay
+    public let consumer: Consumer
+    public let readiness: Readiness
+
+    /// Assembles the service.
+    /// - Parameters:
+    ///   - configuration: Its settings.
+    ///   - logger: Its logger.
+    ///   - signals: Shut down gracefully on SIGTERM and SIGINT.
+    public init(configuration: ServiceConfiguration, logger: Logger, signals: Bool = false) throws {
+        let database = try Database(configuration: configuration.database, schema: S.name, logger: logger)
+        let publisher = Publisher(configuration: configuration.amqp, logger: logger)
+        let context = ServiceContext(configuration: configuration, database: database, publisher: publisher, logger: logger)
+        let service = try S(context: context)
+        var registry = HandlerRegistry()
+        service.register(&registry)
+        let queues = ServiceQueues(
+            service: S.name, bindings: registry.bindings,
+            retryDelays: configuration.retryDelays, deliveryLimit: configuration.deliveryLimit)
+        let processor = MessageProcessor(registry: registry, database: database, service: S.name, logger: logger)
+        let consumer = Consumer(
+            amqp: configuration.amqp, queues: queues,
+            configuration: ConsumerConfiguration(prefetch: configuration.prefetch, concurrency: configuration.handlerConcurrency),
+            publisher: publisher, logger: logger
+        ) { delivery in await processor.process(delivery) }
+        let relay = OutboxRelay(database: database, publisher: publisher, configuration: configuration.outbox, logger: logger)
+        let readiness = Readiness(database: database, consumer: consumer)
+        let migrations = MigrationService(migrations: S.migrations, database: database, readiness: readiness, logger: logger)
+
+        let router = Router()
+        HealthRoutes.add(to: router, readiness: readiness)
+        service.addRoutes(to: router)
+        let http = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: S.name),
+            logger: logger)
+
+        let gated: [any Service] = [relay] + service.backgroundServices() + [consumer]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: database, serviceName: "database"),
+            .init(service: publisher, serviceName: "publisher"),
+            .init(service: migrations, successTerminationBehavior: .ignore, serviceName: "migrations"),
+        ]
+        for (index, inner) in gated.enumerated() {
+            services.append(.init(service: AfterMigrations(inner: inner, readiness: readiness), serviceName: "worker-\(index)"))
+        }
+        services.append(.init(service: http, serviceName: "http"))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        groupConfiguration.maximumCancellationDuration = .seconds(1)
+        self.group = ServiceGroup(configuration: groupConfiguration)
+        self.service = service
+        self.database = database
+        self.publisher = publisher
+        self.relay = relay
+        self.consumer = consumer
+        self.readiness = readiness
+    }
+}
+
+/// Whether a service may take traffic: migrations done, broker and database reachable.
+public final class Readiness: Sendable {
+    private let migrated = Mutex(false)
+    private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    let database: Database
+    let consumer: Consumer
+
+    init(database: Database, consumer: Consumer) {
+        self.database = database
+        self.consumer = consumer
+    }
+
+    /// Migrations have been applied.
+    public var isMigrated: Bool { migrated.withLock { $0 } }
+
+    func markMigrated() {
+        migrated.withLock { $0 = true }
+        let pending = waiters.withLock { list -> [CheckedContinuation<Void, Never>] in
+            defer { list = [] }
+            return list
+        }
+        for waiter in pending { waiter.resume() }
+    }
+
+    func waitUntilMigrated() async {
+        if isMigrated { return }
+        await withCheckedContinuation { continuation in
+            let now = waiters.withLock { list -> Bool in
+                if migrated.withLock({ $0 }) { return true }
+                list.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// The readiness report.
+    public func check() async -> (ready: Bool, checks: [String: Bool]) {
+        let checks = [
+            "migrations": isMigrated,
+            "broker": consumer.isConnected,
+            "database": await database.isReachable(),
+        ]
+        return (checks.values.allSatisfy { $0 }, checks)
+    }
+}
+
+/// Applies migrations once the pool runs, retrying until the database answers.
+struct MigrationService: Service {
+    let migrations: [Migration]
+    let database: Database
+    let readiness: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await Migrator.migrate(migrations, on: database)
+                readiness.markMigrated()
+                logger.info("migrations done", metadata: ["db.schema": "\(database.schema)"])
+                return
+            } catch let error as StorageError where error.code == .migrationFailed {
+                throw error
+            } catch {
+                logger.warning("database not reachable for migrations", metadata: ["error.message": "\(error)"])
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+}
+
+/// Starts a service only after migrations are done.
+struct AfterMigrations: Service {
+    let inner: any Service
+    let readiness: Readiness
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await readiness.waitUntilMigrated() }
+        if Task.isShuttingDownGracefully || Task.isCancelled { return }
+        try await inner.run()
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Where and how to connect to PostgreSQL.
+public struct DatabaseConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+    /// Most connections the pool opens.
+    public var maximumConnections: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 5432, user: String = "huhang", password: String? = "huhang",
+                database: String = "huhang", maximumConnections: Int = 10) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.maximumConnections = maximumConnections
+    }
+
+    /// Parses `postgres://user:password@host:port/database`.
+    public init(url: String, maximumConnections: Int = 10) throws {
+        guard let components = URLComponents(string: url),
+              components.scheme == "postgres" || components.scheme == "postgresql",
+              let host = components.host, !host.isEmpty
+        else { throw StorageError(.invalidConfiguration, "expected postgres://user:password@host:port/database") }
+        let name = String(components.path.drop(while: { $0 == "/" }))
+        self.init(
+            host: host,
+            port: components.port ?? 5432,
+            user: components.user?.removingPercentEncoding ?? "postgres",
+            password: components.password?.removingPercentEncoding,
+            database: name.isEmpty ? (components.user ?? "postgres") : name,
+            maximumConnections: maximumConnections
+        )
+    }
+
+    public var redactedURL: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+}
+
+/// An error from storage.
+public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let value: String
+        private init(_ value: String) { self.value = value }
+        /// A setting could not be used.
+        public static let invalidConfiguration = Code("invalidConfiguration")
+        /// A migration failed; the service must not start.
+        public static let migrationFailed = Code("migrationFailed")
+        public var description: String { value }
+    }
+
+    public let code: Code
+    public let message: String
+
+    /// Creates an error.
+    /// - Parameters:
+    ///   - code: What kind of failure.
+    ///   - message: A readable explanation, free of personal data.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "StorageError(\(code)): \(message)" }
+}
+
+/// A service's database: a connection pool bound to the service's own schema.
+///
+/// Run it in the service group; it must start before anything queries it.
+public final class Database: Service, Sendable {
+    /// The pool.
+    public let client: PostgresClient
+    /// The schema the service owns, e.g. `intake`.
+    public let schema: String
+    public let logger: Logger
+
+    /// Creates the pool (it connects lazily once ``run()`` runs).
+    /// - Parameters:
+    ///   - configuration: The server.
+    ///   - schema: The service's schema; lower-case letters and underscores only.
+    ///   - logger: Where to log.
+    public init(configuration: DatabaseConfiguration, schema: String, logger: Logger) throws {
+        guard !schema.isEmpty, schema.allSatisfy({ $0.isASCII && ($0.isLowercase || $0 == "_") }) else {
+            throw StorageError(.invalidConfiguration, "schema name must be lower-case letters and underscores")
+        }
+        var config = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.user,
+            password: configuration.password, database: configuration.database, tls: .disable)
+        config.options.maximumConnections = configuration.maximumConnections
+        config.options.connectTimeout = .seconds(5)
+        self.client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.schema = schema
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.client.run()
+        }
+    }
+
+    /// Runs `body` in a transaction; commits when it returns, rolls back when it throws.
+    public func withTransaction<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> Result {
+        try await client.withTransaction(logger: logger, body)
+    }
+
+    /// Whether the server answers a trivial query within two seconds.
+    public func isReachable() async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                (try? await self.client.query("SELECT 1", logger: self.logger)) != nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+}

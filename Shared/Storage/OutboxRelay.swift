@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import Messaging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+
+/// Settings of the outbox relay.
+public struct OutboxRelayConfiguration: Sendable {
+    /// Most rows published per window of confirms.
+    public var batchSize: Int
+    /// How often to look for unsent rows when no NOTIFY arrives.
+    public var pollInterval: Duration
+    /// Sent rows older than this are deleted. Unsent rows are never deleted.
+    public var sentRetention: Duration
+    /// Inbox entries older than this are deleted; it must exceed the longest
+    /// time a message can wait to be redelivered (dead-letter replays included).
+    public var inboxRetention: Duration
+
+    public init(
+        batchSize: Int = 500,
+        pollInterval: Duration = .seconds(1),
+        sentRetention: Duration = .seconds(24 * 3600),
+        inboxRetention: Duration = .seconds(30 * 24 * 3600)
+    ) {
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.sentRetention = sentRetention
+        self.inboxRetention = inboxRetention
+    }
+}
+
+/// Publishes a schema's outbox rows with confirms and marks them sent.
+///
+/// Each round locks a batch of unsent rows with `FOR UPDATE SKIP LOCKED` (so
+/// replicas share the work and a late-committing transaction's rows are never
+/// skipped), publishes them as one window of confirms, marks the confirmed ones
+/// sent, and schedules the rest (returned, nacked, unknown) for another try
+/// with growing delay. If the relay dies between publishing and marking, the
+/// rows are published again and the consumers' inboxes absorb the copy.
+/// LISTEN/NOTIFY only wakes the relay early.
+public final class OutboxRelay: Service, Sendable {
+    private let database: Database
+    private let publisher: Publisher
+    private let configuration: OutboxRelayConfiguration
+    private let logger: Logger
+    private let wake = WakeSignal()
+    private let sentCounter = Counter(label: "huhang_outbox_sent_total")
+    private let failedCounter = Counter(label: "huhang_outbox_publish_failed_total")
+    private let lagGauge = Gauge(label: "huhang_outbox_unsent")
+    /// Called after a window is published and before it is marked sent (tests use it to stop the relay there).
+    let afterPublish: (@Sendable ([Int64]) async throws -> Void)?
+
+    public convenience init(
+        database: Database,
+        publisher: Publisher,
+        configuration: OutboxRelayConfiguration = .init(),
+        logger: Logger
+    ) {
+        self.init(database: database, publisher: publisher, configuration: configuration, logger: logger, afterPublish: nil)
+    }
+
+    init(
+        database: Database,
+        publisher: Publisher,
+        configuration: OutboxRelayConfiguration,
+        logger: Logger,
+        afterPublish: (@Sendable ([Int64]) async throws -> Void)?
+    ) {
+        self.database = database
+        self.publisher = publisher
+        self.configuration = configuration
+        self.logger = logger
+        self.afterPublish = afterPublish
+    }
+
+    /// Relays until graceful shutdown, then makes one last pass so that
+    /// committed events leave before the process does.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.listen() }
+            group.addTask { await self.housekeeping() }
+            await cancelWhenGracefulShutdown {
+                await self.relayLoop()
+            }
+            // Final flush within the shutdown deadline.
+            _ = try? await self.relayOnce()
+            group.cancelAll()
+        }
+    }
+
+    private func relayLoop() async {
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(10))
+        while !Task.isCancelled {
+            do {
+                let count = try await relayOnce()
+                backoff.reset()
+                if count >= configuration.batchSize { continue }
+            } catch {
+                logger.warning("outbox relay round failed", metadata: ["error.message": "\(error)", "db.schema": "\(database.schema)"])
+                try? await Task.sleep(for: backoff.next())
+                continue
+            }
+            // Wait for a NOTIFY or the poll interval, whichever comes first.
+            await wake.wait(timeout: configuration.pollInterval)
+        }
+    }
+
+    /// Publishes one batch of unsent rows.
+    /// - Returns: How many rows the round handled.
+    @discardableResult
+    public func relayOnce() async throws -> Int {
+        let schema = database.schema
+        let logger = self.logger
+        let publisher = self.publisher
+        let batchSize = configuration.batchSize
+        let afterPublish = self.afterPublish
+        let (sent, failed) = try await database.withTransaction { connection -> (Int, Int) in
+            let rows = try await connection.query("""
+                SELECT id, properties::text, exchange, routing_key, body, attempts
+                FROM \(unescaped: schema).outbox
+                WHERE sent_at IS NULL AND next_attempt_at <= now()
+                ORDER BY id
+                LIMIT \(batchSize)
+                FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            var ids: [Int64] = []
+            var attempts: [Int] = []
+            var messages: [OutgoingMessage] = []
+            for try await (id, propertiesJSON, exchange, routingKey, body, attempt) in rows.decode((Int64, String, String, String, ByteBuffer, Int).self) {
+                let stored = try JSONDecoder().decode(Outbox.StoredProperties.self, from: Data(propertiesJSON.utf8))
+                ids.append(id)
+                attempts.append(attempt)
+                messages.append(OutgoingMessage(
+                    exchange: exchange, routingKey: routingKey, properties: stored.amqp,
+                    body: Array(buffer: body), mandatory: true))
+            }
+            if messages.isEmpty { return (0, 0) }
+
+            var outcomes: [PublishOutcome?]
+            var failure = "publish outcome unknown"
+            do {
+                outcomes = try await publisher.publish(messages)
+            } catch {
+                failure = "\(error)"
+                outcomes = Array(repeating: nil, count: messages.count)
+            }
+            try await afterPublish?(ids)
+
+            var sentIDs: [Int64] = []
+            var failedIDs: [Int64] = []
+            var delays: [Int] = []
+            var errors: [String] = []
+            for (index, outcome) in outcomes.enumerated() {
+                if outcome == .confirmed {
+                    sentIDs.append(ids[index])
+                } else {
+                    failedIDs.append(ids[index])
+                    // 1 s, 2 s, 4 s … up to 5 minutes.
+                    delays.append(min(300, 1 << min(attempts[index], 9)))
+                    switch outcome {
+                    case .returned(let code, let text)?: errors.append("returned \(code) \(text): no queue bound to \(messages[index].routingKey)")
+                    case .nacked?: errors.append("nacked by the broker")
+                    default: errors.append(failure)
+                    }
+                }
+            }
+            if !sentIDs.isEmpty {
+                try await connection.query("""
+                    UPDATE \(unescaped: schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
+                    WHERE id = ANY(\(sentIDs))
+                    """, logger: logger)
+            }
+            if !failedIDs.isEmpty {
+                try await connection.query("""
+                    UPDATE \(unescaped: schema).outbox AS o
+                    SET attempts = o.attempts + 1, last_error = f.error,
+                        next_attempt_at = now() + make_interval(secs => f.delay)
+                    FROM unnest(\(failedIDs)::bigint[], \(delays)::int[], \(errors)::text[]) AS f(id, delay, error)
+                    WHERE o.id = f.id
+                    """, logger: logger)
+                logger.warning("outbox rows not confirmed; will retry", metadata: [
+                    "db.schema": "\(schema)", "outbox.count": "\(failedIDs.count)", "error.message": "\(errors[0])",
+                ])
+            }
+            return (sentIDs.count, failedIDs.count)
+        }
+        if sent > 0 { sentCounter.increment(by: sent) }
+        if failed > 0 { failedCounter.increment(by: failed) }
+        return sent + failed
+    }
+
+    /// Wakes the relay whenever a transaction that wrote to the outbox commits.
+    private func listen() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                try await database.client.withConnection { connection in
+                    try await connection.listen(on: Outbox.channel(database.schema)) { notifications in
+                        backoff.reset()
+                        for try await _ in notifications { wake.signal() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    /// Deletes old sent rows and old inbox entries, and reports the backlog.
+    private func housekeeping() async {
+        let schema = database.schema
+        while !Task.isCancelled {
+            do {
+                let sentSeconds = Int(configuration.sentRetention.components.seconds)
+                let inboxSeconds = Int(configuration.inboxRetention.components.seconds)
+                try await database.client.query("""
+                    DELETE FROM \(unescaped: schema).outbox WHERE id IN (
+                        SELECT id FROM \(unescaped: schema).outbox
+                        WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => \(sentSeconds))
+                        LIMIT 10000)
+                    """, logger: logger)
+                try await database.client.query("""
+                    DELETE FROM \(unescaped: schema).inbox WHERE message_id IN (
+                        SELECT message_id FROM \(unescaped: schema).inbox
+                        WHERE received_at < now() - make_interval(secs => \(inboxSeconds))
+                        LIMIT 10000)
+                    """, logger: logger)
+                let rows = try await database.client.query(
+                    "SELECT count(*) FROM \(unescaped: schema).outbox WHERE sent_at IS NULL", logger: logger)
+                for try await count in rows.decode(Int.self) { lagGauge.record(count) }
+            } catch {
+                logger.debug("outbox housekeeping skipped", metadata: ["error.message": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(30))
+        }
+    }
+}
