@@ -106,6 +106,9 @@ let package = Package(
             dependencies: [
                 "Contracts", "Messaging", "Storage", "ServiceKit",
                 "Intake", "Assessment", "Intervention", "Inspection", "Notification",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/IntegrationTests"
         ),

@@ -1,0 +1,113 @@
+import Contracts
+import Foundation
+import Messaging
+import Testing
+
+/// The AMQP layer against the real broker.
+@Suite("Messaging", .serialized)
+struct MessagingTests {
+    /// A queue of the test's own, bound to a fresh routing key; it expires a minute after use.
+    func temporaryQueue(on connection: AMQPConnection) async throws -> (queue: String, key: String) {
+        let name = TestEnvironment.unique("test.queue")
+        let key = TestEnvironment.unique("test.key")
+        try await connection.declare(Topology(
+            exchanges: Topology.exchanges.exchanges,
+            queues: [.init(name: name, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
+            bindings: [.init(queue: name, exchange: ExchangeName.events, routingKey: key)]))
+        return (name, key)
+    }
+
+    func message(_ key: String, id: String = UUID().uuidString, body: String = "{}") -> OutgoingMessage {
+        OutgoingMessage(
+            exchange: ExchangeName.events, routingKey: key,
+            properties: AMQPProperties(contentType: "application/json", messageID: id, type: key, headers: ["n": .int(7), "s": .string("x")]),
+            body: Array(body.utf8))
+    }
+
+    @Test("publish a window with confirms, then consume every message")
+    func publishThenConsume() async throws {
+        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), logger: TestEnvironment.logger)
+        let (queue, key) = try await temporaryQueue(on: connection)
+        let ids = (0..<500).map { "m-\($0)-\(UUID().uuidString)" }
+        let outcomes = try await connection.publish(ids.map { message(key, id: $0, body: "{\"id\":\"\($0)\"}") })
+        #expect(outcomes.count == 500)
+        #expect(outcomes.allSatisfy { $0 == .confirmed })
+
+        let consumer = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
+        let stream = try await consumer.consume(queue: queue, prefetch: 100)
+        var seen: [String] = []
+        for try await delivery in stream {
+            seen.append(delivery.properties.messageID ?? "")
+            #expect(delivery.properties.headers["n"] == .int(7))
+            #expect(delivery.properties.headers["s"] == .string("x"))
+            #expect(delivery.body == Array("{\"id\":\"\(delivery.properties.messageID!)\"}".utf8))
+            #expect(await consumer.ack(delivery))
+            if seen.count == ids.count { break }
+        }
+        #expect(seen == ids)
+        await consumer.close()
+        await connection.close()
+    }
+
+    @Test("an unroutable mandatory publish comes back as returned, not confirmed")
+    func unroutableIsReturned() async throws {
+        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), logger: TestEnvironment.logger)
+        try await connection.declare(Topology.exchanges)
+        let outcome = try await connection.publish(message(TestEnvironment.unique("nobody.listens")))
+        guard case .returned(let code, _) = outcome else {
+            Issue.record("expected returned, got \(outcome)")
+            return
+        }
+        #expect(code == 312)
+        // The channel stays usable.
+        let (_, key) = try await temporaryQueue(on: connection)
+        #expect(try await connection.publish(message(key)) == .confirmed)
+        await connection.close()
+    }
+
+    @Test("a delivery from a lost connection is never acknowledged on the next one, and comes again")
+    func staleDeliveryTagIsNotAcked() async throws {
+        let publisher = try await AMQPConnection.connect(try TestEnvironment.amqp(), logger: TestEnvironment.logger)
+        let (queue, key) = try await temporaryQueue(on: publisher)
+        let id = UUID().uuidString
+        #expect(try await publisher.publish(message(key, id: id)) == .confirmed)
+
+        let first = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
+        var firstStream = try await first.consume(queue: queue, prefetch: 1).makeAsyncIterator()
+        let stale = try #require(try await firstStream.next())
+        #expect(stale.properties.messageID == id)
+        first.abort()
+        _ = try? await eventually(timeout: .seconds(5)) { !first.isOpen }
+
+        let second = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
+        #expect(await second.ack(stale) == false)
+        var secondStream = try await second.consume(queue: queue, prefetch: 1).makeAsyncIterator()
+        let again = try #require(try await secondStream.next())
+        #expect(again.properties.messageID == id)
+        #expect(again.redelivered)
+        #expect(await second.ack(again))
+        #expect(second.isOpen)
+        await second.close()
+        await publisher.close()
+    }
+
+    @Test("heartbeats keep flowing while the caller does nothing for several heartbeat intervals")
+    func heartbeatsDuringLongHandler() async throws {
+        // With a 1 s heartbeat the broker closes a silent connection after about 2 s.
+        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(heartbeat: 1), logger: TestEnvironment.logger)
+        let (_, key) = try await temporaryQueue(on: connection)
+        try await Task.sleep(for: .seconds(5))
+        #expect(connection.isOpen)
+        #expect(try await connection.publish(message(key)) == .confirmed)
+        await connection.close()
+    }
+
+    @Test("a wrong password is refused with a login error")
+    func loginFailure() async throws {
+        var configuration = try TestEnvironment.amqp()
+        configuration.password = "wrong"
+        await #expect(throws: AMQPError.self) {
+            _ = try await AMQPConnection.connect(configuration, logger: TestEnvironment.logger)
+        }
+    }
+}

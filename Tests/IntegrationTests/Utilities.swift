@@ -1,0 +1,159 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import ServiceKit
+import ServiceLifecycle
+import Storage
+
+/// The test suite's broker and database: a vhost and a database of their own
+/// (created by `scripts/dev-stack up`), so tests never compete with a suite
+/// started by `scripts/up`.
+enum TestEnvironment {
+    static let amqpURL = env("AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672/huhang-test")
+    static let agencyAMQPURL = env("AGENCY_AMQP_URL", "amqp://agency-demo:agency-demo@127.0.0.1:5672/huhang-test")
+    static let databaseURL = env("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang_test")
+
+    static func env(_ key: String, _ fallback: String) -> String {
+        ProcessInfo.processInfo.environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }
+
+    static func amqp(_ name: String = "test", heartbeat: Int = 10) throws -> AMQPConfiguration {
+        try AMQPConfiguration(url: amqpURL, heartbeatSeconds: heartbeat, connectionName: name)
+    }
+
+    /// A service configuration pointing at the test broker and database, on a free HTTP port.
+    static func serviceConfiguration(_ service: String, port: Int = 0, retryDelays: String = "0.2,0.4") throws -> ServiceConfiguration {
+        try ServiceConfiguration(service: service, defaultHTTPPort: 0, environment: [
+            "AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
+            "OUTBOX_POLL_INTERVAL_MS": "200", "RETRY_DELAYS": retryDelays, "DATABASE_POOL_SIZE": "4",
+        ])
+    }
+
+    static func unique(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.lowercased().prefix(12))"
+    }
+}
+
+/// Polls until `condition` holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
+
+/// Runs a database pool for the duration of `body`.
+func withDatabase<T: Sendable>(schema: String, _ body: (Database) async throws -> T) async throws -> T {
+    let database = try Database(configuration: try DatabaseConfiguration(url: TestEnvironment.databaseURL), schema: schema, logger: TestEnvironment.logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await database.client.run() }
+        defer { group.cancelAll() }
+        return try await body(database)
+    }
+}
+
+/// Reads a single integer.
+func count(_ database: Database, _ query: PostgresQuery) async throws -> Int {
+    let rows = try await database.client.query(query, logger: database.logger)
+    for try await value in rows.decode(Int.self) { return value }
+    return 0
+}
+
+/// Runs assembled services for the duration of `body`, then shuts them down gracefully.
+func withServices<T: Sendable>(
+    _ services: [any ServiceRunnable],
+    _ body: () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for service in services {
+            group.addTask { try await service.runGroup() }
+        }
+        do {
+            for service in services {
+                let ready = try await eventually(timeout: .seconds(60)) { await service.isReady() }
+                guard ready else { throw TestFailure("service did not become ready") }
+            }
+            let result = try await body()
+            for service in services { await service.shutdown() }
+            try await group.waitForAll()
+            return result
+        } catch {
+            for service in services { await service.shutdown() }
+            group.cancelAll()
+            throw error
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// What `withServices` needs of a running service.
+protocol ServiceRunnable: Sendable {
+    func runGroup() async throws
+    func isReady() async -> Bool
+    func shutdown() async
+}
+
+extension RunningService: ServiceRunnable {
+    func runGroup() async throws { try await group.run() }
+    func isReady() async -> Bool { await readiness.check().ready }
+    func shutdown() async { await group.triggerGracefulShutdown() }
+}
+
+/// A test contract and a service that records each effect in a ledger, in
+/// the manner of RELIABILITY.md's oracle: one row per applied message.
+struct PingV1: EventPayload, Hashable {
+    static let eventType = EventType("test.ping", major: 1)
+    var key: String
+    /// `fail` makes the handler throw every time (a poison message).
+    var mode: String?
+}
+
+struct LedgerService: HuhangService {
+    static let name = "ledgertest"
+    static let defaultHTTPPort = 0
+    static let migrations = [
+        Migration(1, "ledger", """
+            CREATE TABLE ledgertest.applied (
+                id         bigserial PRIMARY KEY,
+                key        text NOT NULL,
+                message_id text NOT NULL
+            );
+            CREATE INDEX applied_key ON ledgertest.applied (key);
+            """),
+    ]
+
+    init(context: ServiceContext) throws {}
+
+    func register(_ handlers: inout HandlerRegistry) {
+        handlers.on(PingV1.self) { ping, context in
+            if ping.mode == "fail" { throw TestFailure("handler failed on purpose") }
+            try await context.connection.query(
+                "INSERT INTO ledgertest.applied (key, message_id) VALUES (\(ping.key), \(context.envelope.id))",
+                logger: context.logger)
+            return .applied
+        }
+    }
+}
+
+extension Publisher {
+    /// Publishes a contract as an event on huhang.events.
+    func publish<P: EventPayload>(_ payload: P, id: String = UUID().uuidString.lowercased(), exchange: String = ExchangeName.events) async throws -> PublishOutcome {
+        let envelope = EventEnvelope(id: id, type: P.eventType.name, source: "test", dataschema: P.eventType.dataschema,
+                                     traceparent: TraceContext.random().traceparent)
+        return try await publish(try OutgoingMessage(payload, envelope: envelope, exchange: exchange))
+    }
+}
