@@ -54,11 +54,36 @@ struct InterventionService: HuhangService {
                 INSERT INTO intervention.tasks (task_id, case_id, unit, measure, due_at, status)
                 VALUES (\(taskID)::uuid, \(caseID)::uuid, \(unit), 'first_response', \(dueAt), 'assigned')
                 """, logger: context.logger)
-            try await context.emit(TaskAssignedV1(
+            let assigned = try await context.emit(TaskAssignedV1(
                 taskID: taskID, caseID: caseID, subjectID: assessed.subjectID, unit: unit, measure: "first_response",
                 tier: assessed.tier, dueAt: dueAt, urgent: assessed.urgent), subject: caseID)
+            try await context.connection.query(
+                "UPDATE intervention.tasks SET assigned_event_id = \(assigned.id) WHERE task_id = \(taskID)::uuid",
+                logger: context.logger)
+            try await chronicle(caseID: caseID, kind: "task_assigned", detail: "\(unit): first_response", context)
             return .applied
         }
+
+        // The case's chronology records that the responsible unit was told.
+        handlers.on(NotificationDeliveredV1.self) { delivered, context in
+            let rows = try await context.connection.query("""
+                SELECT case_id::text FROM intervention.tasks WHERE assigned_event_id = \(delivered.aboutEventID)
+                """, logger: context.logger)
+            var cases: [String] = []
+            for try await caseID in rows.decode(String.self) { cases.append(caseID) }
+            for caseID in cases {
+                try await chronicle(caseID: caseID, kind: "unit_notified",
+                                    detail: "\(delivered.recipient) via \(delivered.channel.rawValue)", context)
+            }
+            return .applied
+        }
+    }
+
+    private func chronicle(caseID: String, kind: String, detail: String, _ context: HandlerContext) async throws {
+        try await context.connection.query("""
+            INSERT INTO intervention.chronology (case_id, kind, detail, event_id)
+            VALUES (\(caseID)::uuid, \(kind), \(detail), \(context.envelope.id))
+            """, logger: context.logger)
     }
 }
 
@@ -84,6 +109,19 @@ enum InterventionMigrations {
                 created_at timestamptz NOT NULL DEFAULT now()
             );
             CREATE INDEX tasks_due ON intervention.tasks (due_at) WHERE status IN ('assigned', 'accepted');
+            """),
+        Migration(2, "case chronology", """
+            ALTER TABLE intervention.tasks ADD COLUMN assigned_event_id text;
+            CREATE INDEX tasks_assigned_event ON intervention.tasks (assigned_event_id);
+            CREATE TABLE intervention.chronology (
+                id       bigserial PRIMARY KEY,
+                case_id  uuid NOT NULL REFERENCES intervention.cases (case_id),
+                kind     text NOT NULL,
+                detail   text NOT NULL,
+                event_id text NOT NULL,
+                at       timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX chronology_case ON intervention.chronology (case_id, at);
             """),
     ]
 }

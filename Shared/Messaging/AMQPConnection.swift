@@ -458,7 +458,9 @@ private final class Loop: @unchecked Sendable {
         }
         for queue in topology.queues {
             let arena = CArena()
-            amqp_queue_declare(state, Self.channel, arena.bytes(queue.name), 0, 1, 0, 0, arena.table(queue.arguments))
+            amqp_queue_declare(
+                state, Self.channel, arena.bytes(queue.name), queue.passive ? 1 : 0, 1, 0, 0,
+                queue.passive ? arena.table([:]) : arena.table(queue.arguments))
             try check(amqp_get_rpc_reply(state), .channelClosed, "declare queue \(queue.name)")
         }
         for binding in topology.bindings {

@@ -93,11 +93,26 @@ public final class Consumer: Service, Sendable {
 
     public func run() async throws {
         var backoff = Backoff()
+        // Queues found with other arguments than configured (an operator
+        // changed a setting): used as they are, with a warning, rather than
+        // refused — a queue's arguments cannot change without deleting it.
+        var keepAsIs = Set<String>()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let connection: AMQPConnection
             do {
                 connection = try await AMQPConnection.connect(amqp, confirms: false, logger: logger)
-                try await connection.declare(queues.topology)
+                do {
+                    try await connection.declare(queues.topology.passive(keepAsIs))
+                } catch let error as AMQPError where error.message.contains("PRECONDITION_FAILED") {
+                    await connection.close()
+                    let names = queues.topology.queues.map(\.name).filter { error.message.contains("queue '\($0)'") }
+                    guard let name = names.first, !keepAsIs.contains(name) else { throw error }
+                    logger.warning("queue exists with other arguments; using it as it is (change it with a policy or delete it)", metadata: [
+                        "amqp.queue": "\(name)", "error.message": "\(error.message)",
+                    ])
+                    keepAsIs.insert(name)
+                    continue
+                }
             } catch {
                 logger.warning("consumer cannot connect", metadata: ["error.message": "\(error)", "amqp.queue": "\(queues.mainQueue)"])
                 try? await Task.sleep(for: backoff.next())

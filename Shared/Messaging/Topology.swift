@@ -17,10 +17,22 @@ public struct Topology: Sendable, Hashable {
     public struct Queue: Sendable, Hashable {
         public var name: String
         public var arguments: AMQPTable
-        public init(name: String, arguments: AMQPTable) {
+        /// Only check that the queue exists, whatever its arguments.
+        public var passive: Bool
+        public init(name: String, arguments: AMQPTable, passive: Bool = false) {
             self.name = name
             self.arguments = arguments
+            self.passive = passive
         }
+    }
+
+    /// The same topology, with the named queues only checked, not declared.
+    public func passive(_ names: Set<String>) -> Topology {
+        var copy = self
+        for index in copy.queues.indices where names.contains(copy.queues[index].name) {
+            copy.queues[index].passive = true
+        }
+        return copy
     }
 
     public struct Binding: Sendable, Hashable {
@@ -109,7 +121,20 @@ public struct ServiceQueues: Sendable, Hashable {
 
     public var mainQueue: String { "\(service).events" }
     public var deadQueue: String { "\(service).dead" }
-    public func retryQueue(_ attempt: Int) -> String { "\(service).retry.\(attempt)" }
+
+    /// The queue holding a message before its `attempt`-th retry. The delay is
+    /// in the name (`assessment.retry.5s`): a queue's TTL cannot change once
+    /// declared, so a new delay makes a new queue and the old one drains.
+    public func retryQueue(_ attempt: Int) -> String {
+        let delay = retryDelays[min(max(attempt, 1), retryDelays.count) - 1]
+        let milliseconds = Self.milliseconds(delay)
+        let label = milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+        return "\(service).retry.\(label)"
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
 
     /// Everything to declare for this service, exchanges included.
     public var topology: Topology {
@@ -124,7 +149,7 @@ public struct ServiceQueues: Sendable, Hashable {
             "x-overflow": .string("reject-publish"),
         ]))
         for (index, delay) in retryDelays.enumerated() {
-            let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds = Self.milliseconds(delay)
             queues.append(Topology.Queue(name: retryQueue(index + 1), arguments: [
                 "x-queue-type": .string("quorum"),
                 "x-message-ttl": .int(milliseconds),

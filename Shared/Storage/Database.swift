@@ -106,10 +106,20 @@ public final class Database: Service, Sendable {
     }
 
     /// Runs `body` in a transaction; commits when it returns, rolls back when it throws.
+    ///
+    /// An error thrown by `body` comes out as itself (not wrapped), so callers
+    /// can match on it.
     public func withTransaction<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> Result {
-        try await client.withTransaction(logger: logger, body)
+        do {
+            return try await client.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError { throw closureError }
+            if let beginError = error.beginError { throw beginError }
+            if let commitError = error.commitError { throw commitError }
+            throw error
+        }
     }
 
     /// Whether the server answers a trivial query within two seconds.

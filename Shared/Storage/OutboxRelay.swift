@@ -97,6 +97,7 @@ public final class OutboxRelay: Service, Sendable {
                 backoff.reset()
                 if count >= configuration.batchSize { continue }
             } catch {
+                if Task.isCancelled { break }
                 logger.warning("outbox relay round failed", metadata: ["error.message": "\(error)", "db.schema": "\(database.schema)"])
                 try? await Task.sleep(for: backoff.next())
                 continue

@@ -1,0 +1,130 @@
+import Contracts
+import Foundation
+import Messaging
+import PostgresNIO
+import ServiceKit
+import Storage
+import Testing
+
+/// A whole service (the ledger test service) consuming from the real broker.
+@Suite("Consumer", .serialized)
+struct ConsumerTests {
+    func ledger() throws -> RunningService<LedgerService> {
+        try RunningService<LedgerService>(configuration: try TestEnvironment.serviceConfiguration("ledgertest"), logger: TestEnvironment.logger)
+    }
+
+    func applied(_ database: Database, _ key: String) async throws -> Int {
+        try await count(database, "SELECT count(*)::int FROM ledgertest.applied WHERE key = \(key)")
+    }
+
+    /// Reads `ledgertest.dead` until a message with `id` shows up.
+    func deadLetter(id: String) async throws -> Delivery? {
+        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
+        defer { Task { await connection.close() } }
+        let stream = try await connection.consume(queue: "ledgertest.dead", prefetch: 50)
+        let found: Delivery? = try await withThrowingTaskGroup(of: Delivery?.self) { group in
+            group.addTask {
+                for try await delivery in stream {
+                    await connection.ack(delivery)
+                    if delivery.properties.messageID == id { return delivery }
+                }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        return found
+    }
+
+    @Test("the same message delivered twice changes state once")
+    func duplicateDeliveryAppliesOnce() async throws {
+        let service = try ledger()
+        let key = TestEnvironment.unique("dup")
+        let id = UUID().uuidString.lowercased()
+        try await withServices([service]) { () async throws in
+            #expect(try await service.publisher.publish(PingV1(key: key), id: id) == .confirmed)
+            #expect(try await service.publisher.publish(PingV1(key: key), id: id) == .confirmed)
+            #expect(try await eventually { try await applied(service.database, key) == 1 })
+            // Give the second copy time to be handled, then check again.
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await applied(service.database, key) == 1)
+        }
+    }
+
+    @Test("a malformed message is set aside with its reason while the next good one is applied")
+    func malformedGoesToDeadQueue() async throws {
+        let service = try ledger()
+        let key = TestEnvironment.unique("good")
+        let badID = UUID().uuidString.lowercased()
+        try await withServices([service]) { () async throws in
+            let bad = OutgoingMessage(
+                exchange: ExchangeName.events, routingKey: PingV1.eventType.routingKey,
+                properties: AMQPProperties(contentType: "application/json", messageID: badID, type: PingV1.eventType.name),
+                body: Array("{not json".utf8))
+            #expect(try await service.publisher.publish(bad) == .confirmed)
+            #expect(try await service.publisher.publish(PingV1(key: key)) == .confirmed)
+            #expect(try await eventually { try await applied(service.database, key) == 1 })
+        }
+        let dead = try #require(try await deadLetter(id: badID))
+        let reason = dead.properties.headers[HeaderName.deadReason]?.stringValue ?? ""
+        #expect(reason.contains("not JSON") || reason.contains("not valid JSON"))
+        #expect(dead.properties.headers[HeaderName.deadService]?.stringValue == "ledgertest")
+        #expect(dead.body == Array("{not json".utf8))
+    }
+
+    @Test("a message without an id, and an unknown major version, are set aside at once")
+    func undecodableEnvelopes() async throws {
+        let service = try ledger()
+        let futureID = UUID().uuidString.lowercased()
+        let key = TestEnvironment.unique("after")
+        try await withServices([service]) { () async throws in
+            // test.ping.v2 is not bound, so publish it on the v1 key with the v2 type.
+            let future = OutgoingMessage(
+                exchange: ExchangeName.events, routingKey: PingV1.eventType.routingKey,
+                properties: AMQPProperties(contentType: "application/json", messageID: futureID, type: "test.ping.v2"),
+                body: Array(#"{"key":"x"}"#.utf8))
+            #expect(try await service.publisher.publish(future) == .confirmed)
+            #expect(try await service.publisher.publish(PingV1(key: key)) == .confirmed)
+            #expect(try await eventually { try await applied(service.database, key) == 1 })
+        }
+        let dead = try #require(try await deadLetter(id: futureID))
+        #expect(dead.properties.headers[HeaderName.deadReason]?.stringValue?.contains("unsupported major version") == true)
+    }
+
+    @Test("a poison message is retried with growing delay, then set aside; others keep flowing")
+    func poisonMessageIsSetAside() async throws {
+        let service = try ledger()
+        let poisonID = UUID().uuidString.lowercased()
+        let key = TestEnvironment.unique("flow")
+        try await withServices([service]) { () async throws in
+            #expect(try await service.publisher.publish(PingV1(key: "poison", mode: "fail"), id: poisonID) == .confirmed)
+            #expect(try await service.publisher.publish(PingV1(key: key)) == .confirmed)
+            #expect(try await eventually { try await applied(service.database, key) == 1 })
+            // Retries after 0.2 s and 0.4 s, then the dead queue.
+            let dead = try #require(try await deadLetter(id: poisonID))
+            let reason = dead.properties.headers[HeaderName.deadReason]?.stringValue ?? ""
+            #expect(reason.contains("gave up after 2 retries"))
+            #expect(reason.contains("handler failed on purpose"))
+            #expect(dead.properties.headers[HeaderName.attempt]?.intValue == 3)
+        }
+    }
+
+    @Test("a v1 message with fields the reader does not know is accepted")
+    func unknownFieldsAccepted() async throws {
+        let service = try ledger()
+        let key = TestEnvironment.unique("additive")
+        try await withServices([service]) { () async throws in
+            let message = OutgoingMessage(
+                exchange: ExchangeName.events, routingKey: PingV1.eventType.routingKey,
+                properties: AMQPProperties(contentType: "application/json", messageID: UUID().uuidString, type: PingV1.eventType.name),
+                body: Array(#"{"key":"\#(key)","addedInV1_3":{"nested":true}}"#.utf8))
+            #expect(try await service.publisher.publish(message) == .confirmed)
+            #expect(try await eventually { try await applied(service.database, key) == 1 })
+        }
+    }
+}

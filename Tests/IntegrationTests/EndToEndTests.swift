@@ -1,0 +1,136 @@
+@testable import Assessment
+import Contracts
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import Inspection
+@testable import Intake
+@testable import Intervention
+import Messaging
+@testable import Notification
+import PostgresNIO
+import ServiceKit
+import Storage
+import Testing
+
+/// The walking skeleton: an agency's report through all five services.
+@Suite("End to end", .serialized)
+struct EndToEndTests {
+    func agencyPublish(_ report: IncidentReportV1, id: String, trace: TraceContext) async throws -> PublishOutcome {
+        let agency = try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "agency-demo")
+        let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)
+        defer { Task { await connection.close() } }
+        var envelope = EventEnvelope(
+            id: id, type: IncidentReportV1.eventType.name, source: "agency-demo",
+            dataschema: IncidentReportV1.eventType.dataschema, traceparent: trace.traceparent)
+        envelope.sender = agency.user
+        return try await connection.publish(try OutgoingMessage(report, envelope: envelope, exchange: ExchangeName.intake))
+    }
+
+    @Test("an agency's incident report ends as a recorded notification to the responsible unit, in one trace")
+    func reportToNotification() async throws {
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
+        let assessment = try RunningService<AssessmentService>(configuration: try TestEnvironment.serviceConfiguration("assessment"), logger: TestEnvironment.logger)
+        let intervention = try RunningService<InterventionService>(configuration: try TestEnvironment.serviceConfiguration("intervention"), logger: TestEnvironment.logger)
+        let inspection = try RunningService<InspectionService>(configuration: try TestEnvironment.serviceConfiguration("inspection"), logger: TestEnvironment.logger)
+        let port = try freePort()
+        let notification = try RunningService<NotificationService>(configuration: try TestEnvironment.serviceConfiguration("notification", port: port), logger: TestEnvironment.logger)
+
+        let school = TestEnvironment.unique("school")
+        let reportID = UUID().uuidString.lowercased()
+        let trace = TraceContext.random()
+        let report = IncidentReportV1(
+            externalID: TestEnvironment.unique("ext"), category: .bullying, immediateDanger: true, occurredAt: Date(),
+            schoolCode: school, place: "playground", narrative: "reported by the head teacher",
+            people: [.init(role: .victim, studentNumber: "S-001"), .init(role: .reporter, name: "Teacher")])
+
+        try await withServices([intake, assessment, intervention, inspection, notification]) { () async throws in
+            #expect(try await agencyPublish(report, id: reportID, trace: trace) == .confirmed)
+
+            // The unit (the school) has a notice in its inbox, correlated with the report.
+            let delivered = try await eventually(timeout: .seconds(30)) {
+                try await count(notification.database, """
+                    SELECT count(*)::int FROM notification.deliveries
+                    WHERE recipient = \(school) AND correlation_id = \(reportID) AND channel = 'inbox' AND delivered_at IS NOT NULL
+                    """) == 1
+            }
+            #expect(delivered)
+
+            // Each step happened once.
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE event_id = \(reportID) AND agency = 'agency-demo'") == 1)
+            #expect(try await count(assessment.database, """
+                SELECT count(*)::int FROM assessment.subjects s JOIN assessment.assessments a USING (subject_id)
+                WHERE s.school_code = \(school) AND s.tier = 'critical'
+                """) == 1)
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.tasks WHERE unit = \(school) AND due_at < now() + interval '61 minutes'
+                """) == 1)
+            #expect(try await eventually {
+                try await count(inspection.database, "SELECT coalesce(sum(incidents), 0)::int FROM inspection.school_incidents WHERE school_code = \(school)") == 1
+            })
+            // No raw identity reached intake's tables: only subject ids.
+            #expect(try await count(intake.database, """
+                SELECT count(*)::int FROM intake.report_subjects rs JOIN intake.reports r USING (report_id)
+                WHERE r.event_id = \(reportID) AND rs.subject_id LIKE 's-%' AND rs.subject_id NOT LIKE '%S-001%'
+                """) == 2)
+
+            // One trace: the notification service's own event carries the agency's trace id and the report's correlation id.
+            let traced = try await eventually {
+                try await count(notification.database, """
+                    SELECT count(*)::int FROM notification.outbox
+                    WHERE properties->>'correlationID' = \(reportID)
+                      AND split_part(properties->'headers'->>'traceparent', '-', 2) = \(trace.traceID)
+                    """) == 1
+            }
+            #expect(traced)
+
+            // The case's chronology records that the unit was told.
+            #expect(try await eventually {
+                try await count(intervention.database, """
+                    SELECT count(*)::int FROM intervention.chronology c JOIN intervention.tasks t USING (case_id)
+                    WHERE t.unit = \(school) AND c.kind = 'unit_notified'
+                    """) == 1
+            })
+
+            // The inbox API shows it.
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/v1/inbox/\(school)")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            #expect(String(decoding: data, as: UTF8.self).contains(reportID))
+        }
+    }
+
+    @Test("the same report sent twice is accepted once; a malformed one is set aside and intake keeps going")
+    func duplicateAndMalformedReports() async throws {
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
+        let school = TestEnvironment.unique("school")
+        let externalID = TestEnvironment.unique("ext")
+        let report = IncidentReportV1(
+            externalID: externalID, category: .theft, immediateDanger: false, occurredAt: Date(), schoolCode: school,
+            people: [.init(role: .victim, idNumber: "11010520100101123X")])
+        try await withServices([intake]) { () async throws in
+            // Same external id twice under different message ids: the agency retried.
+            #expect(try await agencyPublish(report, id: UUID().uuidString, trace: .random()) == .confirmed)
+            #expect(try await agencyPublish(report, id: UUID().uuidString, trace: .random()) == .confirmed)
+            // Same external id, different content: a conflict, kept for review.
+            var changed = report
+            changed.category = .violence
+            let conflictID = UUID().uuidString
+            #expect(try await agencyPublish(changed, id: conflictID, trace: .random()) == .confirmed)
+            // A report naming nobody.
+            var empty = report
+            empty.externalID = TestEnvironment.unique("ext")
+            empty.people = []
+            let emptyID = UUID().uuidString
+            #expect(try await agencyPublish(empty, id: emptyID, trace: .random()) == .confirmed)
+
+            #expect(try await eventually {
+                try await count(intake.database, "SELECT count(*)::int FROM intake.rejections WHERE event_id IN (\(conflictID), \(emptyID))") == 2
+            })
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE external_id = \(externalID)") == 1)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.rejections WHERE event_id = \(emptyID) AND reasons @> '[{\"field\": \"/people\"}]'") == 1)
+            // The identity number is nowhere in intake's schema.
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.report_subjects WHERE subject_id LIKE '%11010520100101123X%'") == 0)
+        }
+    }
+}

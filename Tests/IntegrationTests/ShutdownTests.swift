@@ -1,0 +1,95 @@
+import Contracts
+import Foundation
+import Messaging
+import PostgresNIO
+import ServiceKit
+import Storage
+import Testing
+
+/// SIGTERM to a real service process: it drains and exits 0 in time, and nothing is lost or applied twice.
+@Suite("Shutdown", .serialized)
+struct ShutdownTests {
+    /// The directory holding the built executables (next to the test bundle).
+    static var binaries: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    func launch(_ name: String, port: Int) throws -> Process {
+        let executable = Self.binaries.appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw TestFailure("\(executable.path) is missing: run `swift build` before `swift test` (scripts/test does)")
+        }
+        let process = Process()
+        process.executableURL = executable
+        var environment = ProcessInfo.processInfo.environment
+        environment["AMQP_URL"] = TestEnvironment.amqpURL
+        environment["DATABASE_URL"] = TestEnvironment.databaseURL
+        environment["HTTP_HOST"] = "127.0.0.1"
+        environment["HTTP_PORT"] = String(port)
+        environment["LOG_LEVEL"] = "warning"
+        environment["HANDLER_CONCURRENCY"] = "4"
+        environment["AMQP_PREFETCH"] = "50"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    func isReady(port: Int) async -> Bool {
+        guard let url = URL(string: "http://127.0.0.1:\(port)/health/ready") else { return false }
+        return await withCheckedContinuation { continuation in
+            let task = Process()
+            task.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            task.arguments = ["curl", "-sf", "-o", "/dev/null", "--max-time", "2", url.absoluteString]
+            task.terminationHandler = { continuation.resume(returning: $0.terminationStatus == 0) }
+            do { try task.run() } catch { continuation.resume(returning: false) }
+        }
+    }
+
+    @Test("SIGTERM mid-stream: exit 0 within 10 s; after a restart every event is applied exactly once")
+    func sigtermDrains() async throws {
+        let school = TestEnvironment.unique("school")
+        let total = 400
+        let port = try freePort()
+        var process = try launch("inspection", port: port)
+        defer { if process.isRunning { process.terminate() } }
+        #expect(try await eventually(timeout: .seconds(60)) { await isReady(port: port) })
+
+        try await withDatabase(schema: "inspection") { database in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("shutdown-test"), logger: TestEnvironment.logger)
+            let events = try (0..<total).map { index -> OutgoingMessage in
+                let event = ReportAcceptedV1(
+                    reportID: UUID().uuidString, agency: "agency-demo", externalID: "e-\(index)", category: .bullying,
+                    immediateDanger: false, occurredAt: Date(), schoolCode: school, subjects: [])
+                return try OutgoingMessage(event, envelope: EventEnvelope(type: ReportAcceptedV1.eventType.name, source: "test"))
+            }
+            let outcomes = try await publisher.publish(events)
+            #expect(outcomes.allSatisfy { $0 == .confirmed })
+            await publisher.close()
+
+            func applied() async throws -> Int {
+                try await count(database, "SELECT coalesce(sum(incidents), 0)::int FROM inspection.school_incidents WHERE school_code = \(school)")
+            }
+            // Stop it while it works through the stream.
+            #expect(try await eventually { try await applied() > 0 })
+            let start = ContinuousClock.now
+            kill(process.processIdentifier, SIGTERM)
+            let exited = try await eventually(timeout: .seconds(10)) { !process.isRunning }
+            let took = ContinuousClock.now - start
+            #expect(exited, "still running 10 s after SIGTERM")
+            #expect(process.terminationStatus == 0)
+            #expect(took < .seconds(10))
+            let afterStop = try await applied()
+            #expect(afterStop <= total)
+
+            // A new process finishes the rest: nothing lost, nothing applied twice.
+            process = try launch("inspection", port: port)
+            #expect(try await eventually(timeout: .seconds(60)) { try await applied() == total })
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await applied() == total)
+            kill(process.processIdentifier, SIGTERM)
+            #expect(try await eventually(timeout: .seconds(10)) { !process.isRunning })
+            #expect(process.terminationStatus == 0)
+        }
+    }
+}

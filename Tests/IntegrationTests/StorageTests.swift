@@ -1,0 +1,105 @@
+import Contracts
+import Foundation
+import Messaging
+import PostgresNIO
+@testable import Storage
+import Testing
+
+/// Migrations, outbox and inbox against the real PostgreSQL and RabbitMQ.
+@Suite("Storage", .serialized)
+struct StorageTests {
+    @Test("migrations applied by three replicas at once run once each")
+    func concurrentMigrations() async throws {
+        let schema = "migrate_" + UUID().uuidString.lowercased().prefix(8).filter(\.isLetter)
+        let migrations = [
+            Migration(1, "a", "CREATE TABLE {schema}.a (id int);\nINSERT INTO {schema}.a VALUES (1);"),
+            Migration(2, "b", "INSERT INTO {schema}.a VALUES (2);"),
+        ]
+        try await withDatabase(schema: String(schema)) { database in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 { group.addTask { try await Migrator.migrate(migrations, on: database) } }
+                try await group.waitForAll()
+            }
+            #expect(try await count(database, "SELECT count(*)::int FROM \(unescaped: database.schema).a") == 2)
+            #expect(try await count(database, "SELECT count(*)::int FROM \(unescaped: database.schema).schema_migrations WHERE track = 'service'") == 2)
+            try await database.client.query("DROP SCHEMA \(unescaped: database.schema) CASCADE")
+        }
+    }
+
+    @Test("an outbox row is published again when the relay stops between publish and mark, and the inbox applies it once")
+    func relayStoppedBetweenPublishAndMark() async throws {
+        try await withDatabase(schema: "relaytest") { database in
+            try await Migrator.migrate([], on: database)
+            let amqp = try TestEnvironment.amqp("relaytest")
+            let setup = try await AMQPConnection.connect(amqp, logger: TestEnvironment.logger)
+            let queue = TestEnvironment.unique("test.relay")
+            let key = TestEnvironment.unique("test.relay.key")
+            try await setup.declare(Topology(
+                exchanges: Topology.exchanges.exchanges,
+                queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
+                bindings: [.init(queue: queue, exchange: ExchangeName.events, routingKey: key)]))
+
+            let id = UUID().uuidString.lowercased()
+            let message = OutgoingMessage(
+                exchange: ExchangeName.events, routingKey: key,
+                properties: AMQPProperties(contentType: "application/json", messageID: id, type: key), body: Array("{}".utf8))
+            try await database.withTransaction { connection in
+                try await Outbox.enqueue(message, on: connection, schema: database.schema, logger: database.logger)
+            }
+
+            // The first relay publishes, then dies before marking the row sent.
+            struct Killed: Error {}
+            let publisher = Publisher(configuration: amqp, logger: TestEnvironment.logger)
+            let dying = OutboxRelay(database: database, publisher: publisher, configuration: .init(), logger: TestEnvironment.logger) { _ in
+                throw Killed()
+            }
+            await #expect(throws: Killed.self) { try await dying.relayOnce() }
+            #expect(try await count(database, "SELECT count(*)::int FROM relaytest.outbox WHERE message_id = \(id) AND sent_at IS NULL") == 1)
+
+            // A new relay publishes it again and marks it.
+            let relay = OutboxRelay(database: database, publisher: publisher, logger: TestEnvironment.logger)
+            var handled = 0
+            while try await relay.relayOnce() > 0 { handled += 1 }
+            #expect(handled >= 1)
+            #expect(try await count(database, "SELECT count(*)::int FROM relaytest.outbox WHERE message_id = \(id) AND sent_at IS NOT NULL") == 1)
+
+            // Both copies arrive; the consumer's inbox applies the message once.
+            let consumer = try await AMQPConnection.connect(amqp, confirms: false, logger: TestEnvironment.logger)
+            var copies = 0
+            var applied = 0
+            for try await delivery in try await consumer.consume(queue: queue, prefetch: 10) {
+                #expect(delivery.properties.messageID == id)
+                copies += 1
+                let isNew = try await database.withTransaction { connection in
+                    try await Inbox.claim(id, type: key, on: connection, schema: database.schema, logger: database.logger)
+                }
+                if isNew { applied += 1 }
+                await consumer.ack(delivery)
+                if copies == 2 { break }
+            }
+            #expect(copies == 2)
+            #expect(applied == 1)
+            await consumer.close()
+            await setup.close()
+            await publisher.close()
+        }
+    }
+
+    @Test("a rolled-back transaction leaves no outbox row")
+    func rollbackLeavesNoOutboxRow() async throws {
+        try await withDatabase(schema: "relaytest") { database in
+            try await Migrator.migrate([], on: database)
+            let id = UUID().uuidString.lowercased()
+            struct BusinessRuleFailed: Error {}
+            await #expect(throws: BusinessRuleFailed.self) {
+                try await database.withTransaction { connection in
+                    let message = OutgoingMessage(exchange: ExchangeName.events, routingKey: "x.v1",
+                                                  properties: AMQPProperties(messageID: id), body: [])
+                    try await Outbox.enqueue(message, on: connection, schema: database.schema, logger: database.logger)
+                    throw BusinessRuleFailed()
+                }
+            }
+            #expect(try await count(database, "SELECT count(*)::int FROM relaytest.outbox WHERE message_id = \(id)") == 0)
+        }
+    }
+}
