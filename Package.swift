@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["Messaging", "Storage", "ServiceKit"],
+            dependencies: ["Messaging", "Storage", "ServiceKit", .product(name: "Logging", package: "swift-log")],
             path: "Tests/UnitTests"
         ),
         .testTarget(

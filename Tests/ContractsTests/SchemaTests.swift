@@ -1,0 +1,173 @@
+import Contracts
+import Foundation
+import Testing
+
+/// Every JSON Schema accepts what its Swift type encodes and rejects a broken sample.
+@Suite("Contract schemas")
+struct SchemaTests {
+    static let schemaDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Shared/Contracts/Schemas")
+
+    static func schema(_ type: EventType) throws -> JSONSchema {
+        let url = schemaDirectory.appendingPathComponent("\(type.name).json")
+        return try JSONSchema(Array(try Data(contentsOf: url)))
+    }
+
+    static let now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    /// One realistic sample per contract.
+    static let samples: [(EventType, any EventPayload)] = [
+        (IncidentReportV1.eventType, IncidentReportV1(
+            externalID: "SCH-2026-0001", category: .bullying, immediateDanger: false, occurredAt: now,
+            schoolCode: "370102-M03", place: "dormitory", narrative: "…",
+            people: [.init(role: .victim, idNumber: "11010520100101123X", name: "…", birthDate: "2010-01-01"),
+                     .init(role: .allegedPerpetrator, studentNumber: "2024031")])),
+        (ReportAcceptedV1.eventType, ReportAcceptedV1(
+            reportID: "r-1", agency: "school-370102-m03", externalID: "SCH-2026-0001", category: .bullying,
+            immediateDanger: false, occurredAt: now, schoolCode: "370102-M03",
+            subjects: [.init(subjectID: "s-0a1b", role: .victim)])),
+        (RiskAssessedV1.eventType, RiskAssessedV1(
+            subjectID: "s-0a1b", tier: .high, previousTier: .medium, score: 61.5, reasons: ["bullying as victim"],
+            modelVersion: "provisional-1", provisional: true, urgent: false, schoolCode: nil, assessedAt: now)),
+        (TaskAssignedV1.eventType, TaskAssignedV1(
+            taskID: "t-1", caseID: "c-1", subjectID: "s-0a1b", unit: "370102-M03", measure: "first_response",
+            tier: .high, dueAt: now, urgent: false)),
+        (NotificationDeliveredV1.eventType, NotificationDeliveredV1(
+            deliveryID: "d-1", aboutEventID: "e-1", aboutEventType: "task.assigned.v1", recipient: "370102-M03",
+            channel: .inbox, deliveredAt: now)),
+    ]
+
+    static func encode(_ payload: any EventPayload) throws -> JSONValue {
+        try JSONValue.parse(Array(try ContractCoding.encoder().encode(payload)))
+    }
+
+    @Test("there is a schema for every contract, and a contract for every schema")
+    func schemaPerContract() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.schemaDirectory.path).filter { $0.hasSuffix(".json") }
+        let names = Set(Contracts.allPayloads.map { $0.eventType.name + ".json" })
+        #expect(Set(files) == names)
+        #expect(Set(Self.samples.map(\.0.name)) == Set(Contracts.allPayloads.map { $0.eventType.name }))
+    }
+
+    @Test("each schema accepts what its Swift type encodes", arguments: samples.indices)
+    func acceptsEncoded(index: Int) throws {
+        let (type, payload) = Self.samples[index]
+        let errors = try Self.schema(type).validate(try Self.encode(payload))
+        #expect(errors.isEmpty, "\(type): \(errors)")
+    }
+
+    @Test("each schema rejects a sample missing a required field and one with a wrong type", arguments: samples.indices)
+    func rejectsBroken(index: Int) throws {
+        let (type, payload) = Self.samples[index]
+        let schema = try Self.schema(type)
+        guard case .object(var object) = try Self.encode(payload),
+              case .object(let root) = schema.root, case .array(let required)? = root["required"],
+              case .string(let firstRequired)? = required.first
+        else {
+            Issue.record("\(type): sample is not an object or the schema requires nothing")
+            return
+        }
+        var missing = object
+        missing.removeValue(forKey: firstRequired)
+        let missingErrors = schema.validate(.object(missing))
+        #expect(missingErrors.contains { $0.field == "/\(firstRequired)" && $0.problem == "is required" })
+
+        object[firstRequired] = .array([.number(1)])
+        #expect(!schema.validate(.object(object)).isEmpty)
+    }
+
+    @Test("the incident schema explains each problem with its field and what is allowed")
+    func fieldLevelErrors() throws {
+        let schema = try Self.schema(IncidentReportV1.eventType)
+        let document = try JSONValue.parse(Array(#"""
+            {"externalId": "", "category": "fighting", "immediateDanger": "yes", "occurredAt": "yesterday",
+             "people": [{"role": "victim", "idNumber": "123"}], "futureField": 1}
+            """#.utf8))
+        let errors = schema.validate(document)
+        let byField = Dictionary(grouping: errors, by: \.field)
+        #expect(byField["/externalId"] != nil)
+        #expect(byField["/category"]?.first?.allowed?.contains("bullying") == true)
+        #expect(byField["/immediateDanger"]?.first?.problem == "expected boolean, found string")
+        #expect(byField["/occurredAt"] != nil)
+        #expect(byField["/people/0/idNumber"] != nil)
+        // Unknown fields are not errors: contracts grow additively within a major version.
+        #expect(byField["/futureField"] == nil)
+    }
+
+    @Test("a v1 reader decodes a v1 body with fields it does not know")
+    func additiveEvolution() throws {
+        let body = #"""
+            {"subjectId":"s-1","tier":"high","score":60,"reasons":[],"modelVersion":"m","provisional":true,
+             "urgent":false,"assessedAt":"2026-11-23T08:30:00.123Z","addedLater":{"x":[1,2]}}
+            """#
+        let decoded = try ContractCoding.decoder().decode(RiskAssessedV1.self, from: Data(body.utf8))
+        #expect(decoded.tier == .high)
+        #expect(decoded.previousTier == nil)
+    }
+
+    @Test("a schema with a keyword the validator does not implement is refused")
+    func unsupportedKeyword() {
+        #expect(throws: FieldError.self) {
+            try JSONSchema(Array(#"{"type":"object","oneOf":[]}"#.utf8))
+        }
+    }
+
+    @Test("the AsyncAPI document names every contract and both exchanges")
+    func asyncAPIDocument() throws {
+        let url = Self.schemaDirectory.deletingLastPathComponent().appendingPathComponent("asyncapi.yaml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        #expect(text.hasPrefix("asyncapi: 3.0.0"))
+        for payload in Contracts.allPayloads {
+            #expect(text.contains("address: '\(payload.eventType.routingKey)'"))
+            #expect(text.contains("./Schemas/\(payload.eventType.name).json"))
+        }
+        #expect(text.contains("name: huhang.intake"))
+        #expect(text.contains("name: huhang.events"))
+    }
+}
+
+@Suite("Envelope")
+struct EnvelopeTests {
+    @Test("an event caused by another keeps its correlation id and trace, and names its cause")
+    func causation() {
+        let trace = TraceContext.random()
+        let original = EventEnvelope(type: "report.incident.v1", source: "agency", traceparent: trace.traceparent)
+        #expect(original.correlationID == original.id)
+        let next = original.caused(type: ReportAcceptedV1.eventType, source: "intake")
+        #expect(next.correlationID == original.id)
+        #expect(next.causationID == original.id)
+        #expect(next.id != original.id)
+        let nextTrace = TraceContext(traceparent: next.traceparent!)
+        #expect(nextTrace?.traceID == trace.traceID)
+        #expect(nextTrace?.spanID != trace.spanID)
+        #expect(next.dataschema == "urn:huhang:schema:report.accepted.v1")
+    }
+
+    @Test("malformed traceparents are refused", arguments: [
+        "", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319z-b7ad6b7169203331-01",
+    ])
+    func badTraceparent(text: String) {
+        #expect(TraceContext(traceparent: text) == nil)
+    }
+
+    @Test("event type names parse into family and major version")
+    func eventTypes() {
+        #expect(EventType(name: "report.incident.v1") == EventType("report.incident", major: 1))
+        #expect(EventType(name: "report.incident.v12")?.major == 12)
+        #expect(EventType(name: "report.incident") == nil)
+        #expect(EventType(name: "report.incident.v0") == nil)
+    }
+
+    @Test("times are written RFC 3339 with milliseconds and read with or without them")
+    func times() {
+        let date = Date(timeIntervalSince1970: 1_795_000_000.25)
+        let text = ContractCoding.formatTime(date)
+        #expect(text == "2026-11-18T11:06:40.250Z")
+        #expect(ContractCoding.parseTime(text) == date)
+        #expect(ContractCoding.parseTime("2026-11-18T11:06:40Z") == Date(timeIntervalSince1970: 1_795_000_000))
+        #expect(ContractCoding.parseTime("2026-11-18T19:06:40+08:00") == Date(timeIntervalSince1970: 1_795_000_000))
+        #expect(ContractCoding.parseTime("18/11/2026") == nil)
+    }
+}
