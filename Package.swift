@@ -13,10 +13,12 @@ let package = Package(
         .executable(name: "intervention", targets: ["Intervention"]),
         .executable(name: "inspection", targets: ["Inspection"]),
         .executable(name: "notification", targets: ["Notification"]),
+        .executable(name: "huhang-admin", targets: ["Admin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -88,6 +90,18 @@ let package = Package(
         .executableTarget(name: "Intervention", dependencies: ["ServiceKit"], path: "Services/Intervention"),
         .executableTarget(name: "Inspection", dependencies: ["ServiceKit"], path: "Services/Inspection"),
         .executableTarget(name: "Notification", dependencies: ["ServiceKit"], path: "Services/Notification"),
+
+        // MARK: Tools
+
+        .executableTarget(
+            name: "Admin",
+            dependencies: [
+                "Contracts", "Messaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/Admin"
+        ),
 
         // MARK: Tests
 

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Contracts
+import Foundation
+import Logging
+import Messaging
+
+/// The operators' and integrators' command line.
+@main
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "huhang-admin",
+        abstract: "Operate Huhang and talk to it as an agency would.",
+        subcommands: [Publish.self, SampleReport.self])
+}
+
+/// Publishes one event on `huhang.intake` as an agency, the way an agency's integration does.
+struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish an event body (JSON on standard input or --file) on huhang.intake as an agency.",
+        discussion: """
+            The agency is the login in the URL; the broker checks it against the user_id property.
+            Prints the message id, which is also the correlation id of everything that follows.
+            """)
+
+    @Option(help: "The agency's AMQP URL.")
+    var amqpURL = ProcessInfo.processInfo.environment["AGENCY_AMQP_URL"] ?? "amqp://agency-demo:agency-demo@127.0.0.1:5672"
+
+    @Option(help: "The event type, e.g. report.incident.v1.")
+    var type = IncidentReportV1.eventType.name
+
+    @Option(help: "Read the body from this file instead of standard input.")
+    var file: String?
+
+    @Option(help: "The message id (default: a new UUID).")
+    var id = UUID().uuidString.lowercased()
+
+    func run() async throws {
+        let body: Data
+        if let file { body = try Data(contentsOf: URL(fileURLWithPath: file)) } else { body = FileHandle.standardInput.readDataToEndOfFile() }
+        let configuration = try AMQPConfiguration(url: amqpURL, connectionName: "huhang-admin")
+        var logger = Logger(label: "huhang-admin")
+        logger.logLevel = .warning
+        let connection = try await AMQPConnection.connect(configuration, logger: logger)
+        var envelope = EventEnvelope(id: id, type: type, source: configuration.user,
+                                     dataschema: EventType(name: type)?.dataschema, traceparent: TraceContext.random().traceparent)
+        envelope.sender = configuration.user
+        let outcome = try await connection.publish(OutgoingMessage(envelope: envelope, body: Array(body), exchange: ExchangeName.intake))
+        await connection.close()
+        guard outcome == .confirmed else {
+            throw ValidationError("the broker did not take the event: \(outcome)")
+        }
+        print(id)
+    }
+}
+
+/// Prints a sample incident report.
+struct SampleReport: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a sample report.incident.v1 body.")
+
+    @Option(help: "The school's registry code.")
+    var school = "DEMO-SCHOOL-01"
+
+    @Flag(help: "Report immediate danger.")
+    var urgent = false
+
+    func run() throws {
+        let report = IncidentReportV1(
+            externalID: "demo-\(UUID().uuidString.lowercased().prefix(8))", category: .bullying, immediateDanger: urgent,
+            occurredAt: Date(), schoolCode: school, place: "playground", narrative: "A pupil reported being pushed and threatened.",
+            people: [.init(role: .victim, studentNumber: "2026-0142"), .init(role: .allegedPerpetrator, studentNumber: "2026-0377")])
+        print(String(decoding: try ContractCoding.encoder().encode(report), as: UTF8.self))
+    }
+}
