@@ -1,0 +1,35 @@
+# One image with the five service executables and huhang-admin; the compose
+# file picks the executable per container with `command:`.
+#
+#   docker build -t huhang:latest .
+
+# ---- build -------------------------------------------------------------
+FROM swift:6.3.1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends librabbitmq-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Resolve first so that a source change does not fetch the packages again.
+COPY Package.swift ./
+RUN swift package resolve
+COPY Shared ./Shared
+COPY Services ./Services
+COPY Tools ./Tools
+COPY Tests ./Tests
+RUN swift build -c release --static-swift-stdlib \
+ && mkdir /out \
+ && for p in intake assessment intervention inspection notification huhang-admin; do \
+      cp "$(swift build -c release --show-bin-path)/$p" /out/; \
+    done
+
+# ---- run ---------------------------------------------------------------
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends librabbitmq4 ca-certificates curl tzdata \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin huhang
+COPY --from=build /out/ /usr/local/bin/
+USER huhang
+ENV HTTP_HOST=0.0.0.0 LOG_FORMAT=json
+# The service to run is the command, e.g. `intake`.
+CMD ["intake"]
