@@ -16,6 +16,9 @@ public enum HandlingOutcome: Sendable, Hashable {
     case retry(reason: String)
     /// The message can never succeed: set it aside in `<service>.dead` with the reason.
     case dead(reason: String)
+    /// Leave the delivery unacknowledged: the broker gives it to a consumer
+    /// again once this connection closes (shutdown while the database is away).
+    case abandon
 }
 
 /// Settings of a consumer.
@@ -91,6 +94,15 @@ public final class Consumer: Service, Sendable {
     /// Whether the consumer currently has an open connection.
     public var isConnected: Bool { connected.withLock { $0?.isOpen ?? false } }
 
+    /// Drops the current connection as a network fault would (for tests of recovery).
+    func dropConnection() {
+        connected.withLock { $0 }?.abort()
+    }
+
+    /// How many connections the consumer has opened and started consuming on.
+    var connectionsOpened: Int { opened.load(ordering: .relaxed) }
+    private let opened = Atomic<Int>(0)
+
     public func run() async throws {
         var backoff = Backoff()
         // Queues found with other arguments than configured (an operator
@@ -120,6 +132,7 @@ public final class Consumer: Service, Sendable {
             }
             backoff.reset()
             connected.withLock { $0 = connection }
+            opened.add(1, ordering: .relaxed)
             do {
                 let stream = try await connection.consume(queue: queues.mainQueue, prefetch: configuration.prefetch)
                 logger.info("consuming", metadata: ["amqp.queue": "\(queues.mainQueue)", "amqp.prefetch": "\(configuration.prefetch)"])
@@ -174,6 +187,8 @@ public final class Consumer: Service, Sendable {
             ])
             settled = await moveAside(delivery, to: queues.deadQueue, reason: reason, attempt: nil, on: connection)
             if settled { outcomes["dead"]?.increment() }
+        case .abandon:
+            settled = false
         case .retry(let reason):
             let attempt = Int(delivery.properties.headers[HeaderName.attempt]?.intValue ?? 0) + 1
             if attempt > queues.retryDelays.count {

@@ -147,26 +147,89 @@ struct MessageProcessor: Sendable {
         if let trace = envelope.traceparent.flatMap(TraceContext.init(traceparent:)) {
             logger[metadataKey: "trace.id"] = "\(trace.traceID)"
         }
-        do {
-            let result = try await database.withTransaction { connection -> HandlerResult in
-                guard try await Inbox.claim(envelope.id, type: envelope.type, on: connection, schema: database.schema, logger: logger) else {
-                    throw Duplicate()
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
+        var conflicts = 0
+        var warned = false
+        while true {
+            do {
+                let result = try await database.withTransaction { connection -> HandlerResult in
+                    guard try await Inbox.claim(envelope.id, type: envelope.type, on: connection, schema: database.schema, logger: logger) else {
+                        throw Duplicate()
+                    }
+                    let context = HandlerContext(
+                        envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
+                    return try await entry.handler(delivery.body, context)
                 }
-                let context = HandlerContext(
-                    envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
-                return try await entry.handler(delivery.body, context)
+                switch result {
+                case .applied: return .done
+                case .setAside(let reason): return .doneAndSetAside(reason: reason)
+                }
+            } catch is Duplicate {
+                logger.debug("duplicate message ignored")
+                return .done
+            } catch let rejection as MessageRejection {
+                return .dead(reason: rejection.reason)
+            } catch {
+                switch DatabaseFailure(error) {
+                case .unavailable:
+                    // Not the message's fault: hold it, unacknowledged, until the
+                    // database answers again; on shutdown leave it to the broker.
+                    if Task.isCancelled { return .abandon }
+                    if !warned {
+                        logger.warning("database unavailable; holding the message until it returns", metadata: ["error.message": "\(DatabaseFailure.describe(error))"])
+                        warned = true
+                    }
+                    try? await Task.sleep(for: backoff.next())
+                    if Task.isCancelled { return .abandon }
+                case .conflict where conflicts < 5:
+                    conflicts += 1
+                default:
+                    return .retry(reason: DatabaseFailure.describe(error))
+                }
             }
-            switch result {
-            case .applied: return .done
-            case .setAside(let reason): return .doneAndSetAside(reason: reason)
-            }
-        } catch is Duplicate {
-            logger.debug("duplicate message ignored")
-            return .done
-        } catch let rejection as MessageRejection {
-            return .dead(reason: rejection.reason)
-        } catch {
-            return .retry(reason: String(describing: error).prefix(500).description)
         }
+    }
+}
+
+/// How a database error bears on the message being handled.
+enum DatabaseFailure {
+    /// The database cannot be reached or is shutting down.
+    case unavailable
+    /// A serialization failure or deadlock: run the transaction again.
+    case conflict
+    /// Anything else.
+    case other
+
+    init(_ error: any Error) {
+        guard let error = error as? PSQLError else {
+            self = .other
+            return
+        }
+        switch error.code {
+        case .serverClosedConnection, .connectionError, .clientClosedConnection, .uncleanShutdown:
+            self = .unavailable
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            if state == "40001" || state == "40P01" {
+                self = .conflict
+            } else if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
+                self = .unavailable
+            } else {
+                self = .other
+            }
+        default:
+            self = .other
+        }
+    }
+
+    /// A readable account without bind values: the server's message and SQLSTATE, or the error's type.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                return "database: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+            }
+            return "database: \(error.code)"
+        }
+        return String(String(describing: error).prefix(500))
     }
 }

@@ -189,6 +189,7 @@ struct MigrationService: Service {
     let logger: Logger
 
     func run() async throws {
+        await database.waitUntilRunning()
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {

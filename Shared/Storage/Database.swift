@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Where and how to connect to PostgreSQL.
 public struct DatabaseConfiguration: Sendable {
@@ -100,9 +101,21 @@ public final class Database: Service, Sendable {
     }
 
     public func run() async throws {
+        running.withLock { $0 = true }
         await cancelWhenGracefulShutdown {
             await self.client.run()
         }
+    }
+
+    private let running = Mutex(false)
+
+    /// Waits until ``run()`` has started the pool.
+    public func waitUntilRunning() async {
+        while !running.withLock({ $0 }) && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        // Let the pool's run loop begin before the first lease.
+        try? await Task.sleep(for: .milliseconds(20))
     }
 
     /// Runs `body` in a transaction; commits when it returns, rolls back when it throws.

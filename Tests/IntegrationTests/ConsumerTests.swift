@@ -1,6 +1,6 @@
 import Contracts
 import Foundation
-import Messaging
+@testable import Messaging
 import PostgresNIO
 import ServiceKit
 import Storage
@@ -111,6 +111,23 @@ struct ConsumerTests {
             #expect(reason.contains("gave up after 2 retries"))
             #expect(reason.contains("handler failed on purpose"))
             #expect(dead.properties.headers[HeaderName.attempt]?.intValue == 3)
+        }
+    }
+
+    @Test("a lost consumer connection is reopened, the topology declared again, and consuming goes on")
+    func reconnectAfterConnectionLoss() async throws {
+        let service = try ledger()
+        let before = TestEnvironment.unique("before")
+        let after = TestEnvironment.unique("after")
+        try await withServices([service]) { () async throws in
+            #expect(try await service.publisher.publish(PingV1(key: before)) == .confirmed)
+            #expect(try await eventually { try await applied(service.database, before) == 1 })
+            let opened = service.consumer.connectionsOpened
+            service.consumer.dropConnection()
+            #expect(try await eventually(timeout: .seconds(10)) { service.consumer.connectionsOpened == opened + 1 })
+            #expect(try await service.publisher.publish(PingV1(key: after)) == .confirmed)
+            #expect(try await eventually { try await applied(service.database, after) == 1 })
+            #expect(service.consumer.isConnected)
         }
     }
 

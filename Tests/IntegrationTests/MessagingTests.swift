@@ -6,17 +6,6 @@ import Testing
 /// The AMQP layer against the real broker.
 @Suite("Messaging", .serialized)
 struct MessagingTests {
-    /// A queue of the test's own, bound to a fresh routing key; it expires a minute after use.
-    func temporaryQueue(on connection: AMQPConnection) async throws -> (queue: String, key: String) {
-        let name = TestEnvironment.unique("test.queue")
-        let key = TestEnvironment.unique("test.key")
-        try await connection.declare(Topology(
-            exchanges: Topology.exchanges.exchanges,
-            queues: [.init(name: name, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
-            bindings: [.init(queue: name, exchange: ExchangeName.events, routingKey: key)]))
-        return (name, key)
-    }
-
     func message(_ key: String, id: String = UUID().uuidString, body: String = "{}") -> OutgoingMessage {
         OutgoingMessage(
             exchange: ExchangeName.events, routingKey: key,

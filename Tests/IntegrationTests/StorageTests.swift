@@ -32,12 +32,7 @@ struct StorageTests {
             try await Migrator.migrate([], on: database)
             let amqp = try TestEnvironment.amqp("relaytest")
             let setup = try await AMQPConnection.connect(amqp, logger: TestEnvironment.logger)
-            let queue = TestEnvironment.unique("test.relay")
-            let key = TestEnvironment.unique("test.relay.key")
-            try await setup.declare(Topology(
-                exchanges: Topology.exchanges.exchanges,
-                queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
-                bindings: [.init(queue: queue, exchange: ExchangeName.events, routingKey: key)]))
+            let (queue, key) = try await temporaryQueue(on: setup, prefix: "relay")
 
             let id = UUID().uuidString.lowercased()
             let message = OutgoingMessage(

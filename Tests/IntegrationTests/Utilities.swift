@@ -174,3 +174,14 @@ func freePort() throws -> Int {
     guard bound else { throw TestFailure("bind failed") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// A quorum queue of the test's own, bound to a fresh routing key on huhang.events; it expires a minute after use.
+func temporaryQueue(on connection: AMQPConnection, prefix: String = "test") async throws -> (queue: String, key: String) {
+    let name = TestEnvironment.unique("\(prefix).queue")
+    let key = TestEnvironment.unique("\(prefix).key")
+    try await connection.declare(Topology(
+        exchanges: Topology.exchanges.exchanges,
+        queues: [.init(name: name, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
+        bindings: [.init(queue: name, exchange: ExchangeName.events, routingKey: key)]))
+    return (name, key)
+}
