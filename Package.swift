@@ -68,6 +68,7 @@ let package = Package(
                 "Contracts",
                 "Messaging",
                 "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -96,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "Admin",
             dependencies: [
-                "Contracts", "Messaging",
+                "Contracts", "Messaging", "ServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -50,10 +50,15 @@ struct NotificationService: HuhangService {
         var deliveredAt: Date
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
         let database = self.database
-        router.get("/v1/inbox/:recipient") { _, context in
+        v1.get("inbox/:recipient") { _, context in
+            let identity = try context.requireIdentity()
             let recipient = try context.parameters.require("recipient")
+            // A unit reads its own inbox; the task force and operators read any.
+            guard identity.agency == recipient || ["task-force", "operator"].contains(identity.role) else {
+                throw HTTPError(.forbidden, message: "this inbox belongs to another unit")
+            }
             let rows = try await database.client.query("""
                 SELECT delivery_id::text, event_type, correlation_id, body, delivered_at
                 FROM notification.deliveries WHERE recipient = \(recipient) AND channel = 'inbox'

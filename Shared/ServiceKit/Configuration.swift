@@ -22,6 +22,8 @@ import Storage
 /// | `RETRY_DELAYS` | `1,5,30,120,600` | seconds before each retry of a failed message |
 /// | `DELIVERY_LIMIT` | `10` | deliveries before the broker dead-letters a message |
 /// | `SHUTDOWN_TIMEOUT` | `8` | seconds to drain on SIGTERM before cancelling |
+/// | `API_TOKEN_KEY` | a development key (logged as a warning) | shared secret that signs API bearer tokens; at least 32 characters |
+/// | `API_TOKEN_KEY_FILE` | — | read that secret from this file instead |
 public struct ServiceConfiguration: Sendable {
     public var amqp: AMQPConfiguration
     public var prefetch: UInt16
@@ -35,6 +37,8 @@ public struct ServiceConfiguration: Sendable {
     public var retryDelays: [Duration]
     public var deliveryLimit: Int
     public var shutdownTimeout: Duration
+    /// The secret that signs API tokens; nil means the development key.
+    public var apiTokenKey: String?
 
     public enum LogFormat: String, Sendable { case json, text }
 
@@ -84,6 +88,18 @@ public struct ServiceConfiguration: Sendable {
         retryDelays = parsed.map { .milliseconds(Int($0 * 1000)) }
         deliveryLimit = max(1, try int("DELIVERY_LIMIT", 10))
         shutdownTimeout = .seconds(max(1, try int("SHUTDOWN_TIMEOUT", 8)))
+        if let path = environment["API_TOKEN_KEY_FILE"], !path.isEmpty {
+            do {
+                apiTokenKey = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw ConfigurationError(key: "API_TOKEN_KEY_FILE", value: path, expected: "a readable file")
+            }
+        } else {
+            apiTokenKey = environment["API_TOKEN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        if let key = apiTokenKey, key.utf8.count < 32 {
+            throw ConfigurationError(key: "API_TOKEN_KEY", value: "(hidden)", expected: "at least 32 characters")
+        }
     }
 }
 

@@ -6,7 +6,7 @@ import Prometheus
 
 /// `/health/live`, `/health/ready` and `/metrics`: open, for the orchestrator and Prometheus.
 enum HealthRoutes {
-    static func add(to router: Router<BasicRequestContext>, readiness: Readiness) {
+    static func add(to router: Router<HuhangRequestContext>, readiness: Readiness) {
         router.get("/health/live") { _, _ in
             json(.ok, ["status": "live"])
         }

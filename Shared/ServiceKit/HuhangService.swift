@@ -21,15 +21,16 @@ public protocol HuhangService: Sendable {
     /// Registers the events the service handles.
     func register(_ handlers: inout HandlerRegistry)
 
-    /// Adds the service's `/v1` routes.
-    func addRoutes(to router: Router<BasicRequestContext>)
+    /// Adds the service's API routes to the `/v1` group; every request there
+    /// carries a verified bearer token (``HuhangRequestContext/identity``).
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>)
 
     /// Long-running work of the service's own (timers, schedulers), started after migrations.
     func backgroundServices() -> [any Service]
 }
 
 extension HuhangService {
-    public func addRoutes(to router: Router<BasicRequestContext>) {}
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {}
     public func backgroundServices() -> [any Service] { [] }
 }
 

@@ -100,9 +100,13 @@ public struct RunningService<S: HuhangService>: Sendable {
         let readiness = Readiness(database: database, consumer: consumer)
         let migrations = MigrationService(migrations: S.migrations, database: database, readiness: readiness, logger: logger)
 
-        let router = Router()
+        if configuration.apiTokenKey == nil {
+            logger.warning("API_TOKEN_KEY not set; API tokens use the development key — never in production")
+        }
+        let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
+        let router = Router(context: HuhangRequestContext.self)
         HealthRoutes.add(to: router, readiness: readiness)
-        service.addRoutes(to: router)
+        service.addRoutes(to: router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens)))
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: S.name),

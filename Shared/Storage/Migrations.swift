@@ -51,6 +51,19 @@ public enum Migrator {
             CREATE INDEX outbox_unsent ON {schema}.outbox (id) WHERE sent_at IS NULL;
             CREATE INDEX outbox_sent_at ON {schema}.outbox (sent_at) WHERE sent_at IS NOT NULL;
             """),
+        Migration(2, "audit of API reads", """
+            CREATE TABLE {schema}.audit (
+                id       bigserial PRIMARY KEY,
+                at       timestamptz NOT NULL DEFAULT now(),
+                agency   text NOT NULL,
+                role     text NOT NULL,
+                action   text NOT NULL,
+                resource text NOT NULL,
+                reason   text
+            );
+            CREATE INDEX audit_resource ON {schema}.audit (resource, at);
+            CREATE INDEX audit_agency ON {schema}.audit (agency, at);
+            """),
     ]
 
     /// Creates the schema if needed and applies what is missing: first the

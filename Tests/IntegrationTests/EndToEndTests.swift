@@ -93,10 +93,17 @@ struct EndToEndTests {
                     """) == 1
             })
 
-            // The inbox API shows it.
-            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/v1/inbox/\(school)")!)
-            #expect((response as? HTTPURLResponse)?.statusCode == 200)
-            #expect(String(decoding: data, as: UTF8.self).contains(reportID))
+            // The inbox API shows it to the unit, and only with a valid token.
+            let tokens = try APITokens(secret: APITokens.developmentSecret)
+            func get(_ token: String?) async throws -> (Int, String) {
+                try await httpGet("http://127.0.0.1:\(port)/v1/inbox/\(school)", headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
+            }
+            let (status, body) = try await get(try tokens.issue(APIIdentity(agency: school, role: "caseworker"), lifetime: .seconds(60)))
+            #expect(status == 200)
+            #expect(body.contains(reportID))
+            #expect(try await get(nil).0 == 401)
+            #expect(try await get("not.a.token").0 == 401)
+            #expect(try await get(try tokens.issue(APIIdentity(agency: "another-school", role: "caseworker"), lifetime: .seconds(60))).0 == 403)
         }
     }
 

@@ -1,5 +1,8 @@
 import Contracts
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import Messaging
 import PostgresNIO
@@ -184,4 +187,17 @@ func temporaryQueue(on connection: AMQPConnection, prefix: String = "test") asyn
         queues: [.init(name: name, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
         bindings: [.init(queue: name, exchange: ExchangeName.events, routingKey: key)]))
     return (name, key)
+}
+
+/// A GET with optional headers; returns the status and the body as text.
+func httpGet(_ url: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
+    var request = URLRequest(url: URL(string: url)!)
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    return try await withCheckedThrowingContinuation { continuation in
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error { continuation.resume(throwing: error); return }
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            continuation.resume(returning: (status, String(decoding: data ?? Data(), as: UTF8.self)))
+        }.resume()
+    }
 }

@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import Logging
 import Messaging
+import ServiceKit
 
 /// The operators' and integrators' command line.
 @main
@@ -10,7 +11,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "huhang-admin",
         abstract: "Operate Huhang and talk to it as an agency would.",
-        subcommands: [Publish.self, SampleReport.self])
+        subcommands: [Publish.self, SampleReport.self, Token.self])
 }
 
 /// Publishes one event on `huhang.intake` as an agency, the way an agency's integration does.
@@ -69,5 +70,27 @@ struct SampleReport: ParsableCommand {
             occurredAt: Date(), schoolCode: school, place: "playground", narrative: "A pupil reported being pushed and threatened.",
             people: [.init(role: .victim, studentNumber: "2026-0142"), .init(role: .allegedPerpetrator, studentNumber: "2026-0377")])
         print(String(decoding: try ContractCoding.encoder().encode(report), as: UTF8.self))
+    }
+}
+
+/// Issues an API bearer token for an agency and role.
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Issue an API bearer token, signed with API_TOKEN_KEY (or API_TOKEN_KEY_FILE).",
+        discussion: "Use it as `Authorization: Bearer <token>` on any service's /v1 routes.")
+
+    @Option(help: "The agency's code.")
+    var agency: String
+
+    @Option(help: "The caller's role, e.g. caseworker, task-force, operator.")
+    var role = "caseworker"
+
+    @Option(help: "Hours until the token expires.")
+    var hours = 12
+
+    func run() throws {
+        let configuration = try ServiceConfiguration(service: "huhang-admin", defaultHTTPPort: 0)
+        let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
+        print(try tokens.issue(APIIdentity(agency: agency, role: role), lifetime: .seconds(hours * 3600)))
     }
 }
