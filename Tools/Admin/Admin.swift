@@ -64,11 +64,14 @@ struct SampleReport: ParsableCommand {
     @Flag(help: "Report immediate danger.")
     var urgent = false
 
+    /// A made-up student number, new each time, so each sample names pupils not yet under watch.
+    static func studentNumber() -> String { "2026-\(Int.random(in: 1000...9999))" }
+
     func run() throws {
         let report = IncidentReportV1(
             externalID: "demo-\(UUID().uuidString.lowercased().prefix(8))", category: .bullying, immediateDanger: urgent,
             occurredAt: Date(), schoolCode: school, place: "playground", narrative: "A pupil reported being pushed and threatened.",
-            people: [.init(role: .victim, studentNumber: "2026-0142"), .init(role: .allegedPerpetrator, studentNumber: "2026-0377")])
+            people: [.init(role: .victim, studentNumber: Self.studentNumber()), .init(role: .allegedPerpetrator, studentNumber: Self.studentNumber())])
         print(String(decoding: try ContractCoding.encoder().encode(report), as: UTF8.self))
     }
 }
