@@ -253,7 +253,13 @@ public struct NotificationDeliveredV1: EventPayload, Hashable {
 
 /// Every event type of the contracts package, for tooling and documentation.
 public enum Contracts {
-    public static let allPayloads: [any EventPayload.Type] = [
-        IncidentReportV1.self, ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
+    public static let allPayloads: [any EventPayload.Type] = agencyPayloads + [
+        ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
+    ]
+
+    /// The events agencies publish on `huhang.intake`.
+    public static let agencyPayloads: [any EventPayload.Type] = [
+        IncidentReportV1.self, HotlineCallV1.self, ScreeningBatchV1.self, AttendanceSignalV1.self,
+        FamilySituationV1.self, VenueFindingV1.self, CaseLeadV1.self, TaskFeedbackV1.self, InspectionReportV1.self,
     ]
 }

@@ -14,29 +14,8 @@ struct SchemaTests {
         return try JSONSchema(Array(try Data(contentsOf: url)))
     }
 
-    static let now = Date(timeIntervalSince1970: 1_795_000_000)
-
-    /// One realistic sample per contract.
-    static let samples: [(EventType, any EventPayload)] = [
-        (IncidentReportV1.eventType, IncidentReportV1(
-            externalID: "SCH-2026-0001", category: .bullying, immediateDanger: false, occurredAt: now,
-            schoolCode: "370102-M03", place: "dormitory", narrative: "…",
-            people: [.init(role: .victim, idNumber: "11010520100101123X", name: "…", birthDate: "2010-01-01"),
-                     .init(role: .allegedPerpetrator, studentNumber: "2024031")])),
-        (ReportAcceptedV1.eventType, ReportAcceptedV1(
-            reportID: "r-1", agency: "school-370102-m03", externalID: "SCH-2026-0001", category: .bullying,
-            immediateDanger: false, occurredAt: now, schoolCode: "370102-M03",
-            subjects: [.init(subjectID: "s-0a1b", role: .victim)])),
-        (RiskAssessedV1.eventType, RiskAssessedV1(
-            subjectID: "s-0a1b", tier: .high, previousTier: .medium, score: 61.5, reasons: ["bullying as victim"],
-            modelVersion: "provisional-1", provisional: true, urgent: false, schoolCode: nil, assessedAt: now)),
-        (TaskAssignedV1.eventType, TaskAssignedV1(
-            taskID: "t-1", caseID: "c-1", subjectID: "s-0a1b", unit: "370102-M03", measure: "first_response",
-            tier: .high, dueAt: now, urgent: false)),
-        (NotificationDeliveredV1.eventType, NotificationDeliveredV1(
-            deliveryID: "d-1", aboutEventID: "e-1", aboutEventType: "task.assigned.v1", recipient: "370102-M03",
-            channel: .inbox, deliveredAt: now)),
-    ]
+    /// One valid sample per contract.
+    static let samples: [(EventType, any EventPayload)] = ContractExamples.valid.map { (type(of: $0).eventType, $0) }
 
     static func encode(_ payload: any EventPayload) throws -> JSONValue {
         try JSONValue.parse(Array(try ContractCoding.encoder().encode(payload)))
@@ -75,6 +54,41 @@ struct SchemaTests {
 
         object[firstRequired] = .array([.number(1)])
         #expect(!schema.validate(.object(object)).isEmpty)
+    }
+
+    @Test("every example decodes back to the value it was encoded from")
+    func roundTrip() throws {
+        func check<P: EventPayload>(_ payload: P) throws {
+            let data = try ContractCoding.encoder().encode(payload)
+            let decoded = try ContractCoding.decoder().decode(P.self, from: data)
+            #expect(try ContractCoding.encoder().encode(decoded) == data, "\(P.eventType)")
+        }
+        for payload in ContractExamples.valid { try check(payload) }
+    }
+
+    static func decode<P: EventPayload>(_ type: P.Type, _ data: Data) throws {
+        _ = try ContractCoding.decoder().decode(P.self, from: data)
+    }
+
+    @Test("the examples/ folder holds an accepted and a rejected example per agency event, up to date")
+    func examplesFolder() throws {
+        let folder = Self.schemaDirectory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples")
+        let expected = try ContractExamples.files(schemas: Self.schema)
+        #expect(expected.count == Contracts.agencyPayloads.count * 3)
+        for (path, content) in expected {
+            let onDisk = try? String(contentsOf: folder.appendingPathComponent(path), encoding: .utf8)
+            #expect(onDisk == content, "examples/\(path) is missing or stale: run huhang-admin examples --out examples")
+        }
+        for payload in Contracts.agencyPayloads {
+            let name = payload.eventType.name
+            let schema = try Self.schema(payload.eventType)
+            let accepted = try Data(contentsOf: folder.appendingPathComponent("\(name)/accepted.json"))
+            #expect(schema.validate(try JSONValue.parse(Array(accepted))).isEmpty)
+            try Self.decode(payload, accepted)
+            let rejected = try Data(contentsOf: folder.appendingPathComponent("\(name)/rejected.json"))
+            #expect(!schema.validate(try JSONValue.parse(Array(rejected))).isEmpty)
+        }
     }
 
     @Test("the incident schema explains each problem with its field and what is allowed")

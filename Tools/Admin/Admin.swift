@@ -11,7 +11,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "huhang-admin",
         abstract: "Operate Huhang and talk to it as an agency would.",
-        subcommands: [Publish.self, SampleReport.self, Token.self])
+        subcommands: [Publish.self, SampleReport.self, Token.self, Examples.self])
 }
 
 /// Publishes one event on `huhang.intake` as an agency, the way an agency's integration does.
@@ -95,5 +95,29 @@ struct Token: ParsableCommand {
         let configuration = try ServiceConfiguration(service: "huhang-admin", defaultHTTPPort: 0)
         let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
         print(try tokens.issue(APIIdentity(agency: agency, role: role), lifetime: .seconds(hours * 3600)))
+    }
+}
+
+/// Writes the integrators' examples folder from the contracts.
+struct Examples: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an accepted and a rejected example of every agency event, with the rejection's reasons.")
+
+    @Option(help: "The folder to write.")
+    var out = "examples"
+
+    @Option(help: "The folder holding the JSON Schemas.")
+    var schemas = "Shared/Contracts/Schemas"
+
+    func run() throws {
+        let files = try ContractExamples.files { type in
+            try JSONSchema(Array(try Data(contentsOf: URL(fileURLWithPath: "\(schemas)/\(type.name).json"))))
+        }
+        for (path, content) in files.sorted(by: { $0.key < $1.key }) {
+            let url = URL(fileURLWithPath: out).appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try content.write(to: url, atomically: true, encoding: .utf8)
+            print(url.path)
+        }
     }
 }

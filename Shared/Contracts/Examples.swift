@@ -1,0 +1,95 @@
+import Foundation
+
+/// One valid example of every contract, for integrators (`examples/`), tests
+/// and tools. The people in them are made up.
+public enum ContractExamples {
+    static let time = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18T11:06:40Z
+    static let student = PersonRef(studentNumber: "2024031", name: "张小明", birthDate: "2012-05-04")
+    static let identified = PersonRef(idNumber: "11010520120504123X", name: "李华", birthDate: "2012-05-04")
+
+    /// A valid payload per event type.
+    public static let valid: [any EventPayload] = [
+        IncidentReportV1(
+            externalID: "SCH-370102-M03-2026-0117", category: .bullying, immediateDanger: false, occurredAt: time,
+            schoolCode: "370102-M03", place: "dormitory, building 2", narrative: "A pupil reported repeated pushing and threats.",
+            people: [.init(role: .victim, studentNumber: "2024031"), .init(role: .allegedPerpetrator, studentNumber: "2024077")]),
+        HotlineCallV1(
+            externalID: "12355-20261118-0042", receivedAt: time, callerRole: .minor, minor: identified, topic: .psychological,
+            riskFlags: [.selfHarm], immediateDanger: true, cityMatter: false, summary: "Caller says she wants to hurt herself tonight."),
+        ScreeningBatchV1(
+            externalID: "MHT-370102-M03-2026-autumn", schoolCode: "370102-M03", scale: "MHT", screenedAt: time,
+            results: [.init(student: student, score: 72, threshold: 65),
+                      .init(student: PersonRef(studentNumber: "2024032"), score: 40, threshold: 65)]),
+        AttendanceSignalV1(
+            externalID: "ATT-370102-M03-2026-1118-7", schoolCode: "370102-M03", student: student, kind: .enrolledAbsent,
+            since: "2026-10-08", daysAbsent: 29),
+        FamilySituationV1(
+            externalID: "CA-370102-2026-0311", child: identified, schoolCode: "370102-M03",
+            flags: [.leftBehind, .hardship], notedAt: time),
+        VenueFindingV1(
+            externalID: "PSB-370102-VF-2026-0098", venue: .init(kind: .internetCafe, name: "星空网咖", address: "历下区文化路 12 号", licence: "370102-WB-0042"),
+            foundAt: time, minors: [student], activities: [.present, .smoking], actionTaken: .warning),
+        CaseLeadV1(
+            externalID: "PROC-370102-2026-0019", minor: identified, kind: .conditionalNonProsecution, decidedAt: time,
+            offence: "theft", sealed: true),
+        TaskFeedbackV1(
+            externalID: "SCH-370102-M03-FB-0005", taskID: "6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11", status: .completed,
+            reportedAt: time, note: "Home visit made with the head teacher; counselling weekly from 20 Nov.", reason: nil),
+        InspectionReportV1(
+            externalID: "SCH-370102-M03-DC-2026-1118", schoolCode: "370102-M03", kind: .dailyCheck, inspectedAt: time,
+            checks: [.init(item: .oneKeyAlarm, passed: true), .init(item: .guardPostStaffed, passed: false, note: "No guard at dismissal.")]),
+        ReportAcceptedV1(
+            reportID: "0d9f1d5e-5a77-4a53-9f5b-2b0a3f1c9e40", agency: "school-370102-m03", externalID: "SCH-370102-M03-2026-0117",
+            category: .bullying, immediateDanger: false, occurredAt: time, schoolCode: "370102-M03",
+            subjects: [.init(subjectID: "s-4f0c9a0e1b2d3c4e5f60718293a4b5c6", role: .victim)]),
+        RiskAssessedV1(
+            subjectID: "s-4f0c9a0e1b2d3c4e5f60718293a4b5c6", tier: .high, previousTier: .medium, score: 60,
+            reasons: ["bullying reported as victim"], modelVersion: "provisional-1", provisional: true, urgent: false,
+            schoolCode: "370102-M03", assessedAt: time),
+        TaskAssignedV1(
+            taskID: "6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11", caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c",
+            subjectID: "s-4f0c9a0e1b2d3c4e5f60718293a4b5c6", unit: "370102-M03", measure: "first_response", tier: .high,
+            dueAt: time.addingTimeInterval(24 * 3600), urgent: false),
+        NotificationDeliveredV1(
+            deliveryID: "9b6d66b3-d562-47a0-8dab-c4afac68d020", aboutEventID: "1e155c01-c9a0-407a-855a-d0f772c66845",
+            aboutEventType: "task.assigned.v1", recipient: "370102-M03", channel: .inbox, deliveredAt: time),
+    ]
+
+    /// A broken copy of a valid example, as JSON: the first required field
+    /// removed and `externalId` (or the first string field) made empty.
+    /// - Parameter document: A valid example as JSON.
+    public static func broken(_ document: JSONValue, schema: JSONSchema) -> JSONValue {
+        guard case .object(var object) = document, case .object(let root) = schema.root,
+              case .array(let required)? = root["required"] else { return document }
+        if case .string(let first)? = required.first { object.removeValue(forKey: first) }
+        if case .string? = object["externalId"] { object["externalId"] = .string("") }
+        else if case .string(let second)? = required.dropFirst().first, case .string? = object[second] { object[second] = .string("") }
+        return .object(object)
+    }
+}
+
+extension ContractExamples {
+    /// The `examples/` folder's files, path → content: for each agency event
+    /// type an `accepted.json`, a `rejected.json` and the field-level reasons
+    /// the rejected one gets (`rejected.reasons.json`).
+    /// - Parameter schemas: Loads the schema of an event type.
+    public static func files(schemas: (EventType) throws -> JSONSchema) throws -> [String: String] {
+        let encoder = ContractCoding.encoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        func text(_ value: some Encodable) throws -> String {
+            String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        }
+        var files: [String: String] = [:]
+        let agencyTypes = Set(Contracts.agencyPayloads.map { $0.eventType })
+        for payload in valid where agencyTypes.contains(type(of: payload).eventType) {
+            let eventType = type(of: payload).eventType
+            let schema = try schemas(eventType)
+            let document = try JSONValue.parse(Array(try ContractCoding.encoder().encode(payload)))
+            let rejected = broken(document, schema: schema)
+            files["\(eventType.name)/accepted.json"] = try text(document)
+            files["\(eventType.name)/rejected.json"] = try text(rejected)
+            files["\(eventType.name)/rejected.reasons.json"] = try text(schema.validate(rejected))
+        }
+        return files
+    }
+}
