@@ -1,5 +1,6 @@
 # One image with the five service executables and huhang-admin; the compose
-# file picks the executable per container with `command:`.
+# file picks the executable per container with `command:`. The contracts'
+# JSON Schemas travel beside the executables (huhang_Contracts.resources).
 #
 #   docker build -t huhang:latest .
 
@@ -18,9 +19,9 @@ COPY Tools ./Tools
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib \
  && mkdir /out \
- && for p in intake assessment intervention inspection notification huhang-admin; do \
-      cp "$(swift build -c release --show-bin-path)/$p" /out/; \
-    done
+ && bin="$(swift build -c release --show-bin-path)" \
+ && for p in intake assessment intervention inspection notification huhang-admin; do cp "$bin/$p" /out/; done \
+ && cp -R "$bin"/*.resources /out/
 
 # ---- run ---------------------------------------------------------------
 FROM debian:bookworm-slim

@@ -31,7 +31,8 @@ let package = Package(
         .target(
             name: "Contracts",
             path: "Shared/Contracts",
-            exclude: ["Schemas", "asyncapi.yaml"]
+            exclude: ["asyncapi.yaml"],
+            resources: [.copy("Schemas")]
         ),
         .systemLibrary(
             name: "CRabbitMQ",

@@ -33,13 +33,12 @@ struct IntakeService: HuhangService {
             return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
         }
         let report: IncidentReportV1
-        do {
-            report = try context.decode(IncidentReportV1.self, from: body)
-        } catch let rejection as MessageRejection {
-            return try await reject(context, reasons: [FieldError(field: "", problem: rejection.reason)])
+        switch AgencyEventReader.read(IncidentReportV1.self, from: body, context) {
+        case .success(let decoded): report = decoded
+        case .failure(let problems): return try await reject(context, agency: agency, reasons: problems.errors)
         }
         let problems = IncidentValidation.check(report)
-        if !problems.isEmpty { return try await reject(context, reasons: problems) }
+        if !problems.isEmpty { return try await reject(context, agency: agency, reasons: problems) }
 
         let contentHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         let reportID = UUID().uuidString.lowercased()
@@ -97,6 +96,38 @@ struct IntakeService: HuhangService {
         let reason = "\(kind): " + reasons.map(\.description).joined(separator: "; ")
         context.logger.notice("event rejected", metadata: ["intake.rejection": "\(kind)", "intake.reasons": "\(reasons.count)"])
         return .setAside(reason: reason)
+    }
+}
+
+/// Reads an agency's event body: JSON, then its published schema (field-level
+/// reasons: which field, what was wrong, what is allowed), then the contract type.
+enum AgencyEventReader {
+    /// The largest body intake reads (a screening batch of 10,000 results fits).
+    static let maximumBodySize = 4 * 1024 * 1024
+
+    struct Problems: Error { var errors: [FieldError] }
+
+    static func read<P: EventPayload>(_ type: P.Type, from body: [UInt8], _ context: HandlerContext) -> Result<P, Problems> {
+        guard body.count <= maximumBodySize else {
+            return .failure(Problems(errors: [FieldError(field: "", problem: "body is \(body.count) bytes; the limit is \(maximumBodySize)")]))
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(body)
+        } catch {
+            return .failure(Problems(errors: [FieldError(field: "", problem: "body is not valid JSON")]))
+        }
+        do {
+            if let schema = try ContractSchemas.schema(for: P.eventType) {
+                let errors = schema.validate(document)
+                if !errors.isEmpty { return .failure(Problems(errors: errors)) }
+            }
+            return .success(try context.decode(P.self, from: body))
+        } catch let rejection as MessageRejection {
+            return .failure(Problems(errors: [FieldError(field: "", problem: rejection.reason)]))
+        } catch {
+            return .failure(Problems(errors: [FieldError(field: "", problem: "\(error)")]))
+        }
     }
 }
 

@@ -28,6 +28,15 @@ struct EndToEndTests {
         return try await connection.publish(try OutgoingMessage(report, envelope: envelope, exchange: ExchangeName.intake))
     }
 
+    func agencyPublishRaw(_ body: String, id: String) async throws -> PublishOutcome {
+        let agency = try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "agency-demo")
+        let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)
+        defer { Task { await connection.close() } }
+        var envelope = EventEnvelope(id: id, type: IncidentReportV1.eventType.name, source: "agency-demo")
+        envelope.sender = agency.user
+        return try await connection.publish(OutgoingMessage(envelope: envelope, body: Array(body.utf8), exchange: ExchangeName.intake))
+    }
+
     @Test("an agency's incident report ends as a recorded notification to the responsible unit, in one trace")
     func reportToNotification() async throws {
         let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
@@ -136,6 +145,17 @@ struct EndToEndTests {
             })
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE external_id = \(externalID)") == 1)
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.rejections WHERE event_id = \(emptyID) AND reasons @> '[{\"field\": \"/people\"}]'") == 1)
+            // A body with a wrong value gets the field, the problem and what is allowed.
+            let wrong = UUID().uuidString
+            let body = #"{"externalId":"x-1","category":"fighting","immediateDanger":false,"occurredAt":"2026-11-18T08:00:00Z","people":[{"role":"victim","studentNumber":"1"}]}"#
+            #expect(try await agencyPublishRaw(body, id: wrong) == .confirmed)
+            #expect(try await eventually {
+                try await count(intake.database, """
+                    SELECT count(*)::int FROM intake.rejections WHERE event_id = \(wrong)
+                    AND reasons @> '[{"field": "/category", "problem": "not one of the allowed values"}]'
+                    AND reasons::text LIKE '%sexual_abuse%'
+                    """) == 1
+            })
             // The identity number is nowhere in intake's schema.
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.report_subjects WHERE subject_id LIKE '%11010520100101123X%'") == 0)
         }
