@@ -137,7 +137,8 @@ public final class Database: Service, Sendable {
 
     /// Whether the server answers a trivial query within two seconds.
     public func isReachable() async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
+        guard running.withLock({ $0 }) else { return false }
+        return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 (try? await self.client.query("SELECT 1", logger: self.logger)) != nil
             }
