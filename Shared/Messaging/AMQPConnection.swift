@@ -100,6 +100,12 @@ public final class AMQPConnection: Sendable {
         try await perform { loop in try loop.declare(topology) }
     }
 
+    /// Deletes a queue and the messages in it.
+    /// - Parameter name: The queue.
+    public func deleteQueue(_ name: String) async throws {
+        try await perform { loop in try loop.deleteQueue(name) }
+    }
+
     /// Publishes messages and waits for the broker's confirms.
     ///
     /// All messages go out at once and their confirms are awaited together:
@@ -470,6 +476,13 @@ private final class Loop: @unchecked Sendable {
                 arena.bytes(binding.routingKey), arena.table([:]))
             try check(amqp_get_rpc_reply(state), .channelClosed, "bind \(binding.queue) to \(binding.exchange)/\(binding.routingKey)")
         }
+    }
+
+    func deleteQueue(_ name: String) throws {
+        guard let state else { return }
+        let arena = CArena()
+        amqp_queue_delete(state, Self.channel, arena.bytes(name), 0, 0)
+        try check(amqp_get_rpc_reply(state), .channelClosed, "delete queue \(name)")
     }
 
     // MARK: Publishing

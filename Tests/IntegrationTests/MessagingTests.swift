@@ -100,3 +100,46 @@ struct MessagingTests {
         }
     }
 }
+
+@Suite("Service queues", .serialized)
+struct ServiceQueueTests {
+    @Test("a message requeued past the delivery limit is dead-lettered by the broker with the reason")
+    func deliveryLimit() async throws {
+        let service = "limit" + String(UUID().uuidString.lowercased().prefix(6).filter(\.isLetter))
+        let queues = ServiceQueues(service: service, bindings: [], retryDelays: [.seconds(1)], deliveryLimit: 2)
+        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), logger: TestEnvironment.logger)
+        try await connection.declare(queues.topology)
+        let id = UUID().uuidString
+        let message = OutgoingMessage(exchange: "", routingKey: queues.mainQueue,
+                                      properties: AMQPProperties(messageID: id, type: "test.ping.v1"), body: Array("{}".utf8))
+        #expect(try await connection.publish(message) == .confirmed)
+
+        // A consumer that crashes on the message every time: requeue, again and again.
+        let consumer = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
+        var deliveries = 0
+        let stream = try await consumer.consume(queue: queues.mainQueue, prefetch: 1)
+        let watcher = Task {
+            for try await delivery in stream {
+                deliveries += 1
+                await consumer.reject(delivery, requeue: true)
+            }
+            return deliveries
+        }
+        let dead = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
+        var iterator = try await dead.consume(queue: queues.deadQueue, prefetch: 1).makeAsyncIterator()
+        let deadLetter = try #require(try await iterator.next())
+        #expect(deadLetter.properties.messageID == id)
+        guard case .array(let deaths)? = deadLetter.properties.headers["x-death"],
+              case .table(let death)? = deaths.first else {
+            Issue.record("no x-death header: \(deadLetter.properties.headers)")
+            return
+        }
+        #expect(death["reason"]?.stringValue == "delivery_limit")
+        #expect(death["queue"]?.stringValue == queues.mainQueue)
+        await consumer.close()
+        #expect(try await watcher.value == 3)
+        await dead.close()
+        for queue in queues.topology.queues { try await connection.deleteQueue(queue.name) }
+        await connection.close()
+    }
+}
