@@ -1,6 +1,7 @@
 import Contracts
 import Crypto
 import Foundation
+import Hummingbird
 import Logging
 import Messaging
 import PostgresNIO
@@ -16,9 +17,15 @@ struct IntakeService: HuhangService {
     static let migrations = IntakeMigrations.all
 
     let subjects: SubjectResolver
+    let agencies: AgencyRegistry
 
     init(context: ServiceContext) throws {
         subjects = try SubjectResolver(configuration: IntakeConfiguration(), logger: context.logger)
+        agencies = AgencyRegistry(database: context.database)
+    }
+
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+        AgencyRoutes.add(to: v1, registry: agencies)
     }
 
     func register(_ handlers: inout HandlerRegistry) {
@@ -31,6 +38,9 @@ struct IntakeService: HuhangService {
         let envelope = context.envelope
         guard let agency = envelope.sender, !agency.isEmpty else {
             return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
+        }
+        if let refusal = try await agencies.authorize(agency, type: envelope.type, on: context.connection, logger: context.logger) {
+            return try await reject(context, agency: agency, kind: "forbidden", reasons: [FieldError(field: "", problem: refusal)])
         }
         let report: IncidentReportV1
         switch AgencyEventReader.read(IncidentReportV1.self, from: body, context) {

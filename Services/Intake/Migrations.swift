@@ -36,5 +36,16 @@ enum IntakeMigrations {
             );
             CREATE INDEX rejections_agency ON intake.rejections (agency, received_at);
             """),
+        Migration(2, "agency registry", """
+            CREATE TABLE intake.agencies (
+                code        text PRIMARY KEY,
+                name        text NOT NULL,
+                kind        text NOT NULL,
+                event_types text[] NOT NULL,
+                active      boolean NOT NULL DEFAULT true,
+                created_at  timestamptz NOT NULL DEFAULT now(),
+                updated_at  timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ]
 }

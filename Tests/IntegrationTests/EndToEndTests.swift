@@ -17,6 +17,12 @@ import Testing
 /// The walking skeleton: an agency's report through all five services.
 @Suite("End to end", .serialized)
 struct EndToEndTests {
+    /// Registers the demo agency with intake, as an operator would.
+    func registerDemoAgency(_ intake: RunningService<IntakeService>, eventTypes: [String] = [IncidentReportV1.eventType.name]) async throws {
+        try await AgencyRegistry(database: intake.database).upsert(Agency(
+            code: "agency-demo", name: "Demo school", kind: .school, eventTypes: eventTypes, active: true))
+    }
+
     func agencyPublish(_ report: IncidentReportV1, id: String, trace: TraceContext) async throws -> PublishOutcome {
         let agency = try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "agency-demo")
         let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)
@@ -55,6 +61,7 @@ struct EndToEndTests {
             people: [.init(role: .victim, studentNumber: "S-001"), .init(role: .reporter, name: "Teacher")])
 
         try await withServices([intake, assessment, intervention, inspection, notification]) { () async throws in
+            try await registerDemoAgency(intake)
             #expect(try await agencyPublish(report, id: reportID, trace: trace) == .confirmed)
 
             // The unit (the school) has a notice in its inbox, correlated with the report.
@@ -125,6 +132,7 @@ struct EndToEndTests {
             externalID: externalID, category: .theft, immediateDanger: false, occurredAt: Date(), schoolCode: school,
             people: [.init(role: .victim, idNumber: "11010520100101123X")])
         try await withServices([intake]) { () async throws in
+            try await registerDemoAgency(intake)
             // Same external id twice under different message ids: the agency retried.
             #expect(try await agencyPublish(report, id: UUID().uuidString, trace: .random()) == .confirmed)
             #expect(try await agencyPublish(report, id: UUID().uuidString, trace: .random()) == .confirmed)
@@ -158,6 +166,45 @@ struct EndToEndTests {
             })
             // The identity number is nowhere in intake's schema.
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.report_subjects WHERE subject_id LIKE '%11010520100101123X%'") == 0)
+        }
+    }
+
+    @Test("an agency sends only the event types it is registered for; operators register agencies through the API")
+    func agencyRegistry() async throws {
+        let port = try freePort()
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", port: port), logger: TestEnvironment.logger)
+        let report = IncidentReportV1(
+            externalID: TestEnvironment.unique("ext"), category: .theft, immediateDanger: false, occurredAt: Date(),
+            schoolCode: "S", people: [.init(role: .victim, studentNumber: "9")])
+        try await withServices([intake]) { () async throws in
+            let tokens = try APITokens(secret: APITokens.developmentSecret)
+            let operatorToken = try tokens.issue(APIIdentity(agency: "district-ops", role: "operator"), lifetime: .seconds(60))
+            let caseworkerToken = try tokens.issue(APIIdentity(agency: "agency-demo", role: "caseworker"), lifetime: .seconds(60))
+            func register(_ body: String, token: String) async throws -> Int {
+                try await httpPost("http://127.0.0.1:\(port)/v1/agencies", body: body, headers: ["Authorization": "Bearer \(token)"]).status
+            }
+            // The hotline only: an incident report from it is refused with the reason.
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"youth_league_hotline","eventTypes":["hotline.call.v1"]}"#, token: operatorToken) == 201)
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school"}"#, token: caseworkerToken) == 403)
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"spaceport"}"#, token: operatorToken) == 400)
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school","eventTypes":["report.weather.v1"]}"#, token: operatorToken) == 400)
+            let refusedID = UUID().uuidString
+            #expect(try await agencyPublish(report, id: refusedID, trace: .random()) == .confirmed)
+            #expect(try await eventually {
+                try await count(intake.database, """
+                    SELECT count(*)::int FROM intake.rejections WHERE event_id = \(refusedID) AND kind = 'forbidden'
+                    AND reasons::text LIKE '%may not send report.incident.v1%'
+                    """) == 1
+            })
+            // As a school (the default list includes incident reports) the same report is accepted.
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school"}"#, token: operatorToken) == 201)
+            let acceptedID = UUID().uuidString
+            #expect(try await agencyPublish(report, id: acceptedID, trace: .random()) == .confirmed)
+            #expect(try await eventually {
+                try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE event_id = \(acceptedID)") == 1
+            })
+            let listing = try await httpGet("http://127.0.0.1:\(port)/v1/agencies", headers: ["Authorization": "Bearer \(operatorToken)"])
+            #expect(listing.status == 200 && listing.body.contains("screening.batch.v1"))
         }
     }
 }

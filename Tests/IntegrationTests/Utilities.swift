@@ -191,7 +191,18 @@ func temporaryQueue(on connection: AMQPConnection, prefix: String = "test") asyn
 
 /// A GET with optional headers; returns the status and the body as text.
 func httpGet(_ url: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
+    try await http("GET", url, body: nil, headers: headers)
+}
+
+/// A POST of a JSON body; returns the status and the body as text.
+func httpPost(_ url: String, body: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
+    try await http("POST", url, body: body, headers: headers.merging(["Content-Type": "application/json"]) { a, _ in a })
+}
+
+func http(_ method: String, _ url: String, body: String?, headers: [String: String]) async throws -> (status: Int, body: String) {
     var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    request.httpBody = body.map { Data($0.utf8) }
     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     return try await withCheckedThrowingContinuation { continuation in
         URLSession.shared.dataTask(with: request) { data, response, error in

@@ -1,0 +1,143 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+
+/// The kinds of agency Huhang works with.
+enum AgencyKind: String, Codable, CaseIterable {
+    case police, procuratorate, court, justice, education, school
+    /// The Youth League's 12355 hotline.
+    case youthLeagueHotline = "youth_league_hotline"
+    case civilAffairs = "civil_affairs"
+    case cultureTourism = "culture_tourism"
+    case fire
+    case urbanManagement = "urban_management"
+    case health
+    case socialWork = "social_work"
+    case community
+    case other
+
+    /// What an agency of this kind may send when its registration names no list.
+    var defaultEventTypes: [EventType] {
+        let feedback = TaskFeedbackV1.eventType
+        switch self {
+        case .school:
+            return [IncidentReportV1.eventType, ScreeningBatchV1.eventType, AttendanceSignalV1.eventType,
+                    FamilySituationV1.eventType, InspectionReportV1.eventType, feedback]
+        case .education:
+            return [IncidentReportV1.eventType, AttendanceSignalV1.eventType, InspectionReportV1.eventType, feedback]
+        case .police:
+            return [IncidentReportV1.eventType, VenueFindingV1.eventType, CaseLeadV1.eventType, InspectionReportV1.eventType, feedback]
+        case .procuratorate, .court, .justice:
+            return [CaseLeadV1.eventType, feedback]
+        case .youthLeagueHotline:
+            return [HotlineCallV1.eventType, IncidentReportV1.eventType, feedback]
+        case .civilAffairs, .community, .socialWork:
+            return [FamilySituationV1.eventType, IncidentReportV1.eventType, feedback]
+        case .cultureTourism:
+            return [VenueFindingV1.eventType, feedback]
+        case .fire:
+            return [InspectionReportV1.eventType, feedback]
+        case .health:
+            return [ScreeningBatchV1.eventType, IncidentReportV1.eventType, feedback]
+        case .urbanManagement, .other:
+            return [IncidentReportV1.eventType, feedback]
+        }
+    }
+}
+
+/// A registered agency: who may publish on `huhang.intake`, and what.
+struct Agency: Codable, Equatable {
+    /// The agency's code; also its RabbitMQ login, checked by the broker on every publish.
+    var code: String
+    var name: String
+    var kind: AgencyKind
+    /// Event types the agency may send.
+    var eventTypes: [String]
+    var active: Bool
+}
+
+/// The registry, in intake's schema.
+struct AgencyRegistry: Sendable {
+    let database: Database
+
+    static let codePattern = #"^[a-z0-9][a-z0-9._-]{1,63}$"#
+
+    /// Whether `agency` may send `type`; the reason when it may not.
+    func authorize(_ agency: String, type: String, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+        let rows = try await connection.query(
+            "SELECT active, event_types FROM intake.agencies WHERE code = \(agency)", logger: logger)
+        for try await (active, types) in rows.decode((Bool, [String]).self) {
+            if !active { return "agency \(agency) is deactivated" }
+            if !types.contains(type) {
+                return "agency \(agency) may not send \(type); it may send \(types.sorted().joined(separator: ", "))"
+            }
+            return nil
+        }
+        return "agency \(agency) is not registered with Huhang"
+    }
+
+    func upsert(_ agency: Agency) async throws {
+        try await database.client.query("""
+            INSERT INTO intake.agencies (code, name, kind, event_types, active)
+            VALUES (\(agency.code), \(agency.name), \(agency.kind.rawValue), \(agency.eventTypes), \(agency.active))
+            ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                event_types = excluded.event_types, active = excluded.active, updated_at = now()
+            """, logger: database.logger)
+    }
+
+    func list() async throws -> [Agency] {
+        let rows = try await database.client.query(
+            "SELECT code, name, kind, event_types, active FROM intake.agencies ORDER BY code", logger: database.logger)
+        var agencies: [Agency] = []
+        for try await (code, name, kind, types, active) in rows.decode((String, String, String, [String], Bool).self) {
+            agencies.append(Agency(code: code, name: name, kind: AgencyKind(rawValue: kind) ?? .other, eventTypes: types, active: active))
+        }
+        return agencies
+    }
+}
+
+/// `POST /v1/agencies` registers or updates an agency (operators only); `GET /v1/agencies` lists them.
+enum AgencyRoutes {
+    struct Registration: Decodable {
+        var code: String
+        var name: String
+        var kind: AgencyKind
+        var eventTypes: [String]?
+        var active: Bool?
+    }
+
+    static func add(to v1: RouterGroup<HuhangRequestContext>, registry: AgencyRegistry) {
+        v1.post("agencies") { request, context in
+            let identity = try context.requireIdentity()
+            guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "only operators register agencies") }
+            let registration: Registration
+            do {
+                registration = try await request.decode(as: Registration.self, context: context)
+            } catch {
+                throw HTTPError(.badRequest, message: "expected {code, name, kind, eventTypes?, active?}; kind one of \(AgencyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard registration.code.range(of: AgencyRegistry.codePattern, options: .regularExpression) != nil else {
+                throw HTTPError(.badRequest, message: "code must match \(AgencyRegistry.codePattern)")
+            }
+            let known = Set(Contracts.agencyPayloads.map { $0.eventType.name })
+            let types = registration.eventTypes ?? registration.kind.defaultEventTypes.map(\.name)
+            if let unknown = types.first(where: { !known.contains($0) }) {
+                throw HTTPError(.badRequest, message: "unknown event type \(unknown); agencies may send \(known.sorted().joined(separator: ", "))")
+            }
+            let agency = Agency(code: registration.code, name: registration.name, kind: registration.kind,
+                                eventTypes: types.sorted(), active: registration.active ?? true)
+            try await registry.upsert(agency)
+            context.logger.notice("agency registered", metadata: ["intake.agency": "\(agency.code)", "api.operator": "\(identity.agency)"])
+            return try JSONResponse.make(agency, status: .created)
+        }
+        v1.get("agencies") { _, context in
+            let identity = try context.requireIdentity()
+            guard ["operator", "task-force"].contains(identity.role) else { throw HTTPError(.forbidden, message: "operators and the task force only") }
+            return try JSONResponse.make(try await registry.list())
+        }
+    }
+}
