@@ -40,15 +40,17 @@ struct IntakeService: HuhangService {
             return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
         }
         if let refusal = try await agencies.authorize(agency, type: envelope.type, on: context.connection, logger: context.logger) {
-            return try await reject(context, agency: agency, kind: "forbidden", reasons: [FieldError(field: "", problem: refusal)])
+            return try await reject(context, agency: agency, kind: "forbidden", externalID: AgencyEventReader.externalID(in: body),
+                                    reasons: [FieldError(field: "", problem: refusal)])
         }
         let report: IncidentReportV1
         switch AgencyEventReader.read(IncidentReportV1.self, from: body, context) {
         case .success(let decoded): report = decoded
-        case .failure(let problems): return try await reject(context, agency: agency, reasons: problems.errors)
+        case .failure(let problems):
+            return try await reject(context, agency: agency, externalID: AgencyEventReader.externalID(in: body), reasons: problems.errors)
         }
         let problems = IncidentValidation.check(report)
-        if !problems.isEmpty { return try await reject(context, agency: agency, reasons: problems) }
+        if !problems.isEmpty { return try await reject(context, agency: agency, externalID: report.externalID, reasons: problems) }
 
         let contentHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         let reportID = UUID().uuidString.lowercased()
@@ -71,9 +73,10 @@ struct IntakeService: HuhangService {
             for try await hash in rows.decode(String.self) { existing = hash }
             if existing == contentHash {
                 context.logger.info("duplicate report ignored", metadata: ["intake.agency": "\(agency)"])
+                try await answer(context, agency: agency, status: .duplicate, externalID: report.externalID)
                 return .applied
             }
-            return try await reject(context, agency: agency, kind: "conflict", reasons: [FieldError(
+            return try await reject(context, agency: agency, kind: "conflict", externalID: report.externalID, reasons: [FieldError(
                 field: "/externalId",
                 problem: "this external id was already used for a report with different content; kept for review")])
         }
@@ -92,17 +95,35 @@ struct IntakeService: HuhangService {
             reportID: reportID, agency: agency, externalID: report.externalID, category: report.category,
             immediateDanger: report.immediateDanger, occurredAt: report.occurredAt, schoolCode: report.schoolCode,
             subjects: subjects), subject: reportID)
+        try await answer(context, agency: agency, status: .accepted, externalID: report.externalID, reportID: reportID)
         context.logger.info("report accepted", metadata: ["intake.agency": "\(agency)", "intake.report_id": "\(reportID)"])
         return .applied
     }
 
+    /// Sends the agency its receipt, through the outbox, on `huhang.replies`.
+    private func answer(
+        _ context: HandlerContext, agency: String, status: IntakeReceiptV1.Status, externalID: String?,
+        reasons: [FieldError] = [], reportID: String? = nil
+    ) async throws {
+        let receipt = IntakeReceiptV1(
+            eventID: context.envelope.id, eventType: context.envelope.type, externalID: externalID, status: status,
+            reasons: reasons, reportID: reportID, at: Date())
+        try await context.emit(receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: agency)
+    }
+
     /// Keeps a rejected event with its reasons; the message also goes to `intake.dead`.
-    private func reject(_ context: HandlerContext, agency: String? = nil, kind: String = "invalid", reasons: [FieldError]) async throws -> HandlerResult {
+    private func reject(
+        _ context: HandlerContext, agency: String? = nil, kind: String = "invalid", externalID: String? = nil, reasons: [FieldError]
+    ) async throws -> HandlerResult {
         let json = String(decoding: try JSONEncoder().encode(reasons), as: UTF8.self)
         try await context.connection.query("""
             INSERT INTO intake.rejections (event_id, agency, event_type, kind, reasons)
             VALUES (\(context.envelope.id), \(agency ?? context.envelope.sender), \(context.envelope.type), \(kind), \(json)::jsonb)
             """, logger: context.logger)
+        if let agency = agency ?? context.envelope.sender {
+            let status: IntakeReceiptV1.Status = kind == "conflict" ? .conflict : kind == "forbidden" ? .forbidden : .rejected
+            try await answer(context, agency: agency, status: status, externalID: externalID, reasons: reasons)
+        }
         let reason = "\(kind): " + reasons.map(\.description).joined(separator: "; ")
         context.logger.notice("event rejected", metadata: ["intake.rejection": "\(kind)", "intake.reasons": "\(reasons.count)"])
         return .setAside(reason: reason)
@@ -116,6 +137,13 @@ enum AgencyEventReader {
     static let maximumBodySize = 4 * 1024 * 1024
 
     struct Problems: Error { var errors: [FieldError] }
+
+    /// The `externalId` of a body that may be broken, to echo in the receipt.
+    static func externalID(in body: [UInt8]) -> String? {
+        guard body.count <= maximumBodySize, case .object(let object)? = try? JSONValue.parse(body),
+              case .string(let id)? = object["externalId"] else { return nil }
+        return String(id.prefix(128))
+    }
 
     static func read<P: EventPayload>(_ type: P.Type, from body: [UInt8], _ context: HandlerContext) -> Result<P, Problems> {
         guard body.count <= maximumBodySize else {

@@ -254,7 +254,7 @@ public struct NotificationDeliveredV1: EventPayload, Hashable {
 /// Every event type of the contracts package, for tooling and documentation.
 public enum Contracts {
     public static let allPayloads: [any EventPayload.Type] = agencyPayloads + [
-        ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
+        IntakeReceiptV1.self, ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
     ]
 
     /// The events agencies publish on `huhang.intake`.
@@ -262,4 +262,50 @@ public enum Contracts {
         IncidentReportV1.self, HotlineCallV1.self, ScreeningBatchV1.self, AttendanceSignalV1.self,
         FamilySituationV1.self, VenueFindingV1.self, CaseLeadV1.self, TaskFeedbackV1.self, InspectionReportV1.self,
     ]
+}
+
+// MARK: - intake.receipt.v1 (intake → the sending agency)
+
+/// Intake's answer to an agency about one event it sent, on `huhang.replies`
+/// with the agency's code as routing key (read from `agency.<code>.replies`).
+public struct IntakeReceiptV1: EventPayload, Hashable {
+    public static let eventType = EventType("intake.receipt", major: 1)
+
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        /// Taken in and passed on.
+        case accepted
+        /// The same (agency, externalId) with the same content was sent before; nothing changed.
+        case duplicate
+        /// The same (agency, externalId) was sent before with different content; kept for review.
+        case conflict
+        /// The event breaks its contract; see `reasons`.
+        case rejected
+        /// The agency may not send this event type, or is not registered or active.
+        case forbidden
+    }
+
+    /// The message id of the event this answers.
+    public var eventID: String
+    public var eventType: String
+    public var externalID: String?
+    public var status: Status
+    /// Field by field, why it was not accepted.
+    public var reasons: [FieldError]
+    /// Intake's id for an accepted report.
+    public var reportID: String?
+    public var at: Date
+
+    public init(eventID: String, eventType: String, externalID: String?, status: Status, reasons: [FieldError], reportID: String?, at: Date) {
+        self.eventID = eventID
+        self.eventType = eventType
+        self.externalID = externalID
+        self.status = status
+        self.reasons = reasons
+        self.reportID = reportID
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "eventId", eventType, externalID = "externalId", status, reasons, reportID = "reportId", at
+    }
 }

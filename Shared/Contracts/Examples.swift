@@ -38,6 +38,11 @@ public enum ContractExamples {
         InspectionReportV1(
             externalID: "SCH-370102-M03-DC-2026-1118", schoolCode: "370102-M03", kind: .dailyCheck, inspectedAt: time,
             checks: [.init(item: .oneKeyAlarm, passed: true), .init(item: .guardPostStaffed, passed: false, note: "No guard at dismissal.")]),
+        IntakeReceiptV1(
+            eventID: "1e155c01-c9a0-407a-855a-d0f772c66845", eventType: "report.incident.v1", externalID: "SCH-370102-M03-2026-0118",
+            status: .rejected,
+            reasons: [FieldError(field: "/category", problem: "not one of the allowed values", allowed: "bullying, violence, …")],
+            reportID: nil, at: time),
         ReportAcceptedV1(
             reportID: "0d9f1d5e-5a77-4a53-9f5b-2b0a3f1c9e40", agency: "school-370102-m03", externalID: "SCH-370102-M03-2026-0117",
             category: .bullying, immediateDanger: false, occurredAt: time, schoolCode: "370102-M03",

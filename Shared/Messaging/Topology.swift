@@ -56,12 +56,26 @@ public struct Topology: Sendable, Hashable {
         self.bindings = bindings
     }
 
-    /// The two exchanges of the platform: `huhang.intake`, where agencies
-    /// publish, and `huhang.events`, where services publish domain events.
-    public static let exchanges = Topology(exchanges: [
-        Exchange(name: ExchangeName.intake),
-        Exchange(name: ExchangeName.events),
-    ])
+    /// The exchanges of the platform: `huhang.intake`, where agencies
+    /// publish; `huhang.events`, where services publish domain events;
+    /// `huhang.replies`, where intake answers each agency (routing key = the
+    /// agency's code). A receipt for an agency without a reply queue goes to
+    /// `huhang.replies.unclaimed` instead of bouncing back.
+    public static let exchanges = Topology(
+        exchanges: [
+            Exchange(name: ExchangeName.intake),
+            Exchange(name: ExchangeName.events),
+            Exchange(name: ExchangeName.unclaimedReplies, type: "fanout"),
+            Exchange(name: ExchangeName.replies, type: "direct", arguments: ["alternate-exchange": .string(ExchangeName.unclaimedReplies)]),
+        ],
+        queues: [
+            Queue(name: ExchangeName.unclaimedReplies, arguments: [
+                "x-queue-type": .string("quorum"),
+                // Kept a week, for operators to see which agencies miss their answers.
+                "x-message-ttl": .int(7 * 24 * 3600 * 1000),
+            ]),
+        ],
+        bindings: [Binding(queue: ExchangeName.unclaimedReplies, exchange: ExchangeName.unclaimedReplies, routingKey: "")])
 }
 
 /// Exchange names.
@@ -70,6 +84,13 @@ public enum ExchangeName {
     public static let intake = "huhang.intake"
     /// Domain events published by the services.
     public static let events = "huhang.events"
+    /// Intake's answers to agencies; routing key = the agency's code.
+    public static let replies = "huhang.replies"
+    /// Answers no agency queue was bound for.
+    public static let unclaimedReplies = "huhang.replies.unclaimed"
+
+    /// The queue an agency reads its answers from.
+    public static func agencyReplyQueue(_ agency: String) -> String { "agency.\(agency).replies" }
 }
 
 /// A service's queues: where its events arrive, where failed ones wait to be
@@ -162,6 +183,9 @@ public struct ServiceQueues: Sendable, Hashable {
         let bindings = storedBindings.map {
             Topology.Binding(queue: mainQueue, exchange: $0.exchange, routingKey: $0.routingKey)
         }
-        return Topology(exchanges: Topology.exchanges.exchanges, queues: queues, bindings: bindings)
+        return Topology(
+            exchanges: Topology.exchanges.exchanges,
+            queues: Topology.exchanges.queues + queues,
+            bindings: Topology.exchanges.bindings + bindings)
     }
 }

@@ -49,6 +49,17 @@ public struct HandlerContext: Sendable {
         return out
     }
 
+    /// Emits an event to another exchange and routing key than its type's
+    /// (e.g. a receipt on `huhang.replies` keyed by the agency).
+    @discardableResult
+    public func emit<P: EventPayload>(_ payload: P, subject: String? = nil, exchange: String, routingKey: String) async throws -> EventEnvelope {
+        let out = envelope.caused(type: P.eventType, source: service, subject: subject)
+        var message = try OutgoingMessage(payload, envelope: out, exchange: exchange)
+        message.routingKey = routingKey
+        try await Outbox.enqueue(message, on: connection, schema: schema, logger: logger)
+        return out
+    }
+
     /// Decodes the body as a contract; a body that does not match is rejected for good.
     public func decode<P: EventPayload>(_ type: P.Type, from body: [UInt8]) throws -> P {
         do {

@@ -133,9 +133,12 @@ struct EndToEndTests {
             people: [.init(role: .victim, idNumber: "11010520100101123X")])
         try await withServices([intake]) { () async throws in
             try await registerDemoAgency(intake)
+            let replies = try await AgencyReplies.open(agency: "agency-demo")
             // Same external id twice under different message ids: the agency retried.
-            #expect(try await agencyPublish(report, id: UUID().uuidString, trace: .random()) == .confirmed)
-            #expect(try await agencyPublish(report, id: UUID().uuidString, trace: .random()) == .confirmed)
+            let firstID = UUID().uuidString
+            let againID = UUID().uuidString
+            #expect(try await agencyPublish(report, id: firstID, trace: .random()) == .confirmed)
+            #expect(try await agencyPublish(report, id: againID, trace: .random()) == .confirmed)
             // Same external id, different content: a conflict, kept for review.
             var changed = report
             changed.category = .violence
@@ -164,6 +167,15 @@ struct EndToEndTests {
                     AND reasons::text LIKE '%sexual_abuse%'
                     """) == 1
             })
+            // The agency hears back about each one, in its own reply queue.
+            let receipts = try await replies.receipts(for: [firstID, againID, conflictID, emptyID, wrong])
+            #expect(receipts[firstID]?.status == .accepted && receipts[firstID]?.reportID != nil)
+            #expect(receipts[againID]?.status == .duplicate)
+            #expect(receipts[conflictID]?.status == .conflict)
+            #expect(receipts[emptyID]?.status == .rejected && receipts[emptyID]?.reasons.first?.field == "/people")
+            #expect(receipts[wrong]?.status == .rejected && receipts[wrong]?.externalID == "x-1")
+            #expect(receipts[wrong]?.reasons.first { $0.field == "/category" }?.allowed?.contains("bullying") == true)
+            await replies.close()
             // The identity number is nowhere in intake's schema.
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.report_subjects WHERE subject_id LIKE '%11010520100101123X%'") == 0)
         }
@@ -207,4 +219,52 @@ struct EndToEndTests {
             #expect(listing.status == 200 && listing.body.contains("screening.batch.v1"))
         }
     }
+}
+
+/// An agency's reply queue, read as the agency would.
+struct AgencyReplies {
+    let connection: AMQPConnection
+    let stream: AsyncThrowingStream<Delivery, any Error>
+
+    static func open(agency: String) async throws -> AgencyReplies {
+        let setup = try await AMQPConnection.connect(try TestEnvironment.amqp(), logger: TestEnvironment.logger)
+        let queue = ExchangeName.agencyReplyQueue(agency)
+        try await setup.declare(Topology(
+            exchanges: Topology.exchanges.exchanges,
+            queues: Topology.exchanges.queues + [.init(name: queue, arguments: ["x-queue-type": .string("quorum")])],
+            bindings: Topology.exchanges.bindings + [.init(queue: queue, exchange: ExchangeName.replies, routingKey: agency)]))
+        await setup.close()
+        let connection = try await AMQPConnection.connect(
+            try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "agency-replies"), confirms: false, logger: TestEnvironment.logger)
+        return AgencyReplies(connection: connection, stream: try await connection.consume(queue: queue, prefetch: 100))
+    }
+
+    /// Reads receipts until one has come for every id (older ones are acknowledged and skipped).
+    func receipts(for ids: [String], timeout: Duration = .seconds(20)) async throws -> [String: IntakeReceiptV1] {
+        let wanted = Set(ids)
+        let connection = self.connection
+        let stream = self.stream
+        return try await withThrowingTaskGroup(of: [String: IntakeReceiptV1].self) { group in
+            group.addTask {
+                var found: [String: IntakeReceiptV1] = [:]
+                for try await delivery in stream {
+                    await connection.ack(delivery)
+                    let receipt = try ContractCoding.decoder().decode(IntakeReceiptV1.self, from: Data(delivery.body))
+                    #expect(delivery.properties.type == IntakeReceiptV1.eventType.name)
+                    if wanted.contains(receipt.eventID) { found[receipt.eventID] = receipt }
+                    if found.count == wanted.count { break }
+                }
+                return found
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return [:]
+            }
+            let first = try await group.next() ?? [:]
+            group.cancelAll()
+            return first
+        }
+    }
+
+    func close() async { await connection.close() }
 }
