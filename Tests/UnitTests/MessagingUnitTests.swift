@@ -60,9 +60,12 @@ struct TopologyTests {
             service: "assessment", bindings: [(ExchangeName.events, "report.accepted.v1")],
             retryDelays: [.milliseconds(200), .seconds(5)], deliveryLimit: 7)
         let topology = queues.topology
-        #expect(Set(topology.exchanges.map(\.name)) == ["huhang.intake", "huhang.events"])
+        #expect(Set(topology.exchanges.map(\.name)) == ["huhang.intake", "huhang.events", "huhang.replies", "huhang.replies.unclaimed"])
         let byName = Dictionary(uniqueKeysWithValues: topology.queues.map { ($0.name, $0) })
-        #expect(Set(byName.keys) == ["assessment.events", "assessment.dead", "assessment.retry.200ms", "assessment.retry.5s"])
+        #expect(Set(byName.keys) == [
+            "assessment.events", "assessment.dead", "assessment.retry.200ms", "assessment.retry.5s", "huhang.replies.unclaimed",
+        ])
+        #expect(topology.exchanges.first { $0.name == "huhang.replies" }?.arguments["alternate-exchange"] == .string("huhang.replies.unclaimed"))
         let main = byName["assessment.events"]!.arguments
         #expect(main["x-queue-type"] == .string("quorum"))
         #expect(main["x-delivery-limit"] == .int(7))
@@ -72,7 +75,8 @@ struct TopologyTests {
         let retry = byName["assessment.retry.5s"]!.arguments
         #expect(retry["x-message-ttl"] == .int(5000))
         #expect(retry["x-dead-letter-routing-key"] == .string("assessment.events"))
-        #expect(topology.bindings == [.init(queue: "assessment.events", exchange: "huhang.events", routingKey: "report.accepted.v1")])
+        #expect(topology.bindings.filter { $0.queue == "assessment.events" }
+            == [.init(queue: "assessment.events", exchange: "huhang.events", routingKey: "report.accepted.v1")])
         #expect(queues.retryQueue(1) == "assessment.retry.200ms")
         #expect(queues.retryQueue(2) == "assessment.retry.5s")
         #expect(topology.passive(["assessment.events"]).queues.first { $0.name == "assessment.events" }?.passive == true)
