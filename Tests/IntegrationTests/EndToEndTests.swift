@@ -268,3 +268,72 @@ struct AgencyReplies {
 
     func close() async { await connection.close() }
 }
+
+/// Onboarding an agency with huhang-admin, then talking to Huhang as that agency.
+@Suite("Agency onboarding", .serialized)
+struct OnboardingTests {
+    func admin(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = ShutdownTests.binaries.appendingPathComponent("huhang-admin")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test("an onboarded agency publishes as itself, hears back in its reply queue, and cannot pose as another agency")
+    func onboardAndPublish() async throws {
+        let port = try freePort()
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", port: port), logger: TestEnvironment.logger)
+        let code = "school-" + String(UUID().uuidString.lowercased().prefix(8))
+        let password = "pw-" + UUID().uuidString
+        let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(code).password")
+        try password.write(to: passwordFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: passwordFile) }
+
+        try await withServices([intake]) { () async throws in
+            let result = try admin(
+                ["agency", "register", "--code", code, "--name", "Test school", "--kind", "school", "--password-file", passwordFile.path],
+                environment: ["INTAKE_URL": "http://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL])
+            #expect(result.status == 0, "\(result.output)")
+
+            let agencyURL = TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@")
+            let agency = try AMQPConfiguration(url: agencyURL, connectionName: code)
+            let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)
+            let report = IncidentReportV1(
+                externalID: TestEnvironment.unique("ext"), category: .bullying, immediateDanger: false, occurredAt: Date(),
+                schoolCode: code, people: [.init(role: .victim, studentNumber: "7")])
+            let id = UUID().uuidString
+            var envelope = EventEnvelope(id: id, type: IncidentReportV1.eventType.name, source: code)
+            envelope.sender = code
+            #expect(try await connection.publish(try OutgoingMessage(report, envelope: envelope, exchange: ExchangeName.intake)) == .confirmed)
+
+            // The receipt, read as the agency from its own queue.
+            let reader = try await AMQPConnection.connect(agency, confirms: false, logger: TestEnvironment.logger)
+            var receipts = try await reader.consume(queue: ExchangeName.agencyReplyQueue(code), prefetch: 10).makeAsyncIterator()
+            let delivery = try #require(try await receipts.next())
+            let receipt = try ContractCoding.decoder().decode(IntakeReceiptV1.self, from: Data(delivery.body))
+            #expect(receipt.eventID == id && receipt.status == .accepted)
+            await reader.ack(delivery)
+            await reader.close()
+
+            // Posing as another agency: the broker refuses the publish and closes the channel.
+            envelope.id = UUID().uuidString
+            envelope.sender = "agency-demo"
+            await #expect(throws: AMQPError.self) {
+                _ = try await connection.publish(try OutgoingMessage(report, envelope: envelope, exchange: ExchangeName.intake))
+            }
+            // Nor may it read another agency's replies or declare queues.
+            let snoop = try await AMQPConnection.connect(agency, confirms: false, logger: TestEnvironment.logger)
+            await #expect(throws: AMQPError.self) {
+                _ = try await snoop.consume(queue: ExchangeName.agencyReplyQueue("agency-demo"), prefetch: 1)
+            }
+            await connection.close()
+        }
+    }
+}

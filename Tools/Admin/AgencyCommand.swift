@@ -3,6 +3,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Logging
+import Messaging
 import ServiceKit
 
 /// Agencies: register one with intake, list them.
@@ -59,10 +61,44 @@ struct AgencyCommand: AsyncParsableCommand {
         @Option(help: "Event types it may send, separated by commas.") var eventTypes: String?
         @Flag(help: "Register it deactivated: everything it sends is refused.") var inactive = false
 
+        @Option(help: "Create or update the agency's RabbitMQ user with this password file (first line).")
+        var passwordFile: String?
+
+        @Option(help: "RabbitMQ's management API, with an administrator's login.")
+        var brokerAdminURL = ProcessInfo.processInfo.environment["RABBITMQ_ADMIN_URL"] ?? "http://huhang:huhang@127.0.0.1:15672"
+
+        @Option(help: "The services' AMQP URL (its vhost is the agency's too); used to declare the agency's reply queue.")
+        var amqpURL = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://huhang:huhang@127.0.0.1:5672"
+
         func run() async throws {
+            guard code.range(of: #"^[a-z0-9][a-z0-9._-]{1,63}$"#, options: .regularExpression) != nil else {
+                throw ValidationError("the code must be 2–64 lower-case letters, digits, dots, dashes or underscores")
+            }
+            if let passwordFile {
+                let password = try String(contentsOfFile: passwordFile, encoding: .utf8)
+                    .split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+                guard password.count >= 12 else { throw ValidationError("the password must have at least 12 characters") }
+                let amqp = try AMQPConfiguration(url: amqpURL, connectionName: "huhang-admin")
+                try await BrokerAdmin(url: brokerAdminURL).onboard(agency: code, password: password, vhost: amqp.vhost)
+                try await declareReplyQueue(amqp)
+                print("broker: user \(code) may publish to huhang.intake and read \(ExchangeName.agencyReplyQueue(code))")
+            }
             var body: [String: Any] = ["code": code, "name": name, "kind": kind, "active": !inactive]
             if let eventTypes { body["eventTypes"] = eventTypes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             print(try await connection.send("POST", "/v1/agencies", body: try JSONSerialization.data(withJSONObject: body)))
+        }
+
+        /// The agency's reply queue, bound to huhang.replies with its code.
+        private func declareReplyQueue(_ amqp: AMQPConfiguration) async throws {
+            var logger = Logger(label: "huhang-admin")
+            logger.logLevel = .warning
+            let connection = try await AMQPConnection.connect(amqp, logger: logger)
+            let queue = ExchangeName.agencyReplyQueue(code)
+            try await connection.declare(Topology(
+                exchanges: Topology.exchanges.exchanges,
+                queues: Topology.exchanges.queues + [.init(name: queue, arguments: ["x-queue-type": .string("quorum")])],
+                bindings: Topology.exchanges.bindings + [.init(queue: queue, exchange: ExchangeName.replies, routingKey: code)]))
+            await connection.close()
         }
     }
 
@@ -73,5 +109,51 @@ struct AgencyCommand: AsyncParsableCommand {
         func run() async throws {
             print(try await connection.send("GET", "/v1/agencies"))
         }
+    }
+}
+
+/// RabbitMQ's management API: the one place agencies' broker users are made.
+struct BrokerAdmin {
+    let base: URL
+    let authorization: String
+
+    init(url: String) throws {
+        guard let components = URLComponents(string: url), let user = components.user, let password = components.password else {
+            throw ValidationError("the broker admin URL needs a login: http://user:password@host:15672")
+        }
+        var stripped = components
+        stripped.user = nil
+        stripped.password = nil
+        base = stripped.url!
+        authorization = "Basic " + Data("\(user.removingPercentEncoding ?? user):\(password.removingPercentEncoding ?? password)".utf8).base64EncodedString()
+    }
+
+    /// Creates or updates the agency's user: it may publish to huhang.intake
+    /// and read its own reply queue; it may declare, delete or read nothing else.
+    func onboard(agency: String, password: String, vhost: String) async throws {
+        let user = agency.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._")))!
+        let vhostPath = vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._")))!
+        try await put("/api/users/\(user)", ["password": password, "tags": ""])
+        let replyQueue = NSRegularExpression.escapedPattern(for: ExchangeName.agencyReplyQueue(agency))
+        try await put("/api/permissions/\(vhostPath)/\(user)", [
+            "configure": "^$",
+            "write": "^huhang\\.intake$",
+            "read": "^\(replyQueue)$",
+        ])
+    }
+
+    private func put(_ path: String, _ body: [String: String]) async throws {
+        var request = URLRequest(url: URL(string: base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)!)
+        request.httpMethod = "PUT"
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(authorization, forHTTPHeaderField: "Authorization")
+        let (status, text): (Int, String) = try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                if let error { continuation.resume(throwing: error); return }
+                continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
+            }.resume()
+        }
+        guard (200..<300).contains(status) else { throw ValidationError("broker management API answered \(status) to \(path): \(text)") }
     }
 }
