@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: Shared
@@ -85,7 +86,11 @@ let package = Package(
 
         .executableTarget(
             name: "Intake",
-            dependencies: ["ServiceKit", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Services/Intake"
         ),
         .executableTarget(name: "Assessment", dependencies: ["ServiceKit"], path: "Services/Assessment"),

@@ -80,6 +80,13 @@ struct AgencyRegistry: Sendable {
         return "agency \(agency) is not registered with Huhang"
     }
 
+    /// The same check outside a transaction.
+    func authorize(_ agency: String, type: String) async throws -> String? {
+        try await database.client.withConnection { connection in
+            try await authorize(agency, type: type, on: connection, logger: database.logger)
+        }
+    }
+
     func upsert(_ agency: Agency) async throws {
         try await database.client.query("""
             INSERT INTO intake.agencies (code, name, kind, event_types, active)

@@ -18,14 +18,17 @@ struct IntakeService: HuhangService {
 
     let subjects: SubjectResolver
     let agencies: AgencyRegistry
+    let database: Database
 
     init(context: ServiceContext) throws {
         subjects = try SubjectResolver(configuration: IntakeConfiguration(), logger: context.logger)
         agencies = AgencyRegistry(database: context.database)
+        database = context.database
     }
 
-    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) {
         AgencyRoutes.add(to: v1, registry: agencies)
+        GatewayRoutes.add(to: v1, events: events, status: EventStatus(database: database), agencies: agencies)
     }
 
     func register(_ handlers: inout HandlerRegistry) {
@@ -108,6 +111,7 @@ struct IntakeService: HuhangService {
         let receipt = IntakeReceiptV1(
             eventID: context.envelope.id, eventType: context.envelope.type, externalID: externalID, status: status,
             reasons: reasons, reportID: reportID, at: Date())
+        try await EventStatus.record(receipt, agency: agency, on: context.connection, logger: context.logger)
         try await context.emit(receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: agency)
     }
 

@@ -47,5 +47,18 @@ enum IntakeMigrations {
                 updated_at  timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(3, "event status, for receipts over HTTP", """
+            CREATE TABLE intake.event_status (
+                event_id    text PRIMARY KEY,
+                agency      text NOT NULL,
+                event_type  text NOT NULL,
+                external_id text,
+                status      text NOT NULL,
+                reasons     jsonb NOT NULL,
+                report_id   text,
+                at          timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX event_status_agency ON intake.event_status (agency, at);
+            """),
     ]
 }

@@ -128,8 +128,27 @@ public struct HandlerRegistry: Sendable {
     func entry(for type: String) -> Entry? { entries[type] }
 }
 
-/// Runs a delivery through inbox, handler and transaction; the consumer acks after.
-struct MessageProcessor: Sendable {
+/// What became of an event handed to a service's handlers.
+public enum Dispatched: Sendable, Hashable {
+    /// The effect was applied and committed.
+    case applied
+    /// The event's id was already in the inbox: nothing changed.
+    case duplicate
+    /// The handler committed a rejection of its own; the event is also to be kept aside.
+    case setAside(reason: String)
+    /// The event can never be handled (unknown type, wrong shape): nothing was committed.
+    case rejected(reason: String)
+    /// The handler failed; trying again later may succeed.
+    case failed(reason: String)
+    /// The database could not be reached.
+    case unavailable
+}
+
+/// Runs an event through a service's handlers: inbox, handler and effect in
+/// one transaction. The consumer uses it for deliveries; a service's HTTP
+/// ingress (intake's gateway) for events that arrive over HTTP, so both paths
+/// apply the same rules exactly once.
+public struct EventDispatcher: Sendable {
     let registry: HandlerRegistry
     let database: Database
     let service: String
@@ -137,19 +156,18 @@ struct MessageProcessor: Sendable {
 
     private struct Duplicate: Error {}
 
-    func process(_ delivery: Delivery) async -> HandlingOutcome {
-        let envelope: EventEnvelope
-        do {
-            envelope = try EventEnvelope(delivery: delivery)
-        } catch {
-            return .dead(reason: error.reason)
-        }
+    /// Handles one event.
+    /// - Parameters:
+    ///   - envelope: Its attributes; `id` is the inbox key.
+    ///   - body: Its JSON body.
+    ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``Dispatched/unavailable``.
+    public func dispatch(_ envelope: EventEnvelope, body: [UInt8], holdWhileUnavailable: Bool) async -> Dispatched {
         guard let entry = registry.entry(for: envelope.type) else {
             if let type = EventType(name: envelope.type),
                registry.entries.keys.contains(where: { EventType(name: $0)?.family == type.family }) {
-                return .dead(reason: "unsupported major version: \(envelope.type) is not handled by \(service)")
+                return .rejected(reason: "unsupported major version: \(envelope.type) is not handled by \(service)")
             }
-            return .dead(reason: "unknown event type \(envelope.type) for \(service)")
+            return .rejected(reason: "unknown event type \(envelope.type) for \(service)")
         }
         var logger = self.logger
         logger[metadataKey: "event.id"] = "\(envelope.id)"
@@ -169,35 +187,56 @@ struct MessageProcessor: Sendable {
                     }
                     let context = HandlerContext(
                         envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
-                    return try await entry.handler(delivery.body, context)
+                    return try await entry.handler(body, context)
                 }
                 switch result {
-                case .applied: return .done
-                case .setAside(let reason): return .doneAndSetAside(reason: reason)
+                case .applied: return .applied
+                case .setAside(let reason): return .setAside(reason: reason)
                 }
             } catch is Duplicate {
                 logger.debug("duplicate message ignored")
-                return .done
+                return .duplicate
             } catch let rejection as MessageRejection {
-                return .dead(reason: rejection.reason)
+                return .rejected(reason: rejection.reason)
             } catch {
                 switch DatabaseFailure(error) {
                 case .unavailable:
-                    // Not the message's fault: hold it, unacknowledged, until the
-                    // database answers again; on shutdown leave it to the broker.
-                    if Task.isCancelled { return .abandon }
+                    // Not the event's fault: hold it until the database answers
+                    // again; on shutdown leave it to the broker.
+                    if !holdWhileUnavailable || Task.isCancelled { return .unavailable }
                     if !warned {
                         logger.warning("database unavailable; holding the message until it returns", metadata: ["error.message": "\(DatabaseFailure.describe(error))"])
                         warned = true
                     }
                     try? await Task.sleep(for: backoff.next())
-                    if Task.isCancelled { return .abandon }
+                    if Task.isCancelled { return .unavailable }
                 case .conflict where conflicts < 5:
                     conflicts += 1
                 default:
-                    return .retry(reason: DatabaseFailure.describe(error))
+                    return .failed(reason: DatabaseFailure.describe(error))
                 }
             }
+        }
+    }
+}
+
+/// Runs a delivery through the dispatcher; the consumer acknowledges after.
+struct MessageProcessor: Sendable {
+    let dispatcher: EventDispatcher
+
+    func process(_ delivery: Delivery) async -> HandlingOutcome {
+        let envelope: EventEnvelope
+        do {
+            envelope = try EventEnvelope(delivery: delivery)
+        } catch {
+            return .dead(reason: error.reason)
+        }
+        switch await dispatcher.dispatch(envelope, body: delivery.body, holdWhileUnavailable: true) {
+        case .applied, .duplicate: return .done
+        case .setAside(let reason): return .doneAndSetAside(reason: reason)
+        case .rejected(let reason): return .dead(reason: reason)
+        case .failed(let reason): return .retry(reason: reason)
+        case .unavailable: return .abandon
         }
     }
 }

@@ -25,12 +25,17 @@ public protocol HuhangService: Sendable {
     /// carries a verified bearer token (``HuhangRequestContext/identity``).
     func addRoutes(to v1: RouterGroup<HuhangRequestContext>)
 
+    /// Adds API routes that hand events to the service's own handlers (an
+    /// HTTP ingress); by default the same as ``addRoutes(to:)``.
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher)
+
     /// Long-running work of the service's own (timers, schedulers), started after migrations.
     func backgroundServices() -> [any Service]
 }
 
 extension HuhangService {
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {}
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) { addRoutes(to: v1) }
     public func backgroundServices() -> [any Service] { [] }
 }
 

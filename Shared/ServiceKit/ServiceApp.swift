@@ -90,7 +90,8 @@ public struct RunningService<S: HuhangService>: Sendable {
         let queues = ServiceQueues(
             service: S.name, bindings: registry.bindings,
             retryDelays: configuration.retryDelays, deliveryLimit: configuration.deliveryLimit)
-        let processor = MessageProcessor(registry: registry, database: database, service: S.name, logger: logger)
+        let dispatcher = EventDispatcher(registry: registry, database: database, service: S.name, logger: logger)
+        let processor = MessageProcessor(dispatcher: dispatcher)
         let consumer = Consumer(
             amqp: configuration.amqp, queues: queues,
             configuration: ConsumerConfiguration(prefetch: configuration.prefetch, concurrency: configuration.handlerConcurrency),
@@ -106,7 +107,7 @@ public struct RunningService<S: HuhangService>: Sendable {
         let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
         let router = Router(context: HuhangRequestContext.self)
         HealthRoutes.add(to: router, readiness: readiness)
-        service.addRoutes(to: router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens)))
+        service.addRoutes(to: router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens)), events: dispatcher)
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: S.name),

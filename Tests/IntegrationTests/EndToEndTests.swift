@@ -221,6 +221,66 @@ struct EndToEndTests {
     }
 }
 
+/// Intake's HTTP gateway, for agencies that cannot speak AMQP.
+@Suite("HTTP gateway", .serialized)
+struct GatewayTests {
+    @Test("POST /v1/events answers with the receipt: 202, 200 duplicate, 409 conflict, 400 with reasons, 403, 401")
+    func gateway() async throws {
+        let port = try freePort()
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", port: port), logger: TestEnvironment.logger)
+        let tokens = try APITokens(secret: APITokens.developmentSecret)
+        let agencyToken = try tokens.issue(APIIdentity(agency: "agency-demo", role: "agency"), lifetime: .seconds(120))
+        let otherToken = try tokens.issue(APIIdentity(agency: "another-agency", role: "agency"), lifetime: .seconds(120))
+        let caseworkerToken = try tokens.issue(APIIdentity(agency: "agency-demo", role: "caseworker"), lifetime: .seconds(120))
+        let url = "http://127.0.0.1:\(port)/v1/events"
+        func post(_ body: String, id: String, type: String = "report.incident.v1", token: String?) async throws -> (status: Int, body: String) {
+            var headers = ["ce-type": type, "ce-id": id]
+            if let token { headers["Authorization"] = "Bearer \(token)" }
+            return try await httpPost(url, body: body, headers: headers)
+        }
+        func receipt(_ text: String) throws -> IntakeReceiptV1 {
+            try ContractCoding.decoder().decode(IntakeReceiptV1.self, from: Data(text.utf8))
+        }
+        let externalID = TestEnvironment.unique("http")
+        let report = #"{"externalId":"\#(externalID)","category":"bullying","immediateDanger":false,"occurredAt":"2026-11-18T08:00:00Z","schoolCode":"S-1","people":[{"role":"victim","studentNumber":"12"}]}"#
+
+        try await withServices([intake]) { () async throws in
+            try await AgencyRegistry(database: intake.database).upsert(Agency(
+                code: "agency-demo", name: "Demo school", kind: .school, eventTypes: [IncidentReportV1.eventType.name], active: true))
+            let id = UUID().uuidString
+            let accepted = try await post(report, id: id, token: agencyToken)
+            #expect(accepted.status == 202)
+            let first = try receipt(accepted.body)
+            #expect(first.status == .accepted && first.reportID != nil)
+            // The same request again (a retry after a lost response) gets the same answer and changes nothing.
+            let retried = try await post(report, id: id, token: agencyToken)
+            #expect(retried.status == 202)
+            #expect(try receipt(retried.body).reportID == first.reportID)
+            // The same report under a new id: duplicate.
+            #expect(try await post(report, id: UUID().uuidString, token: agencyToken).status == 200)
+            // Same external id, other content: conflict.
+            let changed = report.replacingOccurrences(of: "bullying", with: "violence")
+            #expect(try await post(changed, id: UUID().uuidString, token: agencyToken).status == 409)
+            // Broken: 400 with the field and what is allowed.
+            let broken = try await post(report.replacingOccurrences(of: "bullying", with: "fighting"), id: UUID().uuidString, token: agencyToken)
+            #expect(broken.status == 400)
+            #expect(try receipt(broken.body).reasons.contains { $0.field == "/category" && $0.allowed?.contains("bullying") == true })
+            // A type the agency may not send: 403 forbidden.
+            #expect(try await post("{}", id: UUID().uuidString, type: "hotline.call.v1", token: agencyToken).status == 403)
+            // Unknown type: 403 too (nobody may send it); no token: 401; not an agency token: 403.
+            #expect(try await post(report, id: UUID().uuidString, type: "report.weather.v1", token: agencyToken).status == 403)
+            #expect(try await post(report, id: UUID().uuidString, token: nil).status == 401)
+            #expect(try await post(report, id: UUID().uuidString, token: caseworkerToken).status == 403)
+            // The status, to the sender only.
+            let status = try await httpGet("\(url)/\(id)", headers: ["Authorization": "Bearer \(agencyToken)"])
+            #expect(status.status == 200)
+            #expect(try receipt(status.body).status == .accepted)
+            #expect(try await httpGet("\(url)/\(id)", headers: ["Authorization": "Bearer \(otherToken)"]).status == 404)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE external_id = \(externalID)") == 1)
+        }
+    }
+}
+
 /// An agency's reply queue, read as the agency would.
 struct AgencyReplies {
     let connection: AMQPConnection
