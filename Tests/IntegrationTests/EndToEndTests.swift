@@ -346,6 +346,44 @@ struct OnboardingTests {
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
+    @Test("a stock pika client, as an onboarded agency: accepted, rejected with field reasons, duplicate, impersonation refused")
+    func pikaClient() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = root.appendingPathComponent(".dev/venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("\(python.path) is missing: scripts/test installs pika into .dev/venv")
+            return
+        }
+        let port = try freePort()
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", port: port), logger: TestEnvironment.logger)
+        let code = "pika-" + String(UUID().uuidString.lowercased().prefix(8))
+        let password = "pw-" + UUID().uuidString
+        let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(code).password")
+        try password.write(to: passwordFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: passwordFile) }
+        try await withServices([intake]) { () async throws in
+            let onboarding = try admin(
+                ["agency", "register", "--code", code, "--name", "Pika school", "--kind", "school", "--password-file", passwordFile.path],
+                environment: ["INTAKE_URL": "http://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL])
+            #expect(onboarding.status == 0, "\(onboarding.output)")
+            let process = Process()
+            process.executableURL = python
+            process.arguments = [root.appendingPathComponent("Tests/AgencyClients/pika_agency.py").path]
+            process.environment = ProcessInfo.processInfo.environment.merging([
+                "AGENCY_AMQP_URL": TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@"),
+                "AGENCY_CODE": code, "OTHER_AGENCY": "agency-demo",
+            ]) { _, new in new }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            print("pika client: \(output)")
+            #expect(process.terminationStatus == 0, "\(output)")
+        }
+    }
+
     @Test("an onboarded agency publishes as itself, hears back in its reply queue, and cannot pose as another agency")
     func onboardAndPublish() async throws {
         let port = try freePort()
