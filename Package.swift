@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "inspection", targets: ["Inspection"]),
         .executable(name: "notification", targets: ["Notification"]),
         .executable(name: "huhang-admin", targets: ["Admin"]),
+        .executable(name: "huhang-bench", targets: ["Bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -108,6 +109,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/Admin"
+        ),
+
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "Contracts", "Messaging", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tools/Bench"
         ),
 
         // MARK: Tests

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Contracts
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Messaging
+import PostgresNIO
+import Storage
+
+/// Benchmarks that put Huhang's throughput next to the broker's own limit, measured in the same run.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "huhang-bench",
+        abstract: "Huhang benchmarks (run them through bench/*).",
+        subcommands: [IntakeBench.self])
+}
+
+struct IntakeBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intake",
+        abstract: "Intake's sustained accepted events/s against a raw publish-and-consume through one quorum queue.")
+
+    @Option(help: "The services' AMQP URL.") var amqpURL = "amqp://huhang:huhang@127.0.0.1:5672/huhang-test"
+    @Option(help: "The agency's AMQP URL.") var agencyURL = "amqp://agency-demo:agency-demo@127.0.0.1:5672/huhang-test"
+    @Option(help: "PostgreSQL.") var databaseURL = "postgres://huhang:huhang@127.0.0.1:5432/huhang_test"
+    @Option(help: "Messages for the raw baseline.") var raw = 20_000
+    @Option(help: "Incident reports through intake.") var events = 5_000
+    @Option(help: "Publish window (messages per batch of confirms).") var window = 500
+    @Option(help: "HTTP port for the intake process.") var port = 18081
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let services = try AMQPConfiguration(url: amqpURL, connectionName: "bench")
+        let agency = try AMQPConfiguration(url: agencyURL, connectionName: "bench-agency")
+
+        // 1. The broker's own limit L: publish with confirms and consume through one quorum queue.
+        let limit = try await rawThroughput(services, logger: logger)
+
+        // 2. Intake: a real intake process, fed by an agency, until every report is accepted.
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let intake = Process()
+        intake.executableURL = bin.appendingPathComponent("intake")
+        intake.environment = ProcessInfo.processInfo.environment.merging([
+            "AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
+            "LOG_LEVEL": "warning",
+        ]) { _, new in new }
+        try intake.run()
+        defer { if intake.isRunning { kill(intake.processIdentifier, SIGTERM); intake.waitUntilExit() } }
+
+        let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL), schema: "intake", logger: logger)
+        let rate: Double = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            try await waitUntilReady()
+            try await database.client.query("""
+                INSERT INTO intake.agencies (code, name, kind, event_types) VALUES ('agency-demo', 'Demo school', 'school', '{report.incident.v1}')
+                ON CONFLICT (code) DO UPDATE SET event_types = '{report.incident.v1}', active = true
+                """, logger: logger)
+            return try await intakeThroughput(agency, database: database, logger: logger)
+        }
+
+        print("""
+
+            | measure | events | events/s |
+            |---|---|---|
+            | raw: publish with confirms + consume, one quorum queue (L) | \(raw) | \(Int(limit)) |
+            | intake: agency publish → accepted (report stored, events in outbox, receipt) | \(events) | \(Int(rate)) |
+
+            intake / L = \(String(format: "%.3f", rate / limit))
+            """)
+    }
+
+    func waitUntilReady() async throws {
+        for _ in 0..<240 {
+            let ready: Bool = await withCheckedContinuation { continuation in
+                URLSession.shared.dataTask(with: URL(string: "http://127.0.0.1:\(port)/health/ready")!) { _, response, _ in
+                    continuation.resume(returning: (response as? HTTPURLResponse)?.statusCode == 200)
+                }.resume()
+            }
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw ValidationError("intake did not become ready")
+    }
+
+    func rawThroughput(_ configuration: AMQPConfiguration, logger: Logger) async throws -> Double {
+        let setup = try await AMQPConnection.connect(configuration, logger: logger)
+        let queue = "bench.raw.\(UUID().uuidString.lowercased().prefix(8))"
+        try await setup.declare(Topology(queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum")])]))
+        let body = Array(String(repeating: "x", count: 400).utf8)
+        let start = ContinuousClock.now
+        let consumer = try await AMQPConnection.connect(configuration, confirms: false, logger: logger)
+        let stream = try await consumer.consume(queue: queue, prefetch: 1000)
+        let total = raw
+        let consuming = Task {
+            var received = 0
+            for try await delivery in stream {
+                received += 1
+                await consumer.ack(delivery)
+                if received == total { break }
+            }
+        }
+        for first in stride(from: 0, to: raw, by: window) {
+            let messages = (first..<min(first + window, raw)).map { index in
+                OutgoingMessage(exchange: "", routingKey: queue,
+                                properties: AMQPProperties(contentType: "application/json", messageID: "raw-\(index)"), body: body)
+            }
+            _ = try await setup.publish(messages)
+        }
+        try await consuming.value
+        let elapsed = ContinuousClock.now - start
+        await consumer.close()
+        try await setup.deleteQueue(queue)
+        await setup.close()
+        return Double(raw) / seconds(elapsed)
+    }
+
+    func intakeThroughput(_ agency: AMQPConfiguration, database: Database, logger: Logger) async throws -> Double {
+        let run = "bench-\(UUID().uuidString.lowercased().prefix(8))"
+        let connection = try await AMQPConnection.connect(agency, logger: logger)
+        let start = ContinuousClock.now
+        for first in stride(from: 0, to: events, by: window) {
+            let messages = try (first..<min(first + window, events)).map { index -> OutgoingMessage in
+                let report = IncidentReportV1(
+                    externalID: "\(run)-\(index)", category: IncidentCategory.allCases[index % 12], immediateDanger: index % 50 == 0,
+                    occurredAt: Date(), schoolCode: "BENCH-\(index % 40)", narrative: "benchmark report",
+                    people: [.init(role: .victim, studentNumber: "\(index)"), .init(role: .witness, name: "w\(index)", birthDate: "2012-01-01")])
+                var envelope = EventEnvelope(id: "\(run)-msg-\(index)", type: IncidentReportV1.eventType.name, source: agency.user)
+                envelope.sender = agency.user
+                return try OutgoingMessage(report, envelope: envelope, exchange: ExchangeName.intake)
+            }
+            _ = try await connection.publish(messages)
+        }
+        await connection.close()
+        while true {
+            let rows = try await database.client.query(
+                "SELECT count(*)::int FROM intake.event_status WHERE event_id LIKE \(run + "-msg-%") AND status = 'accepted'", logger: logger)
+            var done = 0
+            for try await n in rows.decode(Int.self) { done = n }
+            if done >= events { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return Double(events) / seconds(ContinuousClock.now - start)
+    }
+
+    func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
