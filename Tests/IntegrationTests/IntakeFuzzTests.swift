@@ -64,7 +64,7 @@ struct IntakeFuzzTests {
 
     @Test("10,000 random and mutated reports: each accepted, rejected with a reason, duplicate or conflict; counts reconcile")
     func fuzz() async throws {
-        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", load: true), logger: TestEnvironment.logger)
         var rng = SplitMix64(state: Self.seed)
         let run = TestEnvironment.unique("fuzz")
         var bodies: [String] = []
@@ -75,7 +75,7 @@ struct IntakeFuzzTests {
         try await withServices([intake]) { () async throws in
             try await AgencyRegistry(database: intake.database).upsert(Agency(
                 code: "agency-demo", name: "Demo school", kind: .school, eventTypes: [IncidentReportV1.eventType.name], active: true))
-            let agency = try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "fuzz")
+            let agency = try AMQPConfiguration(url: TestEnvironment.loadAgencyAMQPURL, connectionName: "fuzz")
             let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)
             for window in stride(from: 0, to: Self.events, by: 500) {
                 let messages = (window..<min(window + 500, Self.events)).map { index in
@@ -109,5 +109,11 @@ struct IntakeFuzzTests {
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE event_id LIKE \(run + "-msg-%")") == byStatus["accepted"] ?? 0)
             #expect(await intake.readiness.check().ready)
         }
+        // Nothing downstream runs here: drop what intake passed on, so the load vhost does not grow run after run.
+        let cleanup = try await AMQPConnection.connect(try AMQPConfiguration(url: TestEnvironment.loadAMQPURL), logger: TestEnvironment.logger)
+        for queue in ["assessment.events", "inspection.events", ExchangeName.unclaimedReplies, ExchangeName.agencyReplyQueue("agency-demo"), "intake.dead"] {
+            try? await cleanup.deleteQueue(queue)
+        }
+        await cleanup.close()
     }
 }

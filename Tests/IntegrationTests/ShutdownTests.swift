@@ -22,8 +22,9 @@ struct ShutdownTests {
         let process = Process()
         process.executableURL = executable
         var environment = ProcessInfo.processInfo.environment
-        environment["AMQP_URL"] = TestEnvironment.amqpURL
-        environment["DATABASE_URL"] = TestEnvironment.databaseURL
+        // The load vhost: the events this test queues must not linger where other tests run.
+        environment["AMQP_URL"] = TestEnvironment.loadAMQPURL
+        environment["DATABASE_URL"] = TestEnvironment.loadDatabaseURL
         environment["HTTP_HOST"] = "127.0.0.1"
         environment["HTTP_PORT"] = String(port)
         environment["LOG_LEVEL"] = "warning"
@@ -55,8 +56,9 @@ struct ShutdownTests {
         defer { if process.isRunning { process.terminate() } }
         #expect(try await eventually(timeout: .seconds(60)) { await isReady(port: port) })
 
-        try await withDatabase(schema: "inspection") { database in
-            let publisher = Publisher(configuration: try TestEnvironment.amqp("shutdown-test"), logger: TestEnvironment.logger)
+        try await withDatabase(schema: "inspection", url: TestEnvironment.loadDatabaseURL) { database in
+            let publisher = Publisher(
+                configuration: try AMQPConfiguration(url: TestEnvironment.loadAMQPURL, connectionName: "shutdown-test"), logger: TestEnvironment.logger)
             let events = try (0..<total).map { index -> OutgoingMessage in
                 let event = ReportAcceptedV1(
                     reportID: UUID().uuidString, agency: "agency-demo", externalID: "e-\(index)", category: .bullying,
@@ -92,5 +94,9 @@ struct ShutdownTests {
             #expect(try await eventually(timeout: .seconds(10)) { !process.isRunning })
             #expect(process.terminationStatus == 0)
         }
+        // Assessment, not running here, would find these events waiting: drop them.
+        let cleanup = try await AMQPConnection.connect(try AMQPConfiguration(url: TestEnvironment.loadAMQPURL), logger: TestEnvironment.logger)
+        try? await cleanup.deleteQueue("assessment.events")
+        await cleanup.close()
     }
 }

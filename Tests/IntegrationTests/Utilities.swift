@@ -17,6 +17,10 @@ enum TestEnvironment {
     static let amqpURL = env("AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672/huhang-test")
     static let agencyAMQPURL = env("AGENCY_AMQP_URL", "amqp://agency-demo:agency-demo@127.0.0.1:5672/huhang-test")
     static let databaseURL = env("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang_test")
+    /// A vhost and database of their own for load (the fuzz run), so its backlogs never slow other tests.
+    static let loadAMQPURL = env("LOAD_AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672/huhang-load")
+    static let loadAgencyAMQPURL = env("LOAD_AGENCY_AMQP_URL", "amqp://agency-demo:agency-demo@127.0.0.1:5672/huhang-load")
+    static let loadDatabaseURL = env("LOAD_DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang_load")
 
     static func env(_ key: String, _ fallback: String) -> String {
         ProcessInfo.processInfo.environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
@@ -33,9 +37,11 @@ enum TestEnvironment {
     }
 
     /// A service configuration pointing at the test broker and database, on a free HTTP port.
-    static func serviceConfiguration(_ service: String, port: Int = 0, retryDelays: String = "0.2,0.4") throws -> ServiceConfiguration {
+    static func serviceConfiguration(
+        _ service: String, port: Int = 0, retryDelays: String = "0.2,0.4", load: Bool = false
+    ) throws -> ServiceConfiguration {
         try ServiceConfiguration(service: service, defaultHTTPPort: 0, environment: [
-            "AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
+            "AMQP_URL": load ? loadAMQPURL : amqpURL, "DATABASE_URL": load ? loadDatabaseURL : databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
             "OUTBOX_POLL_INTERVAL_MS": "200", "RETRY_DELAYS": retryDelays, "DATABASE_POOL_SIZE": "4",
         ])
     }
@@ -56,8 +62,10 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -
 }
 
 /// Runs a database pool for the duration of `body`.
-func withDatabase<T: Sendable>(schema: String, _ body: (Database) async throws -> T) async throws -> T {
-    let database = try Database(configuration: try DatabaseConfiguration(url: TestEnvironment.databaseURL), schema: schema, logger: TestEnvironment.logger)
+func withDatabase<T: Sendable>(
+    schema: String, url: String = TestEnvironment.databaseURL, _ body: (Database) async throws -> T
+) async throws -> T {
+    let database = try Database(configuration: try DatabaseConfiguration(url: url), schema: schema, logger: TestEnvironment.logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await database.client.run() }
         defer { group.cancelAll() }

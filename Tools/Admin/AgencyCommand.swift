@@ -34,12 +34,7 @@ struct AgencyCommand: AsyncParsableCommand {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.setValue("Bearer \(try token())", forHTTPHeaderField: "Authorization")
-            let (status, text): (Int, String) = try await withCheckedThrowingContinuation { continuation in
-                URLSession.shared.dataTask(with: request) { data, response, error in
-                    if let error { continuation.resume(throwing: error); return }
-                    continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
-                }.resume()
-            }
+            let (status, text) = try await HTTPCall.send(request)
             guard (200..<300).contains(status) else { throw ValidationError("intake answered \(status): \(text)") }
             return text
         }
@@ -148,12 +143,19 @@ struct BrokerAdmin {
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(authorization, forHTTPHeaderField: "Authorization")
-        let (status, text): (Int, String) = try await withCheckedThrowingContinuation { continuation in
+        let (status, text) = try await HTTPCall.send(request)
+        guard (200..<300).contains(status) else { throw ValidationError("broker management API answered \(status) to \(path): \(text)") }
+    }
+}
+
+/// One HTTP exchange: the status and the body as text.
+enum HTTPCall {
+    static func send(_ request: URLRequest) async throws -> (status: Int, body: String) {
+        try await withCheckedThrowingContinuation { continuation in
             URLSession.shared.dataTask(with: request) { data, response, error in
                 if let error { continuation.resume(throwing: error); return }
                 continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
             }.resume()
         }
-        guard (200..<300).contains(status) else { throw ValidationError("broker management API answered \(status) to \(path): \(text)") }
     }
 }

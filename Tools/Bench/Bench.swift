@@ -23,9 +23,9 @@ struct IntakeBench: AsyncParsableCommand {
         commandName: "intake",
         abstract: "Intake's sustained accepted events/s against a raw publish-and-consume through one quorum queue.")
 
-    @Option(help: "The services' AMQP URL.") var amqpURL = "amqp://huhang:huhang@127.0.0.1:5672/huhang-test"
-    @Option(help: "The agency's AMQP URL.") var agencyURL = "amqp://agency-demo:agency-demo@127.0.0.1:5672/huhang-test"
-    @Option(help: "PostgreSQL.") var databaseURL = "postgres://huhang:huhang@127.0.0.1:5432/huhang_test"
+    @Option(help: "The services' AMQP URL.") var amqpURL = "amqp://huhang:huhang@127.0.0.1:5672/huhang-load"
+    @Option(help: "The agency's AMQP URL.") var agencyURL = "amqp://agency-demo:agency-demo@127.0.0.1:5672/huhang-load"
+    @Option(help: "PostgreSQL.") var databaseURL = "postgres://huhang:huhang@127.0.0.1:5432/huhang_load"
     @Option(help: "Messages for the raw baseline.") var raw = 20_000
     @Option(help: "Incident reports through intake.") var events = 5_000
     @Option(help: "Publish window (messages per batch of confirms).") var window = 500
@@ -62,6 +62,13 @@ struct IntakeBench: AsyncParsableCommand {
                 """, logger: logger)
             return try await intakeThroughput(agency, database: database, logger: logger)
         }
+
+        // Nothing downstream ran: drop what intake passed on, so repeated runs start alike.
+        let cleanup = try await AMQPConnection.connect(services, logger: logger)
+        for queue in ["assessment.events", "inspection.events", ExchangeName.unclaimedReplies] {
+            try? await cleanup.deleteQueue(queue)
+        }
+        await cleanup.close()
 
         print("""
 
