@@ -38,18 +38,7 @@ struct PrivacyTests {
         defer { try? FileManager.default.removeItem(at: logFile) }
 
         // The real intake process, logging everything it can.
-        let process = Process()
-        process.executableURL = ShutdownTests.binaries.appendingPathComponent("intake")
-        var environment = ProcessInfo.processInfo.environment
-        environment["AMQP_URL"] = TestEnvironment.amqpURL
-        environment["DATABASE_URL"] = TestEnvironment.databaseURL
-        environment["HTTP_HOST"] = "127.0.0.1"
-        environment["HTTP_PORT"] = String(port)
-        environment["LOG_LEVEL"] = "trace"
-        process.environment = environment
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try launchService("intake", port: port, environment: ["LOG_LEVEL": "trace"], output: log)
         defer { if process.isRunning { process.terminate() } }
 
         try await withDatabase(schema: "intake") { database in

@@ -10,30 +10,14 @@ import Testing
 @Suite("Shutdown", .serialized)
 struct ShutdownTests {
     /// The directory holding the built executables (next to the test bundle).
-    static var binaries: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    }
+    static var binaries: URL { builtExecutables }
 
     func launch(_ name: String, port: Int) throws -> Process {
-        let executable = Self.binaries.appendingPathComponent(name)
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw TestFailure("\(executable.path) is missing: run `swift build` before `swift test` (scripts/test does)")
-        }
-        let process = Process()
-        process.executableURL = executable
-        var environment = ProcessInfo.processInfo.environment
         // The load vhost: the events this test queues must not linger where other tests run.
-        environment["AMQP_URL"] = TestEnvironment.loadAMQPURL
-        environment["DATABASE_URL"] = TestEnvironment.loadDatabaseURL
-        environment["HTTP_HOST"] = "127.0.0.1"
-        environment["HTTP_PORT"] = String(port)
-        environment["LOG_LEVEL"] = "warning"
-        environment["HANDLER_CONCURRENCY"] = "4"
-        environment["AMQP_PREFETCH"] = "50"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return process
+        try launchService(name, port: port, environment: [
+            "AMQP_URL": TestEnvironment.loadAMQPURL, "DATABASE_URL": TestEnvironment.loadDatabaseURL,
+            "LOG_LEVEL": "warning", "HANDLER_CONCURRENCY": "4", "AMQP_PREFETCH": "50",
+        ])
     }
 
     func isReady(port: Int) async -> Bool {

@@ -220,3 +220,33 @@ func http(_ method: String, _ url: String, body: String?, headers: [String: Stri
         }.resume()
     }
 }
+
+/// The directory holding the built executables (next to the test bundle).
+var builtExecutables: URL {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+}
+
+/// Starts a real service process on the test broker and database (unless `environment` says otherwise).
+/// - Parameters:
+///   - name: The executable, e.g. `intake`.
+///   - port: Its HTTP port.
+///   - environment: Settings over the defaults.
+///   - output: Where its standard output and error go; discarded when nil.
+func launchService(_ name: String, port: Int, environment: [String: String] = [:], output: FileHandle? = nil) throws -> Process {
+    let executable = builtExecutables.appendingPathComponent(name)
+    guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+        throw TestFailure("\(executable.path) is missing: run `swift build` before `swift test` (scripts/test does)")
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.environment = ProcessInfo.processInfo.environment
+        .merging([
+            "AMQP_URL": TestEnvironment.amqpURL, "DATABASE_URL": TestEnvironment.databaseURL,
+            "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
+        ]) { _, new in new }
+        .merging(environment) { _, new in new }
+    process.standardOutput = output ?? FileHandle.nullDevice
+    process.standardError = output ?? FileHandle.standardError
+    try process.run()
+    return process
+}
