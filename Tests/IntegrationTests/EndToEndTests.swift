@@ -346,6 +346,20 @@ struct OnboardingTests {
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
+    /// Onboards a new agency with `huhang-admin agency register` against the intake on `port`.
+    /// - Returns: The agency's AMQP URL (its own login and password).
+    func onboard(code: String, port: Int) throws -> String {
+        let password = "pw-" + UUID().uuidString
+        let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(code).password")
+        try password.write(to: passwordFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: passwordFile) }
+        let result = try admin(
+            ["agency", "register", "--code", code, "--name", "School \(code)", "--kind", "school", "--password-file", passwordFile.path],
+            environment: ["INTAKE_URL": "http://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL])
+        #expect(result.status == 0, "\(result.output)")
+        return TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@")
+    }
+
     @Test("a stock pika client, as an onboarded agency: accepted, rejected with field reasons, duplicate, impersonation refused")
     func pikaClient() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -357,20 +371,13 @@ struct OnboardingTests {
         let port = try freePort()
         let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", port: port), logger: TestEnvironment.logger)
         let code = "pika-" + String(UUID().uuidString.lowercased().prefix(8))
-        let password = "pw-" + UUID().uuidString
-        let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(code).password")
-        try password.write(to: passwordFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: passwordFile) }
         try await withServices([intake]) { () async throws in
-            let onboarding = try admin(
-                ["agency", "register", "--code", code, "--name", "Pika school", "--kind", "school", "--password-file", passwordFile.path],
-                environment: ["INTAKE_URL": "http://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL])
-            #expect(onboarding.status == 0, "\(onboarding.output)")
+            let agencyURL = try onboard(code: code, port: port)
             let process = Process()
             process.executableURL = python
             process.arguments = [root.appendingPathComponent("Tests/AgencyClients/pika_agency.py").path]
             process.environment = ProcessInfo.processInfo.environment.merging([
-                "AGENCY_AMQP_URL": TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@"),
+                "AGENCY_AMQP_URL": agencyURL,
                 "AGENCY_CODE": code, "OTHER_AGENCY": "agency-demo",
             ]) { _, new in new }
             let pipe = Pipe()
@@ -389,18 +396,8 @@ struct OnboardingTests {
         let port = try freePort()
         let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", port: port), logger: TestEnvironment.logger)
         let code = "school-" + String(UUID().uuidString.lowercased().prefix(8))
-        let password = "pw-" + UUID().uuidString
-        let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(code).password")
-        try password.write(to: passwordFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: passwordFile) }
-
         try await withServices([intake]) { () async throws in
-            let result = try admin(
-                ["agency", "register", "--code", code, "--name", "Test school", "--kind", "school", "--password-file", passwordFile.path],
-                environment: ["INTAKE_URL": "http://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL])
-            #expect(result.status == 0, "\(result.output)")
-
-            let agencyURL = TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@")
+            let agencyURL = try onboard(code: code, port: port)
             let agency = try AMQPConfiguration(url: agencyURL, connectionName: code)
             let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)
             let report = IncidentReportV1(
