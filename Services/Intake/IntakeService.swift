@@ -20,8 +20,11 @@ struct IntakeService: HuhangService {
     let agencies: AgencyRegistry
     let database: Database
 
+    let cipher: PersonalDataCipher
+
     init(context: ServiceContext) throws {
         subjects = try SubjectResolver(configuration: IntakeConfiguration(), logger: context.logger)
+        cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
         agencies = AgencyRegistry(database: context.database)
         database = context.database
     }
@@ -29,15 +32,30 @@ struct IntakeService: HuhangService {
     func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) {
         AgencyRoutes.add(to: v1, registry: agencies)
         GatewayRoutes.add(to: v1, events: events, status: EventStatus(database: database), agencies: agencies)
+        IdentityRoutes.add(to: v1, database: database, cipher: cipher)
     }
 
     func register(_ handlers: inout HandlerRegistry) {
-        handlers.onRaw(IncidentReportV1.eventType, from: ExchangeName.intake) { body, context in
-            try await acceptIncidentReport(body, context)
+        func accept<E: IntakeRules>(_ type: E.Type) {
+            handlers.onRaw(E.eventType, from: ExchangeName.intake) { body, context in
+                try await self.accept(E.self, body, context)
+            }
         }
+        accept(IncidentReportV1.self)
+        accept(HotlineCallV1.self)
+        accept(ScreeningBatchV1.self)
+        accept(AttendanceSignalV1.self)
+        accept(FamilySituationV1.self)
+        accept(VenueFindingV1.self)
+        accept(CaseLeadV1.self)
+        accept(TaskFeedbackV1.self)
+        accept(InspectionReportV1.self)
     }
 
-    func acceptIncidentReport(_ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult {
+    /// Takes in one agency event: who sent it, may they, is it valid, is it
+    /// new; then its people become subject ids, it is passed on as domain
+    /// events and the agency gets its receipt — all in the handler's one transaction.
+    func accept<E: IntakeRules>(_ type: E.Type, _ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult {
         let envelope = context.envelope
         guard let agency = envelope.sender, !agency.isEmpty else {
             return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
@@ -46,61 +64,60 @@ struct IntakeService: HuhangService {
             return try await reject(context, agency: agency, kind: "forbidden", externalID: AgencyEventReader.externalID(in: body),
                                     reasons: [FieldError(field: "", problem: refusal)])
         }
-        let report: IncidentReportV1
-        switch AgencyEventReader.read(IncidentReportV1.self, from: body, context) {
-        case .success(let decoded): report = decoded
+        let now = Date()
+        let read: AgencyEventReader.Read<E>
+        switch AgencyEventReader.read(E.self, from: body, now: now, context) {
+        case .success(let value): read = value
         case .failure(let problems):
             return try await reject(context, agency: agency, externalID: AgencyEventReader.externalID(in: body), reasons: problems.errors)
         }
-        let problems = IncidentValidation.check(report)
-        if !problems.isEmpty { return try await reject(context, agency: agency, externalID: report.externalID, reasons: problems) }
+        let event = read.value
 
         let contentHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
-        let reportID = UUID().uuidString.lowercased()
-        let inserted = try await context.connection.query("""
-            INSERT INTO intake.reports (report_id, event_id, agency, external_id, event_type, category,
-                                        immediate_danger, school_code, occurred_at, content_hash)
-            VALUES (\(reportID)::uuid, \(envelope.id), \(agency), \(report.externalID), \(envelope.type),
-                    \(report.category.rawValue), \(report.immediateDanger), \(report.schoolCode),
-                    \(report.occurredAt), \(contentHash))
-            ON CONFLICT (agency, external_id) DO NOTHING
+        let intakeID = UUID().uuidString.lowercased()
+        let claimed = try await context.connection.query("""
+            INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash)
+            VALUES (\(intakeID)::uuid, \(envelope.id), \(agency), \(envelope.type), \(event.externalID), \(contentHash))
+            ON CONFLICT (agency, event_type, external_id) DO NOTHING
             RETURNING 1
             """, logger: context.logger)
         var isNew = false
-        for try await _ in inserted { isNew = true }
+        for try await _ in claimed { isNew = true }
         if !isNew {
             let rows = try await context.connection.query("""
-                SELECT content_hash FROM intake.reports WHERE agency = \(agency) AND external_id = \(report.externalID)
+                SELECT content_hash FROM intake.accepted
+                WHERE agency = \(agency) AND event_type = \(envelope.type) AND external_id = \(event.externalID)
                 """, logger: context.logger)
             var existing = ""
             for try await hash in rows.decode(String.self) { existing = hash }
             if existing == contentHash {
-                context.logger.info("duplicate report ignored", metadata: ["intake.agency": "\(agency)"])
-                try await answer(context, agency: agency, status: .duplicate, externalID: report.externalID)
+                context.logger.info("duplicate event ignored", metadata: ["intake.agency": "\(agency)", "intake.type": "\(envelope.type)"])
+                try await answer(context, agency: agency, status: .duplicate, externalID: event.externalID)
                 return .applied
             }
-            return try await reject(context, agency: agency, kind: "conflict", externalID: report.externalID, reasons: [FieldError(
+            return try await reject(context, agency: agency, kind: "conflict", externalID: event.externalID, reasons: [FieldError(
                 field: "/externalId",
-                problem: "this external id was already used for a report with different content; kept for review")])
+                problem: "this external id was already used for an event of this type with different content; kept for review")])
         }
 
-        var subjects: [ReportAcceptedV1.Subject] = []
-        for person in report.people {
-            let resolved = self.subjects.resolve(person, schoolCode: report.schoolCode)
-            try await context.connection.query("""
-                INSERT INTO intake.report_subjects (report_id, subject_id, role, match_kind)
-                VALUES (\(reportID)::uuid, \(resolved.subjectID), \(person.role.rawValue), \(resolved.kind.rawValue))
-                ON CONFLICT DO NOTHING
-                """, logger: context.logger)
-            subjects.append(.init(subjectID: resolved.subjectID, role: person.role))
+        var acceptance = Acceptance(intakeID: intakeID, agency: agency, now: now, resolver: subjects, cipher: cipher)
+        acceptance.rejectedRows = read.rejectedRows
+        let outgoing = try event.passOn(&acceptance)
+        try await acceptance.record(on: context.connection, logger: context.logger)
+        for item in outgoing {
+            try await emit(item.payload, subject: item.subject, context)
         }
-        try await context.emit(ReportAcceptedV1(
-            reportID: reportID, agency: agency, externalID: report.externalID, category: report.category,
-            immediateDanger: report.immediateDanger, occurredAt: report.occurredAt, schoolCode: report.schoolCode,
-            subjects: subjects), subject: reportID)
-        try await answer(context, agency: agency, status: .accepted, externalID: report.externalID, reportID: reportID)
-        context.logger.info("report accepted", metadata: ["intake.agency": "\(agency)", "intake.report_id": "\(reportID)"])
+        try await answer(context, agency: agency, status: .accepted, externalID: event.externalID, reasons: read.rowProblems,
+                         reportID: intakeID)
+        context.logger.info("event accepted", metadata: [
+            "intake.agency": "\(agency)", "intake.type": "\(envelope.type)", "intake.id": "\(intakeID)",
+            "intake.subjects": "\(acceptance.links.count)", "intake.rejected_rows": "\(read.rejectedRows)",
+        ])
         return .applied
+    }
+
+    private func emit(_ payload: some EventPayload, subject: String?, _ context: HandlerContext) async throws {
+        try await context.emit(payload, subject: subject)
     }
 
     /// Sends the agency its receipt, through the outbox, on `huhang.replies`.
@@ -135,12 +152,21 @@ struct IntakeService: HuhangService {
 }
 
 /// Reads an agency's event body: JSON, then its published schema (field-level
-/// reasons: which field, what was wrong, what is allowed), then the contract type.
+/// reasons: which field, what was wrong, what is allowed), then the contract
+/// type and its ``IntakeRules``. For a batch accepted in part, invalid rows are
+/// left out and listed instead of failing the whole.
 enum AgencyEventReader {
     /// The largest body intake reads (a screening batch of 10,000 results fits).
     static let maximumBodySize = 4 * 1024 * 1024
 
     struct Problems: Error { var errors: [FieldError] }
+
+    struct Read<E> {
+        var value: E
+        /// Why rows were left out, by their index in what the agency sent.
+        var rowProblems: [FieldError]
+        var rejectedRows: Int
+    }
 
     /// The `externalId` of a body that may be broken, to echo in the receipt.
     static func externalID(in body: [UInt8]) -> String? {
@@ -149,52 +175,72 @@ enum AgencyEventReader {
         return String(id.prefix(128))
     }
 
-    static func read<P: EventPayload>(_ type: P.Type, from body: [UInt8], _ context: HandlerContext) -> Result<P, Problems> {
+    static func read<E: IntakeRules>(_ type: E.Type, from body: [UInt8], now: Date, _ context: HandlerContext) -> Result<Read<E>, Problems> {
         guard body.count <= maximumBodySize else {
             return .failure(Problems(errors: [FieldError(field: "", problem: "body is \(body.count) bytes; the limit is \(maximumBodySize)")]))
         }
-        let document: JSONValue
+        var document: JSONValue
         do {
             document = try JSONValue.parse(body)
         } catch {
             return .failure(Problems(errors: [FieldError(field: "", problem: "body is not valid JSON")]))
         }
         do {
-            if let schema = try ContractSchemas.schema(for: P.eventType) {
-                let errors = schema.validate(document)
-                if !errors.isEmpty { return .failure(Problems(errors: errors)) }
+            var bytes = body
+            var rowProblems: [(row: Int, error: FieldError)] = []
+            var kept: [Int] = []
+            if let schema = try ContractSchemas.schema(for: E.eventType) {
+                let (rows, whole) = partition(schema.validate(document), rows: E.rows)
+                if !whole.isEmpty { return .failure(Problems(errors: whole + rows.map(\.error))) }
+                rowProblems = rows
+                if let pointer = E.rows, case .object(var object) = document, case .array(let items)? = object[String(pointer.dropFirst())] {
+                    let bad = Set(rows.map(\.row))
+                    kept = items.indices.filter { !bad.contains($0) }
+                    if !bad.isEmpty {
+                        object[String(pointer.dropFirst())] = .array(kept.map { items[$0] })
+                        document = .object(object)
+                        bytes = Array(try JSONEncoder().encode(document))
+                    }
+                }
             }
-            return .success(try context.decode(P.self, from: body))
+            var value = try context.decode(E.self, from: bytes)
+            let (rows, whole) = partition(value.problems(now: now), rows: E.rows)
+            if !whole.isEmpty { return .failure(Problems(errors: whole + rowProblems.map(\.error) + rows.map(\.error))) }
+            if !rows.isEmpty, let pointer = E.rows {
+                value = value.dropping(rows: Set(rows.map(\.row)))
+                // Report each row by its index in what the agency sent.
+                for (row, error) in rows {
+                    let original = kept.indices.contains(row) ? kept[row] : row
+                    let rest = error.field.dropFirst(pointer.count + 1).drop { $0 != "/" }
+                    rowProblems.append((original, FieldError(field: "\(pointer)/\(original)\(rest)", problem: error.problem, allowed: error.allowed)))
+                }
+            }
+            rowProblems.sort { $0.row < $1.row }
+            let rejected = Set(rowProblems.map(\.row)).count
+            if let pointer = E.rows, rejected > 0, value.rowCount == 0 {
+                return .failure(Problems(errors: rowProblems.map(\.error) + [FieldError(field: pointer, problem: "has no valid row")]))
+            }
+            return .success(Read(value: value, rowProblems: rowProblems.map(\.error), rejectedRows: rejected))
         } catch let rejection as MessageRejection {
             return .failure(Problems(errors: [FieldError(field: "", problem: rejection.reason)]))
         } catch {
             return .failure(Problems(errors: [FieldError(field: "", problem: "\(error)")]))
         }
     }
-}
 
-/// Checks an incident report beyond its JSON shape.
-enum IncidentValidation {
-    static func check(_ report: IncidentReportV1) -> [FieldError] {
-        var problems: [FieldError] = []
-        if report.externalID.isEmpty || report.externalID.count > 128 {
-            problems.append(FieldError(field: "/externalId", problem: "must be 1 to 128 characters"))
-        }
-        if report.people.isEmpty {
-            problems.append(FieldError(field: "/people", problem: "needs at least 1 person"))
-        }
-        if report.occurredAt > Date().addingTimeInterval(24 * 3600) {
-            problems.append(FieldError(field: "/occurredAt", problem: "is in the future"))
-        }
-        for (index, person) in report.people.enumerated() {
-            if let id = person.idNumber, id.range(of: #"^[0-9]{17}[0-9Xx]$"#, options: .regularExpression) == nil {
-                problems.append(FieldError(field: "/people/\(index)/idNumber", problem: "is not an 18-character identity number"))
-            }
-            if person.idNumber == nil && person.studentNumber == nil && person.name == nil {
-                problems.append(FieldError(field: "/people/\(index)", problem: "names nobody",
-                                           allowed: "idNumber, or studentNumber with schoolCode, or name with birthDate"))
+    /// Splits errors into those inside a row of `rows` (with the row's index) and the rest.
+    static func partition(_ errors: [FieldError], rows: String?) -> (rows: [(row: Int, error: FieldError)], whole: [FieldError]) {
+        guard let rows else { return ([], errors) }
+        var inRows: [(row: Int, error: FieldError)] = []
+        var whole: [FieldError] = []
+        for error in errors {
+            if error.field.hasPrefix(rows + "/"),
+               let index = Int(error.field.dropFirst(rows.count + 1).prefix { $0 != "/" }) {
+                inRows.append((index, error))
+            } else {
+                whole.append(error)
             }
         }
-        return problems
+        return (inRows, whole)
     }
 }

@@ -60,5 +60,34 @@ enum IntakeMigrations {
             );
             CREATE INDEX event_status_agency ON intake.event_status (agency, at);
             """),
+        Migration(4, "every agency event type: accepted events and their subject links, identities sealed", """
+            CREATE TABLE intake.accepted (
+                intake_id    uuid PRIMARY KEY,
+                event_id     text NOT NULL,
+                agency       text NOT NULL,
+                event_type   text NOT NULL,
+                external_id  text NOT NULL,
+                content_hash text NOT NULL,
+                received_at  timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (agency, event_type, external_id)
+            );
+            INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash, received_at)
+                SELECT report_id, event_id, agency, event_type, external_id, content_hash, received_at FROM intake.reports;
+            CREATE TABLE intake.subject_links (
+                intake_id  uuid NOT NULL REFERENCES intake.accepted (intake_id),
+                subject_id text NOT NULL,
+                role       text NOT NULL,
+                match_kind text NOT NULL,
+                identity   bytea,
+                PRIMARY KEY (intake_id, subject_id, role)
+            );
+            COMMENT ON COLUMN intake.subject_links.identity IS
+                'name, birth date, student number and school as the agency gave them, sealed with AES-256-GCM (PERSONAL_DATA_KEY); never the identity number';
+            CREATE INDEX subject_links_subject ON intake.subject_links (subject_id);
+            INSERT INTO intake.subject_links (intake_id, subject_id, role, match_kind)
+                SELECT report_id, subject_id, role, match_kind FROM intake.report_subjects;
+            DROP TABLE intake.report_subjects;
+            DROP TABLE intake.reports;
+            """),
     ]
 }

@@ -2,6 +2,7 @@ import Contracts
 import Crypto
 import Foundation
 import Logging
+import PostgresNIO
 import ServiceKit
 
 /// Intake's own settings.
@@ -43,7 +44,11 @@ struct SubjectResolver: Sendable {
         }
     }
 
-    func resolve(_ person: IncidentReportV1.Person, schoolCode: String?) -> (subjectID: String, kind: MatchKind) {
+    /// The subject id of a person, and how sure the match is.
+    /// - Parameters:
+    ///   - person: The person as the agency named them.
+    ///   - schoolCode: The school the event concerns, which scopes student numbers.
+    func resolve(_ person: PersonRef, schoolCode: String?) -> (subjectID: String, kind: MatchKind) {
         if let id = person.idNumber {
             return (hash("id|\(id.uppercased())"), .identity)
         }
@@ -57,5 +62,87 @@ struct SubjectResolver: Sendable {
     private func hash(_ text: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
         return "s-" + mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension PersonRef {
+    init(_ person: IncidentReportV1.Person) {
+        self.init(idNumber: person.idNumber, studentNumber: person.studentNumber, name: person.name, birthDate: person.birthDate)
+    }
+
+    /// Problems with a person reference the schema cannot see.
+    /// - Parameters:
+    ///   - pointer: Where the person is in the event, e.g. `/minors/2`.
+    ///   - schoolCode: The event's school, which a student number needs.
+    func problems(at pointer: String, schoolCode: String?) -> [FieldError] {
+        if idNumber == nil && name == nil && (studentNumber == nil || schoolCode == nil) {
+            return [FieldError(field: pointer, problem: "names nobody",
+                               allowed: "idNumber, or studentNumber with the event's schoolCode, or name (with birthDate)")]
+        }
+        return []
+    }
+}
+
+/// How intake keeps a person's details, for a caseworker confirming a
+/// candidate match: sealed (``PersonalDataCipher``), and never the identity number.
+struct KeptIdentity: Codable, Sendable, Hashable {
+    var name: String?
+    var birthDate: String?
+    var studentNumber: String?
+    var schoolCode: String?
+}
+
+/// The people of one accepted event, resolved to subject ids and recorded
+/// together, in one statement, with the event.
+struct Acceptance {
+    struct Link: Hashable {
+        var subjectID: String
+        var role: String
+        var kind: SubjectResolver.MatchKind
+        var identity: [UInt8]?
+    }
+
+    let intakeID: String
+    let agency: String
+    let now: Date
+    let resolver: SubjectResolver
+    let cipher: PersonalDataCipher
+    /// Rows of a batch left out as invalid.
+    var rejectedRows = 0
+    private(set) var links: [Link] = []
+
+    init(intakeID: String, agency: String, now: Date, resolver: SubjectResolver, cipher: PersonalDataCipher) {
+        self.intakeID = intakeID
+        self.agency = agency
+        self.now = now
+        self.resolver = resolver
+        self.cipher = cipher
+    }
+
+    /// The subject id of a person named in the event, kept with the role they play in it.
+    /// - Parameters:
+    ///   - person: As the agency named them.
+    ///   - role: Their part in the event, e.g. `victim`, `student`, `minor`.
+    ///   - schoolCode: The event's school.
+    mutating func subject(_ person: PersonRef, role: String, schoolCode: String?) throws -> String {
+        let (subjectID, kind) = resolver.resolve(person, schoolCode: schoolCode)
+        let kept = KeptIdentity(name: person.name, birthDate: person.birthDate, studentNumber: person.studentNumber, schoolCode: schoolCode)
+        let identity = kept.name == nil && kept.birthDate == nil && kept.studentNumber == nil ? nil : try cipher.seal(kept)
+        if !links.contains(where: { $0.subjectID == subjectID && $0.role == role }) {
+            links.append(Link(subjectID: subjectID, role: role, kind: kind, identity: identity))
+        }
+        return subjectID
+    }
+
+    /// Writes the event's subject links in one statement.
+    func record(on connection: PostgresConnection, logger: Logger) async throws {
+        guard !links.isEmpty else { return }
+        try await connection.query("""
+            INSERT INTO intake.subject_links (intake_id, subject_id, role, match_kind, identity)
+            SELECT \(intakeID)::uuid, s, r, k, CASE WHEN i = '' THEN NULL ELSE decode(i, 'base64') END
+            FROM unnest(\(links.map(\.subjectID))::text[], \(links.map(\.role))::text[], \(links.map(\.kind.rawValue))::text[],
+                        \(links.map { $0.identity.map { Data($0).base64EncodedString() } ?? "" })::text[]) AS t(s, r, k, i)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 // The events agencies publish on `huhang.intake`, beyond the incident report.
-// Every one carries `externalId`, the agency's own id: (agency, externalId) is
+// Every one carries `externalId`, the agency's own id: (agency, event type, externalId) is
 // unique at intake. People are named by `PersonRef`; intake turns each into a
 // subject id and keeps no identity number in clear.
 

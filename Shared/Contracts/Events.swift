@@ -69,7 +69,7 @@ public struct IncidentReportV1: EventPayload, Hashable {
         }
     }
 
-    /// The agency's own id for this report; (agency, externalID) is unique.
+    /// The agency's own id for this report; (agency, event type, externalID) is unique.
     public var externalID: String
     public var category: IncidentCategory
     /// Danger is happening now (self-harm under way, ongoing violence, abuse).
@@ -255,6 +255,13 @@ public struct NotificationDeliveredV1: EventPayload, Hashable {
 public enum Contracts {
     public static let allPayloads: [any EventPayload.Type] = agencyPayloads + [
         IntakeReceiptV1.self, ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
+    ] + intakePayloads
+
+    /// The domain events intake passes on for accepted agency events, and the referrals it raises.
+    public static let intakePayloads: [any EventPayload.Type] = [
+        HotlineCallAcceptedV1.self, ReferralRequestedV1.self, ScreeningBatchAcceptedV1.self, AttendanceSignalAcceptedV1.self,
+        FamilySituationAcceptedV1.self, VenueFindingAcceptedV1.self, CaseLeadAcceptedV1.self, TaskFeedbackAcceptedV1.self,
+        InspectionReportAcceptedV1.self,
     ]
 
     /// The events agencies publish on `huhang.intake`.
@@ -274,9 +281,9 @@ public struct IntakeReceiptV1: EventPayload, Hashable {
     public enum Status: String, Codable, Sendable, CaseIterable {
         /// Taken in and passed on.
         case accepted
-        /// The same (agency, externalId) with the same content was sent before; nothing changed.
+        /// The same (agency, event type, externalId) with the same content was sent before; nothing changed.
         case duplicate
-        /// The same (agency, externalId) was sent before with different content; kept for review.
+        /// The same (agency, event type, externalId) was sent before with different content; kept for review.
         case conflict
         /// The event breaks its contract; see `reasons`.
         case rejected
@@ -291,7 +298,8 @@ public struct IntakeReceiptV1: EventPayload, Hashable {
     public var status: Status
     /// Field by field, why it was not accepted.
     public var reasons: [FieldError]
-    /// Intake's id for an accepted report.
+    /// Intake's id for the accepted event: the `reportId` or `intakeId` of
+    /// the domain event passed on.
     public var reportID: String?
     public var at: Date
 

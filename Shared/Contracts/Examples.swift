@@ -6,6 +6,7 @@ public enum ContractExamples {
     static let time = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18T11:06:40Z
     static let student = PersonRef(studentNumber: "2024031", name: "张小明", birthDate: "2012-05-04")
     static let identified = PersonRef(idNumber: "11010520120504123X", name: "李华", birthDate: "2012-05-04")
+    static let subject = "s-4f0c9a0e1b2d3c4e5f60718293a4b5c6"
 
     /// A valid payload per event type.
     public static let valid: [any EventPayload] = [
@@ -58,6 +59,41 @@ public enum ContractExamples {
         NotificationDeliveredV1(
             deliveryID: "9b6d66b3-d562-47a0-8dab-c4afac68d020", aboutEventID: "1e155c01-c9a0-407a-855a-d0f772c66845",
             aboutEventType: "task.assigned.v1", recipient: "370102-M03", channel: .inbox, deliveredAt: time),
+        HotlineCallAcceptedV1(
+            intakeID: "3c1e0f4a-8d2b-4f6e-a1c3-7b9d5e2f0a18", agency: "hotline-12355", externalID: "12355-20261118-0042",
+            receivedAt: time, callerRole: .minor, subjectID: subject, topic: .psychological, riskFlags: [.selfHarm],
+            immediateDanger: true, cityMatter: false),
+        ReferralRequestedV1(
+            referralID: "8e2a6c0d-1b3f-4a5e-9c7d-2f4b6a8c0e13", target: .police110, urgent: true,
+            reason: "immediate danger reported to 12355", fromIntakeID: "3c1e0f4a-8d2b-4f6e-a1c3-7b9d5e2f0a18",
+            fromEventType: "hotline.call.v1", fromAgency: "hotline-12355", subjectID: subject, riskFlags: [.selfHarm], requestedAt: time),
+        ScreeningBatchAcceptedV1(
+            intakeID: "5a7c9e1b-3d5f-4b7a-8c9e-0f1a2b3c4d5e", agency: "school-370102-m03", externalID: "MHT-370102-M03-2026-autumn",
+            schoolCode: "370102-M03", scale: "MHT", screenedAt: time,
+            results: [.init(subjectID: subject, score: 72, threshold: 65),
+                      .init(subjectID: "s-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", score: 40, threshold: 65)],
+            rejectedRows: 1),
+        AttendanceSignalAcceptedV1(
+            intakeID: "6b8d0f2c-4e6a-4c8b-9d0f-1a2b3c4d5e6f", agency: "school-370102-m03", externalID: "ATT-370102-M03-2026-1118-7",
+            schoolCode: "370102-M03", subjectID: subject, kind: .enrolledAbsent, since: "2026-10-08", daysAbsent: 29),
+        FamilySituationAcceptedV1(
+            intakeID: "7c9e1a3d-5f7b-4d9c-8e1a-2b3c4d5e6f70", agency: "civil-affairs-370102", externalID: "CA-370102-2026-0311",
+            subjectID: subject, schoolCode: "370102-M03", flags: [.leftBehind, .hardship], notedAt: time),
+        VenueFindingAcceptedV1(
+            intakeID: "8d0f2b4e-6a8c-4e0d-9f2b-3c4d5e6f7081", agency: "psb-370102", externalID: "PSB-370102-VF-2026-0098",
+            venue: .init(kind: .internetCafe, name: "星空网咖", address: "历下区文化路 12 号", licence: "370102-WB-0042"),
+            foundAt: time, subjectIDs: [subject], activities: [.present, .smoking], actionTaken: .warning),
+        CaseLeadAcceptedV1(
+            intakeID: "9e1a3c5f-7b9d-4f1e-8a3c-4d5e6f708192", agency: "procuratorate-370102", externalID: "PROC-370102-2026-0019",
+            subjectID: subject, kind: .conditionalNonProsecution, decidedAt: time, offence: "theft", sealed: true),
+        TaskFeedbackAcceptedV1(
+            intakeID: "0f2b4d6a-8c0e-4a2f-9b4d-5e6f708192a3", unit: "school-370102-m03", externalID: "SCH-370102-M03-FB-0005",
+            taskID: "6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11", status: .completed, reportedAt: time,
+            note: "Home visit made with the head teacher; counselling weekly from 20 Nov.", reason: nil),
+        InspectionReportAcceptedV1(
+            intakeID: "1a3c5e7b-9d1f-4b3a-8c5e-6f708192a3b4", unit: "school-370102-m03", externalID: "SCH-370102-M03-DC-2026-1118",
+            schoolCode: "370102-M03", kind: .dailyCheck, inspectedAt: time,
+            checks: [.init(item: .oneKeyAlarm, passed: true), .init(item: .guardPostStaffed, passed: false, note: "No guard at dismissal.")]),
     ]
 
     /// A broken copy of a valid example, as JSON: the first required field

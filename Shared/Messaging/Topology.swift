@@ -60,22 +60,24 @@ public struct Topology: Sendable, Hashable {
     /// publish; `huhang.events`, where services publish domain events;
     /// `huhang.replies`, where intake answers each agency (routing key = the
     /// agency's code). A receipt for an agency without a reply queue goes to
-    /// `huhang.replies.unclaimed` instead of bouncing back.
+    /// `huhang.replies.unclaimed` instead of bouncing back; a domain event no
+    /// service is bound to yet (a producer deployed before its consumers) goes
+    /// to `huhang.events.unrouted`. Both keep what they catch for a week.
     public static let exchanges = Topology(
         exchanges: [
             Exchange(name: ExchangeName.intake),
-            Exchange(name: ExchangeName.events),
+            Exchange(name: ExchangeName.unroutedEvents, type: "fanout"),
+            Exchange(name: ExchangeName.events, arguments: ["alternate-exchange": .string(ExchangeName.unroutedEvents)]),
             Exchange(name: ExchangeName.unclaimedReplies, type: "fanout"),
             Exchange(name: ExchangeName.replies, type: "direct", arguments: ["alternate-exchange": .string(ExchangeName.unclaimedReplies)]),
         ],
-        queues: [
-            Queue(name: ExchangeName.unclaimedReplies, arguments: [
-                "x-queue-type": .string("quorum"),
-                // Kept a week, for operators to see which agencies miss their answers.
-                "x-message-ttl": .int(7 * 24 * 3600 * 1000),
-            ]),
-        ],
-        bindings: [Binding(queue: ExchangeName.unclaimedReplies, exchange: ExchangeName.unclaimedReplies, routingKey: "")])
+        queues: [ExchangeName.unclaimedReplies, ExchangeName.unroutedEvents].map {
+            Queue(name: $0, arguments: ["x-queue-type": .string("quorum"), "x-message-ttl": .int(7 * 24 * 3600 * 1000)])
+        },
+        bindings: [
+            Binding(queue: ExchangeName.unclaimedReplies, exchange: ExchangeName.unclaimedReplies, routingKey: ""),
+            Binding(queue: ExchangeName.unroutedEvents, exchange: ExchangeName.unroutedEvents, routingKey: ""),
+        ])
 }
 
 /// Exchange names.
@@ -88,6 +90,8 @@ public enum ExchangeName {
     public static let replies = "huhang.replies"
     /// Answers no agency queue was bound for.
     public static let unclaimedReplies = "huhang.replies.unclaimed"
+    /// Where domain events no service is bound to are kept.
+    public static let unroutedEvents = "huhang.events.unrouted"
 
     /// The queue an agency reads its answers from.
     public static func agencyReplyQueue(_ agency: String) -> String { "agency.\(agency).replies" }

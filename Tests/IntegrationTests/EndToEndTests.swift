@@ -74,7 +74,7 @@ struct EndToEndTests {
             #expect(delivered)
 
             // Each step happened once.
-            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE event_id = \(reportID) AND agency = 'agency-demo'") == 1)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.accepted WHERE event_id = \(reportID) AND agency = 'agency-demo'") == 1)
             #expect(try await count(assessment.database, """
                 SELECT count(*)::int FROM assessment.subjects s JOIN assessment.assessments a USING (subject_id)
                 WHERE s.school_code = \(school) AND s.tier = 'critical'
@@ -87,7 +87,7 @@ struct EndToEndTests {
             })
             // No raw identity reached intake's tables: only subject ids.
             #expect(try await count(intake.database, """
-                SELECT count(*)::int FROM intake.report_subjects rs JOIN intake.reports r USING (report_id)
+                SELECT count(*)::int FROM intake.subject_links rs JOIN intake.accepted r USING (intake_id)
                 WHERE r.event_id = \(reportID) AND rs.subject_id LIKE 's-%' AND rs.subject_id NOT LIKE '%S-001%'
                 """) == 2)
 
@@ -154,7 +154,7 @@ struct EndToEndTests {
             #expect(try await eventually {
                 try await count(intake.database, "SELECT count(*)::int FROM intake.rejections WHERE event_id IN (\(conflictID), \(emptyID))") == 2
             })
-            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE external_id = \(externalID)") == 1)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.accepted WHERE external_id = \(externalID)") == 1)
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.rejections WHERE event_id = \(emptyID) AND reasons @> '[{\"field\": \"/people\"}]'") == 1)
             // A body with a wrong value gets the field, the problem and what is allowed.
             let wrong = UUID().uuidString
@@ -177,7 +177,7 @@ struct EndToEndTests {
             #expect(receipts[wrong]?.reasons.first { $0.field == "/category" }?.allowed?.contains("bullying") == true)
             await replies.close()
             // The identity number is nowhere in intake's schema.
-            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.report_subjects WHERE subject_id LIKE '%11010520100101123X%'") == 0)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.subject_links WHERE subject_id LIKE '%11010520100101123X%'") == 0)
         }
     }
 
@@ -213,7 +213,7 @@ struct EndToEndTests {
             let acceptedID = UUID().uuidString
             #expect(try await agencyPublish(report, id: acceptedID, trace: .random()) == .confirmed)
             #expect(try await eventually {
-                try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE event_id = \(acceptedID)") == 1
+                try await count(intake.database, "SELECT count(*)::int FROM intake.accepted WHERE event_id = \(acceptedID)") == 1
             })
             let listing = try await httpGet("http://127.0.0.1:\(port)/v1/agencies", headers: ["Authorization": "Bearer \(operatorToken)"])
             #expect(listing.status == 200 && listing.body.contains("screening.batch.v1"))
@@ -276,7 +276,7 @@ struct GatewayTests {
             #expect(status.status == 200)
             #expect(try receipt(status.body).status == .accepted)
             #expect(try await httpGet("\(url)/\(id)", headers: ["Authorization": "Bearer \(otherToken)"]).status == 404)
-            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE external_id = \(externalID)") == 1)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.accepted WHERE external_id = \(externalID)") == 1)
         }
     }
 }

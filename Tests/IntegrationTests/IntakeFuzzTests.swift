@@ -106,12 +106,12 @@ struct IntakeFuzzTests {
                 SELECT count(*)::int FROM intake.event_status WHERE event_id LIKE \(run + "-msg-%")
                 AND status IN ('rejected', 'conflict') AND jsonb_array_length(reasons) = 0
                 """) == 0)
-            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.reports WHERE event_id LIKE \(run + "-msg-%")") == byStatus["accepted"] ?? 0)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.accepted WHERE event_id LIKE \(run + "-msg-%")") == byStatus["accepted"] ?? 0)
             #expect(await intake.readiness.check().ready)
         }
         // Nothing downstream runs here: drop what intake passed on, so the load vhost does not grow run after run.
         let cleanup = try await AMQPConnection.connect(try AMQPConfiguration(url: TestEnvironment.loadAMQPURL), logger: TestEnvironment.logger)
-        for queue in ["assessment.events", "inspection.events", ExchangeName.unclaimedReplies, ExchangeName.agencyReplyQueue("agency-demo"), "intake.dead"] {
+        for queue in ["assessment.events", "inspection.events", ExchangeName.unclaimedReplies, ExchangeName.unroutedEvents, ExchangeName.agencyReplyQueue("agency-demo"), "intake.dead"] {
             try? await cleanup.deleteQueue(queue)
         }
         await cleanup.close()

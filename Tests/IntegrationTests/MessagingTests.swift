@@ -42,7 +42,9 @@ struct MessagingTests {
     func unroutableIsReturned() async throws {
         let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), logger: TestEnvironment.logger)
         try await connection.declare(Topology.exchanges)
-        let outcome = try await connection.publish(message(TestEnvironment.unique("nobody.listens")))
+        var unroutable = message(TestEnvironment.unique("nobody.listens"))
+        unroutable.exchange = ExchangeName.intake
+        let outcome = try await connection.publish(unroutable)
         guard case .returned(let code, _) = outcome else {
             Issue.record("expected returned, got \(outcome)")
             return
@@ -51,6 +53,35 @@ struct MessagingTests {
         // The channel stays usable.
         let (_, key) = try await temporaryQueue(on: connection)
         #expect(try await connection.publish(message(key)) == .confirmed)
+        await connection.close()
+    }
+
+    @Test("a domain event no service is bound to yet is kept in huhang.events.unrouted, not bounced")
+    func unroutedDomainEventIsKept() async throws {
+        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), logger: TestEnvironment.logger)
+        try await connection.declare(Topology.exchanges)
+        let key = TestEnvironment.unique("not.consumed.yet")
+        #expect(try await connection.publish(message(key)) == .confirmed)
+        let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("unrouted"), confirms: false, logger: TestEnvironment.logger)
+        let stream = try await reader.consume(queue: ExchangeName.unroutedEvents, prefetch: 100)
+        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for try await delivery in stream {
+                    await reader.ack(delivery)
+                    if delivery.routingKey == key { return true }
+                }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(found)
+        await reader.close()
         await connection.close()
     }
 

@@ -5,7 +5,8 @@ import PostgresNIO
 import Storage
 import Testing
 
-/// Identity numbers never appear in clear: not in any table of the database, not in the logs.
+/// Identity numbers never appear in clear: not in any table of the database, not in the logs;
+/// names are stored only sealed.
 @Suite("Privacy", .serialized)
 struct PrivacyTests {
     /// An identity number of the right shape, new each run, so finding it anywhere is this run's leak.
@@ -27,7 +28,7 @@ struct PrivacyTests {
         return String(decoding: output, as: UTF8.self)
     }
 
-    @Test("a report naming a child by identity number leaves no trace of the number in the database or the logs")
+    @Test("a report naming a child by identity number and name leaves neither in clear in the database or the logs")
     func noIdentityNumberInClear() async throws {
         let idNumber = Self.identityNumber()
         let name = "隐私测试" + String(Int.random(in: 1000...9999))
@@ -61,8 +62,13 @@ struct PrivacyTests {
             #expect(try await connection.publish(try OutgoingMessage(report, envelope: envelope, exchange: ExchangeName.intake)) == .confirmed)
             await connection.close()
             #expect(try await eventually {
-                try await count(database, "SELECT count(*)::int FROM intake.reports WHERE event_id = \(id)") == 1
+                try await count(database, "SELECT count(*)::int FROM intake.accepted WHERE event_id = \(id)") == 1
             })
+            // The name is kept — sealed, so the dump below must not show it.
+            #expect(try await count(database, """
+                SELECT count(*)::int FROM intake.subject_links l JOIN intake.accepted a USING (intake_id)
+                WHERE a.event_id = \(id) AND l.identity IS NOT NULL
+                """) == 1)
             // Let the outbox publish what the report caused.
             #expect(try await eventually {
                 try await count(database, "SELECT count(*)::int FROM intake.outbox WHERE properties->>'correlationID' = \(id) AND sent_at IS NULL") == 0
@@ -77,7 +83,7 @@ struct PrivacyTests {
         #expect(!dump.contains(idNumber), "the identity number is stored in clear")
         #expect(!dump.contains(name), "the name is stored in clear")
         let logs = try String(contentsOf: logFile, encoding: .utf8)
-        #expect(logs.contains("report accepted"), "the log was not captured")
+        #expect(logs.contains("event accepted"), "the log was not captured")
         #expect(!logs.contains(idNumber), "the identity number is in the log")
         #expect(!logs.contains(name), "the name is in the log")
     }

@@ -60,12 +60,14 @@ struct TopologyTests {
             service: "assessment", bindings: [(ExchangeName.events, "report.accepted.v1")],
             retryDelays: [.milliseconds(200), .seconds(5)], deliveryLimit: 7)
         let topology = queues.topology
-        #expect(Set(topology.exchanges.map(\.name)) == ["huhang.intake", "huhang.events", "huhang.replies", "huhang.replies.unclaimed"])
+        #expect(Set(topology.exchanges.map(\.name)) == ["huhang.intake", "huhang.events", "huhang.events.unrouted", "huhang.replies", "huhang.replies.unclaimed"])
         let byName = Dictionary(uniqueKeysWithValues: topology.queues.map { ($0.name, $0) })
         #expect(Set(byName.keys) == [
             "assessment.events", "assessment.dead", "assessment.retry.200ms", "assessment.retry.5s", "huhang.replies.unclaimed",
+            "huhang.events.unrouted",
         ])
         #expect(topology.exchanges.first { $0.name == "huhang.replies" }?.arguments["alternate-exchange"] == .string("huhang.replies.unclaimed"))
+        #expect(topology.exchanges.first { $0.name == "huhang.events" }?.arguments["alternate-exchange"] == .string("huhang.events.unrouted"))
         let main = byName["assessment.events"]!.arguments
         #expect(main["x-queue-type"] == .string("quorum"))
         #expect(main["x-delivery-limit"] == .int(7))

@@ -65,7 +65,7 @@ struct IntakeBench: AsyncParsableCommand {
 
         // Nothing downstream ran: drop what intake passed on, so repeated runs start alike.
         let cleanup = try await AMQPConnection.connect(services, logger: logger)
-        for queue in ["assessment.events", "inspection.events", ExchangeName.unclaimedReplies] {
+        for queue in ["assessment.events", "inspection.events", ExchangeName.unclaimedReplies, ExchangeName.unroutedEvents] {
             try? await cleanup.deleteQueue(queue)
         }
         await cleanup.close()
