@@ -73,16 +73,16 @@ struct IntakeService: HuhangService {
         }
         let event = read.value
 
-        let contentHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let contentHash = Hex.string(SHA256.hash(data: body))
         let intakeID = UUID().uuidString.lowercased()
-        let claimed = try await context.connection.query("""
-            INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash)
-            VALUES (\(intakeID)::uuid, \(envelope.id), \(agency), \(envelope.type), \(event.externalID), \(contentHash))
-            ON CONFLICT (agency, event_type, external_id) DO NOTHING
-            RETURNING 1
-            """, logger: context.logger)
-        var isNew = false
-        for try await _ in claimed { isNew = true }
+        // People become subject ids, and the domain events are made, before the
+        // claim, so that claim and subject links are one statement.
+        var acceptance = Acceptance(intakeID: intakeID, agency: agency, now: now, resolver: subjects, cipher: cipher)
+        acceptance.rejectedRows = read.rejectedRows
+        let outgoing = try event.passOn(&acceptance)
+        let isNew = try await acceptance.claim(
+            eventID: envelope.id, type: envelope.type, externalID: event.externalID, contentHash: contentHash,
+            on: context.connection, logger: context.logger)
         if !isNew {
             let rows = try await context.connection.query("""
                 SELECT content_hash FROM intake.accepted
@@ -100,10 +100,6 @@ struct IntakeService: HuhangService {
                 problem: "this external id was already used for an event of this type with different content; kept for review")])
         }
 
-        var acceptance = Acceptance(intakeID: intakeID, agency: agency, now: now, resolver: subjects, cipher: cipher)
-        acceptance.rejectedRows = read.rejectedRows
-        let outgoing = try event.passOn(&acceptance)
-        try await acceptance.record(on: context.connection, logger: context.logger)
         for item in outgoing {
             try await emit(item.payload, subject: item.subject, context)
         }

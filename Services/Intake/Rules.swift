@@ -236,7 +236,7 @@ enum DerivedID {
     /// A UUID-shaped id from the SHA-256 of the parts.
     static func make(_ parts: String...) -> String {
         let digest = Array(SHA256.hash(data: Data(parts.joined(separator: "|").utf8)))
-        let hex = digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.string(digest.prefix(16))
         let characters = Array(hex)
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
     }

@@ -61,7 +61,7 @@ struct SubjectResolver: Sendable {
 
     private func hash(_ text: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
-        return "s-" + mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "s-" + Hex.string(mac.prefix(16))
     }
 }
 
@@ -134,15 +134,27 @@ struct Acceptance {
         return subjectID
     }
 
-    /// Writes the event's subject links in one statement.
-    func record(on connection: PostgresConnection, logger: Logger) async throws {
-        guard !links.isEmpty else { return }
-        try await connection.query("""
-            INSERT INTO intake.subject_links (intake_id, subject_id, role, match_kind, identity)
-            SELECT \(intakeID)::uuid, s, r, k, CASE WHEN i = '' THEN NULL ELSE decode(i, 'base64') END
-            FROM unnest(\(links.map(\.subjectID))::text[], \(links.map(\.role))::text[], \(links.map(\.kind.rawValue))::text[],
-                        \(links.map { $0.identity.map { Data($0).base64EncodedString() } ?? "" })::text[]) AS t(s, r, k, i)
-            ON CONFLICT DO NOTHING
+    /// Claims (agency, event type, external id) for this event and writes its
+    /// subject links, in one statement; the links are written only with the claim.
+    /// - Returns: `true` when the event is new; `false` when the external id was taken before.
+    func claim(
+        eventID: String, type: String, externalID: String, contentHash: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Bool {
+        let rows = try await connection.query("""
+            WITH claimed AS (
+                INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash)
+                VALUES (\(intakeID)::uuid, \(eventID), \(agency), \(type), \(externalID), \(contentHash))
+                ON CONFLICT (agency, event_type, external_id) DO NOTHING
+                RETURNING intake_id),
+            linked AS (
+                INSERT INTO intake.subject_links (intake_id, subject_id, role, match_kind, identity)
+                SELECT claimed.intake_id, s, r, k, CASE WHEN i = '' THEN NULL ELSE decode(i, 'base64') END
+                FROM claimed, unnest(\(links.map(\.subjectID))::text[], \(links.map(\.role))::text[], \(links.map(\.kind.rawValue))::text[],
+                                     \(links.map { $0.identity.map { Data($0).base64EncodedString() } ?? "" })::text[]) AS t(s, r, k, i)
+                ON CONFLICT DO NOTHING)
+            SELECT count(*)::int FROM claimed
             """, logger: logger)
+        for try await claimed in rows.decode(Int.self) { return claimed == 1 }
+        return false
     }
 }

@@ -39,3 +39,19 @@ public enum ContractCoding {
         return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
+
+/// Lowercase hexadecimal text for bytes (ids, hashes, trace ids).
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// - Parameter bytes: The bytes, two digits each.
+    public static func string(_ bytes: some Sequence<UInt8>) -> String {
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

@@ -130,6 +130,10 @@ public struct TraceContext: Sendable, Hashable {
 
     private static func hex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        var random: [UInt8] = []
+        while random.count < bytes {
+            withUnsafeBytes(of: generator.next() as UInt64) { random.append(contentsOf: $0) }
+        }
+        return Hex.string(random.prefix(bytes))
     }
 }

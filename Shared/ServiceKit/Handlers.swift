@@ -4,6 +4,7 @@ import Logging
 import Messaging
 import PostgresNIO
 import Storage
+import Synchronization
 
 /// What a handler did with a message.
 public enum HandlerResult: Sendable, Hashable {
@@ -35,9 +36,26 @@ public struct HandlerContext: Sendable {
     public let service: String
     /// A logger carrying the event's id, type and correlation id.
     public let logger: Logger
+    /// What the handler emitted, written to the outbox in one statement when it returns.
+    let emitted = Emitted()
+
+    /// The events a handler emits, kept until it returns.
+    final class Emitted: Sendable {
+        private let messages = Mutex<[OutgoingMessage]>([])
+        func add(_ message: OutgoingMessage) { messages.withLock { $0.append(message) } }
+        func take() -> [OutgoingMessage] { messages.withLock { taken in defer { taken = [] }; return taken } }
+    }
+
+    init(envelope: EventEnvelope, connection: PostgresConnection, schema: String, service: String, logger: Logger) {
+        self.envelope = envelope
+        self.connection = connection
+        self.schema = schema
+        self.service = service
+        self.logger = logger
+    }
 
     /// Emits an event caused by the one being handled: it goes to the outbox
-    /// in this transaction and is published after commit.
+    /// in this transaction (when the handler returns) and is published after commit.
     /// - Parameters:
     ///   - payload: The event's body.
     ///   - subject: What the event is about (an id, never personal data).
@@ -45,7 +63,7 @@ public struct HandlerContext: Sendable {
     @discardableResult
     public func emit<P: EventPayload>(_ payload: P, subject: String? = nil) async throws -> EventEnvelope {
         let out = envelope.caused(type: P.eventType, source: service, subject: subject)
-        try await Outbox.enqueue(try OutgoingMessage(payload, envelope: out), on: connection, schema: schema, logger: logger)
+        emitted.add(try OutgoingMessage(payload, envelope: out))
         return out
     }
 
@@ -56,7 +74,7 @@ public struct HandlerContext: Sendable {
         let out = envelope.caused(type: P.eventType, source: service, subject: subject)
         var message = try OutgoingMessage(payload, envelope: out, exchange: exchange)
         message.routingKey = routingKey
-        try await Outbox.enqueue(message, on: connection, schema: schema, logger: logger)
+        emitted.add(message)
         return out
     }
 
@@ -187,7 +205,9 @@ public struct EventDispatcher: Sendable {
                     }
                     let context = HandlerContext(
                         envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
-                    return try await entry.handler(body, context)
+                    let result = try await entry.handler(body, context)
+                    try await Outbox.enqueue(context.emitted.take(), on: connection, schema: database.schema, logger: logger)
+                    return result
                 }
                 switch result {
                 case .applied: return .applied

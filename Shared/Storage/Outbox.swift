@@ -47,15 +47,41 @@ public enum Outbox {
     ///   - schema: The service's schema.
     ///   - logger: Where to log.
     public static func enqueue(_ message: OutgoingMessage, on connection: PostgresConnection, schema: String, logger: Logger) async throws {
-        guard let id = message.properties.messageID else {
-            throw StorageError(.invalidConfiguration, "an outbox message needs a message_id")
+        try await enqueue([message], on: connection, schema: schema, logger: logger)
+    }
+
+    /// Adds messages to the outbox inside the caller's transaction, in one
+    /// statement (rows and the relay's wake-up together).
+    /// - Parameters:
+    ///   - messages: The messages, in the order they are to be published; each needs a `message_id`.
+    ///   - connection: The connection holding the open transaction.
+    ///   - schema: The service's schema.
+    ///   - logger: Where to log.
+    public static func enqueue(_ messages: [OutgoingMessage], on connection: PostgresConnection, schema: String, logger: Logger) async throws {
+        guard !messages.isEmpty else { return }
+        var ids: [String] = [], exchanges: [String] = [], keys: [String] = [], properties: [String] = [], bodies: [String] = []
+        let encoder = JSONEncoder()
+        for message in messages {
+            guard let id = message.properties.messageID else {
+                throw StorageError(.invalidConfiguration, "an outbox message needs a message_id")
+            }
+            ids.append(id)
+            exchanges.append(message.exchange)
+            keys.append(message.routingKey)
+            properties.append(String(decoding: try encoder.encode(StoredProperties(message.properties)), as: UTF8.self))
+            bodies.append(Data(message.body).base64EncodedString())
         }
-        let properties = String(decoding: try JSONEncoder().encode(StoredProperties(message.properties)), as: UTF8.self)
+        // A data-modifying WITH runs to completion whatever the outer query reads.
         try await connection.query("""
-            INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
-            VALUES (\(id), \(message.exchange), \(message.routingKey), \(properties)::jsonb, \(ByteBuffer(bytes: message.body)))
+            WITH added AS (
+                INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
+                SELECT i, e, k, p::jsonb, decode(b, 'base64')
+                FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::text[])
+                     WITH ORDINALITY AS t(i, e, k, p, b, n)
+                ORDER BY n
+                RETURNING 1)
+            SELECT pg_notify(\(channel(schema)), '') FROM added LIMIT 1
             """, logger: logger)
-        try await connection.query("SELECT pg_notify(\(channel(schema)), '')", logger: logger)
     }
 }
 
