@@ -94,7 +94,7 @@ let package = Package(
             ],
             path: "Services/Intake"
         ),
-        .executableTarget(name: "Assessment", dependencies: ["ServiceKit"], path: "Services/Assessment"),
+        .executableTarget(name: "Assessment", dependencies: ["ServiceKit"], path: "Services/Assessment", resources: [.copy("Models")]),
         .executableTarget(name: "Intervention", dependencies: ["ServiceKit"], path: "Services/Intervention"),
         .executableTarget(name: "Inspection", dependencies: ["ServiceKit"], path: "Services/Inspection"),
         .executableTarget(name: "Notification", dependencies: ["ServiceKit"], path: "Services/Notification"),

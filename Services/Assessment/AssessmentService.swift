@@ -1,109 +1,88 @@
 import Contracts
 import Foundation
+import Hummingbird
+import Logging
 import PostgresNIO
 import ServiceKit
+import ServiceLifecycle
 import Storage
 
-/// Assessment (研判): keeps each subject's risk tier. In this first version a
-/// report sets a provisional tier from its category and urgency; the factor
-/// model and the ledgers come with their own issue.
+/// Assessment (研判): what every event says about a minor becomes signals on
+/// the factors of the risk model; each subject is re-assessed from all its
+/// signals, its tier kept with the factors that produced it and the model
+/// version, and the watch ledgers (台账) kept live.
 struct AssessmentService: HuhangService {
     static let name = "assessment"
     static let defaultHTTPPort = 8082
-    static let migrations = AssessmentMigrations.all
+    static var migrations: [Migration] { AssessmentMigrations.all }
 
-    init(context: ServiceContext) throws {}
+    let database: Database
+    let model = ActiveModel()
+    let configuration: AssessmentConfiguration
+    let logger: Logger
+
+    init(context: ServiceContext) throws {
+        database = context.database
+        configuration = try AssessmentConfiguration()
+        logger = context.logger
+    }
 
     func register(_ handlers: inout HandlerRegistry) {
-        handlers.on(ReportAcceptedV1.self) { report, context in
-            for subject in report.subjects where subject.role == .victim || subject.role == .allegedPerpetrator {
-                try await assess(subject: subject, report: report, context)
+        func assess<P: EventPayload>(_ type: P.Type, _ observe: @escaping @Sendable (P, String) -> [Observation]) {
+            handlers.on(P.self) { event, context in
+                try await self.assess(observe(event, context.envelope.id), context)
+                return .applied
             }
-            return .applied
+        }
+        assess(ReportAcceptedV1.self, FactorMapping.observations)
+        assess(HotlineCallAcceptedV1.self, FactorMapping.observations)
+        assess(ScreeningBatchAcceptedV1.self, FactorMapping.observations)
+        assess(AttendanceSignalAcceptedV1.self, FactorMapping.observations)
+        assess(FamilySituationAcceptedV1.self, FactorMapping.observations)
+        assess(VenueFindingAcceptedV1.self, FactorMapping.observations)
+        assess(CaseLeadAcceptedV1.self, FactorMapping.observations)
+    }
+
+    func assess(_ observations: [Observation], _ context: HandlerContext) async throws {
+        guard !observations.isEmpty else { return }
+        let model = try await model.current(on: context.connection, logger: context.logger)
+        let emissions = try await AssessmentStore.apply(
+            observations, model: model, now: Date(), cause: context.envelope.id, on: context.connection, logger: context.logger)
+        for emission in emissions {
+            try await emit(emission.payload, subject: emission.subject, context)
         }
     }
 
-    private func assess(subject: ReportAcceptedV1.Subject, report: ReportAcceptedV1, _ context: HandlerContext) async throws {
-        let (tier, score, reasons) = ProvisionalRule.tier(category: report.category, immediateDanger: report.immediateDanger, role: subject.role)
-        // Lock the subject's row so replicas handling the same subject serialise.
-        try await context.connection.query("""
-            INSERT INTO assessment.subjects (subject_id, tier, score, school_code)
-            VALUES (\(subject.subjectID), 'low', 0, \(report.schoolCode))
-            ON CONFLICT (subject_id) DO NOTHING
-            """, logger: context.logger)
-        let rows = try await context.connection.query(
-            "SELECT tier FROM assessment.subjects WHERE subject_id = \(subject.subjectID) FOR UPDATE", logger: context.logger)
-        var previous = RiskTier.low
-        var isFirst = true
-        for try await text in rows.decode(String.self) { previous = RiskTier(rawValue: text) ?? .low }
-        let history = try await context.connection.query(
-            "SELECT 1 FROM assessment.assessments WHERE subject_id = \(subject.subjectID) LIMIT 1", logger: context.logger)
-        for try await _ in history { isFirst = false }
-        // A provisional tier only ever raises a subject's tier.
-        let newTier = max(previous, tier)
-        let reasonsJSON = String(decoding: try JSONEncoder().encode(reasons), as: UTF8.self)
-        try await context.connection.query("""
-            INSERT INTO assessment.assessments (subject_id, tier, previous_tier, score, reasons, model_version, event_id)
-            VALUES (\(subject.subjectID), \(newTier.rawValue), \(isFirst ? nil : previous.rawValue), \(score),
-                    \(reasonsJSON)::jsonb, \(ProvisionalRule.version), \(context.envelope.id))
-            """, logger: context.logger)
-        guard newTier != previous || isFirst else { return }
-        try await context.connection.query("""
-            UPDATE assessment.subjects SET tier = \(newTier.rawValue), score = \(score), version = version + 1,
-                   updated_at = now(), school_code = coalesce(\(report.schoolCode), school_code)
-            WHERE subject_id = \(subject.subjectID)
-            """, logger: context.logger)
-        try await context.emit(RiskAssessedV1(
-            subjectID: subject.subjectID, tier: newTier, previousTier: isFirst ? nil : previous, score: score,
-            reasons: reasons, modelVersion: ProvisionalRule.version, provisional: true,
-            urgent: report.immediateDanger, schoolCode: report.schoolCode, assessedAt: Date()), subject: subject.subjectID)
+    private func emit(_ payload: some EventPayload, subject: String, _ context: HandlerContext) async throws {
+        try await context.emit(payload, subject: subject)
+    }
+
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+        AssessmentRoutes.add(to: v1, database: database, model: model)
+    }
+
+    func backgroundServices() -> [any Service] {
+        [ReviewSweep(database: database, model: model, configuration: configuration, logger: logger)]
     }
 }
 
-/// The provisional tier a single report gives a subject.
-enum ProvisionalRule {
-    static let version = "provisional-1"
+/// Assessment's own settings.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `ASSESSMENT_REVIEW_INTERVAL_MS` | `5000` | how often the review sweep looks for subjects due for re-assessment (signals ageing out, a new model) |
+/// | `ASSESSMENT_REVIEW_BATCH` | `500` | subjects re-assessed per transaction by the sweep |
+struct AssessmentConfiguration: Sendable {
+    var reviewInterval: Duration
+    var reviewBatch: Int
 
-    static func tier(category: IncidentCategory, immediateDanger: Bool, role: PersonRole) -> (RiskTier, Double, [String]) {
-        if immediateDanger {
-            return (.critical, 100, ["immediate danger reported (\(category.rawValue))"])
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func integer(_ key: String, _ fallback: Int) throws -> Int {
+            guard let text = environment[key], !text.isEmpty else { return fallback }
+            guard let value = Int(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive integer") }
+            return value
         }
-        switch category {
-        case .sexualAbuse, .selfHarm:
-            return (.critical, 90, ["\(category.rawValue) reported; hard trigger"])
-        case .violence, .bullying, .drugs, .gang:
-            return (.high, 60, ["\(category.rawValue) reported as \(role.rawValue)"])
-        case .runningAway, .telecomFraud, .campusLoan, .onlineHarm, .theft:
-            return (.medium, 35, ["\(category.rawValue) reported as \(role.rawValue)"])
-        case .other:
-            return (.low, 10, ["other incident reported"])
-        }
+        reviewInterval = .milliseconds(try integer("ASSESSMENT_REVIEW_INTERVAL_MS", 5000))
+        reviewBatch = try integer("ASSESSMENT_REVIEW_BATCH", 500)
     }
-}
-
-enum AssessmentMigrations {
-    static let all: [Migration] = [
-        Migration(1, "subjects and assessments", """
-            CREATE TABLE assessment.subjects (
-                subject_id  text PRIMARY KEY,
-                tier        text NOT NULL,
-                score       double precision NOT NULL,
-                school_code text,
-                version     integer NOT NULL DEFAULT 0,
-                updated_at  timestamptz NOT NULL DEFAULT now()
-            );
-            CREATE TABLE assessment.assessments (
-                id            bigserial PRIMARY KEY,
-                subject_id    text NOT NULL,
-                tier          text NOT NULL,
-                previous_tier text,
-                score         double precision NOT NULL,
-                reasons       jsonb NOT NULL,
-                model_version text NOT NULL,
-                event_id      text NOT NULL,
-                assessed_at   timestamptz NOT NULL DEFAULT now()
-            );
-            CREATE INDEX assessments_subject ON assessment.assessments (subject_id, assessed_at);
-            """),
-    ]
 }

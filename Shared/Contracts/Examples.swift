@@ -50,8 +50,9 @@ public enum ContractExamples {
             subjects: [.init(subjectID: "s-4f0c9a0e1b2d3c4e5f60718293a4b5c6", role: .victim)]),
         RiskAssessedV1(
             subjectID: "s-4f0c9a0e1b2d3c4e5f60718293a4b5c6", tier: .high, previousTier: .medium, score: 60,
-            reasons: ["bullying reported as victim"], modelVersion: "provisional-1", provisional: true, urgent: false,
-            schoolCode: "370102-M03", assessedAt: time),
+            reasons: ["bullying_victim: bullying reported as victim"], modelVersion: "cangshan-21.v1", provisional: false, urgent: false,
+            schoolCode: "370102-M03", assessedAt: time,
+            factors: [.init(id: "bullying_victim", dimension: "school", weight: 40), .init(id: "left_behind", dimension: "guardianship", weight: 10)]),
         TaskAssignedV1(
             taskID: "6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11", caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c",
             subjectID: "s-4f0c9a0e1b2d3c4e5f60718293a4b5c6", unit: "370102-M03", measure: "first_response", tier: .high,
@@ -94,6 +95,9 @@ public enum ContractExamples {
             intakeID: "1a3c5e7b-9d1f-4b3a-8c5e-6f708192a3b4", unit: "school-370102-m03", externalID: "SCH-370102-M03-DC-2026-1118",
             schoolCode: "370102-M03", kind: .dailyCheck, inspectedAt: time,
             checks: [.init(item: .oneKeyAlarm, passed: true), .init(item: .guardPostStaffed, passed: false, note: "No guard at dismissal.")]),
+        LedgerChangedV1(
+            subjectID: subject, ledger: .dropoutRisk, change: .entered, reason: "enrolled_absent: enrolled but absent since 2026-10-08",
+            tier: .medium, schoolCode: "370102-M03", district: "370102", modelVersion: "cangshan-21.v1", at: time),
     ]
 
     /// A broken copy of a valid example, as JSON: the first required field

@@ -59,7 +59,7 @@ public enum Outbox {
     ///   - logger: Where to log.
     public static func enqueue(_ messages: [OutgoingMessage], on connection: PostgresConnection, schema: String, logger: Logger) async throws {
         guard !messages.isEmpty else { return }
-        var ids: [String] = [], exchanges: [String] = [], keys: [String] = [], properties: [String] = [], bodies: [String] = []
+        var ids: [String] = [], exchanges: [String] = [], keys: [String] = [], properties: [String] = [], bodies: [ByteBuffer] = []
         let encoder = JSONEncoder()
         for message in messages {
             guard let id = message.properties.messageID else {
@@ -69,14 +69,14 @@ public enum Outbox {
             exchanges.append(message.exchange)
             keys.append(message.routingKey)
             properties.append(String(decoding: try encoder.encode(StoredProperties(message.properties)), as: UTF8.self))
-            bodies.append(Data(message.body).base64EncodedString())
+            bodies.append(ByteBuffer(bytes: message.body))
         }
         // A data-modifying WITH runs to completion whatever the outer query reads.
         try await connection.query("""
             WITH added AS (
                 INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
-                SELECT i, e, k, p::jsonb, decode(b, 'base64')
-                FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::text[])
+                SELECT i, e, k, p::jsonb, b
+                FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::bytea[])
                      WITH ORDINALITY AS t(i, e, k, p, b, n)
                 ORDER BY n
                 RETURNING 1)

@@ -1,0 +1,98 @@
+import Foundation
+import Storage
+
+enum AssessmentMigrations {
+    static var all: [Migration] {
+        [
+            Migration(1, "subjects and assessments", """
+                CREATE TABLE assessment.subjects (
+                    subject_id  text PRIMARY KEY,
+                    tier        text NOT NULL,
+                    score       double precision NOT NULL,
+                    school_code text,
+                    version     integer NOT NULL DEFAULT 0,
+                    updated_at  timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE TABLE assessment.assessments (
+                    id            bigserial PRIMARY KEY,
+                    subject_id    text NOT NULL,
+                    tier          text NOT NULL,
+                    previous_tier text,
+                    score         double precision NOT NULL,
+                    reasons       jsonb NOT NULL,
+                    model_version text NOT NULL,
+                    event_id      text NOT NULL,
+                    assessed_at   timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX assessments_subject ON assessment.assessments (subject_id, assessed_at);
+                """),
+            Migration(2, "the factor model: models, signals, ledgers, who may see a subject", """
+                CREATE TABLE assessment.models (
+                    version      text PRIMARY KEY,
+                    definition   jsonb NOT NULL,
+                    active       boolean NOT NULL DEFAULT false,
+                    loaded_at    timestamptz NOT NULL DEFAULT now(),
+                    activated_at timestamptz
+                );
+                CREATE UNIQUE INDEX models_one_active ON assessment.models (active) WHERE active;
+                CREATE TABLE assessment.signals (
+                    subject_id  text NOT NULL,
+                    factor      text NOT NULL,
+                    kind        text NOT NULL CHECK (kind IN ('set', 'clear')),
+                    at          timestamptz NOT NULL,
+                    event_id    text NOT NULL,
+                    detail      text NOT NULL,
+                    recorded_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (subject_id, factor, event_id)
+                );
+                ALTER TABLE assessment.subjects
+                    ADD COLUMN urgent        boolean NOT NULL DEFAULT false,
+                    ADD COLUMN district      text,
+                    ADD COLUMN model_version text,
+                    ADD COLUMN factor_ids    text NOT NULL DEFAULT '',
+                    ADD COLUMN factors       jsonb NOT NULL DEFAULT '[]',
+                    ADD COLUMN review_at     timestamptz,
+                    ADD COLUMN assessed_at   timestamptz;
+                UPDATE assessment.subjects SET assessed_at = updated_at, review_at = now();
+                CREATE INDEX subjects_review ON assessment.subjects (review_at) WHERE review_at IS NOT NULL;
+                ALTER TABLE assessment.assessments
+                    ADD COLUMN urgent  boolean NOT NULL DEFAULT false,
+                    ADD COLUMN factors jsonb NOT NULL DEFAULT '[]';
+                CREATE TABLE assessment.ledger_entries (
+                    id          bigserial PRIMARY KEY,
+                    ledger      text NOT NULL,
+                    subject_id  text NOT NULL,
+                    entered_at  timestamptz NOT NULL,
+                    reason      text NOT NULL,
+                    school_code text,
+                    district    text,
+                    left_at     timestamptz,
+                    left_reason text
+                );
+                CREATE UNIQUE INDEX ledger_entries_current ON assessment.ledger_entries (ledger, subject_id) WHERE left_at IS NULL;
+                CREATE INDEX ledger_entries_subject ON assessment.ledger_entries (subject_id);
+                CREATE TABLE assessment.subject_agencies (
+                    subject_id text NOT NULL,
+                    agency     text NOT NULL,
+                    PRIMARY KEY (subject_id, agency)
+                );
+                """),
+            Migration(3, "the built-in model, active", """
+                INSERT INTO assessment.models (version, definition, active, activated_at)
+                VALUES ('\(builtIn.version)', '\(builtIn.json.replacingOccurrences(of: "'", with: "''"))'::jsonb, true, now())
+                ON CONFLICT (version) DO NOTHING
+                """),
+        ]
+    }
+
+    /// The shipped model; a service that cannot read it cannot assess, so it stops at once.
+    static let builtIn: (version: String, json: String) = {
+        do {
+            let (model, json) = try RiskModel.builtIn()
+            precondition(model.problems().isEmpty, "the built-in risk model is invalid: \(model.problems())")
+            return (model.version, json)
+        } catch {
+            fatalError("the built-in risk model cannot be read: \(error)")
+        }
+    }()
+}

@@ -1,0 +1,67 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// Re-assesses subjects whose time has come without a new event: a signal
+/// ageing out (each assessment sets `review_at` to the earliest expiry), or a
+/// newly activated model (activation sets it to now). Replicas share the work
+/// with `FOR UPDATE SKIP LOCKED`; each subject is re-assessed once.
+struct ReviewSweep: Service {
+    let database: Database
+    let model: ActiveModel
+    let configuration: AssessmentConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+            while !Task.isCancelled {
+                do {
+                    let reviewed = try await reviewOnce()
+                    backoff.reset()
+                    if reviewed >= configuration.reviewBatch { continue }
+                    try? await Task.sleep(for: configuration.reviewInterval)
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("review sweep failed", metadata: ["error.message": "\(error)"])
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+    }
+
+    /// Re-assesses one batch of due subjects.
+    /// - Returns: How many were due.
+    @discardableResult
+    func reviewOnce(now: Date = Date()) async throws -> Int {
+        try await database.withTransaction { connection in
+            let rows = try await connection.query("""
+                SELECT subject_id FROM assessment.subjects WHERE review_at <= \(now)
+                ORDER BY subject_id LIMIT \(configuration.reviewBatch) FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            var due: [String] = []
+            for try await id in rows.decode(String.self) { due.append(id) }
+            guard !due.isEmpty else { return 0 }
+            let model = try await model.current(on: connection, logger: logger)
+            let emissions = try await AssessmentStore.apply(
+                [], others: due, model: model, now: now, cause: "review", on: connection, logger: logger)
+            let messages = try emissions.map { emission in
+                try message(emission.payload, subject: emission.subject)
+            }
+            try await Outbox.enqueue(messages, on: connection, schema: database.schema, logger: logger)
+            logger.info("subjects reviewed", metadata: ["assessment.subjects": "\(due.count)", "assessment.events": "\(messages.count)"])
+            return due.count
+        }
+    }
+
+    private func message(_ payload: some EventPayload, subject: String) throws -> OutgoingMessage {
+        let type = type(of: payload).eventType
+        return try OutgoingMessage(payload, envelope: EventEnvelope(
+            type: type.name, source: AssessmentService.name, subject: subject, dataschema: type.dataschema,
+            traceparent: TraceContext.random().traceparent))
+    }
+}

@@ -1,0 +1,232 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import Storage
+import Synchronization
+
+/// An event assessment emits, with its CloudEvents subject.
+struct Emission: Sendable {
+    var payload: any EventPayload
+    var subject: String
+}
+
+/// The active risk model, read in each transaction so that every replica
+/// uses the version the database names; definitions are parsed once per version.
+final class ActiveModel: Sendable {
+    private let parsed = Mutex<[String: RiskModel]>([:])
+
+    func current(on connection: PostgresConnection, logger: Logger) async throws -> RiskModel {
+        let known = parsed.withLock { Array($0.keys) }
+        let rows = try await connection.query("""
+            SELECT version, CASE WHEN version = ANY(\(known)::text[]) THEN NULL ELSE definition::text END
+            FROM assessment.models WHERE active
+            """, logger: logger)
+        for try await (version, definition) in rows.decode((String, String?).self) {
+            if let definition {
+                let model = try JSONDecoder().decode(RiskModel.self, from: Data(definition.utf8))
+                parsed.withLock { $0[version] = model }
+                return model
+            }
+            if let model = parsed.withLock({ $0[version] }) { return model }
+        }
+        throw NoActiveModel()
+    }
+
+    /// No model is active: an operator's mistake, which retrying outlives once a model is activated.
+    struct NoActiveModel: Error, CustomStringConvertible {
+        var description: String { "no active risk model in assessment.models" }
+    }
+}
+
+/// Writes assessments: records what events say about subjects, re-assesses
+/// each subject from all its signals under the active model, and keeps the
+/// ledgers — a whole batch of subjects in a fixed number of statements.
+enum AssessmentStore {
+    struct Previous {
+        var tier: RiskTier
+        var score: Double
+        var urgent: Bool
+        var modelVersion: String
+        var factorIDs: String
+        var schoolCode: String?
+        var district: String?
+        var isNew: Bool
+    }
+
+    /// Records the observations and re-assesses every subject they name, and
+    /// the `others`, inside the caller's transaction. Subjects are locked in
+    /// id order, so replicas working on overlapping subjects wait for each
+    /// other instead of deadlocking, and the result is the same in any order.
+    /// - Parameters:
+    ///   - observations: What events said.
+    ///   - others: Further subjects to re-assess (a model change, signals ageing out).
+    ///   - model: The active model.
+    ///   - now: The assessment time.
+    ///   - cause: The event id, or what else caused it (e.g. `review`).
+    /// - Returns: The events to emit: tier changes and ledger entries and exits.
+    static func apply(
+        _ observations: [Observation], others: [String] = [], model: RiskModel, now: Date, cause: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Emission] {
+        var schools: [String: String] = [:]
+        var signals: [(String, Signal)] = []
+        var agencies: Set<[String]> = []
+        for observation in observations {
+            if let school = observation.schoolCode { schools[observation.subjectID] = school }
+            signals += observation.signals.map { (observation.subjectID, $0) }
+            agencies.insert([observation.subjectID, observation.agency])
+        }
+        let ids = Array(Set(observations.map(\.subjectID) + others)).sorted()
+        guard !ids.isEmpty else { return [] }
+
+        // Lock (creating where new) every subject, in id order.
+        let locked = try await connection.query("""
+            INSERT INTO assessment.subjects (subject_id, tier, score, school_code, district)
+            SELECT s, 'low', 0, NULLIF(c, ''), NULLIF(d, '')
+            FROM unnest(\(ids)::text[], \(ids.map { schools[$0] ?? "" })::text[],
+                        \(ids.map { FactorMapping.district(schools[$0]) ?? "" })::text[]) WITH ORDINALITY AS t(s, c, d, n)
+            ORDER BY n
+            ON CONFLICT (subject_id) DO UPDATE SET school_code = coalesce(EXCLUDED.school_code, subjects.school_code),
+                                                   district = coalesce(EXCLUDED.district, subjects.district)
+            RETURNING subject_id, tier, score, urgent, coalesce(model_version, ''), factor_ids, school_code, district, assessed_at IS NULL
+            """, logger: logger)
+        var previous: [String: Previous] = [:]
+        for try await (id, tier, score, urgent, version, factorIDs, school, district, isNew)
+            in locked.decode((String, String, Double, Bool, String, String, String?, String?, Bool).self) {
+            previous[id] = Previous(
+                tier: RiskTier(rawValue: tier) ?? .low, score: score, urgent: urgent, modelVersion: version, factorIDs: factorIDs,
+                schoolCode: school, district: district, isNew: isNew)
+        }
+
+        if !signals.isEmpty {
+            try await connection.query("""
+                INSERT INTO assessment.signals (subject_id, factor, kind, at, event_id, detail)
+                SELECT * FROM unnest(\(signals.map(\.0))::text[], \(signals.map(\.1.factor))::text[], \(signals.map(\.1.kind.rawValue))::text[],
+                                     \(signals.map(\.1.at))::timestamptz[], \(signals.map(\.1.eventID))::text[], \(signals.map(\.1.detail))::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+            let pairs = Array(agencies)
+            try await connection.query("""
+                INSERT INTO assessment.subject_agencies (subject_id, agency)
+                SELECT * FROM unnest(\(pairs.map { $0[0] })::text[], \(pairs.map { $0[1] })::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+
+        var recorded: [String: [Signal]] = [:]
+        let rows = try await connection.query("""
+            SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[])
+            """, logger: logger)
+        for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date, String, String).self) {
+            recorded[id, default: []].append(Signal(factor: factor, kind: Signal.Kind(rawValue: kind) ?? .set, at: at, eventID: eventID, detail: detail))
+        }
+        var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]
+        let current = try await connection.query("""
+            SELECT subject_id, ledger FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
+            """, logger: logger)
+        for try await (id, ledger) in current.decode((String, String).self) {
+            if let ledger = LedgerChangedV1.Ledger(rawValue: ledger) { onLedgers[id, default: []].insert(ledger) }
+        }
+
+        var emissions: [Emission] = []
+        var assessments: [(id: String, evaluation: Evaluation, previous: Previous)] = []
+        var entered: [(id: String, ledger: LedgerChangedV1.Ledger, reason: String)] = []
+        var left: [(id: String, ledger: LedgerChangedV1.Ledger, reason: String)] = []
+        var updates: [(id: String, evaluation: Evaluation, changed: Bool)] = []
+        for id in ids {
+            guard let before = previous[id] else { continue }
+            let evaluation = model.evaluate(recorded[id] ?? [], at: now)
+            let factorIDs = (evaluation.triggers + evaluation.factors).map(\.id).joined(separator: ",")
+            let changed = before.isNew || evaluation.tier != before.tier || evaluation.score != before.score
+                || evaluation.urgent != before.urgent || model.version != before.modelVersion || factorIDs != before.factorIDs
+            updates.append((id, evaluation, changed))
+            if changed { assessments.append((id, evaluation, before)) }
+            // A change of tier (or a first tier above low, or urgency arising) is news; the rest is history.
+            if (before.isNew && evaluation.tier > .low) || (!before.isNew && evaluation.tier != before.tier) || (evaluation.urgent && !before.urgent) {
+                emissions.append(Emission(payload: RiskAssessedV1(
+                    subjectID: id, tier: evaluation.tier, previousTier: before.isNew ? nil : before.tier, score: evaluation.score,
+                    reasons: evaluation.reasons, modelVersion: model.version, provisional: false, urgent: evaluation.urgent,
+                    schoolCode: before.schoolCode, assessedAt: now,
+                    factors: evaluation.factors.map { .init(id: $0.id, dimension: $0.dimension, weight: $0.weight) }), subject: id))
+            }
+            let was = onLedgers[id] ?? []
+            let now_ = Set(evaluation.ledgers.keys)
+            for ledger in now_.subtracting(was).sorted(by: { $0.rawValue < $1.rawValue }) {
+                entered.append((id, ledger, evaluation.ledgerReason(ledger)))
+            }
+            for ledger in was.subtracting(now_).sorted(by: { $0.rawValue < $1.rawValue }) {
+                left.append((id, ledger, "no longer holds under \(model.version)"))
+            }
+            for (ledger, change, reason) in entered.filter({ $0.id == id }).map({ ($0.ledger, LedgerChangedV1.Change.entered, $0.reason) })
+                + left.filter({ $0.id == id }).map({ ($0.ledger, LedgerChangedV1.Change.left, $0.reason) }) {
+                emissions.append(Emission(payload: LedgerChangedV1(
+                    subjectID: id, ledger: ledger, change: change, reason: reason, tier: evaluation.tier, schoolCode: before.schoolCode,
+                    district: before.district, modelVersion: model.version, at: now), subject: id))
+            }
+        }
+
+        let encoder = ContractCoding.encoder()
+        func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        func factorsJSON(_ evaluation: Evaluation) throws -> String {
+            try json((evaluation.triggers + evaluation.factors + evaluation.markers).map {
+                FactorRecord(id: $0.id, dimension: $0.dimension, weight: $0.weight, since: $0.signal.at, event: $0.signal.eventID, detail: $0.signal.detail)
+            })
+        }
+        if !assessments.isEmpty {
+            try await connection.query("""
+                INSERT INTO assessment.assessments (subject_id, tier, previous_tier, score, urgent, reasons, factors, model_version, event_id, assessed_at)
+                SELECT s, t, NULLIF(p, ''), sc, u, r::jsonb, f::jsonb, \(model.version), \(cause), \(now)
+                FROM unnest(\(assessments.map(\.id))::text[], \(assessments.map(\.evaluation.tier.rawValue))::text[],
+                            \(assessments.map { $0.previous.isNew ? "" : $0.previous.tier.rawValue })::text[],
+                            \(assessments.map(\.evaluation.score))::float8[], \(assessments.map(\.evaluation.urgent))::boolean[],
+                            \(try assessments.map { try json($0.evaluation.reasons) })::text[],
+                            \(try assessments.map { try factorsJSON($0.evaluation) })::text[]) AS x(s, t, p, sc, u, r, f)
+                """, logger: logger)
+        }
+        try await connection.query("""
+            UPDATE assessment.subjects AS s
+            SET tier = x.t, score = x.sc, urgent = x.u, model_version = \(model.version), factor_ids = x.fi, factors = x.f::jsonb,
+                review_at = NULLIF(x.r, '')::timestamptz, assessed_at = \(now), updated_at = now(),
+                version = s.version + CASE WHEN x.c THEN 1 ELSE 0 END
+            FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.evaluation.tier.rawValue))::text[], \(updates.map(\.evaluation.score))::float8[],
+                        \(updates.map(\.evaluation.urgent))::boolean[],
+                        \(updates.map { ($0.evaluation.triggers + $0.evaluation.factors).map(\.id).joined(separator: ",") })::text[],
+                        \(try updates.map { try factorsJSON($0.evaluation) })::text[],
+                        \(updates.map { $0.evaluation.nextChange.map { ContractCoding.formatTime($0) } ?? "" })::text[],
+                        \(updates.map(\.changed))::boolean[]) AS x(s, t, sc, u, fi, f, r, c)
+            WHERE s.subject_id = x.s
+            """, logger: logger)
+        if !entered.isEmpty {
+            try await connection.query("""
+                INSERT INTO assessment.ledger_entries (ledger, subject_id, entered_at, reason, school_code, district)
+                SELECT x.l, x.s, \(now), x.r, sub.school_code, sub.district
+                FROM unnest(\(entered.map(\.ledger.rawValue))::text[], \(entered.map(\.id))::text[], \(entered.map(\.reason))::text[]) AS x(l, s, r)
+                JOIN assessment.subjects sub ON sub.subject_id = x.s
+                ON CONFLICT (ledger, subject_id) WHERE left_at IS NULL DO NOTHING
+                """, logger: logger)
+        }
+        if !left.isEmpty {
+            try await connection.query("""
+                UPDATE assessment.ledger_entries AS e SET left_at = \(now), left_reason = x.r
+                FROM unnest(\(left.map(\.ledger.rawValue))::text[], \(left.map(\.id))::text[], \(left.map(\.reason))::text[]) AS x(l, s, r)
+                WHERE e.ledger = x.l AND e.subject_id = x.s AND e.left_at IS NULL
+                """, logger: logger)
+        }
+        logger.debug("subjects assessed", metadata: [
+            "assessment.subjects": "\(ids.count)", "assessment.changed": "\(assessments.count)", "assessment.events": "\(emissions.count)",
+        ])
+        return emissions
+    }
+
+    /// A counted factor as stored with an assessment: what, how much, since when and from which event.
+    struct FactorRecord: Codable, Sendable, Hashable {
+        var id: String
+        var dimension: String
+        var weight: Double
+        var since: Date
+        var event: String
+        var detail: String
+    }
+}
