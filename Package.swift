@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["Messaging", "Storage", "ServiceKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Contracts", "Messaging", "Storage", "ServiceKit", "Assessment", .product(name: "Logging", package: "swift-log")],
             path: "Tests/UnitTests"
         ),
         .testTarget(
