@@ -152,15 +152,17 @@ enum AssessmentStore {
                     factors: evaluation.factors.map { .init(id: $0.id, dimension: $0.dimension, weight: $0.weight) }), subject: id))
             }
             let was = onLedgers[id] ?? []
-            let now_ = Set(evaluation.ledgers.keys)
-            for ledger in now_.subtracting(was).sorted(by: { $0.rawValue < $1.rawValue }) {
+            let held = Set(evaluation.ledgers.keys)
+            var changes: [(LedgerChangedV1.Ledger, LedgerChangedV1.Change, String)] = []
+            for ledger in held.subtracting(was).sorted(by: { $0.rawValue < $1.rawValue }) {
+                changes.append((ledger, .entered, evaluation.ledgerReason(ledger)))
                 entered.append((id, ledger, evaluation.ledgerReason(ledger)))
             }
-            for ledger in was.subtracting(now_).sorted(by: { $0.rawValue < $1.rawValue }) {
+            for ledger in was.subtracting(held).sorted(by: { $0.rawValue < $1.rawValue }) {
+                changes.append((ledger, .left, "no longer holds under \(model.version)"))
                 left.append((id, ledger, "no longer holds under \(model.version)"))
             }
-            for (ledger, change, reason) in entered.filter({ $0.id == id }).map({ ($0.ledger, LedgerChangedV1.Change.entered, $0.reason) })
-                + left.filter({ $0.id == id }).map({ ($0.ledger, LedgerChangedV1.Change.left, $0.reason) }) {
+            for (ledger, change, reason) in changes {
                 emissions.append(Emission(payload: LedgerChangedV1(
                     subjectID: id, ledger: ledger, change: change, reason: reason, tier: evaluation.tier, schoolCode: before.schoolCode,
                     district: before.district, modelVersion: model.version, at: now), subject: id))

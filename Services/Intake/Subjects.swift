@@ -110,6 +110,7 @@ struct Acceptance {
     /// Rows of a batch left out as invalid.
     var rejectedRows = 0
     private(set) var links: [Link] = []
+    private var linked: Set<[String]> = []
 
     init(intakeID: String, agency: String, now: Date, resolver: SubjectResolver, cipher: PersonalDataCipher) {
         self.intakeID = intakeID
@@ -128,7 +129,7 @@ struct Acceptance {
         let (subjectID, kind) = resolver.resolve(person, schoolCode: schoolCode)
         let kept = KeptIdentity(name: person.name, birthDate: person.birthDate, studentNumber: person.studentNumber, schoolCode: schoolCode)
         let identity = kept.name == nil && kept.birthDate == nil && kept.studentNumber == nil ? nil : try cipher.seal(kept)
-        if !links.contains(where: { $0.subjectID == subjectID && $0.role == role }) {
+        if linked.insert([subjectID, role]).inserted {
             links.append(Link(subjectID: subjectID, role: role, kind: kind, identity: identity))
         }
         return subjectID
