@@ -184,6 +184,7 @@ struct AssessmentTests {
                 envelope: envelope, body: Array(try JSONEncoder().encode(body)), exchange: ExchangeName.intake)) == .confirmed)
             await connection.close()
             let receipt = try await replies.receipts(for: [id], timeout: .seconds(60))[id]
+            let answered = ContinuousClock.now - started
             await replies.close()
             #expect(receipt?.status == .accepted)
             #expect(receipt?.reasons.count == 100)
@@ -196,7 +197,7 @@ struct AssessmentTests {
             let elapsed = ContinuousClock.now - started
             #expect(assessed)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            print("screening batch: \(subjects.count) valid rows of 10000 applied in \(String(format: "%.2f", seconds)) s, \(Int(Double(subjects.count) / seconds)) rows/s (agency publish → every subject assessed)")
+            print("screening batch: \(subjects.count) valid rows of 10000 applied in \(String(format: "%.2f", seconds)) s, \(Int(Double(subjects.count) / seconds)) rows/s (agency publish → every subject assessed; intake's receipt after \(answered))")
             #expect(try await count(assessment.database, """
                 SELECT count(*)::int FROM assessment.ledger_entries
                 WHERE subject_id = ANY(\(subjects)::text[]) AND ledger = 'psychological_risk' AND left_at IS NULL
