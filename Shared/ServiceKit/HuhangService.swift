@@ -45,4 +45,6 @@ public struct ServiceContext: Sendable {
     public let database: Database
     public let publisher: Publisher
     public let logger: Logger
+    /// The time of day for deadlines and timers; tests pass a ``ManualWallClock``.
+    public let clock: any WallClock
 }

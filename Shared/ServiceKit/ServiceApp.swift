@@ -80,10 +80,11 @@ public struct RunningService<S: HuhangService>: Sendable {
     ///   - configuration: Its settings.
     ///   - logger: Its logger.
     ///   - signals: Shut down gracefully on SIGTERM and SIGINT.
-    public init(configuration: ServiceConfiguration, logger: Logger, signals: Bool = false) throws {
+    ///   - clock: The time of day for deadlines and timers.
+    public init(configuration: ServiceConfiguration, logger: Logger, signals: Bool = false, clock: any WallClock = SystemWallClock()) throws {
         let database = try Database(configuration: configuration.database, schema: S.name, logger: logger)
         let publisher = Publisher(configuration: configuration.amqp, logger: logger)
-        let context = ServiceContext(configuration: configuration, database: database, publisher: publisher, logger: logger)
+        let context = ServiceContext(configuration: configuration, database: database, publisher: publisher, logger: logger, clock: clock)
         let service = try S(context: context)
         var registry = HandlerRegistry()
         service.register(&registry)
