@@ -273,7 +273,12 @@ public struct NotificationDeliveredV1: EventPayload, Hashable {
 public enum Contracts {
     public static let allPayloads: [any EventPayload.Type] = agencyPayloads + [
         IntakeReceiptV1.self, ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
-    ] + intakePayloads + [LedgerChangedV1.self]
+    ] + intakePayloads + [LedgerChangedV1.self] + interventionPayloads
+
+    /// What intervention publishes besides `task.assigned.v1`.
+    public static let interventionPayloads: [any EventPayload.Type] = [
+        CaseOpenedV1.self, TaskUpdatedV1.self, TaskOverdueV1.self, CaseEscalatedV1.self, CaseClosedV1.self,
+    ]
 
     /// The domain events intake passes on for accepted agency events, and the referrals it raises.
     public static let intakePayloads: [any EventPayload.Type] = [

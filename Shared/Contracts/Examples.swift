@@ -98,6 +98,21 @@ public enum ContractExamples {
         LedgerChangedV1(
             subjectID: subject, ledger: .dropoutRisk, change: .entered, reason: "enrolled_absent: enrolled but absent since 2026-10-08",
             tier: .medium, schoolCode: "370102-M03", district: "370102", modelVersion: "cangshan-21.v1", at: time),
+        CaseOpenedV1(
+            caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, tier: .critical,
+            reason: "risk assessed critical: immediate_danger", schoolCode: "370102-M03", reopened: false, at: time),
+        TaskUpdatedV1(
+            taskID: "6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11", caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", unit: "school-370102-m03",
+            status: .completed, note: "Home visit made; counselling weekly.", reason: nil, at: time),
+        TaskOverdueV1(
+            taskID: "6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11", caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject,
+            unit: "school-370102-m03", measure: "counselling", dueAt: time, at: time.addingTimeInterval(60)),
+        CaseEscalatedV1(
+            caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", taskID: "6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11", subjectID: subject,
+            unit: "school-370102-m03", level: .superior, escalatedTo: "education-370102", dueAt: time, at: time.addingTimeInterval(86_400)),
+        CaseClosedV1(
+            caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, closedBy: "district-task-force",
+            tasksCompleted: 3, tasksCancelled: 1, at: time),
     ]
 
     /// A broken copy of a valid example, as JSON: the first required field

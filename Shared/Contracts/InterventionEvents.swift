@@ -1,0 +1,155 @@
+import Foundation
+
+// The events intervention publishes on `huhang.events` besides `task.assigned.v1`.
+
+// MARK: - case.opened.v1
+
+/// A case was opened (or reopened) for a subject.
+public struct CaseOpenedV1: EventPayload, Hashable {
+    public static let eventType = EventType("case.opened", major: 1)
+
+    public var caseID: String
+    public var subjectID: String
+    public var tier: RiskTier
+    /// Why, in fixed words: the assessment or incident that opened it, or the reason for reopening.
+    public var reason: String
+    public var schoolCode: String?
+    public var reopened: Bool
+    public var at: Date
+
+    public init(caseID: String, subjectID: String, tier: RiskTier, reason: String, schoolCode: String?, reopened: Bool, at: Date) {
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.tier = tier
+        self.reason = reason
+        self.schoolCode = schoolCode
+        self.reopened = reopened
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", tier, reason, schoolCode, reopened, at }
+}
+
+// MARK: - task.updated.v1
+
+/// A task's status changed: the unit accepted it, reported progress, completed
+/// it with feedback or rejected it with a reason; or it was cancelled.
+public struct TaskUpdatedV1: EventPayload, Hashable {
+    public static let eventType = EventType("task.updated", major: 1)
+
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        case assigned, accepted, progress, completed, rejected, cancelled
+    }
+
+    public var taskID: String
+    public var caseID: String
+    public var unit: String
+    public var status: Status
+    public var note: String?
+    public var reason: String?
+    public var at: Date
+
+    public init(taskID: String, caseID: String, unit: String, status: Status, note: String?, reason: String?, at: Date) {
+        self.taskID = taskID
+        self.caseID = caseID
+        self.unit = unit
+        self.status = status
+        self.note = note
+        self.reason = reason
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case taskID = "taskId", caseID = "caseId", unit, status, note, reason, at }
+}
+
+// MARK: - task.overdue.v1
+
+/// A task passed its deadline: the first step of escalation, a reminder to the unit.
+public struct TaskOverdueV1: EventPayload, Hashable {
+    public static let eventType = EventType("task.overdue", major: 1)
+
+    public var taskID: String
+    public var caseID: String
+    public var subjectID: String
+    public var unit: String
+    public var measure: String
+    public var dueAt: Date
+    public var at: Date
+
+    public init(taskID: String, caseID: String, subjectID: String, unit: String, measure: String, dueAt: Date, at: Date) {
+        self.taskID = taskID
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.unit = unit
+        self.measure = measure
+        self.dueAt = dueAt
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case taskID = "taskId", caseID = "caseId", subjectID = "subjectId", unit, measure, dueAt, at }
+}
+
+// MARK: - case.escalated.v1
+
+/// A late task was escalated beyond its unit: to the unit's superior, then to the district task force.
+public struct CaseEscalatedV1: EventPayload, Hashable {
+    public static let eventType = EventType("case.escalated", major: 1)
+
+    public enum Level: String, Codable, Sendable, CaseIterable {
+        /// The responsible unit's superior (e.g. a school's education bureau).
+        case superior
+        /// The district task force (专班).
+        case taskForce = "task_force"
+    }
+
+    public var caseID: String
+    public var taskID: String
+    public var subjectID: String
+    public var unit: String
+    public var level: Level
+    /// Who must now act.
+    public var escalatedTo: String
+    public var dueAt: Date
+    public var at: Date
+
+    public init(caseID: String, taskID: String, subjectID: String, unit: String, level: Level, escalatedTo: String, dueAt: Date, at: Date) {
+        self.caseID = caseID
+        self.taskID = taskID
+        self.subjectID = subjectID
+        self.unit = unit
+        self.level = level
+        self.escalatedTo = escalatedTo
+        self.dueAt = dueAt
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case caseID = "caseId", taskID = "taskId", subjectID = "subjectId", unit, level, escalatedTo, dueAt, at
+    }
+}
+
+// MARK: - case.closed.v1
+
+/// A case was closed after its tasks were done or cancelled and a closing review was recorded.
+public struct CaseClosedV1: EventPayload, Hashable {
+    public static let eventType = EventType("case.closed", major: 1)
+
+    public var caseID: String
+    public var subjectID: String
+    /// Who recorded the closing review (agency code).
+    public var closedBy: String
+    public var tasksCompleted: Int
+    public var tasksCancelled: Int
+    public var at: Date
+
+    public init(caseID: String, subjectID: String, closedBy: String, tasksCompleted: Int, tasksCancelled: Int, at: Date) {
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.closedBy = closedBy
+        self.tasksCompleted = tasksCompleted
+        self.tasksCancelled = tasksCancelled
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", closedBy, tasksCompleted, tasksCancelled, at }
+}
