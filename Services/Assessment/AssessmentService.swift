@@ -20,9 +20,11 @@ struct AssessmentService: HuhangService {
     let model = ActiveModel()
     let configuration: AssessmentConfiguration
     let logger: Logger
+    let clock: any WallClock
 
     init(context: ServiceContext) throws {
         database = context.database
+        clock = context.clock
         configuration = try AssessmentConfiguration()
         logger = context.logger
     }
@@ -47,14 +49,8 @@ struct AssessmentService: HuhangService {
         guard !observations.isEmpty else { return }
         let model = try await model.current(on: context.connection, logger: context.logger)
         let emissions = try await AssessmentStore.apply(
-            observations, model: model, now: Date(), cause: context.envelope.id, on: context.connection, logger: context.logger)
-        for emission in emissions {
-            try await emit(emission.payload, subject: emission.subject, context)
-        }
-    }
-
-    private func emit(_ payload: some EventPayload, subject: String, _ context: HandlerContext) async throws {
-        try await context.emit(payload, subject: subject)
+            observations, model: model, now: clock.now(), cause: context.envelope.id, on: context.connection, logger: context.logger)
+        try await context.emit(emissions)
     }
 
     func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
@@ -62,7 +58,7 @@ struct AssessmentService: HuhangService {
     }
 
     func backgroundServices() -> [any Service] {
-        [ReviewSweep(database: database, model: model, configuration: configuration, logger: logger)]
+        [ReviewSweep(database: database, model: model, configuration: configuration, clock: clock, logger: logger)]
     }
 }
 

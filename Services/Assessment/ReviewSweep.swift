@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Messaging
 import PostgresNIO
+import ServiceKit
 import ServiceLifecycle
 import Storage
 
@@ -14,6 +15,7 @@ struct ReviewSweep: Service {
     let database: Database
     let model: ActiveModel
     let configuration: AssessmentConfiguration
+    let clock: any WallClock
     let logger: Logger
 
     func run() async throws {
@@ -21,7 +23,7 @@ struct ReviewSweep: Service {
             var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
             while !Task.isCancelled {
                 do {
-                    let reviewed = try await reviewOnce()
+                    let reviewed = try await reviewOnce(now: clock.now())
                     backoff.reset()
                     if reviewed >= configuration.reviewBatch { continue }
                     try? await Task.sleep(for: configuration.reviewInterval)
@@ -37,7 +39,7 @@ struct ReviewSweep: Service {
     /// Re-assesses one batch of due subjects.
     /// - Returns: How many were due.
     @discardableResult
-    func reviewOnce(now: Date = Date()) async throws -> Int {
+    func reviewOnce(now: Date) async throws -> Int {
         try await database.withTransaction { connection in
             let rows = try await connection.query("""
                 SELECT subject_id FROM assessment.subjects WHERE review_at <= \(now)
@@ -49,19 +51,9 @@ struct ReviewSweep: Service {
             let model = try await model.current(on: connection, logger: logger)
             let emissions = try await AssessmentStore.apply(
                 [], others: due, model: model, now: now, cause: "review", on: connection, logger: logger)
-            let messages = try emissions.map { emission in
-                try message(emission.payload, subject: emission.subject)
-            }
-            try await Outbox.enqueue(messages, on: connection, schema: database.schema, logger: logger)
-            logger.info("subjects reviewed", metadata: ["assessment.subjects": "\(due.count)", "assessment.events": "\(messages.count)"])
+            try await Origination.enqueue(emissions, source: AssessmentService.name, on: connection, schema: database.schema, logger: logger)
+            logger.info("subjects reviewed", metadata: ["assessment.subjects": "\(due.count)", "assessment.events": "\(emissions.count)"])
             return due.count
         }
-    }
-
-    private func message(_ payload: some EventPayload, subject: String) throws -> OutgoingMessage {
-        let type = type(of: payload).eventType
-        return try OutgoingMessage(payload, envelope: EventEnvelope(
-            type: type.name, source: AssessmentService.name, subject: subject, dataschema: type.dataschema,
-            traceparent: TraceContext.random().traceparent))
     }
 }

@@ -3,14 +3,9 @@ import Foundation
 import Logging
 import Messaging
 import PostgresNIO
+import ServiceKit
 import Storage
 import Synchronization
-
-/// An event assessment emits, with its CloudEvents subject.
-struct Emission: Sendable {
-    var payload: any EventPayload
-    var subject: String
-}
 
 /// The active risk model, read in each transaction so that every replica
 /// uses the version the database names; definitions are parsed once per version.
@@ -145,7 +140,7 @@ enum AssessmentStore {
             if changed { assessments.append((id, evaluation, before)) }
             // A change of tier (or a first tier above low, or urgency arising) is news; the rest is history.
             if (before.isNew && evaluation.tier > .low) || (!before.isNew && evaluation.tier != before.tier) || (evaluation.urgent && !before.urgent) {
-                emissions.append(Emission(payload: RiskAssessedV1(
+                emissions.append(Emission(RiskAssessedV1(
                     subjectID: id, tier: evaluation.tier, previousTier: before.isNew ? nil : before.tier, score: evaluation.score,
                     reasons: evaluation.reasons, modelVersion: model.version, provisional: false, urgent: evaluation.urgent,
                     schoolCode: before.schoolCode, assessedAt: now,
@@ -163,7 +158,7 @@ enum AssessmentStore {
                 left.append((id, ledger, "no longer holds under \(model.version)"))
             }
             for (ledger, change, reason) in changes {
-                emissions.append(Emission(payload: LedgerChangedV1(
+                emissions.append(Emission(LedgerChangedV1(
                     subjectID: id, ledger: ledger, change: change, reason: reason, tier: evaluation.tier, schoolCode: before.schoolCode,
                     district: before.district, modelVersion: model.version, at: now), subject: id))
             }

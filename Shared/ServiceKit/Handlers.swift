@@ -303,3 +303,51 @@ enum DatabaseFailure {
         return String(String(describing: error).prefix(500))
     }
 }
+
+/// An event domain logic wants emitted, with its CloudEvents subject: returned
+/// by code that runs both in message handlers and in API calls or timers.
+public struct Emission: Sendable {
+    public var payload: any EventPayload
+    public var subject: String?
+
+    public init(_ payload: any EventPayload, subject: String?) {
+        self.payload = payload
+        self.subject = subject
+    }
+}
+
+extension HandlerContext {
+    /// Emits each, caused by the event being handled.
+    public func emit(_ emissions: [Emission]) async throws {
+        for emission in emissions {
+            try await emitOne(emission.payload, subject: emission.subject)
+        }
+    }
+
+    private func emitOne(_ payload: some EventPayload, subject: String?) async throws {
+        try await emit(payload, subject: subject)
+    }
+}
+
+/// Events that start a new chain — an API call, a timer firing, a review —
+/// written to the outbox in the caller's transaction.
+public enum Origination {
+    /// - Parameters:
+    ///   - emissions: The events.
+    ///   - source: The emitting service.
+    ///   - connection: The connection holding the transaction.
+    ///   - schema: The service's schema.
+    ///   - logger: Where to log.
+    public static func enqueue(
+        _ emissions: [Emission], source: String, on connection: PostgresConnection, schema: String, logger: Logger
+    ) async throws {
+        let messages = try emissions.map { try message($0.payload, subject: $0.subject, source: source) }
+        try await Outbox.enqueue(messages, on: connection, schema: schema, logger: logger)
+    }
+
+    static func message(_ payload: some EventPayload, subject: String?, source: String) throws -> OutgoingMessage {
+        let type = type(of: payload).eventType
+        return try OutgoingMessage(payload, envelope: EventEnvelope(
+            type: type.name, source: source, subject: subject, dataschema: type.dataschema, traceparent: TraceContext.random().traceparent))
+    }
+}
