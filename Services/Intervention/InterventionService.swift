@@ -1,67 +1,80 @@
 import Contracts
 import Foundation
+import Hummingbird
+import Logging
+import Messaging
 import PostgresNIO
 import ServiceKit
+import ServiceLifecycle
 import Storage
 
-/// Intervention (交办): opens a case when a subject reaches high or critical
-/// and assigns the first-response task with a deadline from the tier. Care
-/// teams, plans, escalation and closure come with their own issue.
+/// Intervention (交办 · 管控 · 反馈): a case for every subject at high or
+/// critical, a care team, a plan whose measures become tasks for responsible
+/// units with deadlines by tier, feedback from those units, escalation of
+/// what is late, and closure with a review.
 struct InterventionService: HuhangService {
     static let name = "intervention"
     static let defaultHTTPPort = 8083
     static let migrations = InterventionMigrations.all
 
-    init(context: ServiceContext) throws {}
+    let configuration: InterventionConfiguration
+    let store: CaseStore
+    let database: Database
+    let clock: any WallClock
+    let cipher: PersonalDataCipher
+    let logger: Logger
 
-    /// Time to first response by tier (DOMAIN.md).
-    static func firstResponse(_ tier: RiskTier) -> TimeInterval? {
-        switch tier {
-        case .critical: 3600
-        case .high: 24 * 3600
-        case .medium: 5 * 24 * 3600
-        case .low: nil
-        }
+    init(context: ServiceContext) throws {
+        configuration = try InterventionConfiguration()
+        store = CaseStore(configuration: configuration, logger: context.logger)
+        database = context.database
+        clock = context.clock
+        cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
+        logger = context.logger
     }
 
     func register(_ handlers: inout HandlerRegistry) {
+        // A subject at high or critical gets a case (or the signal attaches to the open one) and a first-response task.
         handlers.on(RiskAssessedV1.self) { assessed, context in
-            guard assessed.tier >= .high, let due = Self.firstResponse(assessed.tier) else { return .applied }
-            let caseID = UUID().uuidString.lowercased()
-            // One open case per subject: a new signal attaches to it.
-            let opened = try await context.connection.query("""
-                INSERT INTO intervention.cases (case_id, subject_id, tier, opened_by_event)
-                VALUES (\(caseID)::uuid, \(assessed.subjectID), \(assessed.tier.rawValue), \(context.envelope.id))
-                ON CONFLICT (subject_id) WHERE status = 'open' DO NOTHING
-                RETURNING case_id::text
-                """, logger: context.logger)
-            var openCase: String?
-            for try await id in opened.decode(String.self) { openCase = id }
-            if openCase == nil {
-                let rows = try await context.connection.query(
-                    "SELECT case_id::text FROM intervention.cases WHERE subject_id = \(assessed.subjectID) AND status = 'open' FOR UPDATE",
-                    logger: context.logger)
-                for try await id in rows.decode(String.self) { openCase = id }
-                try await context.connection.query(
-                    "UPDATE intervention.cases SET tier = \(assessed.tier.rawValue) WHERE case_id = \(openCase)::uuid",
-                    logger: context.logger)
-            }
-            guard let caseID = openCase else { throw MessageRejection("no open case could be found or opened") }
-            let unit = assessed.schoolCode ?? "district-task-force"
-            let taskID = UUID().uuidString.lowercased()
-            let dueAt = Date().addingTimeInterval(due)
-            try await context.connection.query("""
-                INSERT INTO intervention.tasks (task_id, case_id, unit, measure, due_at, status)
-                VALUES (\(taskID)::uuid, \(caseID)::uuid, \(unit), 'first_response', \(dueAt), 'assigned')
-                """, logger: context.logger)
-            let assigned = try await context.emit(TaskAssignedV1(
-                taskID: taskID, caseID: caseID, subjectID: assessed.subjectID, unit: unit, measure: "first_response",
-                tier: assessed.tier, dueAt: dueAt, urgent: assessed.urgent), subject: caseID)
+            guard assessed.tier >= .high else { return .applied }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let reason = "risk assessed \(assessed.tier.rawValue)\(assessed.urgent ? ", urgent" : ""): "
+                + assessed.reasons.prefix(5).joined(separator: "; ")
+            let (caseID, opened, emissions) = try await store.openOrAttach(
+                subjectID: assessed.subjectID, tier: assessed.tier, schoolCode: assessed.schoolCode, reason: reason, by: actor, at: now,
+                on: context.connection)
+            try await context.emit(emissions)
+            // A new case, or a rise to critical, needs a first response from the school (or the task force).
+            guard opened || (assessed.tier == .critical && assessed.previousTier != .critical) else { return .applied }
+            let assigned = try await store.assign(
+                caseID: caseID, subjectID: assessed.subjectID, unit: assessed.schoolCode ?? configuration.taskForceUnit,
+                measure: .firstResponse, tier: assessed.tier, urgent: assessed.urgent,
+                due: now.addingTimeInterval(configuration.firstResponse[assessed.tier] ?? 3600), by: actor, at: now, on: context.connection)
+            let event = try await context.emit(assigned, subject: caseID)
             try await context.connection.query(
-                "UPDATE intervention.tasks SET assigned_event_id = \(assigned.id) WHERE task_id = \(taskID)::uuid",
-                logger: context.logger)
-            try await chronicle(caseID: caseID, kind: "task_assigned", detail: "\(unit): first_response", context)
+                "UPDATE intervention.tasks SET assigned_event_id = \(event.id) WHERE task_id = \(assigned.taskID)::uuid", logger: context.logger)
             return .applied
+        }
+
+        // A unit's feedback on its task, through intake.
+        handlers.on(TaskFeedbackAcceptedV1.self) { feedback, context in
+            let status: TaskUpdatedV1.Status = switch feedback.status {
+            case .accepted: .accepted
+            case .progress: .progress
+            case .completed: .completed
+            case .rejected: .rejected
+            }
+            do {
+                let emissions = try await store.update(
+                    taskID: feedback.taskID, unit: feedback.unit, status: status, note: feedback.note, reason: feedback.reason,
+                    by: .event(context.envelope.id), at: clock.now(), on: context.connection)
+                try await context.emit(emissions)
+                return .applied
+            } catch let error as InterventionError {
+                // Feedback on someone else's task, an unknown one, or out of order: kept aside with the reason.
+                return .setAside(reason: error.description)
+            }
         }
 
         // The case's chronology records that the responsible unit was told.
@@ -72,56 +85,58 @@ struct InterventionService: HuhangService {
             var cases: [String] = []
             for try await caseID in rows.decode(String.self) { cases.append(caseID) }
             for caseID in cases {
-                try await chronicle(caseID: caseID, kind: "unit_notified",
-                                    detail: "\(delivered.recipient) via \(delivered.channel.rawValue)", context)
+                try await store.chronicle(
+                    caseID, "unit_notified", "\(delivered.recipient) via \(delivered.channel.rawValue)", by: .event(context.envelope.id),
+                    at: clock.now(), on: context.connection)
             }
             return .applied
         }
     }
 
-    private func chronicle(caseID: String, kind: String, detail: String, _ context: HandlerContext) async throws {
-        try await context.connection.query("""
-            INSERT INTO intervention.chronology (case_id, kind, detail, event_id)
-            VALUES (\(caseID)::uuid, \(kind), \(detail), \(context.envelope.id))
-            """, logger: context.logger)
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+        InterventionRoutes(store: store, database: database, clock: clock, cipher: cipher, configuration: configuration).add(to: v1)
+    }
+
+    func backgroundServices() -> [any Service] {
+        [Escalator(store: store, database: database, clock: clock, poll: configuration.escalationPoll, logger: logger)]
     }
 }
 
-enum InterventionMigrations {
-    static let all: [Migration] = [
-        Migration(1, "cases and tasks", """
-            CREATE TABLE intervention.cases (
-                case_id         uuid PRIMARY KEY,
-                subject_id      text NOT NULL,
-                tier            text NOT NULL,
-                status          text NOT NULL DEFAULT 'open',
-                opened_by_event text NOT NULL,
-                opened_at       timestamptz NOT NULL DEFAULT now()
-            );
-            CREATE UNIQUE INDEX cases_one_open_per_subject ON intervention.cases (subject_id) WHERE status = 'open';
-            CREATE TABLE intervention.tasks (
-                task_id    uuid PRIMARY KEY,
-                case_id    uuid NOT NULL REFERENCES intervention.cases (case_id),
-                unit       text NOT NULL,
-                measure    text NOT NULL,
-                due_at     timestamptz NOT NULL,
-                status     text NOT NULL,
-                created_at timestamptz NOT NULL DEFAULT now()
-            );
-            CREATE INDEX tasks_due ON intervention.tasks (due_at) WHERE status IN ('assigned', 'accepted');
-            """),
-        Migration(2, "case chronology", """
-            ALTER TABLE intervention.tasks ADD COLUMN assigned_event_id text;
-            CREATE INDEX tasks_assigned_event ON intervention.tasks (assigned_event_id);
-            CREATE TABLE intervention.chronology (
-                id       bigserial PRIMARY KEY,
-                case_id  uuid NOT NULL REFERENCES intervention.cases (case_id),
-                kind     text NOT NULL,
-                detail   text NOT NULL,
-                event_id text NOT NULL,
-                at       timestamptz NOT NULL DEFAULT now()
-            );
-            CREATE INDEX chronology_case ON intervention.chronology (case_id, at);
-            """),
-    ]
+/// Fires due escalation steps until graceful shutdown; replicas share the
+/// timers without firing one twice.
+struct Escalator: Service {
+    let store: CaseStore
+    let database: Database
+    let clock: any WallClock
+    let poll: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+            while !Task.isCancelled {
+                do {
+                    let fired = try await fireOnce()
+                    backoff.reset()
+                    if fired >= 100 { continue }
+                    try? await Task.sleep(for: poll)
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("escalation round failed", metadata: ["error.message": "\(error)"])
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+    }
+
+    /// Fires one batch of due steps. - Returns: How many fired.
+    @discardableResult
+    func fireOnce() async throws -> Int {
+        try await database.withTransaction { connection in
+            let emissions = try await store.fireDue(at: clock.now(), limit: 100, on: connection)
+            try await Origination.enqueue(emissions, source: InterventionService.name, on: connection, schema: database.schema, logger: logger)
+            if !emissions.isEmpty { logger.info("escalation steps fired", metadata: ["intervention.steps": "\(emissions.count)"]) }
+            return emissions.count
+        }
+    }
 }

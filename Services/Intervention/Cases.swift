@@ -1,0 +1,236 @@
+import Contracts
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceKit
+
+/// Why a case or task operation was refused; the API answers with the matching status.
+struct InterventionError: Error, CustomStringConvertible {
+    enum Code: Sendable { case notFound, forbidden, conflict, invalid }
+    var code: Code
+    var description: String
+
+    init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
+}
+
+/// Cases and their tasks in the database: every operation runs in the
+/// caller's transaction, writes the case's chronology, and returns the events
+/// to emit — so the same code serves message handlers, the API and timers.
+struct CaseStore {
+    let configuration: InterventionConfiguration
+    let logger: Logger
+
+    /// Who did something: an event (its id) or an API caller.
+    struct Actor: Sendable {
+        var text: String
+        static func event(_ id: String) -> Actor { Actor(text: "event:\(id)") }
+        static func api(_ identity: APIIdentity) -> Actor { Actor(text: "api:\(identity.agency)/\(identity.role)") }
+        static let timer = Actor(text: "timer")
+    }
+
+    func chronicle(_ caseID: String, _ kind: String, _ detail: String, by actor: Actor, at: Date, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
+            VALUES (\(caseID)::uuid, \(kind), \(detail), \(actor.text), \(at))
+            """, logger: logger)
+    }
+
+    /// The subject's open case, opened now if there is none; a new signal attaches to an open case.
+    /// - Returns: The case id and the events to emit (`case.opened.v1` when opened).
+    func openOrAttach(
+        subjectID: String, tier: RiskTier, schoolCode: String?, reason: String, by actor: Actor, at now: Date, on connection: PostgresConnection
+    ) async throws -> (caseID: String, opened: Bool, emissions: [Emission]) {
+        let caseID = UUID().uuidString.lowercased()
+        let opened = try await connection.query("""
+            INSERT INTO intervention.cases (case_id, subject_id, tier, opened_by_event, opened_at, school_code, reason, updated_at)
+            VALUES (\(caseID)::uuid, \(subjectID), \(tier.rawValue), \(actor.text), \(now), \(schoolCode), \(reason), \(now))
+            ON CONFLICT (subject_id) WHERE status = 'open' DO NOTHING
+            RETURNING case_id::text
+            """, logger: logger)
+        for try await _ in opened.decode(String.self) {
+            try await chronicle(caseID, "opened", reason, by: actor, at: now, on: connection)
+            return (caseID, true, [Emission(CaseOpenedV1(
+                caseID: caseID, subjectID: subjectID, tier: tier, reason: reason, schoolCode: schoolCode, reopened: false, at: now), subject: caseID)])
+        }
+        let rows = try await connection.query("""
+            UPDATE intervention.cases SET tier = \(tier.rawValue), school_code = coalesce(\(schoolCode), school_code), updated_at = \(now)
+            WHERE subject_id = \(subjectID) AND status = 'open' RETURNING case_id::text
+            """, logger: logger)
+        for try await existing in rows.decode(String.self) {
+            try await chronicle(existing, "signal", reason, by: actor, at: now, on: connection)
+            return (existing, false, [])
+        }
+        throw InterventionError(.conflict, "no open case could be found or opened for \(subjectID)")
+    }
+
+    /// Assigns a measure to a unit with a deadline, and sets the three escalation steps: at the
+    /// deadline (reminder), then to the unit's superior, then to the task force.
+    func assign(
+        caseID: String, subjectID: String, unit: String, measure: Measure, tier: RiskTier, urgent: Bool, due: Date,
+        note: String? = nil, by actor: Actor, at now: Date, on connection: PostgresConnection
+    ) async throws -> TaskAssignedV1 {
+        let taskID = UUID().uuidString.lowercased()
+        try await connection.query("""
+            INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at)
+            VALUES (\(taskID)::uuid, \(caseID)::uuid, \(subjectID), \(unit), \(measure.rawValue), \(due), 'assigned', \(note), \(now), \(now))
+            """, logger: logger)
+        try await connection.query("""
+            INSERT INTO intervention.timers (task_id, step, due_at)
+            SELECT \(taskID)::uuid, step, at FROM unnest(ARRAY[1, 2, 3], \([due, due.addingTimeInterval(configuration.superiorAfter), due.addingTimeInterval(configuration.taskForceAfter)])::timestamptz[]) AS t(step, at)
+            """, logger: logger)
+        try await chronicle(caseID, "task_assigned", "\(measure.rawValue) to \(unit), due \(ContractCoding.formatTime(due))", by: actor, at: now, on: connection)
+        return TaskAssignedV1(
+            taskID: taskID, caseID: caseID, subjectID: subjectID, unit: unit, measure: measure.rawValue, tier: tier, dueAt: due, urgent: urgent)
+    }
+
+    /// A unit's report on its task, or a cancellation: the next status, if the task may move there.
+    /// - Parameters:
+    ///   - unit: Who reports: the task's unit; nil for the task force (cancelling).
+    func update(
+        taskID: String, unit: String?, status: TaskUpdatedV1.Status, note: String?, reason: String?, by actor: Actor, at now: Date,
+        on connection: PostgresConnection
+    ) async throws -> [Emission] {
+        let rows = try await connection.query("""
+            SELECT case_id::text, unit, status FROM intervention.tasks WHERE task_id::text = \(taskID) FOR UPDATE
+            """, logger: logger)
+        var found: (caseID: String, unit: String, status: String)?
+        for try await row in rows.decode((String, String, String).self) { found = row }
+        guard let (caseID, taskUnit, current) = found else { throw InterventionError(.notFound, "no task \(taskID)") }
+        if let unit, unit != taskUnit { throw InterventionError(.forbidden, "task \(taskID) is assigned to \(taskUnit), not \(unit)") }
+        let allowed: [String: Set<TaskUpdatedV1.Status>] = [
+            "assigned": [.accepted, .progress, .completed, .rejected, .cancelled],
+            "accepted": [.progress, .completed, .rejected, .cancelled],
+            "progress": [.progress, .completed, .rejected, .cancelled],
+        ]
+        guard allowed[current, default: []].contains(status) else {
+            throw InterventionError(.conflict, "task \(taskID) is \(current); it cannot become \(status.rawValue)")
+        }
+        if [.rejected, .cancelled].contains(status), (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw InterventionError(.invalid, "a reason is required to mark a task \(status.rawValue)")
+        }
+        let finished = [TaskUpdatedV1.Status.completed, .rejected, .cancelled].contains(status)
+        try await connection.query("""
+            UPDATE intervention.tasks SET status = \(status.rawValue), note = coalesce(\(note), note), reason = coalesce(\(reason), reason),
+                   updated_at = \(now), completed_at = CASE WHEN \(finished) THEN \(now) ELSE completed_at END
+            WHERE task_id::text = \(taskID)
+            """, logger: logger)
+        if finished {
+            // A finished task escalates no further.
+            try await connection.query("""
+                UPDATE intervention.timers SET cancelled_at = \(now) WHERE task_id::text = \(taskID) AND fired_at IS NULL AND cancelled_at IS NULL
+                """, logger: logger)
+        }
+        try await chronicle(caseID, "task_\(status.rawValue)", [taskUnit, note, reason].compactMap { $0 }.joined(separator: ": "), by: actor, at: now, on: connection)
+        return [Emission(TaskUpdatedV1(taskID: taskID, caseID: caseID, unit: taskUnit, status: status, note: note, reason: reason, at: now), subject: caseID)]
+    }
+
+    /// Closes a case whose tasks are all completed or cancelled, with the closing review.
+    func close(caseID: String, review: String, by actor: Actor, closedBy: String, at now: Date, on connection: PostgresConnection) async throws -> [Emission] {
+        let subject = try await lockCase(caseID, on: connection)
+        guard subject.status == "open" else { throw InterventionError(.conflict, "case \(caseID) is \(subject.status)") }
+        guard !review.trimmingCharacters(in: .whitespaces).isEmpty else { throw InterventionError(.invalid, "a closing review is required") }
+        let rows = try await connection.query("""
+            SELECT status, count(*)::int FROM intervention.tasks WHERE case_id::text = \(caseID) GROUP BY status
+            """, logger: logger)
+        var counts: [String: Int] = [:]
+        for try await (status, count) in rows.decode((String, Int).self) { counts[status] = count }
+        let open = counts.filter { !["completed", "cancelled"].contains($0.key) }
+        guard open.isEmpty else {
+            let list = open.map { "\($0.value) \($0.key)" }.sorted().joined(separator: ", ")
+            throw InterventionError(.conflict, "case \(caseID) has tasks not done: \(list); complete them or cancel them with a reason")
+        }
+        try await connection.query("""
+            UPDATE intervention.cases SET status = 'closed', closed_at = \(now), closed_by = \(closedBy), review = \(review), updated_at = \(now)
+            WHERE case_id::text = \(caseID)
+            """, logger: logger)
+        try await chronicle(caseID, "closed", review, by: actor, at: now, on: connection)
+        return [Emission(CaseClosedV1(
+            caseID: caseID, subjectID: subject.subjectID, closedBy: closedBy, tasksCompleted: counts["completed"] ?? 0,
+            tasksCancelled: counts["cancelled"] ?? 0, at: now), subject: caseID)]
+    }
+
+    /// Reopens a closed case, unless the subject has another open one.
+    func reopen(caseID: String, reason: String, by actor: Actor, at now: Date, on connection: PostgresConnection) async throws -> [Emission] {
+        let subject = try await lockCase(caseID, on: connection)
+        guard subject.status == "closed" else { throw InterventionError(.conflict, "case \(caseID) is \(subject.status)") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw InterventionError(.invalid, "a reason is required to reopen") }
+        let other = try await connection.query("""
+            SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subject.subjectID) AND status = 'open'
+            """, logger: logger)
+        for try await id in other.decode(String.self) {
+            throw InterventionError(.conflict, "the subject already has an open case, \(id)")
+        }
+        try await connection.query("""
+            UPDATE intervention.cases SET status = 'open', closed_at = NULL, updated_at = \(now) WHERE case_id::text = \(caseID)
+            """, logger: logger)
+        try await chronicle(caseID, "reopened", reason, by: actor, at: now, on: connection)
+        return [Emission(CaseOpenedV1(
+            caseID: caseID, subjectID: subject.subjectID, tier: subject.tier, reason: reason, schoolCode: subject.schoolCode, reopened: true, at: now),
+            subject: caseID)]
+    }
+
+    struct LockedCase {
+        var subjectID: String
+        var status: String
+        var tier: RiskTier
+        var schoolCode: String?
+    }
+
+    func lockCase(_ caseID: String, on connection: PostgresConnection) async throws -> LockedCase {
+        let rows = try await connection.query("""
+            SELECT subject_id, status, tier, school_code FROM intervention.cases WHERE case_id::text = \(caseID) FOR UPDATE
+            """, logger: logger)
+        for try await (subject, status, tier, school) in rows.decode((String, String, String, String?).self) {
+            return LockedCase(subjectID: subject, status: status, tier: RiskTier(rawValue: tier) ?? .high, schoolCode: school)
+        }
+        throw InterventionError(.notFound, "no case \(caseID)")
+    }
+
+    /// Fires the escalation steps that are due, each once: claimed with
+    /// `FOR UPDATE SKIP LOCKED` and marked fired in the transaction that
+    /// writes its event to the outbox, so replicas never fire the same step.
+    /// - Returns: The events, for the caller to put in the outbox in the same transaction.
+    func fireDue(at now: Date, limit: Int, on connection: PostgresConnection) async throws -> [Emission] {
+        let rows = try await connection.query("""
+            SELECT t.task_id::text, t.step, k.case_id::text, k.subject_id, k.unit, k.measure, k.due_at,
+                   coalesce(u.superior, \(configuration.taskForceUnit))
+            FROM intervention.timers t
+            JOIN intervention.tasks k USING (task_id)
+            LEFT JOIN intervention.units u ON u.unit = k.unit
+            WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.due_at <= \(now)
+            ORDER BY t.due_at, t.task_id, t.step
+            LIMIT \(limit)
+            FOR UPDATE OF t SKIP LOCKED
+            """, logger: logger)
+        var due: [(taskID: String, step: Int, caseID: String, subjectID: String, unit: String, measure: String, dueAt: Date, superior: String)] = []
+        for try await row in rows.decode((String, Int, String, String, String, String, Date, String).self) { due.append(row) }
+        var emissions: [Emission] = []
+        for timer in due {
+            switch timer.step {
+            case 1:
+                emissions.append(Emission(TaskOverdueV1(
+                    taskID: timer.taskID, caseID: timer.caseID, subjectID: timer.subjectID, unit: timer.unit, measure: timer.measure,
+                    dueAt: timer.dueAt, at: now), subject: timer.caseID))
+                try await chronicle(timer.caseID, "task_overdue", "\(timer.measure) by \(timer.unit): reminder", by: .timer, at: now, on: connection)
+            default:
+                let level: CaseEscalatedV1.Level = timer.step == 2 ? .superior : .taskForce
+                let to = timer.step == 2 ? timer.superior : configuration.taskForceUnit
+                emissions.append(Emission(CaseEscalatedV1(
+                    caseID: timer.caseID, taskID: timer.taskID, subjectID: timer.subjectID, unit: timer.unit, level: level,
+                    escalatedTo: to, dueAt: timer.dueAt, at: now), subject: timer.caseID))
+                try await chronicle(timer.caseID, "escalated", "\(timer.measure) by \(timer.unit): to \(to) (\(level.rawValue))", by: .timer, at: now, on: connection)
+            }
+        }
+        if !due.isEmpty {
+            try await connection.query("""
+                UPDATE intervention.timers AS t SET fired_at = \(now)
+                FROM unnest(\(due.map(\.taskID))::text[], \(due.map(\.step))::int[]) AS x(task, step)
+                WHERE t.task_id::text = x.task AND t.step = x.step
+                """, logger: logger)
+        }
+        return emissions
+    }
+}

@@ -1,0 +1,81 @@
+import Contracts
+import Foundation
+import ServiceKit
+
+/// Intervention's own settings: deadlines by tier (DOMAIN.md's table) and the escalation ladder.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `FIRST_RESPONSE_HOURS` | `1,24,120` | hours to first response for critical, high, medium |
+/// | `PLAN_HOURS` | `24,72,240` | hours for a plan's measures for critical, high, medium (low: the medium figure) |
+/// | `ESCALATE_SUPERIOR_AFTER_HOURS` | `24` | hours after a deadline before a late task goes to the unit's superior |
+/// | `ESCALATE_TASK_FORCE_AFTER_HOURS` | `72` | hours after a deadline before it goes to the district task force |
+/// | `TASK_FORCE_UNIT` | `district-task-force` | the task force's unit code; also the superior of units without one |
+/// | `ESCALATION_POLL_MS` | `1000` | how often the escalation timer looks for due steps |
+struct InterventionConfiguration: Sendable {
+    var firstResponse: [RiskTier: TimeInterval]
+    var plan: [RiskTier: TimeInterval]
+    var superiorAfter: TimeInterval
+    var taskForceAfter: TimeInterval
+    var taskForceUnit: String
+    var escalationPoll: Duration
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func hours(_ key: String, _ fallback: [Double]) throws -> [RiskTier: TimeInterval] {
+            let values: [Double]
+            if let text = environment[key], !text.isEmpty {
+                let parsed = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard parsed.count == 3, parsed.allSatisfy({ $0 > 0 }) else {
+                    throw ConfigurationError(key: key, value: text, expected: "three positive numbers of hours: critical,high,medium")
+                }
+                values = parsed
+            } else {
+                values = fallback
+            }
+            return [.critical: values[0] * 3600, .high: values[1] * 3600, .medium: values[2] * 3600, .low: values[2] * 3600]
+        }
+        func number(_ key: String, _ fallback: Double) throws -> Double {
+            guard let text = environment[key], !text.isEmpty else { return fallback }
+            guard let value = Double(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive number") }
+            return value
+        }
+        firstResponse = try hours("FIRST_RESPONSE_HOURS", [1, 24, 120])
+        plan = try hours("PLAN_HOURS", [24, 72, 240])
+        superiorAfter = try number("ESCALATE_SUPERIOR_AFTER_HOURS", 24) * 3600
+        taskForceAfter = try number("ESCALATE_TASK_FORCE_AFTER_HOURS", 72) * 3600
+        guard taskForceAfter > superiorAfter else {
+            throw ConfigurationError(
+                key: "ESCALATE_TASK_FORCE_AFTER_HOURS", value: String(taskForceAfter / 3600), expected: "more than ESCALATE_SUPERIOR_AFTER_HOURS")
+        }
+        taskForceUnit = environment["TASK_FORCE_UNIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-task-force"
+        escalationPoll = .milliseconds(Int(try number("ESCALATION_POLL_MS", 1000)))
+    }
+}
+
+/// The measures a plan is made of ("one person, one plan").
+enum Measure: String, Codable, Sendable, CaseIterable {
+    /// The response to a new case.
+    case firstResponse = "first_response"
+    case counselling
+    /// 亲职教育
+    case familyEducation = "family_education"
+    case legalEducation = "legal_education"
+    case skillsTraining = "skills_training"
+    /// 劝返
+    case persuadeReturn = "persuade_return"
+    /// 专门学校
+    case specialisedSchool = "specialised_school"
+    case judicialAid = "judicial_aid"
+    case socialAid = "social_aid"
+    case medicalGreenChannel = "medical_green_channel"
+    case guardianshipSupervisionOrder = "guardianship_supervision_order"
+    case temporaryGuardian = "temporary_guardian"
+}
+
+/// The four on a case's care team ("four-on-one", 四包一).
+enum CareRole: String, Codable, Sendable, CaseIterable {
+    case guardian
+    case headTeacher = "head_teacher"
+    case psychologicalTeacher = "psychological_teacher"
+    case communityPolice = "community_police"
+}

@@ -1,0 +1,79 @@
+import Storage
+
+enum InterventionMigrations {
+    static let all: [Migration] = [
+        Migration(1, "cases and tasks", """
+            CREATE TABLE intervention.cases (
+                case_id         uuid PRIMARY KEY,
+                subject_id      text NOT NULL,
+                tier            text NOT NULL,
+                status          text NOT NULL DEFAULT 'open',
+                opened_by_event text NOT NULL,
+                opened_at       timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE UNIQUE INDEX cases_one_open_per_subject ON intervention.cases (subject_id) WHERE status = 'open';
+            CREATE TABLE intervention.tasks (
+                task_id    uuid PRIMARY KEY,
+                case_id    uuid NOT NULL REFERENCES intervention.cases (case_id),
+                unit       text NOT NULL,
+                measure    text NOT NULL,
+                due_at     timestamptz NOT NULL,
+                status     text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX tasks_due ON intervention.tasks (due_at) WHERE status IN ('assigned', 'accepted');
+            """),
+        Migration(2, "case chronology", """
+            ALTER TABLE intervention.tasks ADD COLUMN assigned_event_id text;
+            CREATE INDEX tasks_assigned_event ON intervention.tasks (assigned_event_id);
+            CREATE TABLE intervention.chronology (
+                id       bigserial PRIMARY KEY,
+                case_id  uuid NOT NULL REFERENCES intervention.cases (case_id),
+                kind     text NOT NULL,
+                detail   text NOT NULL,
+                event_id text NOT NULL,
+                at       timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX chronology_case ON intervention.chronology (case_id, at);
+            """),
+        Migration(3, "case lifecycle, care teams, escalation timers, units", """
+            ALTER TABLE intervention.cases
+                ADD COLUMN school_code text,
+                ADD COLUMN reason      text NOT NULL DEFAULT '',
+                ADD COLUMN closed_at   timestamptz,
+                ADD COLUMN closed_by   text,
+                ADD COLUMN review      text,
+                ADD COLUMN updated_at  timestamptz NOT NULL DEFAULT now();
+            ALTER TABLE intervention.tasks
+                ADD COLUMN subject_id   text,
+                ADD COLUMN note         text,
+                ADD COLUMN reason       text,
+                ADD COLUMN updated_at   timestamptz NOT NULL DEFAULT now(),
+                ADD COLUMN completed_at timestamptz;
+            UPDATE intervention.tasks t SET subject_id = c.subject_id FROM intervention.cases c WHERE c.case_id = t.case_id;
+            CREATE INDEX tasks_unit ON intervention.tasks (unit, status);
+            CREATE INDEX tasks_case ON intervention.tasks (case_id);
+            COMMENT ON COLUMN intervention.chronology.event_id IS 'who: event:<id>, api:<agency>/<role> or timer';
+            CREATE TABLE intervention.team_members (
+                case_id  uuid NOT NULL REFERENCES intervention.cases (case_id),
+                role     text NOT NULL,
+                identity bytea NOT NULL,
+                PRIMARY KEY (case_id, role)
+            );
+            COMMENT ON COLUMN intervention.team_members.identity IS 'name, contact and unit, sealed with AES-256-GCM (PERSONAL_DATA_KEY)';
+            CREATE TABLE intervention.units (
+                unit     text PRIMARY KEY,
+                superior text NOT NULL
+            );
+            CREATE TABLE intervention.timers (
+                task_id      uuid NOT NULL REFERENCES intervention.tasks (task_id),
+                step         integer NOT NULL,
+                due_at       timestamptz NOT NULL,
+                fired_at     timestamptz,
+                cancelled_at timestamptz,
+                PRIMARY KEY (task_id, step)
+            );
+            CREATE INDEX timers_due ON intervention.timers (due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL;
+            """),
+    ]
+}

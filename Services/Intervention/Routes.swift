@@ -1,0 +1,330 @@
+import Contracts
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PostgresNIO
+import ServiceKit
+import Storage
+
+/// Intervention's API. The district task force (role `task-force`) runs cases;
+/// a unit (any role, its agency code) sees the cases it has tasks in, reports
+/// on its tasks, and reads its task ledger. Reading a case (its care team is
+/// personal data) writes an audit entry.
+///
+/// | route | who |
+/// |---|---|
+/// | `GET /v1/cases?status=&tier=&school=&unit=&late=&limit=&after=` | task force: all; a unit: its own |
+/// | `GET /v1/cases/{id}` | task force; a unit with a task in it — audited |
+/// | `PUT /v1/cases/{id}/team` | task force |
+/// | `POST /v1/cases/{id}/plan` | task force |
+/// | `POST /v1/cases/{id}/close`, `POST /v1/cases/{id}/reopen` | task force |
+/// | `POST /v1/tasks/{id}/feedback` | the task's unit |
+/// | `POST /v1/tasks/{id}/cancel` | task force |
+/// | `GET /v1/units/{unit}/tasks?status=` | the unit; task force |
+/// | `PUT /v1/units/{unit}` | task force, operators: the unit's superior for escalation |
+struct InterventionRoutes: Sendable {
+    let store: CaseStore
+    let database: Database
+    let clock: any WallClock
+    let cipher: PersonalDataCipher
+    let configuration: InterventionConfiguration
+
+    struct Member: Codable, Sendable {
+        var role: CareRole
+        var name: String
+        /// Where notification reaches them: a phone number, e-mail address or webhook URL.
+        var contact: String
+        var unit: String?
+    }
+
+    struct TeamBody: Codable { var members: [Member] }
+    struct PlanBody: Codable {
+        struct Item: Codable { var measure: Measure; var unit: String; var note: String? }
+        var measures: [Item]
+    }
+    struct FeedbackBody: Codable { var status: TaskUpdatedV1.Status; var note: String?; var reason: String? }
+    struct TextBody: Codable { var review: String?; var reason: String? }
+    struct UnitBody: Codable { var superior: String }
+
+    static func taskForce(_ identity: APIIdentity) throws {
+        guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "the district task force only") }
+    }
+
+    func body<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        do {
+            return try ContractCoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw HTTPError(.badRequest, message: "the body does not match: \(error)")
+        }
+    }
+
+    /// Runs an operation in a transaction and puts its events in the outbox; maps refusals to statuses.
+    func perform(_ operation: @Sendable @escaping (PostgresConnection) async throws -> [Emission]) async throws -> Int {
+        do {
+            return try await database.withTransaction { connection in
+                let emissions = try await operation(connection)
+                try await Origination.enqueue(emissions, source: InterventionService.name, on: connection, schema: database.schema, logger: database.logger)
+                return emissions.count
+            }
+        } catch let error as InterventionError {
+            let status: HTTPResponse.Status = switch error.code {
+            case .notFound: .notFound
+            case .forbidden: .forbidden
+            case .conflict: .conflict
+            case .invalid: .badRequest
+            }
+            throw HTTPError(status, message: error.description)
+        }
+    }
+
+    func mayRead(_ identity: APIIdentity, caseID: String) async throws -> Bool {
+        if identity.role == "task-force" { return true }
+        let rows = try await database.client.query("""
+            SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND unit = \(identity.agency) LIMIT 1
+            """, logger: database.logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    func add(to v1: RouterGroup<HuhangRequestContext>) {
+        v1.get("cases") { request, context in
+            let identity = try context.requireIdentity()
+            let query = request.uri.queryParameters
+            func text(_ key: String) -> String? { query[Substring(key)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
+            let limit = min(max(Int(text("limit") ?? "") ?? 50, 1), 500)
+            let late = text("late") == "true"
+            let everyone = identity.role == "task-force"
+            let now = clock.now()
+            let rows = try await database.client.query("""
+                SELECT c.case_id::text, c.subject_id, c.tier, c.status, c.school_code, c.opened_at,
+                       (SELECT count(*)::int FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.status IN ('assigned', 'accepted', 'progress')),
+                       (SELECT count(*)::int FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.status IN ('assigned', 'accepted', 'progress') AND t.due_at < \(now))
+                FROM intervention.cases c
+                WHERE (\(text("status"))::text IS NULL OR c.status = \(text("status")))
+                  AND (\(text("tier"))::text IS NULL OR c.tier = \(text("tier")))
+                  AND (\(text("school"))::text IS NULL OR c.school_code = \(text("school")))
+                  AND (\(text("unit"))::text IS NULL OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = \(text("unit"))))
+                  AND (NOT \(late) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id
+                                                AND t.status IN ('assigned', 'accepted', 'progress') AND t.due_at < \(now)))
+                  AND (\(everyone) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = \(identity.agency)))
+                  AND (\(text("after"))::text IS NULL OR c.opened_at > (SELECT opened_at FROM intervention.cases WHERE case_id::text = \(text("after"))))
+                ORDER BY c.opened_at, c.case_id LIMIT \(limit)
+                """, logger: database.logger)
+            var cases: [CaseSummary] = []
+            for try await (id, subject, tier, status, school, opened, open, lateTasks)
+                in rows.decode((String, String, String, String, String?, Date, Int, Int).self) {
+                cases.append(CaseSummary(
+                    caseID: id, subjectID: subject, tier: tier, status: status, schoolCode: school, openedAt: opened, openTasks: open, lateTasks: lateTasks))
+            }
+            return try JSONResponse.make(cases)
+        }
+        v1.get("cases/:id") { _, context in
+            let identity = try context.requireIdentity()
+            let caseID = try context.parameters.require("id")
+            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
+            try await Audit.record(identity, action: "read", resource: "case/\(caseID)", in: database)
+            guard let detail = try await caseDetail(caseID) else { throw HTTPError(.notFound, message: "no case \(caseID)") }
+            return try JSONResponse.make(detail)
+        }
+        v1.put("cases/:id/team") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let caseID = try context.parameters.require("id")
+            let team = try await body(TeamBody.self, request)
+            guard !team.members.isEmpty, Set(team.members.map(\.role)).count == team.members.count else {
+                throw HTTPError(.badRequest, message: "name each role once: \(CareRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let sealed = try team.members.map { try cipher.seal($0) }
+            _ = try await perform { connection in
+                _ = try await store.lockCase(caseID, on: connection)
+                try await connection.query("DELETE FROM intervention.team_members WHERE case_id::text = \(caseID)", logger: database.logger)
+                try await connection.query("""
+                    INSERT INTO intervention.team_members (case_id, role, identity)
+                    SELECT \(caseID)::uuid, r, i FROM unnest(\(team.members.map(\.role.rawValue))::text[], \(sealed.map { ByteBuffer(bytes: $0) })::bytea[]) AS t(r, i)
+                    """, logger: database.logger)
+                try await store.chronicle(
+                    caseID, "team", "care team: " + team.members.map(\.role.rawValue).joined(separator: ", "), by: .api(identity), at: clock.now(),
+                    on: connection)
+                return []
+            }
+            return Response(status: .noContent)
+        }
+        v1.post("cases/:id/plan") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let caseID = try context.parameters.require("id")
+            let plan = try await body(PlanBody.self, request)
+            guard !plan.measures.isEmpty else { throw HTTPError(.badRequest, message: "a plan needs at least one measure") }
+            let now = clock.now()
+            let assigned = try await perform { connection in
+                let locked = try await store.lockCase(caseID, on: connection)
+                guard locked.status == "open" else { throw InterventionError(.conflict, "case \(caseID) is \(locked.status)") }
+                var emissions: [Emission] = []
+                for item in plan.measures {
+                    let task = try await store.assign(
+                        caseID: caseID, subjectID: locked.subjectID, unit: item.unit, measure: item.measure, tier: locked.tier, urgent: false,
+                        due: now.addingTimeInterval(configuration.plan[locked.tier] ?? 72 * 3600), note: item.note, by: .api(identity), at: now,
+                        on: connection)
+                    emissions.append(Emission(task, subject: caseID))
+                }
+                return emissions
+            }
+            return try JSONResponse.make(["tasksAssigned": assigned], status: .created)
+        }
+        v1.post("tasks/:id/feedback") { request, context in
+            let identity = try context.requireIdentity()
+            let taskID = try context.parameters.require("id")
+            let feedback = try await body(FeedbackBody.self, request)
+            guard feedback.status != .cancelled, feedback.status != .assigned else {
+                throw HTTPError(.badRequest, message: "feedback is accepted, progress, completed or rejected")
+            }
+            _ = try await perform { connection in
+                try await store.update(
+                    taskID: taskID, unit: identity.agency, status: feedback.status, note: feedback.note, reason: feedback.reason,
+                    by: .api(identity), at: clock.now(), on: connection)
+            }
+            return Response(status: .noContent)
+        }
+        v1.post("tasks/:id/cancel") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let taskID = try context.parameters.require("id")
+            let text = try await body(TextBody.self, request)
+            _ = try await perform { connection in
+                try await store.update(
+                    taskID: taskID, unit: nil, status: .cancelled, note: nil, reason: text.reason, by: .api(identity), at: clock.now(), on: connection)
+            }
+            return Response(status: .noContent)
+        }
+        v1.post("cases/:id/close") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let caseID = try context.parameters.require("id")
+            let text = try await body(TextBody.self, request)
+            _ = try await perform { connection in
+                try await store.close(
+                    caseID: caseID, review: text.review ?? "", by: .api(identity), closedBy: identity.agency, at: clock.now(), on: connection)
+            }
+            return Response(status: .noContent)
+        }
+        v1.post("cases/:id/reopen") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let caseID = try context.parameters.require("id")
+            let text = try await body(TextBody.self, request)
+            _ = try await perform { connection in
+                try await store.reopen(caseID: caseID, reason: text.reason ?? "", by: .api(identity), at: clock.now(), on: connection)
+            }
+            return Response(status: .noContent)
+        }
+        v1.get("units/:unit/tasks") { request, context in
+            let identity = try context.requireIdentity()
+            let unit = try context.parameters.require("unit")
+            guard identity.agency == unit || identity.role == "task-force" else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
+            let status = request.uri.queryParameters["status"].map(String.init)
+            let rows = try await database.client.query("""
+                SELECT task_id::text, case_id::text, measure, status, due_at, note, reason FROM intervention.tasks
+                WHERE unit = \(unit) AND (\(status)::text IS NULL OR status = \(status)) ORDER BY due_at LIMIT 500
+                """, logger: database.logger)
+            let now = clock.now()
+            var tasks: [TaskLine] = []
+            for try await (id, caseID, measure, status, due, note, reason) in rows.decode((String, String, String, String, Date, String?, String?).self) {
+                tasks.append(TaskLine(
+                    taskID: id, caseID: caseID, unit: unit, measure: measure, status: status, dueAt: due,
+                    late: ["assigned", "accepted", "progress"].contains(status) && due < now, note: note, reason: reason))
+            }
+            return try JSONResponse.make(tasks)
+        }
+        v1.put("units/:unit") { request, context in
+            let identity = try context.requireIdentity()
+            guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+            let unit = try context.parameters.require("unit")
+            let body = try await body(UnitBody.self, request)
+            try await database.client.query("""
+                INSERT INTO intervention.units (unit, superior) VALUES (\(unit), \(body.superior))
+                ON CONFLICT (unit) DO UPDATE SET superior = EXCLUDED.superior
+                """, logger: database.logger)
+            return Response(status: .noContent)
+        }
+    }
+
+    func caseDetail(_ caseID: String) async throws -> CaseDetail? {
+        let rows = try await database.client.query("""
+            SELECT subject_id, tier, status, school_code, reason, opened_at, closed_at, review FROM intervention.cases WHERE case_id::text = \(caseID)
+            """, logger: database.logger)
+        var detail: CaseDetail?
+        for try await (subject, tier, status, school, reason, opened, closed, review)
+            in rows.decode((String, String, String, String?, String, Date, Date?, String?).self) {
+            detail = CaseDetail(
+                caseID: caseID, subjectID: subject, tier: tier, status: status, schoolCode: school, reason: reason, openedAt: opened,
+                closedAt: closed, review: review, team: [], tasks: [], chronology: [])
+        }
+        guard var detail else { return nil }
+        let team = try await database.client.query(
+            "SELECT identity FROM intervention.team_members WHERE case_id::text = \(caseID) ORDER BY role", logger: database.logger)
+        for try await sealed in team.decode(ByteBuffer.self) {
+            detail.team.append(try cipher.open(Member.self, from: Array(buffer: sealed)))
+        }
+        let now = clock.now()
+        let tasks = try await database.client.query("""
+            SELECT task_id::text, unit, measure, status, due_at, note, reason FROM intervention.tasks WHERE case_id::text = \(caseID) ORDER BY created_at
+            """, logger: database.logger)
+        for try await (id, unit, measure, status, due, note, reason) in tasks.decode((String, String, String, String, Date, String?, String?).self) {
+            detail.tasks.append(TaskLine(
+                taskID: id, caseID: caseID, unit: unit, measure: measure, status: status, dueAt: due,
+                late: ["assigned", "accepted", "progress"].contains(status) && due < now, note: note, reason: reason))
+        }
+        let chronology = try await database.client.query("""
+            SELECT kind, detail, event_id, at FROM intervention.chronology WHERE case_id::text = \(caseID) ORDER BY at, id
+            """, logger: database.logger)
+        for try await (kind, text, actor, at) in chronology.decode((String, String, String, Date).self) {
+            detail.chronology.append(.init(kind: kind, detail: text, by: actor, at: at))
+        }
+        return detail
+    }
+
+    struct CaseSummary: Codable {
+        var caseID: String
+        var subjectID: String
+        var tier: String
+        var status: String
+        var schoolCode: String?
+        var openedAt: Date
+        var openTasks: Int
+        var lateTasks: Int
+        enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", tier, status, schoolCode, openedAt, openTasks, lateTasks }
+    }
+
+    struct TaskLine: Codable {
+        var taskID: String
+        var caseID: String
+        var unit: String
+        var measure: String
+        var status: String
+        var dueAt: Date
+        var late: Bool
+        var note: String?
+        var reason: String?
+        enum CodingKeys: String, CodingKey { case taskID = "taskId", caseID = "caseId", unit, measure, status, dueAt, late, note, reason }
+    }
+
+    struct CaseDetail: Codable {
+        struct Entry: Codable { var kind: String; var detail: String; var by: String; var at: Date }
+        var caseID: String
+        var subjectID: String
+        var tier: String
+        var status: String
+        var schoolCode: String?
+        var reason: String
+        var openedAt: Date
+        var closedAt: Date?
+        var review: String?
+        var team: [Member]
+        var tasks: [TaskLine]
+        var chronology: [Entry]
+        enum CodingKeys: String, CodingKey {
+            case caseID = "caseId", subjectID = "subjectId", tier, status, schoolCode, reason, openedAt, closedAt, review, team, tasks, chronology
+        }
+    }
+}
