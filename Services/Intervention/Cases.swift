@@ -52,6 +52,12 @@ struct CaseStore {
             """, logger: logger)
         for try await _ in opened.decode(String.self) {
             try await chronicle(caseID, "opened", reason, by: actor, at: now, on: connection)
+            // A subject under a seal order gets sealed cases.
+            try await connection.query("""
+                UPDATE intervention.cases c SET sealed = true, sealed_order = s.order_ref, sealed_at = \(now)
+                FROM intervention.sealed_subjects s WHERE c.case_id = \(caseID)::uuid AND s.subject_id = c.subject_id
+                """, logger: logger)
+            try await scheduleFollowUp(caseID, tier: tier, after: now, on: connection)
             return (caseID, true, [Emission(CaseOpenedV1(
                 caseID: caseID, subjectID: subjectID, tier: tier, reason: reason, schoolCode: schoolCode, reopened: false, at: now), subject: caseID)])
         }
@@ -146,6 +152,9 @@ struct CaseStore {
             UPDATE intervention.cases SET status = 'closed', closed_at = \(now), closed_by = \(closedBy), review = \(review), updated_at = \(now)
             WHERE case_id::text = \(caseID)
             """, logger: logger)
+        try await connection.query("""
+            UPDATE intervention.followups SET cancelled_at = \(now) WHERE case_id::text = \(caseID) AND visited_at IS NULL AND cancelled_at IS NULL
+            """, logger: logger)
         try await chronicle(caseID, "closed", review, by: actor, at: now, on: connection)
         return [Emission(CaseClosedV1(
             caseID: caseID, subjectID: subject.subjectID, closedBy: closedBy, tasksCompleted: counts["completed"] ?? 0,
@@ -167,6 +176,7 @@ struct CaseStore {
             UPDATE intervention.cases SET status = 'open', closed_at = NULL, updated_at = \(now) WHERE case_id::text = \(caseID)
             """, logger: logger)
         try await chronicle(caseID, "reopened", reason, by: actor, at: now, on: connection)
+        try await scheduleFollowUp(caseID, tier: subject.tier, after: now, on: connection)
         return [Emission(CaseOpenedV1(
             caseID: caseID, subjectID: subject.subjectID, tier: subject.tier, reason: reason, schoolCode: subject.schoolCode, reopened: true, at: now),
             subject: caseID)]
@@ -224,6 +234,23 @@ struct CaseStore {
                 try await chronicle(timer.caseID, "escalated", "\(timer.measure) by \(timer.unit): to \(to) (\(level.rawValue))", by: .timer, at: now, on: connection)
             }
         }
+        let visits = try await connection.query("""
+            SELECT f.id, c.case_id::text, c.subject_id, c.tier, coalesce(c.school_code, \(configuration.taskForceUnit)), f.due_at
+            FROM intervention.followups f JOIN intervention.cases c USING (case_id)
+            WHERE f.visited_at IS NULL AND f.notified_at IS NULL AND f.cancelled_at IS NULL AND f.due_at <= \(now)
+            ORDER BY f.due_at LIMIT \(limit)
+            FOR UPDATE OF f SKIP LOCKED
+            """, logger: logger)
+        var notified: [Int64] = []
+        for try await (id, caseID, subjectID, tier, unit, dueAt) in visits.decode((Int64, String, String, String, String, Date).self) {
+            notified.append(id)
+            emissions.append(Emission(FollowUpDueV1(
+                caseID: caseID, subjectID: subjectID, tier: RiskTier(rawValue: tier) ?? .high, unit: unit, dueAt: dueAt, at: now), subject: caseID))
+            try await chronicle(caseID, "followup_due", "a follow-up visit by \(unit) was due", by: .timer, at: now, on: connection)
+        }
+        if !notified.isEmpty {
+            try await connection.query("UPDATE intervention.followups SET notified_at = \(now) WHERE id = ANY(\(notified))", logger: logger)
+        }
         if !due.isEmpty {
             try await connection.query("""
                 UPDATE intervention.timers AS t SET fired_at = \(now)
@@ -233,4 +260,138 @@ struct CaseStore {
         }
         return emissions
     }
+
+    // MARK: Follow-up visits
+
+    func scheduleFollowUp(_ caseID: String, tier: RiskTier, after time: Date, on connection: PostgresConnection) async throws {
+        let due = time.addingTimeInterval(configuration.followUp[tier] ?? 30 * 86_400)
+        try await connection.query("""
+            INSERT INTO intervention.followups (case_id, due_at) VALUES (\(caseID)::uuid, \(due))
+            ON CONFLICT (case_id) WHERE visited_at IS NULL AND cancelled_at IS NULL DO NOTHING
+            """, logger: logger)
+    }
+
+    /// Records a follow-up visit of an open case and schedules the next by its tier.
+    func recordFollowUp(caseID: String, by agency: String, note: String?, actor: Actor, at now: Date, on connection: PostgresConnection) async throws -> [Emission] {
+        let locked = try await lockCase(caseID, on: connection)
+        guard locked.status == "open" else { throw InterventionError(.conflict, "case \(caseID) is \(locked.status)") }
+        try await connection.query("""
+            UPDATE intervention.followups SET visited_at = \(now), recorded_by = \(agency), note = \(note)
+            WHERE case_id::text = \(caseID) AND visited_at IS NULL AND cancelled_at IS NULL
+            """, logger: logger)
+        try await scheduleFollowUp(caseID, tier: locked.tier, after: now, on: connection)
+        try await chronicle(caseID, "followup", "visit recorded by \(agency)\(note.map { ": \($0)" } ?? "")", by: actor, at: now, on: connection)
+        let next = now.addingTimeInterval(configuration.followUp[locked.tier] ?? 30 * 86_400)
+        return [Emission(FollowUpRecordedV1(caseID: caseID, subjectID: locked.subjectID, by: agency, visitedAt: now, nextDueAt: next), subject: caseID)]
+    }
+
+    // MARK: Sealing (档案封存)
+
+    /// Seals or unseals a case on an order; sealing hides it from every list, search and statistic.
+    func seal(_ sealed: Bool, caseID: String, order: String, actor: Actor, at now: Date, on connection: PostgresConnection) async throws {
+        guard !order.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw InterventionError(.invalid, "a seal or unseal needs the order's reference")
+        }
+        let locked = try await lockCase(caseID, on: connection)
+        try await connection.query("""
+            UPDATE intervention.cases SET sealed = \(sealed), sealed_order = \(order), sealed_at = \(now), updated_at = \(now)
+            WHERE case_id::text = \(caseID)
+            """, logger: logger)
+        if sealed {
+            try await connection.query("""
+                INSERT INTO intervention.sealed_subjects (subject_id, order_ref, sealed_at) VALUES (\(locked.subjectID), \(order), \(now))
+                ON CONFLICT (subject_id) DO UPDATE SET order_ref = EXCLUDED.order_ref
+                """, logger: logger)
+        } else {
+            try await connection.query("DELETE FROM intervention.sealed_subjects WHERE subject_id = \(locked.subjectID)", logger: logger)
+        }
+        try await chronicle(caseID, sealed ? "sealed" : "unsealed", "order \(order)", by: actor, at: now, on: connection)
+    }
+
+    /// A seal order from a case lead: every case of the subject, and any later one, is sealed.
+    func sealSubject(_ subjectID: String, order: String, actor: Actor, at now: Date, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO intervention.sealed_subjects (subject_id, order_ref, sealed_at) VALUES (\(subjectID), \(order), \(now))
+            ON CONFLICT (subject_id) DO NOTHING
+            """, logger: logger)
+        let rows = try await connection.query("""
+            UPDATE intervention.cases SET sealed = true, sealed_order = \(order), sealed_at = \(now), updated_at = \(now)
+            WHERE subject_id = \(subjectID) AND NOT sealed RETURNING case_id::text
+            """, logger: logger)
+        var cases: [String] = []
+        for try await id in rows.decode(String.self) { cases.append(id) }
+        for id in cases { try await chronicle(id, "sealed", "order \(order)", by: actor, at: now, on: connection) }
+    }
+
+    // MARK: The daily loop
+
+    /// Counts for a period `[start, end)`, sealed cases left out; a task counts as late once its deadline has passed by `now`.
+    func summary(from start: Date, to end: Date, now: Date, on connection: PostgresConnection) async throws -> Summary {
+        let lateBy = min(end, now)
+        let rows = try await connection.query("""
+            SELECT
+              (SELECT count(*)::int FROM intervention.cases WHERE NOT sealed AND opened_at >= \(start) AND opened_at < \(end)),
+              (SELECT count(*)::int FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                 WHERE NOT c.sealed AND t.created_at >= \(start) AND t.created_at < \(end)),
+              (SELECT count(*)::int FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                 WHERE NOT c.sealed AND t.due_at >= \(start) AND t.due_at < \(lateBy) AND t.status <> 'cancelled'
+                   AND (t.completed_at IS NULL OR t.completed_at > t.due_at)),
+              (SELECT count(*)::int FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                 WHERE NOT c.sealed AND t.status = 'completed' AND t.completed_at >= \(start) AND t.completed_at < \(end)),
+              (SELECT count(*)::int FROM intervention.cases WHERE NOT sealed AND closed_at >= \(start) AND closed_at < \(end)),
+              (SELECT count(*)::int FROM intervention.cases WHERE NOT sealed AND opened_at < \(end) AND (closed_at IS NULL OR closed_at >= \(end))),
+              (SELECT count(*)::int FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                 WHERE NOT c.sealed AND t.created_at < \(end) AND t.due_at < \(lateBy) AND t.status <> 'cancelled'
+                   AND (t.completed_at IS NULL OR t.completed_at >= \(lateBy)))
+            """, logger: logger)
+        for try await (opened, assigned, late, completed, closed, open, outstanding) in rows.decode((Int, Int, Int, Int, Int, Int, Int).self) {
+            return Summary(casesOpened: opened, tasksAssigned: assigned, tasksLate: late, tasksCompleted: completed, casesClosed: closed,
+                           openCases: open, lateTasksOutstanding: outstanding)
+        }
+        return Summary(casesOpened: 0, tasksAssigned: 0, tasksLate: 0, tasksCompleted: 0, casesClosed: 0, openCases: 0, lateTasksOutstanding: 0)
+    }
+
+    struct Summary: Codable, Sendable, Hashable {
+        var casesOpened: Int
+        var tasksAssigned: Int
+        var tasksLate: Int
+        var tasksCompleted: Int
+        var casesClosed: Int
+        var openCases: Int
+        var lateTasksOutstanding: Int
+    }
+
+    /// China Standard Time, in which days, weeks, months and quarters are counted.
+    static var calendar: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        calendar.firstWeekday = 2
+        return calendar
+    }
+
+    /// Once a day, at the configured hour, the previous day's digest for the task force — once, whatever the replicas.
+    func digestIfDue(at now: Date, on connection: PostgresConnection) async throws -> [Emission] {
+        let calendar = Self.calendar
+        guard calendar.component(.hour, from: now) >= configuration.digestHour else { return [] }
+        let today = calendar.startOfDay(for: now)
+        let yesterday = calendar.date(byAdding: .day, value: -1, to: today)!
+        let day = Self.dayText(yesterday)
+        let claimed = try await connection.query("""
+            INSERT INTO intervention.digests (day, sent_at) VALUES (\(day)::date, \(now)) ON CONFLICT (day) DO NOTHING RETURNING 1
+            """, logger: logger)
+        var isNew = false
+        for try await _ in claimed { isNew = true }
+        guard isNew else { return [] }
+        let counts = try await summary(from: yesterday, to: today, now: now, on: connection)
+        return [Emission(DailyDigestV1(
+            day: day, casesOpened: counts.casesOpened, tasksAssigned: counts.tasksAssigned, tasksLate: counts.tasksLate,
+            tasksCompleted: counts.tasksCompleted, casesClosed: counts.casesClosed, openCases: counts.openCases,
+            lateTasksOutstanding: counts.lateTasksOutstanding, recipient: configuration.taskForceUnit), subject: day)]
+    }
+
+    static func dayText(_ date: Date) -> String {
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
 }
+

@@ -11,7 +11,10 @@ import ServiceKit
 /// | `ESCALATE_SUPERIOR_AFTER_HOURS` | `24` | hours after a deadline before a late task goes to the unit's superior |
 /// | `ESCALATE_TASK_FORCE_AFTER_HOURS` | `72` | hours after a deadline before it goes to the district task force |
 /// | `TASK_FORCE_UNIT` | `district-task-force` | the task force's unit code; also the superior of units without one |
-/// | `ESCALATION_POLL_MS` | `1000` | how often the escalation timer looks for due steps |
+/// | `ESCALATION_POLL_MS` | `1000` | how often the escalation timer looks for due steps, follow-ups and the digest |
+/// | `FOLLOW_UP_DAYS` | `7,14,30` | days between follow-up visits for critical, high, medium (low: 90) |
+/// | `SEALED_ACCESS_MINUTES` | `30` | how long a stated reason opens a sealed case to its reader |
+/// | `DAILY_DIGEST_HOUR` | `8` | the hour (China Standard Time) at which the previous day's digest goes out |
 struct InterventionConfiguration: Sendable {
     var firstResponse: [RiskTier: TimeInterval]
     var plan: [RiskTier: TimeInterval]
@@ -19,6 +22,9 @@ struct InterventionConfiguration: Sendable {
     var taskForceAfter: TimeInterval
     var taskForceUnit: String
     var escalationPoll: Duration
+    var followUp: [RiskTier: TimeInterval]
+    var sealedAccess: TimeInterval
+    var digestHour: Int
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func hours(_ key: String, _ fallback: [Double]) throws -> [RiskTier: TimeInterval] {
@@ -26,7 +32,7 @@ struct InterventionConfiguration: Sendable {
             if let text = environment[key], !text.isEmpty {
                 let parsed = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
                 guard parsed.count == 3, parsed.allSatisfy({ $0 > 0 }) else {
-                    throw ConfigurationError(key: key, value: text, expected: "three positive numbers of hours: critical,high,medium")
+                    throw ConfigurationError(key: key, value: text, expected: "three positive numbers: critical,high,medium")
                 }
                 values = parsed
             } else {
@@ -49,6 +55,16 @@ struct InterventionConfiguration: Sendable {
         }
         taskForceUnit = environment["TASK_FORCE_UNIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-task-force"
         escalationPoll = .milliseconds(Int(try number("ESCALATION_POLL_MS", 1000)))
+        var days = try hours("FOLLOW_UP_DAYS", [7, 14, 30])
+        for tier in RiskTier.allCases { days[tier] = (days[tier] ?? 0) * 24 }
+        days[.low] = 90 * 86_400
+        followUp = days
+        sealedAccess = try number("SEALED_ACCESS_MINUTES", 30) * 60
+        let hourText = environment["DAILY_DIGEST_HOUR"].flatMap { $0.isEmpty ? nil : $0 } ?? "8"
+        guard let hour = Int(hourText), (0..<24).contains(hour) else {
+            throw ConfigurationError(key: "DAILY_DIGEST_HOUR", value: hourText, expected: "an hour, 0 to 23")
+        }
+        digestHour = hour
     }
 }
 

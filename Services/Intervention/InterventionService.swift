@@ -77,6 +77,15 @@ struct InterventionService: HuhangService {
             }
         }
 
+        // A case lead under a seal order (档案封存) seals the subject's cases, now and later.
+        handlers.on(CaseLeadAcceptedV1.self) { lead, context in
+            guard lead.sealed else { return .applied }
+            try await store.sealSubject(
+                lead.subjectID, order: "case lead \(lead.externalID) from \(lead.agency)", actor: .event(context.envelope.id), at: clock.now(),
+                on: context.connection)
+            return .applied
+        }
+
         // The case's chronology records that the responsible unit was told.
         handlers.on(NotificationDeliveredV1.self) { delivered, context in
             let rows = try await context.connection.query("""
@@ -133,7 +142,8 @@ struct Escalator: Service {
     @discardableResult
     func fireOnce() async throws -> Int {
         try await database.withTransaction { connection in
-            let emissions = try await store.fireDue(at: clock.now(), limit: 100, on: connection)
+            let now = clock.now()
+            let emissions = try await store.fireDue(at: now, limit: 100, on: connection) + store.digestIfDue(at: now, on: connection)
             try await Origination.enqueue(emissions, source: InterventionService.name, on: connection, schema: database.schema, logger: logger)
             if !emissions.isEmpty { logger.info("escalation steps fired", metadata: ["intervention.steps": "\(emissions.count)"]) }
             return emissions.count

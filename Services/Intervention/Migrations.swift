@@ -75,5 +75,46 @@ enum InterventionMigrations {
             );
             CREATE INDEX timers_due ON intervention.timers (due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL;
             """),
+        Migration(4, "sealing, follow-up visits, daily digests", """
+            ALTER TABLE intervention.cases
+                ADD COLUMN sealed       boolean NOT NULL DEFAULT false,
+                ADD COLUMN sealed_order text,
+                ADD COLUMN sealed_at    timestamptz;
+            CREATE INDEX cases_opened ON intervention.cases (opened_at);
+            CREATE INDEX cases_closed ON intervention.cases (closed_at) WHERE closed_at IS NOT NULL;
+            CREATE INDEX tasks_created ON intervention.tasks (created_at);
+            CREATE INDEX tasks_completed ON intervention.tasks (completed_at) WHERE completed_at IS NOT NULL;
+            CREATE TABLE intervention.sealed_subjects (
+                subject_id text PRIMARY KEY,
+                order_ref  text NOT NULL,
+                sealed_at  timestamptz NOT NULL
+            );
+            CREATE TABLE intervention.seal_access (
+                id         bigserial PRIMARY KEY,
+                case_id    uuid NOT NULL REFERENCES intervention.cases (case_id),
+                agency     text NOT NULL,
+                role       text NOT NULL,
+                reason     text NOT NULL,
+                granted_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL
+            );
+            CREATE INDEX seal_access_case ON intervention.seal_access (case_id, agency, role, expires_at);
+            CREATE TABLE intervention.followups (
+                id           bigserial PRIMARY KEY,
+                case_id      uuid NOT NULL REFERENCES intervention.cases (case_id),
+                due_at       timestamptz NOT NULL,
+                visited_at   timestamptz,
+                recorded_by  text,
+                note         text,
+                notified_at  timestamptz,
+                cancelled_at timestamptz
+            );
+            CREATE UNIQUE INDEX followups_one_pending ON intervention.followups (case_id) WHERE visited_at IS NULL AND cancelled_at IS NULL;
+            CREATE INDEX followups_due ON intervention.followups (due_at) WHERE visited_at IS NULL AND notified_at IS NULL AND cancelled_at IS NULL;
+            CREATE TABLE intervention.digests (
+                day     date PRIMARY KEY,
+                sent_at timestamptz NOT NULL
+            );
+            """),
     ]
 }

@@ -43,7 +43,7 @@ struct InterventionRoutes: Sendable {
         var measures: [Item]
     }
     struct FeedbackBody: Codable { var status: TaskUpdatedV1.Status; var note: String?; var reason: String? }
-    struct TextBody: Codable { var review: String?; var reason: String? }
+    struct TextBody: Codable { var review: String?; var reason: String?; var order: String?; var note: String? }
     struct UnitBody: Codable { var superior: String }
 
     static func taskForce(_ identity: APIIdentity) throws {
@@ -78,6 +78,45 @@ struct InterventionRoutes: Sendable {
         }
     }
 
+    /// A sealed case opens only within a break-the-glass window granted to this reader.
+    func mayOpenIfSealed(_ identity: APIIdentity, caseID: String) async throws -> Bool {
+        let rows = try await database.client.query("""
+            SELECT NOT c.sealed OR EXISTS (SELECT 1 FROM intervention.seal_access a WHERE a.case_id = c.case_id AND a.agency = \(identity.agency)
+                                           AND a.role = \(identity.role) AND a.expires_at > \(clock.now()))
+            FROM intervention.cases c WHERE c.case_id::text = \(caseID)
+            """, logger: database.logger)
+        for try await open in rows.decode(Bool.self) { return open }
+        return true
+    }
+
+    /// The day, week (from Monday), month or quarter holding `date` (today when absent), in China Standard Time.
+    func period(_ kind: String, _ date: String?) throws -> (Date, Date) {
+        let calendar = CaseStore.calendar
+        let anchor: Date
+        if let date {
+            let parts = date.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 3, let day = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) else {
+                throw HTTPError(.badRequest, message: "date is YYYY-MM-DD")
+            }
+            anchor = day
+        } else {
+            anchor = clock.now()
+        }
+        let component: Calendar.Component
+        switch kind {
+        case "day": component = .day
+        case "week": component = .weekOfYear
+        case "month": component = .month
+        case "quarter":
+            let month = calendar.component(.month, from: anchor)
+            let start = calendar.date(from: DateComponents(year: calendar.component(.year, from: anchor), month: (month - 1) / 3 * 3 + 1, day: 1))!
+            return (start, calendar.date(byAdding: .month, value: 3, to: start)!)
+        default: throw HTTPError(.badRequest, message: "period is day, week, month or quarter")
+        }
+        guard let interval = calendar.dateInterval(of: component, for: anchor) else { throw HTTPError(.badRequest, message: "no such period") }
+        return (interval.start, interval.end)
+    }
+
     func mayRead(_ identity: APIIdentity, caseID: String) async throws -> Bool {
         if identity.role == "task-force" { return true }
         let rows = try await database.client.query("""
@@ -101,7 +140,7 @@ struct InterventionRoutes: Sendable {
                        (SELECT count(*)::int FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.status IN ('assigned', 'accepted', 'progress')),
                        (SELECT count(*)::int FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.status IN ('assigned', 'accepted', 'progress') AND t.due_at < \(now))
                 FROM intervention.cases c
-                WHERE (\(text("status"))::text IS NULL OR c.status = \(text("status")))
+                WHERE NOT c.sealed AND (\(text("status"))::text IS NULL OR c.status = \(text("status")))
                   AND (\(text("tier"))::text IS NULL OR c.tier = \(text("tier")))
                   AND (\(text("school"))::text IS NULL OR c.school_code = \(text("school")))
                   AND (\(text("unit"))::text IS NULL OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = \(text("unit"))))
@@ -123,9 +162,79 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             let caseID = try context.parameters.require("id")
             guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
+            guard try await mayOpenIfSealed(identity, caseID: caseID) else {
+                throw HTTPError(.forbidden, message: "case \(caseID) is sealed; state a reason with POST /v1/cases/\(caseID)/access to open it for a while")
+            }
             try await Audit.record(identity, action: "read", resource: "case/\(caseID)", in: database)
             guard let detail = try await caseDetail(caseID) else { throw HTTPError(.notFound, message: "no case \(caseID)") }
             return try JSONResponse.make(detail)
+        }
+        v1.post("cases/:id/access") { request, context in
+            // Break the glass: a sealed case opens to this reader, for a while, on a stated reason kept in the audit.
+            let identity = try context.requireIdentity()
+            let caseID = try context.parameters.require("id")
+            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
+            let reason = (try await body(TextBody.self, request).reason ?? "").trimmingCharacters(in: .whitespaces)
+            guard !reason.isEmpty else { throw HTTPError(.badRequest, message: "state the reason for opening a sealed case") }
+            let now = clock.now()
+            let expires = now.addingTimeInterval(configuration.sealedAccess)
+            let rows = try await database.client.query("""
+                INSERT INTO intervention.seal_access (case_id, agency, role, reason, granted_at, expires_at)
+                SELECT case_id, \(identity.agency), \(identity.role), \(reason), \(now), \(expires) FROM intervention.cases
+                WHERE case_id::text = \(caseID) AND sealed RETURNING 1
+                """, logger: database.logger)
+            var granted = false
+            for try await _ in rows { granted = true }
+            guard granted else { throw HTTPError(.conflict, message: "case \(caseID) is not sealed") }
+            try await Audit.record(identity, action: "break-the-glass", resource: "case/\(caseID)", reason: reason, in: database)
+            return try JSONResponse.make(["expiresAt": ContractCoding.formatTime(expires)], status: .created)
+        }
+        v1.post("cases/:id/seal") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let caseID = try context.parameters.require("id")
+            let order = try await body(TextBody.self, request).order ?? ""
+            _ = try await perform { connection in
+                try await store.seal(true, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
+                return []
+            }
+            try await Audit.record(identity, action: "seal", resource: "case/\(caseID)", reason: order, in: database)
+            return Response(status: .noContent)
+        }
+        v1.post("cases/:id/unseal") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let caseID = try context.parameters.require("id")
+            let order = try await body(TextBody.self, request).order ?? ""
+            _ = try await perform { connection in
+                try await store.seal(false, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
+                return []
+            }
+            try await Audit.record(identity, action: "unseal", resource: "case/\(caseID)", reason: order, in: database)
+            return Response(status: .noContent)
+        }
+        v1.post("cases/:id/followups") { request, context in
+            let identity = try context.requireIdentity()
+            let caseID = try context.parameters.require("id")
+            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
+            let note = try await body(TextBody.self, request).note
+            _ = try await perform { connection in
+                try await store.recordFollowUp(caseID: caseID, by: identity.agency, note: note, actor: .api(identity), at: clock.now(), on: connection)
+            }
+            return Response(status: .created)
+        }
+        v1.get("daily") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let (start, end) = try period("day", request.uri.queryParameters["date"].map(String.init))
+            return try JSONResponse.make(try await database.client.withConnection { try await store.summary(from: start, to: end, now: clock.now(), on: $0) })
+        }
+        v1.get("summary") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let query = request.uri.queryParameters
+            let (start, end) = try period(query["period"].map(String.init) ?? "week", query["date"].map(String.init))
+            return try JSONResponse.make(try await database.client.withConnection { try await store.summary(from: start, to: end, now: clock.now(), on: $0) })
         }
         v1.put("cases/:id/team") { request, context in
             let identity = try context.requireIdentity()
@@ -224,8 +333,9 @@ struct InterventionRoutes: Sendable {
             guard identity.agency == unit || identity.role == "task-force" else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
             let status = request.uri.queryParameters["status"].map(String.init)
             let rows = try await database.client.query("""
-                SELECT task_id::text, case_id::text, measure, status, due_at, note, reason FROM intervention.tasks
-                WHERE unit = \(unit) AND (\(status)::text IS NULL OR status = \(status)) ORDER BY due_at LIMIT 500
+                SELECT t.task_id::text, t.case_id::text, t.measure, t.status, t.due_at, t.note, t.reason
+                FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                WHERE t.unit = \(unit) AND NOT c.sealed AND (\(status)::text IS NULL OR t.status = \(status)) ORDER BY t.due_at LIMIT 500
                 """, logger: database.logger)
             let now = clock.now()
             var tasks: [TaskLine] = []

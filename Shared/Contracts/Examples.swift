@@ -113,6 +113,15 @@ public enum ContractExamples {
         CaseClosedV1(
             caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, closedBy: "district-task-force",
             tasksCompleted: 3, tasksCancelled: 1, at: time),
+        FollowUpDueV1(
+            caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, tier: .high, unit: "370102-M03",
+            dueAt: time, at: time.addingTimeInterval(60)),
+        FollowUpRecordedV1(
+            caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, by: "370102-M03", visitedAt: time,
+            nextDueAt: time.addingTimeInterval(14 * 86_400)),
+        DailyDigestV1(
+            day: "2026-11-18", casesOpened: 4, tasksAssigned: 11, tasksLate: 2, tasksCompleted: 7, casesClosed: 1, openCases: 37,
+            lateTasksOutstanding: 5, recipient: "district-task-force"),
     ]
 
     /// A broken copy of a valid example, as JSON: the first required field

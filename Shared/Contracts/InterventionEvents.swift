@@ -153,3 +153,88 @@ public struct CaseClosedV1: EventPayload, Hashable {
 
     enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", closedBy, tasksCompleted, tasksCancelled, at }
 }
+
+// MARK: - followup.due.v1
+
+/// A follow-up visit (回访) of an open case is due and not yet recorded.
+public struct FollowUpDueV1: EventPayload, Hashable {
+    public static let eventType = EventType("followup.due", major: 1)
+
+    public var caseID: String
+    public var subjectID: String
+    public var tier: RiskTier
+    /// The unit that visits: the school, else the task force.
+    public var unit: String
+    public var dueAt: Date
+    public var at: Date
+
+    public init(caseID: String, subjectID: String, tier: RiskTier, unit: String, dueAt: Date, at: Date) {
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.tier = tier
+        self.unit = unit
+        self.dueAt = dueAt
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", tier, unit, dueAt, at }
+}
+
+// MARK: - followup.recorded.v1
+
+/// A follow-up visit was recorded; the next one is scheduled by the tier.
+public struct FollowUpRecordedV1: EventPayload, Hashable {
+    public static let eventType = EventType("followup.recorded", major: 1)
+
+    public var caseID: String
+    public var subjectID: String
+    /// Who recorded it (agency code).
+    public var by: String
+    public var visitedAt: Date
+    public var nextDueAt: Date?
+
+    public init(caseID: String, subjectID: String, by: String, visitedAt: Date, nextDueAt: Date?) {
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.by = by
+        self.visitedAt = visitedAt
+        self.nextDueAt = nextDueAt
+    }
+
+    enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", by, visitedAt, nextDueAt }
+}
+
+// MARK: - daily.digest.v1
+
+/// The day's loop for the task force (日研判、日指令、日盯办、日化解): what is new,
+/// assigned, late and resolved. Sealed cases are not counted.
+public struct DailyDigestV1: EventPayload, Hashable {
+    public static let eventType = EventType("daily.digest", major: 1)
+
+    /// `YYYY-MM-DD`, China Standard Time.
+    public var day: String
+    public var casesOpened: Int
+    public var tasksAssigned: Int
+    /// Tasks that passed their deadline that day.
+    public var tasksLate: Int
+    public var tasksCompleted: Int
+    public var casesClosed: Int
+    /// Open cases and late tasks at the end of the day.
+    public var openCases: Int
+    public var lateTasksOutstanding: Int
+    /// Who it is for.
+    public var recipient: String
+
+    public init(day: String, casesOpened: Int, tasksAssigned: Int, tasksLate: Int, tasksCompleted: Int, casesClosed: Int,
+                openCases: Int, lateTasksOutstanding: Int, recipient: String) {
+        self.day = day
+        self.casesOpened = casesOpened
+        self.tasksAssigned = tasksAssigned
+        self.tasksLate = tasksLate
+        self.tasksCompleted = tasksCompleted
+        self.casesClosed = casesClosed
+        self.openCases = openCases
+        self.lateTasksOutstanding = lateTasksOutstanding
+        self.recipient = recipient
+    }
+}

@@ -105,6 +105,8 @@ struct InterventionTests {
             #expect(try await call("POST", "/v1/tasks/\(counselling)/feedback", as: school, body: #"{"status":"completed","note":"Six sessions held."}"#).status == 204)
             #expect(try await call("POST", "/v1/tasks/\(counselling)/feedback", as: school, body: #"{"status":"progress"}"#).status == 409)
             #expect(try await call("POST", "/v1/tasks/\(family)/cancel", as: "tf", role: "task-force", body: #"{"reason":"the family moved away"}"#).status == 204)
+            // A follow-up visit, recorded by the school.
+            #expect(try await call("POST", "/v1/cases/\(caseID)/followups", as: school, body: #"{"note":"Visited at home; calmer."}"#).status == 201)
             #expect(try await call("POST", "/v1/cases/\(caseID)/close", as: "tf", role: "task-force", body: #"{"review":""}"#).status == 400)
             #expect(try await call("POST", "/v1/cases/\(caseID)/close", as: "tf", role: "task-force", body: #"{"review":"Back at school; weekly check-ins end."}"#).status == 204)
             #expect(try await call("POST", "/v1/cases/\(caseID)/reopen", as: "tf", role: "task-force", body: #"{"reason":"absent again"}"#).status == 204)
@@ -115,6 +117,7 @@ struct InterventionTests {
                 "task.updated.v1",  // first response completed (event)
                 "task.updated.v1", "task.updated.v1",  // counselling accepted, completed (API)
                 "task.updated.v1",  // family education cancelled
+                "followup.recorded.v1",
                 "case.closed.v1", "case.opened.v1",
             ])
             let closed = try await count(intervention.database, """
@@ -125,7 +128,7 @@ struct InterventionTests {
             let chronology = try JSONDecoder.contracts.decode(InterventionRoutes.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", as: "tf", role: "task-force").body.utf8)).chronology
             #expect(chronology.map(\.kind) == [
                 "opened", "task_assigned", "team", "task_assigned", "task_assigned", "task_completed", "task_accepted", "task_completed",
-                "task_cancelled", "closed", "reopened",
+                "task_cancelled", "followup", "closed", "reopened",
             ])
             await publisher.close()
         }
@@ -183,9 +186,165 @@ struct InterventionTests {
             #expect(bodies.count == 2)
             #expect(bodies.first?.contains(#""escalatedTo":"education-370102""#) == true && bodies.first?.contains(#""level":"superior""#) == true)
             #expect(bodies.last?.contains(#""escalatedTo":"district-task-force""#) == true && bodies.last?.contains(#""level":"task_force""#) == true)
-            // Once the task is done, nothing more fires.
+            // Every step has fired; none is left.
             #expect(try await count(third.database, "SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid AND t.fired_at IS NULL") == 0)
         }
+    }
+    func calls(port: Int) throws -> (String, String, String, String?) async throws -> (status: Int, body: String) {
+        let tokens = try APITokens(secret: APITokens.developmentSecret)
+        return { method, path, who, body in
+            let parts = who.split(separator: "/")
+            let token = try tokens.issue(APIIdentity(agency: String(parts[0]), role: String(parts[1])), lifetime: .seconds(3600))
+            return try await http(method, "http://127.0.0.1:\(port)\(path)", body: body, headers: ["Authorization": "Bearer \(token)"])
+        }
+    }
+
+    @Test("a sealed case leaves every list and count; break-the-glass needs a reason, is audited and expires; only an order unseals")
+    func sealing() async throws {
+        let clock = ManualWallClock()
+        let port = try freePort()
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention", port: port), logger: TestEnvironment.logger, clock: clock)
+        let call = try calls(port: port)
+        let subject = Self.subjectID(), other = Self.subjectID()
+        let school = "370102-" + TestEnvironment.unique("Z")
+        try await withServices([intervention]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-seal"), logger: TestEnvironment.logger)
+            #expect(try await publisher.publish([try Self.assessed(subject, tier: .high, previous: nil, school: school),
+                                                 try Self.assessed(other, tier: .high, previous: nil, school: school)]).allSatisfy { $0 == .confirmed })
+            #expect(try await eventually {
+                let first = try await Self.caseOf(intervention.database, subject: subject)
+                let second = try await Self.caseOf(intervention.database, subject: other)
+                return first != nil && second != nil
+            })
+            let caseID = try #require(try await Self.caseOf(intervention.database, subject: subject))
+            func listed() async throws -> Bool { try await call("GET", "/v1/cases?school=\(school)", "tf/task-force", nil).body.contains(caseID) }
+            func inLedger() async throws -> Bool { try await call("GET", "/v1/units/\(school)/tasks", "tf/task-force", nil).body.contains(caseID) }
+            func opened() async throws -> Int {
+                let body = try await call("GET", "/v1/daily", "tf/task-force", nil).body
+                return try JSONDecoder().decode(CaseStore.Summary.self, from: Data(body.utf8)).casesOpened
+            }
+            #expect(try await listed())
+            #expect(try await inLedger())
+            let before = try await opened()
+
+            #expect(try await call("POST", "/v1/cases/\(caseID)/seal", "tf/task-force", #"{}"#).status == 400)
+            #expect(try await call("POST", "/v1/cases/\(caseID)/seal", "tf/task-force", #"{"order":"(2026) 鲁0102 刑封 12"}"#).status == 204)
+            #expect(try await !listed())
+            #expect(try await !inLedger())
+            #expect(try await opened() == before - 1)
+            // Break the glass: refused without a reason; with one, open for a while, audited.
+            #expect(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).status == 403)
+            #expect(try await call("POST", "/v1/cases/\(caseID)/access", "tf/task-force", #"{"reason":" "}"#).status == 400)
+            #expect(try await call("POST", "/v1/cases/\(caseID)/access", "tf/task-force", #"{"reason":"court asks for the supervision record"}"#).status == 201)
+            #expect(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).status == 200)
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.audit WHERE resource = \("case/\(caseID)") AND action = 'break-the-glass'
+                AND reason = 'court asks for the supervision record'
+                """) == 1)
+            // Another reader has no window; the window closes after 30 minutes.
+            #expect(try await call("GET", "/v1/cases/\(caseID)", "tf2/task-force", nil).status == 403)
+            clock.advance(by: 31 * 60)
+            #expect(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).status == 403)
+            // Only an order unseals.
+            #expect(try await call("POST", "/v1/cases/\(caseID)/unseal", "tf/task-force", #"{"order":""}"#).status == 400)
+            #expect(try await call("POST", "/v1/cases/\(caseID)/unseal", "tf/task-force", #"{"order":"(2026) 鲁0102 刑解 3"}"#).status == 204)
+            #expect(try await listed())
+
+            // A case lead under a seal order seals the subject's cases.
+            let otherCase = try #require(try await Self.caseOf(intervention.database, subject: other))
+            let lead = try OutgoingMessage(CaseLeadAcceptedV1(
+                intakeID: "i", agency: "court-370102", externalID: "lead-1", subjectID: other, kind: .judgment, decidedAt: Date(),
+                offence: "theft", sealed: true), envelope: EventEnvelope(type: CaseLeadAcceptedV1.eventType.name, source: "intake"))
+            #expect(try await publisher.publish(lead) == .confirmed)
+            #expect(try await eventually {
+                try await count(intervention.database, "SELECT count(*)::int FROM intervention.cases WHERE case_id = \(otherCase)::uuid AND sealed") == 1
+            })
+            #expect(try await !call("GET", "/v1/cases?school=\(school)", "tf/task-force", nil).body.contains(otherCase))
+            await publisher.close()
+        }
+    }
+
+    @Test("the daily summary and digest match a day of known numbers; follow-up visits fall due by tier, once each")
+    func dailyLoop() async throws {
+        // A day of its own, years ahead, so that nothing else was counted on it.
+        let calendar = CaseStore.calendar
+        let day = calendar.date(byAdding: .day, value: Int.random(in: 2_000...20_000), to: calendar.startOfDay(for: Date()))!
+        let clock = ManualWallClock(day.addingTimeInterval(9 * 3600))  // 09:00 China Standard Time
+        let port = try freePort()
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention", port: port), logger: TestEnvironment.logger, clock: clock)
+        let call = try calls(port: port)
+        let subjects = (0..<3).map { _ in Self.subjectID() }
+        let school = "370102-" + TestEnvironment.unique("D")
+        let dayText = CaseStore.dayText(day), nextText = CaseStore.dayText(day.addingTimeInterval(86_400))
+        func daily(_ date: String) async throws -> CaseStore.Summary {
+            try JSONDecoder().decode(CaseStore.Summary.self, from: Data(try await call("GET", "/v1/daily?date=\(date)", "tf/task-force", nil).body.utf8))
+        }
+        try await withServices([intervention]) { () async throws in
+            // What is still open from before counts at the end of any later day: measured first.
+            let base = try await daily(dayText), baseNext = try await daily(nextText)
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-daily"), logger: TestEnvironment.logger)
+            #expect(try await publisher.publish(try subjects.map { try Self.assessed($0, tier: .high, previous: nil, school: school) }).allSatisfy { $0 == .confirmed })
+            await publisher.close()
+            var cases: [String] = []
+            #expect(try await eventually {
+                cases = try await subjects.asyncMap { try await Self.caseOf(intervention.database, subject: $0) }.compactMap { $0 }
+                return cases.count == 3
+            })
+            // Case 1 gets a plan of two measures; case 2's first response is completed; case 3's is cancelled and the case closed.
+            let plan = #"{"measures":[{"measure":"counselling","unit":"\#(school)"},{"measure":"legal_education","unit":"justice-370102"}]}"#
+            #expect(try await call("POST", "/v1/cases/\(cases[0])/plan", "tf/task-force", plan).status == 201)
+            func firstTask(_ caseID: String) async throws -> String {
+                let detail = try JSONDecoder.contracts.decode(InterventionRoutes.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).body.utf8))
+                return detail.tasks[0].taskID
+            }
+            #expect(try await call("POST", "/v1/tasks/\(try await firstTask(cases[1]))/feedback", "\(school)/caseworker", #"{"status":"completed"}"#).status == 204)
+            #expect(try await call("POST", "/v1/tasks/\(try await firstTask(cases[2]))/cancel", "tf/task-force", #"{"reason":"moved to another district"}"#).status == 204)
+            #expect(try await call("POST", "/v1/cases/\(cases[2])/close", "tf/task-force", #"{"review":"handed over"}"#).status == 204)
+
+            #expect(try await daily(dayText) == CaseStore.Summary(
+                casesOpened: 3, tasksAssigned: 5, tasksLate: 0, tasksCompleted: 1, casesClosed: 1, openCases: base.openCases + 2,
+                lateTasksOutstanding: base.lateTasksOutstanding))
+            // Two days on: case 1's first response (due the next morning) went late that day.
+            clock.advance(by: 2 * 86_400)
+            #expect(try await daily(nextText) == CaseStore.Summary(
+                casesOpened: 0, tasksAssigned: 0, tasksLate: 1, tasksCompleted: 0, casesClosed: 0, openCases: baseNext.openCases + 2,
+                lateTasksOutstanding: baseNext.lateTasksOutstanding + 1))
+            // The quarter holds both days.
+            let quarter = try JSONDecoder().decode(CaseStore.Summary.self, from: Data(try await call("GET", "/v1/summary?period=quarter&date=\(dayText)", "tf/task-force", nil).body.utf8))
+            #expect(quarter.casesOpened == 3 && quarter.tasksAssigned == 5 && quarter.tasksLate == 1)
+            // At 09:00 the previous day's digest goes out, once.
+            #expect(try await eventually {
+                try await count(intervention.database, """
+                    SELECT count(*)::int FROM intervention.outbox WHERE routing_key = 'daily.digest.v1'
+                    AND convert_from(body, 'UTF8') LIKE \("%\"day\":\"\(nextText)\"%") AND convert_from(body, 'UTF8') LIKE '%"tasksLate":1%'
+                    """) == 1
+            })
+            // Follow-ups: high is every 14 days; a due visit is announced once; a recorded one schedules the next.
+            func due(_ caseID: String) async throws -> Int {
+                try await count(intervention.database, "SELECT count(*)::int FROM intervention.outbox WHERE routing_key = 'followup.due.v1' AND convert_from(body, 'UTF8') LIKE \("%\(caseID)%")")
+            }
+            clock.advance(by: 13 * 86_400)
+            #expect(try await eventually {
+                let first = try await due(cases[0]), second = try await due(cases[1])
+                return first == 1 && second == 1
+            })
+            try await Task.sleep(for: .seconds(2.5))
+            #expect(try await due(cases[0]) == 1)
+            #expect(try await due(cases[2]) == 0)
+            #expect(try await call("POST", "/v1/cases/\(cases[0])/followups", "\(school)/caseworker", #"{"note":"seen at school"}"#).status == 201)
+            clock.advance(by: 15 * 86_400)
+            #expect(try await eventually { try await due(cases[0]) == 2 })
+        }
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
     }
 }
 
