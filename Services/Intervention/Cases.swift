@@ -88,6 +88,11 @@ struct CaseStore {
             SELECT \(taskID)::uuid, step, at FROM unnest(ARRAY[1, 2, 3], \([due, due.addingTimeInterval(configuration.superiorAfter), due.addingTimeInterval(configuration.taskForceAfter)])::timestamptz[]) AS t(step, at)
             """, logger: logger)
         try await chronicle(caseID, "task_assigned", "\(measure.rawValue) to \(unit), due \(ContractCoding.formatTime(due))", by: actor, at: now, on: connection)
+        if let kind = ReferralKind(measure) {
+            try await openReferral(
+                id: taskID, kind: kind, caseID: caseID, taskID: taskID, subjectID: subjectID, fromAgency: unit, urgent: urgent, by: actor, at: now,
+                on: connection)
+        }
         return TaskAssignedV1(
             taskID: taskID, caseID: caseID, subjectID: subjectID, unit: unit, measure: measure.rawValue, tier: tier, dueAt: due, urgent: urgent)
     }
@@ -392,6 +397,84 @@ struct CaseStore {
     static func dayText(_ date: Date) -> String {
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+
+    // MARK: Referrals
+
+    /// Starts tracking a referral to its outcome (idempotent on its id).
+    func openReferral(
+        id: String, kind: ReferralKind, caseID: String?, taskID: String?, subjectID: String?, fromAgency: String, urgent: Bool,
+        by actor: Actor, at now: Date, on connection: PostgresConnection
+    ) async throws {
+        let rows = try await connection.query("""
+            INSERT INTO intervention.referrals (referral_id, kind, case_id, task_id, subject_id, from_agency, urgent, requested_at)
+            VALUES (\(id), \(kind.rawValue), \(caseID)::uuid, \(taskID)::uuid, \(subjectID), \(fromAgency), \(urgent), \(now))
+            ON CONFLICT (referral_id) DO NOTHING RETURNING 1
+            """, logger: logger)
+        var inserted = false
+        for try await _ in rows { inserted = true }
+        if inserted, let caseID {
+            try await chronicle(caseID, "referral", "\(kind.rawValue) requested\(urgent ? ", urgent" : "")", by: actor, at: now, on: connection)
+        }
+    }
+
+    /// The subject's open case, if any.
+    func openCase(of subjectID: String, on connection: PostgresConnection) async throws -> String? {
+        let rows = try await connection.query(
+            "SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subjectID) AND status = 'open'", logger: logger)
+        for try await id in rows.decode(String.self) { return id }
+        return nil
+    }
+
+    /// Records a referral's outcome; a referral made by a plan's measure completes its task.
+    func resolveReferral(
+        id: String, outcome: String, note: String?, by agency: String, actor: Actor, at now: Date, on connection: PostgresConnection
+    ) async throws -> [Emission] {
+        let rows = try await connection.query("""
+            SELECT kind, status, case_id::text, task_id::text, subject_id FROM intervention.referrals WHERE referral_id = \(id) FOR UPDATE
+            """, logger: logger)
+        var found: (String, String, String?, String?, String?)?
+        for try await row in rows.decode((String, String, String?, String?, String?).self) { found = row }
+        guard let (kindText, status, caseID, taskID, subjectID) = found, let kind = ReferralKind(rawValue: kindText) else {
+            throw InterventionError(.notFound, "no referral \(id)")
+        }
+        guard status == "open" else { throw InterventionError(.conflict, "referral \(id) is already \(status)") }
+        guard kind.outcomes.contains(outcome) else {
+            throw InterventionError(.invalid, "a \(kind.rawValue) referral ends \(kind.outcomes.joined(separator: ", ")); not \(outcome)")
+        }
+        try await connection.query("""
+            UPDATE intervention.referrals SET status = 'resolved', outcome = \(outcome), note = \(note), resolved_at = \(now), resolved_by = \(agency)
+            WHERE referral_id = \(id)
+            """, logger: logger)
+        var emissions = [Emission(ReferralResolvedV1(
+            referralID: id, kind: kind.rawValue, outcome: outcome, caseID: caseID, subjectID: subjectID, by: agency, at: now), subject: caseID ?? id)]
+        if let caseID {
+            try await chronicle(caseID, "referral_resolved", "\(kind.rawValue): \(outcome)", by: actor, at: now, on: connection)
+        }
+        if let taskID {
+            let task = try await connection.query("SELECT status FROM intervention.tasks WHERE task_id::text = \(taskID)", logger: logger)
+            var open = false
+            for try await status in task.decode(String.self) { open = ["assigned", "accepted", "progress"].contains(status) }
+            if open {
+                emissions += try await update(
+                    taskID: taskID, unit: nil, status: .completed, note: "referral outcome: \(outcome)", reason: nil, by: actor, at: now, on: connection)
+            }
+        }
+        return emissions
+    }
+
+    func hasTask(_ caseID: String, measure: Measure, on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND measure = \(measure.rawValue) LIMIT 1", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// The unit templates that answer a school's report of this category.
+    func departments(for category: IncidentCategory, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query("SELECT units FROM intervention.departments WHERE category = \(category.rawValue)", logger: logger)
+        for try await units in rows.decode([String].self) { return units }
+        return Departments.defaults[category] ?? [configuration.taskForceUnit]
     }
 }
 

@@ -72,6 +72,8 @@ struct InterventionConfiguration: Sendable {
 enum Measure: String, Codable, Sendable, CaseIterable {
     /// The response to a new case.
     case firstResponse = "first_response"
+    /// A department's answer to an incident a school reported ("school blows the whistle, departments report").
+    case incidentResponse = "incident_response"
     case counselling
     /// 亲职教育
     case familyEducation = "family_education"
@@ -94,4 +96,56 @@ enum CareRole: String, Codable, Sendable, CaseIterable {
     case headTeacher = "head_teacher"
     case psychologicalTeacher = "psychological_teacher"
     case communityPolice = "community_police"
+}
+
+/// The kinds of referral intervention tracks to an outcome, and the outcomes each may have.
+enum ReferralKind: String, Codable, Sendable, CaseIterable {
+    case police110 = "police_110"
+    case city12345 = "city_12345"
+    case specialisedSchool = "specialised_school"
+    case judicialAid = "judicial_aid"
+    case socialAid = "social_aid"
+
+    var outcomes: [String] {
+        switch self {
+        case .police110, .city12345: ["dispatched", "resolved", "no_action"]
+        case .specialisedSchool: ["back_to_school", "technical_school", "into_society"]
+        case .judicialAid, .socialAid: ["granted", "refused"]
+        }
+    }
+
+    /// The referral a plan's measure makes, if any.
+    init?(_ measure: Measure) {
+        switch measure {
+        case .specialisedSchool: self = .specialisedSchool
+        case .judicialAid: self = .judicialAid
+        case .socialAid: self = .socialAid
+        default: return nil
+        }
+    }
+}
+
+/// Which departments answer an incident a school reports, by category, unless
+/// the task force sets others (`PUT /v1/departments/{category}`). `{district}`
+/// is the school's county-level division code.
+enum Departments {
+    static let defaults: [IncidentCategory: [String]] = [
+        .bullying: ["education-{district}"],
+        .violence: ["psb-{district}", "education-{district}"],
+        .sexualAbuse: ["psb-{district}", "procuratorate-{district}"],
+        .selfHarm: ["health-{district}", "education-{district}"],
+        .runningAway: ["psb-{district}", "civil-affairs-{district}"],
+        .drugs: ["psb-{district}"],
+        .telecomFraud: ["psb-{district}"],
+        .campusLoan: ["finance-{district}", "education-{district}"],
+        .onlineHarm: ["cyberspace-{district}"],
+        .gang: ["psb-{district}"],
+        .theft: ["psb-{district}"],
+        .other: ["education-{district}"],
+    ]
+
+    static func units(_ templates: [String], schoolCode: String) -> [String] {
+        let district = schoolCode.count >= 6 && schoolCode.prefix(6).allSatisfy(\.isNumber) ? String(schoolCode.prefix(6)) : schoolCode
+        return templates.map { $0.replacingOccurrences(of: "{district}", with: district) }
+    }
 }

@@ -45,8 +45,9 @@ struct InterventionService: HuhangService {
                 subjectID: assessed.subjectID, tier: assessed.tier, schoolCode: assessed.schoolCode, reason: reason, by: actor, at: now,
                 on: context.connection)
             try await context.emit(emissions)
-            // A new case, or a rise to critical, needs a first response from the school (or the task force).
-            guard opened || (assessed.tier == .critical && assessed.previousTier != .critical) else { return .applied }
+            // A case without a first response yet, or a rise to critical, needs one from the school (or the task force).
+            let hasFirstResponse = try await store.hasTask(caseID, measure: .firstResponse, on: context.connection)
+            guard opened || !hasFirstResponse || (assessed.tier == .critical && assessed.previousTier != .critical) else { return .applied }
             let assigned = try await store.assign(
                 caseID: caseID, subjectID: assessed.subjectID, unit: assessed.schoolCode ?? configuration.taskForceUnit,
                 measure: .firstResponse, tier: assessed.tier, urgent: assessed.urgent,
@@ -75,6 +76,44 @@ struct InterventionService: HuhangService {
                 // Feedback on someone else's task, an unknown one, or out of order: kept aside with the reason.
                 return .setAside(reason: error.description)
             }
+        }
+
+        // "School blows the whistle, departments report": an incident a school reports opens a case for
+        // each victim (else each person reported) and sets the departments that must act to work, with deadlines.
+        handlers.on(ReportAcceptedV1.self) { report, context in
+            guard let school = report.schoolCode else { return .applied }
+            let victims = report.subjects.filter { $0.role == .victim }
+            let people = victims.isEmpty ? report.subjects.filter { $0.role == .allegedPerpetrator } : victims
+            guard !people.isEmpty else { return .applied }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let tier: RiskTier = report.immediateDanger ? .critical : .high
+            let units = Departments.units(try await store.departments(for: report.category, on: context.connection), schoolCode: school)
+            for person in people {
+                let (caseID, _, emissions) = try await store.openOrAttach(
+                    subjectID: person.subjectID, tier: tier, schoolCode: school,
+                    reason: "\(report.category.rawValue) reported by \(report.agency)\(report.immediateDanger ? ", danger now" : "")", by: actor, at: now,
+                    on: context.connection)
+                try await context.emit(emissions)
+                for unit in units {
+                    let task = try await store.assign(
+                        caseID: caseID, subjectID: person.subjectID, unit: unit, measure: .incidentResponse, tier: tier, urgent: report.immediateDanger,
+                        due: now.addingTimeInterval(configuration.firstResponse[tier] ?? 24 * 3600),
+                        note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))", by: actor, at: now, on: context.connection)
+                    try await context.emit(task, subject: caseID)
+                }
+            }
+            return .applied
+        }
+
+        // A 110 or 12345 referral from intake is tracked to its outcome, on the subject's case when there is one.
+        handlers.on(ReferralRequestedV1.self) { referral, context in
+            let kind: ReferralKind = referral.target == .police110 ? .police110 : .city12345
+            let caseID = try await referral.subjectID.asyncFlatMap { try await store.openCase(of: $0, on: context.connection) }
+            try await store.openReferral(
+                id: referral.referralID, kind: kind, caseID: caseID, taskID: nil, subjectID: referral.subjectID, fromAgency: referral.fromAgency,
+                urgent: referral.urgent, by: .event(context.envelope.id), at: clock.now(), on: context.connection)
+            return .applied
         }
 
         // A case lead under a seal order (档案封存) seals the subject's cases, now and later.
@@ -148,5 +187,12 @@ struct Escalator: Service {
             if !emissions.isEmpty { logger.info("escalation steps fired", metadata: ["intervention.steps": "\(emissions.count)"]) }
             return emissions.count
         }
+    }
+}
+
+extension Optional {
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }

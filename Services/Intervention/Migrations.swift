@@ -116,5 +116,28 @@ enum InterventionMigrations {
                 sent_at timestamptz NOT NULL
             );
             """),
+        Migration(5, "referrals, and which departments answer a school's report", """
+            CREATE TABLE intervention.referrals (
+                referral_id  text PRIMARY KEY,
+                kind         text NOT NULL,
+                case_id      uuid REFERENCES intervention.cases (case_id),
+                task_id      uuid REFERENCES intervention.tasks (task_id),
+                subject_id   text,
+                from_agency  text NOT NULL,
+                urgent       boolean NOT NULL DEFAULT false,
+                status       text NOT NULL DEFAULT 'open',
+                outcome      text,
+                note         text,
+                requested_at timestamptz NOT NULL,
+                resolved_at  timestamptz,
+                resolved_by  text
+            );
+            CREATE INDEX referrals_open ON intervention.referrals (kind, requested_at) WHERE status = 'open';
+            ALTER TABLE intervention.tasks ADD COLUMN seq bigserial;
+            CREATE TABLE intervention.departments (
+                category text PRIMARY KEY,
+                units    text[] NOT NULL
+            );
+            """),
     ]
 }

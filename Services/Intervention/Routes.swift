@@ -22,6 +22,11 @@ import Storage
 /// | `POST /v1/tasks/{id}/cancel` | task force |
 /// | `GET /v1/units/{unit}/tasks?status=` | the unit; task force |
 /// | `PUT /v1/units/{unit}` | task force, operators: the unit's superior for escalation |
+/// | `POST /v1/cases/{id}/seal`, `…/unseal` (with the order), `POST /v1/cases/{id}/access` (a reason; break the glass) | task force; access also a unit in the case |
+/// | `POST /v1/cases/{id}/followups` | task force; a unit in the case |
+/// | `GET /v1/referrals?status=&kind=`, `POST /v1/referrals/{id}/outcome` | task force; the outcome also the unit whose task made it |
+/// | `PUT /v1/departments/{category}` | task force, operators: the units that answer a school's report of that category |
+/// | `GET /v1/daily?date=`, `GET /v1/summary?period=week|month|quarter&date=` | task force |
 struct InterventionRoutes: Sendable {
     let store: CaseStore
     let database: Database
@@ -45,6 +50,24 @@ struct InterventionRoutes: Sendable {
     struct FeedbackBody: Codable { var status: TaskUpdatedV1.Status; var note: String?; var reason: String? }
     struct TextBody: Codable { var review: String?; var reason: String?; var order: String?; var note: String? }
     struct UnitBody: Codable { var superior: String }
+    struct OutcomeBody: Codable { var outcome: String; var note: String? }
+    struct DepartmentsBody: Codable { var units: [String] }
+
+    struct Referral: Codable {
+        var referralID: String
+        var kind: String
+        var status: String
+        var outcome: String?
+        var caseID: String?
+        var subjectID: String?
+        var fromAgency: String
+        var urgent: Bool
+        var requestedAt: Date
+        var resolvedAt: Date?
+        enum CodingKeys: String, CodingKey {
+            case referralID = "referralId", kind, status, outcome, caseID = "caseId", subjectID = "subjectId", fromAgency, urgent, requestedAt, resolvedAt
+        }
+    }
 
     static func taskForce(_ identity: APIIdentity) throws {
         guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "the district task force only") }
@@ -223,6 +246,57 @@ struct InterventionRoutes: Sendable {
             }
             return Response(status: .created)
         }
+        v1.get("referrals") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let query = request.uri.queryParameters
+            let status = query["status"].map(String.init), kind = query["kind"].map(String.init)
+            let rows = try await database.client.query("""
+                SELECT r.referral_id, r.kind, r.status, r.outcome, r.case_id::text, r.subject_id, r.from_agency, r.urgent, r.requested_at, r.resolved_at
+                FROM intervention.referrals r LEFT JOIN intervention.cases c USING (case_id)
+                WHERE (\(status)::text IS NULL OR r.status = \(status)) AND (\(kind)::text IS NULL OR r.kind = \(kind)) AND NOT coalesce(c.sealed, false)
+                ORDER BY r.requested_at LIMIT 500
+                """, logger: database.logger)
+            var referrals: [Referral] = []
+            for try await (id, kind, status, outcome, caseID, subject, from, urgent, requested, resolved)
+                in rows.decode((String, String, String, String?, String?, String?, String, Bool, Date, Date?).self) {
+                referrals.append(Referral(
+                    referralID: id, kind: kind, status: status, outcome: outcome, caseID: caseID, subjectID: subject, fromAgency: from,
+                    urgent: urgent, requestedAt: requested, resolvedAt: resolved))
+            }
+            return try JSONResponse.make(referrals)
+        }
+        v1.post("referrals/:id/outcome") { request, context in
+            let identity = try context.requireIdentity()
+            let id = try context.parameters.require("id")
+            // The task force, or the unit whose task made the referral.
+            if identity.role != "task-force" {
+                let rows = try await database.client.query("""
+                    SELECT 1 FROM intervention.referrals r JOIN intervention.tasks t USING (task_id) WHERE r.referral_id = \(id) AND t.unit = \(identity.agency)
+                    """, logger: database.logger)
+                var allowed = false
+                for try await _ in rows { allowed = true }
+                guard allowed else { throw HTTPError(.forbidden, message: "the task force, or the unit the referral's task is assigned to") }
+            }
+            let outcome = try await body(OutcomeBody.self, request)
+            _ = try await perform { connection in
+                try await store.resolveReferral(
+                    id: id, outcome: outcome.outcome, note: outcome.note, by: identity.agency, actor: .api(identity), at: clock.now(), on: connection)
+            }
+            return Response(status: .noContent)
+        }
+        v1.put("departments/:category") { request, context in
+            let identity = try context.requireIdentity()
+            guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+            let category = try context.parameters.require("category")
+            guard IncidentCategory(rawValue: category) != nil else { throw HTTPError(.notFound, message: "no incident category \(category)") }
+            let units = try await body(DepartmentsBody.self, request).units
+            guard !units.isEmpty else { throw HTTPError(.badRequest, message: "name at least one unit; {district} stands for the school's district") }
+            try await database.client.query("""
+                INSERT INTO intervention.departments (category, units) VALUES (\(category), \(units)) ON CONFLICT (category) DO UPDATE SET units = EXCLUDED.units
+                """, logger: database.logger)
+            return Response(status: .noContent)
+        }
         v1.get("daily") { request, context in
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
@@ -378,7 +452,7 @@ struct InterventionRoutes: Sendable {
         }
         let now = clock.now()
         let tasks = try await database.client.query("""
-            SELECT task_id::text, unit, measure, status, due_at, note, reason FROM intervention.tasks WHERE case_id::text = \(caseID) ORDER BY created_at
+            SELECT task_id::text, unit, measure, status, due_at, note, reason FROM intervention.tasks WHERE case_id::text = \(caseID) ORDER BY seq
             """, logger: database.logger)
         for try await (id, unit, measure, status, due, note, reason) in tasks.decode((String, String, String, String, Date, String?, String?).self) {
             detail.tasks.append(TaskLine(

@@ -122,6 +122,9 @@ public enum ContractExamples {
         DailyDigestV1(
             day: "2026-11-18", casesOpened: 4, tasksAssigned: 11, tasksLate: 2, tasksCompleted: 7, casesClosed: 1, openCases: 37,
             lateTasksOutstanding: 5, recipient: "district-task-force"),
+        ReferralResolvedV1(
+            referralID: "8e2a6c0d-1b3f-4a5e-9c7d-2f4b6a8c0e13", kind: "specialised_school", outcome: "back_to_school",
+            caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, by: "education-370102", at: time),
     ]
 
     /// A broken copy of a valid example, as JSON: the first required field

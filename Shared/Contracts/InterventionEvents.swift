@@ -238,3 +238,35 @@ public struct DailyDigestV1: EventPayload, Hashable {
         self.recipient = recipient
     }
 }
+
+// MARK: - referral.resolved.v1
+
+/// A referral reached its outcome: a 110 or 12345 referral from the hotline,
+/// or a plan's referral to a specialised school or to judicial or social aid.
+public struct ReferralResolvedV1: EventPayload, Hashable {
+    public static let eventType = EventType("referral.resolved", major: 1)
+
+    public var referralID: String
+    /// `police_110`, `city_12345`, `specialised_school`, `judicial_aid` or `social_aid`.
+    public var kind: String
+    /// For 110 and 12345: `dispatched`, `resolved`, `no_action`; a specialised school:
+    /// `back_to_school`, `technical_school`, `into_society`; aid: `granted`, `refused`.
+    public var outcome: String
+    public var caseID: String?
+    public var subjectID: String?
+    /// Who reported the outcome (agency code).
+    public var by: String
+    public var at: Date
+
+    public init(referralID: String, kind: String, outcome: String, caseID: String?, subjectID: String?, by: String, at: Date) {
+        self.referralID = referralID
+        self.kind = kind
+        self.outcome = outcome
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.by = by
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case referralID = "referralId", kind, outcome, caseID = "caseId", subjectID = "subjectId", by, at }
+}

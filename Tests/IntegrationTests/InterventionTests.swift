@@ -265,6 +265,66 @@ struct InterventionTests {
         }
     }
 
+    @Test("a school's report sets the departments to work; 110 and plan referrals are tracked to an outcome that must fit their kind")
+    func whistleAndReferrals() async throws {
+        let clock = ManualWallClock()
+        let port = try freePort()
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention", port: port), logger: TestEnvironment.logger, clock: clock)
+        let call = try calls(port: port)
+        let victim = Self.subjectID(), caller = Self.subjectID()
+        let school = "370102-" + TestEnvironment.unique("W")
+        try await withServices([intervention]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-whistle"), logger: TestEnvironment.logger)
+            // School blows the whistle: a bullying report opens the victim's case with a task for the education bureau.
+            let report = try OutgoingMessage(ReportAcceptedV1(
+                reportID: UUID().uuidString, agency: "school-a", externalID: "w-1", category: .sexualAbuse, immediateDanger: false, occurredAt: Date(),
+                schoolCode: school, subjects: [.init(subjectID: victim, role: .victim), .init(subjectID: Self.subjectID(), role: .witness)]),
+                envelope: EventEnvelope(type: ReportAcceptedV1.eventType.name, source: "intake"))
+            #expect(try await publisher.publish(report) == .confirmed)
+            #expect(try await eventually { try await Self.caseOf(intervention.database, subject: victim) != nil })
+            let caseID = try #require(try await Self.caseOf(intervention.database, subject: victim))
+            #expect(try await eventually {
+                try await count(intervention.database, """
+                    SELECT count(*)::int FROM intervention.tasks WHERE case_id = \(caseID)::uuid AND measure = 'incident_response'
+                    AND unit IN ('psb-370102', 'procuratorate-370102')
+                    """) == 2
+            })
+            // Departments' due in 24 h (high); the witness gets no case.
+            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.cases c JOIN intervention.tasks t USING (case_id) WHERE c.case_id = \(caseID)::uuid") == 2)
+            #expect(try await Self.outbox(intervention.database, caseID: caseID) == ["case.opened.v1", "task.assigned.v1", "task.assigned.v1"])
+            // The task force can route a category elsewhere.
+            #expect(try await call("PUT", "/v1/departments/theft", "tf/task-force", #"{"units":["psb-{district}-juvenile"]}"#).status == 204)
+
+            // A 110 referral from the hotline, tracked to its outcome.
+            let referralID = UUID().uuidString.lowercased()
+            let referral = try OutgoingMessage(ReferralRequestedV1(
+                referralID: referralID, target: .police110, urgent: true, reason: "immediate danger reported to 12355", fromIntakeID: "i",
+                fromEventType: "hotline.call.v1", fromAgency: "hotline-12355", subjectID: caller, riskFlags: [.selfHarm], requestedAt: Date()),
+                envelope: EventEnvelope(type: ReferralRequestedV1.eventType.name, source: "intake"))
+            #expect(try await publisher.publish(referral) == .confirmed)
+            #expect(try await eventually {
+                try await call("GET", "/v1/referrals?status=open&kind=police_110", "tf/task-force", nil).body.contains(referralID)
+            })
+            #expect(try await call("POST", "/v1/referrals/\(referralID)/outcome", "psb-370102/caseworker", #"{"outcome":"resolved"}"#).status == 403)
+            #expect(try await call("POST", "/v1/referrals/\(referralID)/outcome", "tf/task-force", #"{"outcome":"back_to_school"}"#).status == 400)
+            #expect(try await call("POST", "/v1/referrals/\(referralID)/outcome", "tf/task-force", #"{"outcome":"dispatched","note":"patrol on site in 6 minutes"}"#).status == 204)
+            #expect(try await call("POST", "/v1/referrals/\(referralID)/outcome", "tf/task-force", #"{"outcome":"resolved"}"#).status == 409)
+            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.outbox WHERE routing_key = 'referral.resolved.v1' AND convert_from(body, 'UTF8') LIKE \("%\(referralID)%") AND convert_from(body, 'UTF8') LIKE \(#"%"outcome":"dispatched"%"#)") == 1)
+
+            // A plan's specialised-school measure is a referral too; its outcome completes the task.
+            let plan = #"{"measures":[{"measure":"specialised_school","unit":"education-370102"}]}"#
+            #expect(try await call("POST", "/v1/cases/\(caseID)/plan", "tf/task-force", plan).status == 201)
+            let task = try #require(try JSONDecoder.contracts.decode(InterventionRoutes.CaseDetail.self, from: Data(
+                try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).body.utf8)).tasks.first { $0.measure == "specialised_school" })
+            #expect(try await call("POST", "/v1/referrals/\(task.taskID)/outcome", "education-370102/caseworker", #"{"outcome":"granted"}"#).status == 400)
+            #expect(try await call("POST", "/v1/referrals/\(task.taskID)/outcome", "education-370102/caseworker", #"{"outcome":"back_to_school"}"#).status == 204)
+            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.tasks WHERE task_id = \(task.taskID)::uuid AND status = 'completed'") == 1)
+            #expect(try await Self.outbox(intervention.database, caseID: caseID).suffix(3) == ["task.assigned.v1", "referral.resolved.v1", "task.updated.v1"])
+            await publisher.close()
+        }
+    }
+
     @Test("the daily summary and digest match a day of known numbers; follow-up visits fall due by tier, once each")
     func dailyLoop() async throws {
         // A day of its own, years ahead, so that nothing else was counted on it.
