@@ -1,3 +1,5 @@
+import Foundation
+import Hummingbird
 import Logging
 import PostgresNIO
 import Storage
@@ -20,5 +22,45 @@ public enum Audit {
             INSERT INTO \(unescaped: database.schema).audit (agency, role, action, resource, reason)
             VALUES (\(identity.agency), \(identity.role), \(action), \(resource), \(reason))
             """, logger: database.logger)
+    }
+}
+
+/// `GET /v1/audit?resource=&agency=&limit=&before=`: a service's audit trail, newest first, for the district
+/// task force and operators. Every service serves it the same way.
+public enum AuditRoutes {
+    struct Entry: Codable {
+        var id: Int64
+        var at: Date
+        var agency: String
+        var role: String
+        var action: String
+        var resource: String
+        var reason: String?
+    }
+
+    /// - Parameters:
+    ///   - v1: The service's `/v1` group.
+    ///   - database: The service's database.
+    public static func add(to v1: RouterGroup<HuhangRequestContext>, database: Database) {
+        v1.get("audit") { request, context in
+            let identity = try context.requireIdentity()
+            guard ["task-force", "operator"].contains(identity.role) else {
+                throw HTTPError(.forbidden, message: "the audit trail is for the task force and operators")
+            }
+            let query = request.uri.queryParameters
+            let resource = query["resource"].map(String.init), agency = query["agency"].map(String.init)
+            let limit = min(max(Int(query["limit"].map(String.init) ?? "") ?? 100, 1), 1000)
+            let before = Int64(query["before"].map(String.init) ?? "") ?? Int64.max
+            let rows = try await database.client.query("""
+                SELECT id, at, agency, role, action, resource, reason FROM \(unescaped: database.schema).audit
+                WHERE (\(resource)::text IS NULL OR resource = \(resource)) AND (\(agency)::text IS NULL OR agency = \(agency)) AND id < \(before)
+                ORDER BY id DESC LIMIT \(limit)
+                """, logger: database.logger)
+            var entries: [Entry] = []
+            for try await (id, at, agency, role, action, resource, reason) in rows.decode((Int64, Date, String, String, String, String, String?).self) {
+                entries.append(Entry(id: id, at: at, agency: agency, role: role, action: action, resource: resource, reason: reason))
+            }
+            return try JSONResponse.make(entries)
+        }
     }
 }

@@ -108,7 +108,9 @@ public struct RunningService<S: HuhangService>: Sendable {
         let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
         let router = Router(context: HuhangRequestContext.self)
         HealthRoutes.add(to: router, readiness: readiness)
-        service.addRoutes(to: router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens)), events: dispatcher)
+        let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens))
+        service.addRoutes(to: v1, events: dispatcher)
+        AuditRoutes.add(to: v1, database: database)
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: S.name),

@@ -199,6 +199,48 @@ struct InterventionTests {
         }
     }
 
+    @Test("real processes, deadlines of seconds: SIGKILL between escalation steps neither loses nor repeats one; two replicas fire each once")
+    func escalationAcrossKills() async throws {
+        // A first response due in about 2 s, the superior 4 s later, the task force 8 s later.
+        let fast = [
+            "FIRST_RESPONSE_HOURS": "0.0006,0.0006,0.0006", "ESCALATE_SUPERIOR_AFTER_HOURS": "0.0011", "ESCALATE_TASK_FORCE_AFTER_HOURS": "0.0022",
+            "ESCALATION_POLL_MS": "200", "LOG_LEVEL": "warning",
+        ]
+        var processes = [try launchService("intervention", port: try freePort(), environment: fast),
+                         try launchService("intervention", port: try freePort(), environment: fast)]
+        defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let subject = Self.subjectID()
+        try await withDatabase(schema: "intervention") { database in
+            #expect(try await eventually(timeout: .seconds(60)) {
+                (try? await count(database, "SELECT count(*)::int FROM intervention.schema_migrations WHERE version = 5")) == 1
+            })
+            try await Task.sleep(for: .seconds(2))
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-kill"), logger: TestEnvironment.logger)
+            #expect(try await publisher.publish(try Self.assessed(subject, tier: .high, previous: nil, school: "370102-K")) == .confirmed)
+            await publisher.close()
+            #expect(try await eventually { try await Self.caseOf(database, subject: subject) != nil })
+            let caseID = try #require(try await Self.caseOf(database, subject: subject))
+            func steps() async throws -> [String] {
+                try await Self.outbox(database, caseID: caseID).filter { $0 == "task.overdue.v1" || $0 == "case.escalated.v1" }
+            }
+            // The reminder fires once, with two replicas looking; then both die without warning.
+            #expect(try await eventually { try await steps() == ["task.overdue.v1"] })
+            for process in processes { kill(process.processIdentifier, SIGKILL) }
+            for process in processes { process.waitUntilExit() }
+            // Nothing runs while the superior step falls due; a new replica fires it on start, then the last.
+            try await Task.sleep(for: .seconds(5))
+            #expect(try await steps() == ["task.overdue.v1"])
+            processes.append(try launchService("intervention", port: try freePort(), environment: fast))
+            processes.append(try launchService("intervention", port: try freePort(), environment: fast))
+            #expect(try await eventually(timeout: .seconds(60)) { try await steps().count == 3 })
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await steps() == ["task.overdue.v1", "case.escalated.v1", "case.escalated.v1"])
+            #expect(try await count(database, """
+                SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid AND t.fired_at IS NOT NULL
+                """) == 3)
+        }
+    }
+
     @Test("a sealed case leaves every list and count; break-the-glass needs a reason, is audited and expires; only an order unseals")
     func sealing() async throws {
         let clock = ManualWallClock()
@@ -242,6 +284,10 @@ struct InterventionTests {
                 SELECT count(*)::int FROM intervention.audit WHERE resource = \("case/\(caseID)") AND action = 'break-the-glass'
                 AND reason = 'court asks for the supervision record'
                 """) == 1)
+            // The audit log, through the API: the task force sees who opened it and why; a unit may not look.
+            let audit = try await call("GET", "/v1/audit?resource=case/\(caseID)", "tf/task-force", nil)
+            #expect(audit.status == 200 && audit.body.contains("break-the-glass") && audit.body.contains("court asks for the supervision record"))
+            #expect(try await call("GET", "/v1/audit", "\(school)/caseworker", nil).status == 403)
             // Another reader has no window; the window closes after 30 minutes.
             #expect(try await call("GET", "/v1/cases/\(caseID)", "tf2/task-force", nil).status == 403)
             clock.advance(by: 31 * 60)
