@@ -1,6 +1,7 @@
 # One image with the five service executables and huhang-admin; the compose
 # file picks the executable per container with `command:`. The contracts'
-# JSON Schemas travel beside the executables (huhang_Contracts.resources).
+# JSON Schemas and assessment's risk model travel beside the executables
+# (huhang_Contracts.resources, huhang_Assessment.resources).
 #
 #   docker build -t huhang:latest .
 
