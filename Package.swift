@@ -94,9 +94,26 @@ let package = Package(
             ],
             path: "Services/Intake"
         ),
-        .executableTarget(name: "Assessment", dependencies: ["ServiceKit"], path: "Services/Assessment", resources: [.copy("Models")]),
-        .executableTarget(name: "Intervention", dependencies: ["ServiceKit"], path: "Services/Intervention"),
-        .executableTarget(name: "Inspection", dependencies: ["ServiceKit"], path: "Services/Inspection"),
+        .executableTarget(
+            name: "Assessment",
+            dependencies: ["ServiceKit", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Services/Assessment",
+            resources: [.copy("Models")]
+        ),
+        .executableTarget(
+            name: "Intervention",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Services/Intervention"
+        ),
+        .executableTarget(
+            name: "Inspection",
+            dependencies: ["ServiceKit", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Services/Inspection"
+        ),
         .executableTarget(name: "Notification", dependencies: ["ServiceKit"], path: "Services/Notification"),
 
         // MARK: Tools
@@ -131,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["Contracts", "Messaging", "Storage", "ServiceKit", "Assessment", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Contracts", "Messaging", "Storage", "ServiceKit", "Assessment", "Inspection", .product(name: "Logging", package: "swift-log")],
             path: "Tests/UnitTests"
         ),
         .testTarget(

@@ -1,49 +1,121 @@
 import Contracts
 import Foundation
+import Hummingbird
+import Logging
+import Messaging
 import PostgresNIO
 import ServiceKit
+import ServiceLifecycle
 import Storage
 
-/// Inspection (校园安全): school safety. This first version counts the
-/// accepted incident reports per school and quarter, an input of the
-/// quarterly safety rating; registry, inspections, hazards and ratings come
-/// with their own issue.
+/// Inspection (校园安全): the schools registry, inspections against a
+/// configurable checklist, hazards with responsible units and deadlines,
+/// venue checks, and the quarterly school safety rating with its bulletin.
 struct InspectionService: HuhangService {
     static let name = "inspection"
     static let defaultHTTPPort = 8084
     static let migrations = InspectionMigrations.all
 
-    init(context: ServiceContext) throws {}
+    let store: InspectionStore
+    let database: Database
+    let clock: any WallClock
+    let logger: Logger
+    let configuration: InspectionConfiguration
 
-    static func quarter(of date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        let parts = calendar.dateComponents([.year, .month], from: date)
-        return "\(parts.year!)-Q\((parts.month! - 1) / 3 + 1)"
+    init(context: ServiceContext) throws {
+        configuration = try InspectionConfiguration()
+        store = InspectionStore(rules: configuration.rules, logger: context.logger)
+        database = context.database
+        clock = context.clock
+        logger = context.logger
     }
+
+    static func quarter(of date: Date) -> String { Quarter.of(date) }
 
     func register(_ handlers: inout HandlerRegistry) {
         handlers.on(ReportAcceptedV1.self) { report, context in
             guard let school = report.schoolCode else { return .applied }
+            try await store.knowSchool(school, on: context.connection)
             try await context.connection.query("""
                 INSERT INTO inspection.school_incidents (school_code, quarter, incidents)
-                VALUES (\(school), \(Self.quarter(of: report.occurredAt)), 1)
+                VALUES (\(school), \(Quarter.of(report.occurredAt)), 1)
                 ON CONFLICT (school_code, quarter) DO UPDATE SET incidents = inspection.school_incidents.incidents + 1
                 """, logger: context.logger)
             return .applied
         }
+        handlers.on(InspectionReportAcceptedV1.self) { report, context in
+            try await context.emit(try await store.record(report, at: clock.now(), on: context.connection))
+            return .applied
+        }
+        handlers.on(VenueFindingAcceptedV1.self) { finding, context in
+            try await store.record(finding, flagAfter: configuration.venueFlagFindings, within: configuration.venueFlagDays, on: context.connection)
+            return .applied
+        }
+    }
+
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+        InspectionRoutes(store: store, database: database, clock: clock).add(to: v1)
+    }
+
+    func backgroundServices() -> [any Service] {
+        [HazardWatch(store: store, database: database, clock: clock, poll: configuration.poll, logger: logger)]
     }
 }
 
-enum InspectionMigrations {
-    static let all: [Migration] = [
-        Migration(1, "incidents per school and quarter", """
-            CREATE TABLE inspection.school_incidents (
-                school_code text NOT NULL,
-                quarter     text NOT NULL,
-                incidents   integer NOT NULL,
-                PRIMARY KEY (school_code, quarter)
-            );
-            """),
-    ]
+/// Inspection's own settings.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `NON_COMPLIANT_LATE_HAZARDS`, `MODEL_MIN_INSPECTIONS`, `MODEL_MAX_INCIDENTS` | 2, 3, 1 | the rating rules (``RatingRules``) |
+/// | `VENUE_FLAG_FINDINGS` | `3` | findings at one venue that flag it |
+/// | `VENUE_FLAG_DAYS` | `90` | within how many days |
+/// | `HAZARD_POLL_MS` | `1000` | how often late hazards are looked for |
+struct InspectionConfiguration: Sendable {
+    var rules: RatingRules
+    var venueFlagFindings: Int
+    var venueFlagDays: Int
+    var poll: Duration
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func integer(_ key: String, _ fallback: Int) throws -> Int {
+            guard let text = environment[key], !text.isEmpty else { return fallback }
+            guard let value = Int(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive whole number") }
+            return value
+        }
+        rules = try RatingRules(environment: environment)
+        venueFlagFindings = try integer("VENUE_FLAG_FINDINGS", 3)
+        venueFlagDays = try integer("VENUE_FLAG_DAYS", 90)
+        poll = .milliseconds(try integer("HAZARD_POLL_MS", 1000))
+    }
+}
+
+/// Emits `hazard.overdue.v1` once for each hazard past its deadline, shared among replicas.
+struct HazardWatch: Service {
+    let store: InspectionStore
+    let database: Database
+    let clock: any WallClock
+    let poll: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+            while !Task.isCancelled {
+                do {
+                    let fired = try await database.withTransaction { connection in
+                        let emissions = try await store.overdue(at: clock.now(), limit: 100, on: connection)
+                        try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: logger)
+                        return emissions.count
+                    }
+                    backoff.reset()
+                    if fired >= 100 { continue }
+                    try? await Task.sleep(for: poll)
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("hazard watch round failed", metadata: ["error.message": "\(error)"])
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+    }
 }

@@ -74,6 +74,10 @@ enum Measure: String, Codable, Sendable, CaseIterable {
     case firstResponse = "first_response"
     /// A department's answer to an incident a school reported ("school blows the whistle, departments report").
     case incidentResponse = "incident_response"
+    /// Rectifying a hazard an inspection found.
+    case hazardRectification = "hazard_rectification"
+    /// Supervising a school whose safety rating fell.
+    case schoolSupervision = "school_supervision"
     case counselling
     /// 亲职教育
     case familyEducation = "family_education"

@@ -1,4 +1,5 @@
 import Contracts
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -106,6 +107,43 @@ struct InterventionService: HuhangService {
             return .applied
         }
 
+        // A hazard an inspection found is a task for the unit that must rectify it, by its deadline, on the school's case.
+        handlers.on(HazardReportedV1.self) { hazard, context in
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let subject = SchoolCase.subjectID(hazard.schoolCode)
+            let (caseID, _, emissions) = try await store.openOrAttach(
+                subjectID: subject, tier: hazard.severity == .critical ? .critical : .high, schoolCode: hazard.schoolCode,
+                reason: "school safety: \(hazard.severity.rawValue) hazard \(hazard.item) found by \(hazard.inspectedBy)", by: actor, at: now,
+                on: context.connection)
+            try await context.emit(emissions)
+            let task = try await store.assign(
+                caseID: caseID, subjectID: subject, unit: hazard.unit, measure: .hazardRectification, tier: hazard.severity == .critical ? .critical : .high,
+                urgent: hazard.severity == .critical, due: hazard.dueAt, note: "\(hazard.item) (hazard \(hazard.hazardID))", by: actor, at: now,
+                on: context.connection)
+            try await context.emit(task, subject: caseID)
+            return .applied
+        }
+
+        // A school whose rating fell is put under focus: a supervision task for the education bureau.
+        handlers.on(RatingChangedV1.self) { rating, context in
+            guard rating.fell else { return .applied }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let subject = SchoolCase.subjectID(rating.schoolCode)
+            let (caseID, _, emissions) = try await store.openOrAttach(
+                subjectID: subject, tier: .high, schoolCode: rating.schoolCode,
+                reason: "school safety rating fell to \(rating.rating.rawValue) in \(rating.quarter)", by: actor, at: now, on: context.connection)
+            try await context.emit(emissions)
+            let unit = Departments.units(["education-{district}"], schoolCode: rating.schoolCode)[0]
+            let task = try await store.assign(
+                caseID: caseID, subjectID: subject, unit: unit, measure: .schoolSupervision, tier: .high, urgent: false,
+                due: now.addingTimeInterval(configuration.plan[.high] ?? 72 * 3600),
+                note: "\(rating.quarter): \(rating.reasons.joined(separator: "; "))", by: actor, at: now, on: context.connection)
+            try await context.emit(task, subject: caseID)
+            return .applied
+        }
+
         // A 110 or 12345 referral from intake is tracked to its outcome, on the subject's case when there is one.
         handlers.on(ReferralRequestedV1.self) { referral, context in
             let kind: ReferralKind = referral.target == .police110 ? .police110 : .city12345
@@ -194,5 +232,13 @@ extension Optional {
     func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
         guard let value = self else { return nil }
         return try await transform(value)
+    }
+}
+
+/// A school's own case — hazards to rectify, supervision after a falling rating — under a subject id
+/// derived from the school code, shaped like every other subject id.
+enum SchoolCase {
+    static func subjectID(_ schoolCode: String) -> String {
+        "s-" + Hex.string(SHA256.hash(data: Data("school|\(schoolCode)".utf8)).prefix(16))
     }
 }

@@ -279,6 +279,11 @@ public enum Contracts {
     public static let interventionPayloads: [any EventPayload.Type] = [
         CaseOpenedV1.self, TaskUpdatedV1.self, TaskOverdueV1.self, CaseEscalatedV1.self, CaseClosedV1.self,
         FollowUpDueV1.self, FollowUpRecordedV1.self, DailyDigestV1.self, ReferralResolvedV1.self,
+    ] + inspectionPayloads
+
+    /// What inspection publishes.
+    public static let inspectionPayloads: [any EventPayload.Type] = [
+        HazardReportedV1.self, HazardOverdueV1.self, RatingChangedV1.self,
     ]
 
     /// The domain events intake passes on for accepted agency events, and the referrals it raises.

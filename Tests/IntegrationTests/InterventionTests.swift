@@ -371,6 +371,42 @@ struct InterventionTests {
         }
     }
 
+    @Test("a hazard becomes a task for the unit that must rectify it, by its deadline; a school whose rating fell gets a supervision task")
+    func schoolSafety() async throws {
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention"), logger: TestEnvironment.logger, clock: ManualWallClock())
+        let school = "370102-" + TestEnvironment.unique("F")
+        let due = Date().addingTimeInterval(3 * 86_400)
+        try await withServices([intervention]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-school"), logger: TestEnvironment.logger)
+            let hazard = try OutgoingMessage(HazardReportedV1(
+                hazardID: UUID().uuidString, schoolCode: school, item: "one_key_alarm", severity: .critical, unit: school, dueAt: due,
+                inspectionID: "i", inspectedBy: "psb-370102", note: "not linked to 110", at: Date()),
+                envelope: EventEnvelope(type: HazardReportedV1.eventType.name, source: "inspection"))
+            let fell = try OutgoingMessage(RatingChangedV1(
+                schoolCode: school, quarter: "2026-Q3", rating: .nonCompliant, previousRating: .compliant, fell: true,
+                reasons: ["2 hazards late at the quarter's end"], at: Date()),
+                envelope: EventEnvelope(type: RatingChangedV1.eventType.name, source: "inspection"))
+            let rose = try OutgoingMessage(RatingChangedV1(
+                schoolCode: school, quarter: "2026-Q2", rating: .model, previousRating: .compliant, fell: false, reasons: [], at: Date()),
+                envelope: EventEnvelope(type: RatingChangedV1.eventType.name, source: "inspection"))
+            #expect(try await publisher.publish([hazard, fell, rose]).allSatisfy { $0 == .confirmed })
+            await publisher.close()
+            let subject = SchoolCase.subjectID(school)
+            #expect(try await eventually {
+                try await count(intervention.database, "SELECT count(*)::int FROM intervention.tasks WHERE subject_id = \(subject)") == 2
+            })
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.tasks WHERE subject_id = \(subject) AND measure = 'hazard_rectification' AND unit = \(school)
+                AND abs(extract(epoch FROM due_at - \(due))) < 1
+                """) == 1)
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.tasks WHERE subject_id = \(subject) AND measure = 'school_supervision' AND unit = 'education-370102'
+                """) == 1)
+            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = \(subject)") == 1)
+        }
+    }
+
     @Test("the daily summary and digest match a day of known numbers; follow-up visits fall due by tier, once each")
     func dailyLoop() async throws {
         // A day of its own, years ahead, so that nothing else was counted on it.
