@@ -114,7 +114,15 @@ let package = Package(
             dependencies: ["ServiceKit", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Services/Inspection"
         ),
-        .executableTarget(name: "Notification", dependencies: ["ServiceKit"], path: "Services/Notification"),
+        .executableTarget(
+            name: "Notification",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Services/Notification"
+        ),
 
         // MARK: Tools
 

@@ -2,100 +2,136 @@ import Contracts
 import Foundation
 import Hummingbird
 import Logging
+import Messaging
+import Metrics
 import PostgresNIO
 import ServiceKit
+import ServiceLifecycle
 import Storage
 
 /// Notification: every person who must act is told, and that is recorded.
-/// This first version records an in-app inbox delivery for each assigned
-/// task; webhooks, SMS, e-mail and acknowledgements come with their own issue.
+/// Routing rules (data) name who hears of each event and on which channels;
+/// the in-app inbox is written at once; webhooks are sent by the dispatcher,
+/// every attempt recorded, retried with back-off and jitter, one delivery per
+/// event, recipient and channel however often the event comes.
 struct NotificationService: HuhangService {
     static let name = "notification"
     static let defaultHTTPPort = 8085
     static let migrations = NotificationMigrations.all
 
     let database: Database
+    let configuration: NotificationConfiguration
+    let clock: any WallClock
+    let logger: Logger
 
     init(context: ServiceContext) throws {
         database = context.database
+        configuration = try NotificationConfiguration()
+        clock = context.clock
+        logger = context.logger
     }
 
     func register(_ handlers: inout HandlerRegistry) {
-        handlers.on(TaskAssignedV1.self) { task, context in
-            let deliveryID = UUID().uuidString.lowercased()
-            let text = "Task \(task.measure) for case \(task.caseID.prefix(8)) (tier \(task.tier.rawValue)) due \(ContractCoding.formatTime(task.dueAt))"
-            // One delivery per event, recipient and channel, whatever the redeliveries.
-            let inserted = try await context.connection.query("""
-                INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, delivered_at)
-                VALUES (\(deliveryID)::uuid, \(context.envelope.id), \(context.envelope.type), \(context.envelope.correlationID),
-                        \(task.unit), 'inbox', \(text), now())
-                ON CONFLICT (event_id, recipient, channel) DO NOTHING
-                RETURNING 1
-                """, logger: context.logger)
-            var isNew = false
-            for try await _ in inserted { isNew = true }
-            guard isNew else { return .applied }
-            try await context.emit(NotificationDeliveredV1(
-                deliveryID: deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
-                recipient: task.unit, channel: .inbox, deliveredAt: Date()), subject: deliveryID)
-            return .applied
+        for type in Routing.types {
+            handlers.onRaw(type, from: ExchangeName.events) { body, context in
+                try await route(body, context)
+            }
         }
     }
 
-    struct InboxItem: Codable {
-        var deliveryId: String
-        var eventType: String
-        var correlationId: String
-        var body: String
-        var deliveredAt: Date
+    /// Makes the deliveries an event calls for, by the routing rules; inbox ones are delivered at once.
+    func route(_ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult {
+        let notice: Notice?
+        do {
+            notice = try Routing.notice(type: context.envelope.type, body: body, taskForce: configuration.taskForceUnit)
+        } catch {
+            throw MessageRejection("body does not match \(context.envelope.type): \(error)")
+        }
+        guard let notice else { return .applied }
+        let rules = try await context.connection.query("""
+            SELECT recipients, channels, critical FROM notification.rules WHERE event_type = \(context.envelope.type)
+            """, logger: context.logger)
+        var rule: ([String], [String], Bool)?
+        for try await row in rules.decode(([String], [String], Bool).self) { rule = row }
+        guard let (roles, channels, alwaysCritical) = rule else { return .applied }
+        let recipients = Array(Set(roles.compactMap { notice.roles[$0] })).sorted()
+        let critical = notice.critical || alwaysCritical
+        let now = clock.now()
+        for recipient in recipients {
+            // The inbox always; other channels where the recipient has an endpoint.
+            let endpoints = try await context.connection.query("""
+                SELECT channel, address FROM notification.endpoints WHERE recipient = \(recipient) AND channel = ANY(\(channels)::text[])
+                """, logger: context.logger)
+            var targets: [(String, String?)] = channels.contains("inbox") ? [("inbox", nil)] : []
+            for try await (channel, address) in endpoints.decode((String, String).self) where channel != "inbox" { targets.append((channel, address)) }
+            for (channel, address) in targets {
+                let deliveryID = UUID().uuidString.lowercased()
+                let inbox = channel == "inbox"
+                let inserted = try await context.connection.query("""
+                    INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address,
+                                                         status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent)
+                    VALUES (\(deliveryID)::uuid, \(context.envelope.id), \(context.envelope.type), \(context.envelope.correlationID), \(recipient),
+                            \(channel), \(notice.text), \(address), \(inbox ? "delivered" : "pending"), \(critical), \(now),
+                            \(inbox ? now : nil), \(critical ? now.addingTimeInterval(configuration.ackTimeout) : nil), \(context.envelope.traceparent))
+                    ON CONFLICT (event_id, recipient, channel) DO NOTHING
+                    RETURNING 1
+                    """, logger: context.logger)
+                var isNew = false
+                for try await _ in inserted { isNew = true }
+                if isNew && inbox {
+                    try await context.emit(NotificationDeliveredV1(
+                        deliveryID: deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
+                        recipient: recipient, channel: .inbox, deliveredAt: now), subject: deliveryID)
+                }
+            }
+        }
+        return .applied
     }
 
     func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
-        let database = self.database
-        v1.get("inbox/:recipient") { _, context in
-            let identity = try context.requireIdentity()
-            let recipient = try context.parameters.require("recipient")
-            // A unit reads its own inbox; the task force and operators read any.
-            guard identity.agency == recipient || ["task-force", "operator"].contains(identity.role) else {
-                throw HTTPError(.forbidden, message: "this inbox belongs to another unit")
-            }
-            let rows = try await database.client.query("""
-                SELECT delivery_id::text, event_type, correlation_id, body, delivered_at
-                FROM notification.deliveries WHERE recipient = \(recipient) AND channel = 'inbox'
-                ORDER BY delivered_at DESC LIMIT 100
-                """, logger: database.logger)
-            var items: [InboxItem] = []
-            for try await (id, type, correlation, body, at) in rows.decode((String, String, String, String, Date).self) {
-                items.append(InboxItem(deliveryId: id, eventType: type, correlationId: correlation, body: body, deliveredAt: at))
-            }
-            return try JSONResponse.make(["recipient": .init(recipient), "items": AnyEncodable(items)] as [String: AnyEncodable])
-        }
+        NotificationRoutes(database: database, clock: clock).add(to: v1)
+    }
+
+    func backgroundServices() -> [any Service] {
+        [Dispatcher(database: database, configuration: configuration, clock: clock, logger: logger)]
     }
 }
 
-/// Type erasure for mixed JSON responses.
-struct AnyEncodable: Encodable {
-    let encodeBody: (any Encoder) throws -> Void
-    init<T: Encodable>(_ value: T) { encodeBody = value.encode }
-    func encode(to encoder: any Encoder) throws { try encodeBody(encoder) }
-}
+/// Notification's own settings.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `NOTIFY_MAX_ATTEMPTS` | `6` | attempts before a delivery is failed for good (and operators alerted) |
+/// | `NOTIFY_RETRY_BASE_MS` | `1000` | first retry delay; each next doubles, with up to 20 % jitter, at most 10 minutes |
+/// | `NOTIFY_TIMEOUT_MS` | `5000` | how long a webhook may take to answer |
+/// | `NOTIFY_CONCURRENCY` | `16` | deliveries in flight at once per replica |
+/// | `ACK_TIMEOUT_MINUTES` | `15` | a critical notice must be acknowledged within this |
+/// | `TASK_FORCE_UNIT` | `district-task-force` | the task force's unit code |
+struct NotificationConfiguration: Sendable {
+    var maxAttempts: Int
+    var retryBase: TimeInterval
+    var timeout: TimeInterval
+    var concurrency: Int
+    var ackTimeout: TimeInterval
+    var taskForceUnit: String
 
-enum NotificationMigrations {
-    static let all: [Migration] = [
-        Migration(1, "deliveries", """
-            CREATE TABLE notification.deliveries (
-                delivery_id    uuid PRIMARY KEY,
-                event_id       text NOT NULL,
-                event_type     text NOT NULL,
-                correlation_id text NOT NULL,
-                recipient      text NOT NULL,
-                channel        text NOT NULL,
-                body           text NOT NULL,
-                delivered_at   timestamptz,
-                created_at     timestamptz NOT NULL DEFAULT now(),
-                UNIQUE (event_id, recipient, channel)
-            );
-            CREATE INDEX deliveries_recipient ON notification.deliveries (recipient, delivered_at);
-            """),
-    ]
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func number(_ key: String, _ fallback: Double) throws -> Double {
+            guard let text = environment[key], !text.isEmpty else { return fallback }
+            guard let value = Double(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive number") }
+            return value
+        }
+        maxAttempts = Int(try number("NOTIFY_MAX_ATTEMPTS", 6))
+        retryBase = try number("NOTIFY_RETRY_BASE_MS", 1000) / 1000
+        timeout = try number("NOTIFY_TIMEOUT_MS", 5000) / 1000
+        concurrency = Int(try number("NOTIFY_CONCURRENCY", 16))
+        ackTimeout = try number("ACK_TIMEOUT_MINUTES", 15) * 60
+        taskForceUnit = environment["TASK_FORCE_UNIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-task-force"
+    }
+
+    /// The delay before attempt `attempt + 1`: doubling from the base, up to 10 minutes, with up to 20 % jitter.
+    func retryDelay(after attempt: Int) -> TimeInterval {
+        let delay = min(600, retryBase * pow(2, Double(max(0, attempt - 1))))
+        return delay * Double.random(in: 1.0...1.2)
+    }
 }

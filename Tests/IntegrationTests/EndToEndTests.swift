@@ -91,17 +91,22 @@ struct EndToEndTests {
                 WHERE r.event_id = \(reportID) AND rs.subject_id LIKE 's-%' AND rs.subject_id NOT LIKE '%S-001%'
                 """) == 2)
 
-            // One trace: the notification service's own events — the school told of its first response, the
-            // education bureau of the incident the school reported — carry the agency's trace id and the report's correlation id.
+            // One trace: the notification service's own events — the school told of its first response, the education
+            // bureau of the incident the school reported, the task force of a child at critical risk — carry the
+            // agency's trace id and the report's correlation id.
             let traced = try await eventually {
                 try await count(notification.database, """
                     SELECT count(*)::int FROM notification.outbox
                     WHERE properties->>'correlationID' = \(reportID)
                       AND split_part(properties->'headers'->>'traceparent', '-', 2) = \(trace.traceID)
-                    """) == 2
+                    """) == 3
             }
             #expect(traced)
-            #expect(try await count(notification.database, "SELECT count(*)::int FROM notification.outbox WHERE properties->>'correlationID' = \(reportID)") == 2)
+            #expect(try await count(notification.database, "SELECT count(*)::int FROM notification.outbox WHERE properties->>'correlationID' = \(reportID)") == 3)
+            #expect(try await count(notification.database, """
+                SELECT count(*)::int FROM notification.deliveries WHERE correlation_id = \(reportID) AND channel = 'inbox'
+                AND recipient IN (\(school), \("education-" + school), 'district-task-force')
+                """) == 3)
 
             // The case's chronology records that the unit was told.
             #expect(try await eventually {

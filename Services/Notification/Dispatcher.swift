@@ -1,0 +1,197 @@
+import Contracts
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Messaging
+import Metrics
+import PostgresNIO
+import ServiceKit
+import ServiceLifecycle
+import Storage
+
+/// Sends pending deliveries. Each round leases a batch (`FOR UPDATE SKIP
+/// LOCKED`, then a lease time, so replicas share them and a slow endpoint
+/// holds no lock), sends them concurrently — a failing endpoint does not hold
+/// up the others — and records each attempt; a delivered one emits
+/// `notification.delivered.v1`, a failed one is retried with back-off and
+/// jitter, and after the last attempt is set aside as failed, counted in
+/// `huhang_notification_failed_total` and logged as an error for operators.
+struct Dispatcher: Service {
+    let database: Database
+    let configuration: NotificationConfiguration
+    let clock: any WallClock
+    let logger: Logger
+    private let failed = Counter(label: "huhang_notification_failed_total")
+    private let sent = Counter(label: "huhang_notification_sent_total")
+
+    init(database: Database, configuration: NotificationConfiguration, clock: any WallClock, logger: Logger) {
+        self.database = database
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    struct Pending: Sendable {
+        var deliveryID: String
+        var eventID: String
+        var eventType: String
+        var correlationID: String
+        var traceparent: String?
+        var recipient: String
+        var channel: String
+        var address: String
+        var body: String
+        var attempts: Int
+        var secret: String?
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+            while !Task.isCancelled {
+                do {
+                    let handled = try await dispatchOnce()
+                    backoff.reset()
+                    if handled >= configuration.concurrency { continue }
+                    try? await Task.sleep(for: .milliseconds(200))
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("notification dispatch round failed", metadata: ["error.message": "\(error)"])
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+    }
+
+    /// Leases, sends and records one batch. - Returns: How many were attempted.
+    @discardableResult
+    func dispatchOnce() async throws -> Int {
+        let now = clock.now()
+        let leased = try await database.withTransaction { connection -> [Pending] in
+            let rows = try await connection.query("""
+                UPDATE notification.deliveries d SET next_attempt_at = \(now.addingTimeInterval(configuration.timeout * 2 + 5))
+                FROM (SELECT delivery_id FROM notification.deliveries
+                      WHERE status = 'pending' AND next_attempt_at <= \(now)
+                      ORDER BY next_attempt_at LIMIT \(configuration.concurrency) FOR UPDATE SKIP LOCKED) due
+                WHERE d.delivery_id = due.delivery_id
+                RETURNING d.delivery_id::text, d.event_id, d.event_type, d.correlation_id, d.traceparent, d.recipient, d.channel,
+                          coalesce(d.address, ''), d.body, d.attempts,
+                          (SELECT e.secret FROM notification.endpoints e WHERE e.recipient = d.recipient AND e.channel = d.channel)
+                """, logger: logger)
+            var pending: [Pending] = []
+            for try await (id, event, type, correlation, trace, recipient, channel, address, body, attempts, secret)
+                in rows.decode((String, String, String, String, String?, String, String, String, String, Int, String?).self) {
+                pending.append(Pending(
+                    deliveryID: id, eventID: event, eventType: type, correlationID: correlation, traceparent: trace, recipient: recipient,
+                    channel: channel, address: address, body: body, attempts: attempts, secret: secret))
+            }
+            return pending
+        }
+        guard !leased.isEmpty else { return 0 }
+        let results = await withTaskGroup(of: (Pending, String?).self) { group in
+            for delivery in leased {
+                group.addTask { (delivery, await send(delivery)) }
+            }
+            var results: [(Pending, String?)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        for (delivery, problem) in results {
+            try await record(delivery, problem: problem)
+        }
+        return leased.count
+    }
+
+    /// Sends one delivery. - Returns: nil when it arrived, else what went wrong.
+    func send(_ delivery: Pending) async -> String? {
+        switch delivery.channel {
+        case "webhook":
+            let payload = WebhookPayload(
+                deliveryID: delivery.deliveryID, eventID: delivery.eventID, eventType: delivery.eventType, correlationID: delivery.correlationID,
+                recipient: delivery.recipient, text: delivery.body)
+            guard let url = URL(string: delivery.address), let body = try? ContractCoding.encoder().encode(payload) else {
+                return "the endpoint address is not a URL"
+            }
+            let timestamp = Int(Date().timeIntervalSince1970)
+            var request = URLRequest(url: url, timeoutInterval: configuration.timeout)
+            request.httpMethod = "POST"
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(String(timestamp), forHTTPHeaderField: "X-Huhang-Timestamp")
+            request.setValue(delivery.deliveryID, forHTTPHeaderField: "X-Huhang-Delivery")
+            request.setValue(WebhookSignature.sign(body: Array(body), timestamp: timestamp, secret: delivery.secret ?? ""),
+                             forHTTPHeaderField: "X-Huhang-Signature")
+            return await withCheckedContinuation { continuation in
+                URLSession.shared.dataTask(with: request) { _, response, error in
+                    if let error {
+                        continuation.resume(returning: "request failed: \(error.localizedDescription)")
+                    } else if let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) {
+                        continuation.resume(returning: nil)
+                    } else {
+                        continuation.resume(returning: "the endpoint answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                    }
+                }.resume()
+            }
+        default:
+            return "no sender for channel \(delivery.channel) yet"
+        }
+    }
+
+    private func record(_ delivery: Pending, problem: String?) async throws {
+        let now = clock.now()
+        let attempt = delivery.attempts + 1
+        try await database.withTransaction { connection in
+            try await connection.query("""
+                INSERT INTO notification.attempts (delivery_id, attempt, at, ok, detail)
+                VALUES (\(delivery.deliveryID)::uuid, \(attempt), \(now), \(problem == nil), \(problem))
+                """, logger: logger)
+            if problem == nil {
+                try await connection.query("""
+                    UPDATE notification.deliveries SET status = 'delivered', attempts = \(attempt), delivered_at = \(now), last_error = NULL
+                    WHERE delivery_id = \(delivery.deliveryID)::uuid
+                    """, logger: logger)
+                let event = NotificationDeliveredV1(
+                    deliveryID: delivery.deliveryID, aboutEventID: delivery.eventID, aboutEventType: delivery.eventType, recipient: delivery.recipient,
+                    channel: NotificationDeliveredV1.Channel(rawValue: delivery.channel) ?? .webhook, deliveredAt: now)
+                let cause = EventEnvelope(
+                    id: delivery.eventID, type: delivery.eventType, source: "notification", correlationID: delivery.correlationID,
+                    traceparent: delivery.traceparent)
+                let message = try OutgoingMessage(event, envelope: cause.caused(
+                    type: NotificationDeliveredV1.eventType, source: NotificationService.name, subject: delivery.deliveryID))
+                try await Outbox.enqueue(message, on: connection, schema: database.schema, logger: logger)
+                sent.increment()
+            } else if attempt >= configuration.maxAttempts {
+                try await connection.query("""
+                    UPDATE notification.deliveries SET status = 'failed', attempts = \(attempt), last_error = \(problem)
+                    WHERE delivery_id = \(delivery.deliveryID)::uuid
+                    """, logger: logger)
+                failed.increment()
+                logger.error("notification failed for good", metadata: [
+                    "notification.delivery_id": "\(delivery.deliveryID)", "notification.channel": "\(delivery.channel)",
+                    "notification.recipient": "\(delivery.recipient)", "notification.attempts": "\(attempt)", "error.message": "\(problem ?? "")",
+                ])
+            } else {
+                try await connection.query("""
+                    UPDATE notification.deliveries SET attempts = \(attempt), last_error = \(problem),
+                           next_attempt_at = \(now.addingTimeInterval(configuration.retryDelay(after: attempt)))
+                    WHERE delivery_id = \(delivery.deliveryID)::uuid
+                    """, logger: logger)
+            }
+        }
+    }
+}
+
+/// What a webhook receives: ids and the fixed words, never a child's name.
+struct WebhookPayload: Codable {
+    var deliveryID: String
+    var eventID: String
+    var eventType: String
+    var correlationID: String
+    var recipient: String
+    var text: String
+    enum CodingKeys: String, CodingKey {
+        case deliveryID = "deliveryId", eventID = "eventId", eventType, correlationID = "correlationId", recipient, text
+    }
+}

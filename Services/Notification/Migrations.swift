@@ -1,0 +1,66 @@
+import Storage
+
+enum NotificationMigrations {
+    static let all: [Migration] = [
+        Migration(1, "deliveries", """
+            CREATE TABLE notification.deliveries (
+                delivery_id    uuid PRIMARY KEY,
+                event_id       text NOT NULL,
+                event_type     text NOT NULL,
+                correlation_id text NOT NULL,
+                recipient      text NOT NULL,
+                channel        text NOT NULL,
+                body           text NOT NULL,
+                delivered_at   timestamptz,
+                created_at     timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (event_id, recipient, channel)
+            );
+            CREATE INDEX deliveries_recipient ON notification.deliveries (recipient, delivered_at);
+            """),
+        Migration(2, "routing rules, endpoints, attempts, retries, acknowledgements", """
+            ALTER TABLE notification.deliveries
+                ADD COLUMN status          text NOT NULL DEFAULT 'delivered',
+                ADD COLUMN address         text,
+                ADD COLUMN attempts        integer NOT NULL DEFAULT 0,
+                ADD COLUMN next_attempt_at timestamptz,
+                ADD COLUMN last_error      text,
+                ADD COLUMN critical        boolean NOT NULL DEFAULT false,
+                ADD COLUMN ack_due_at      timestamptz,
+                ADD COLUMN acked_at        timestamptz,
+                ADD COLUMN traceparent     text;
+            CREATE INDEX deliveries_pending ON notification.deliveries (next_attempt_at) WHERE status = 'pending';
+            CREATE TABLE notification.attempts (
+                delivery_id uuid NOT NULL REFERENCES notification.deliveries (delivery_id),
+                attempt     integer NOT NULL,
+                at          timestamptz NOT NULL,
+                ok          boolean NOT NULL,
+                detail      text,
+                PRIMARY KEY (delivery_id, attempt)
+            );
+            CREATE TABLE notification.endpoints (
+                recipient text NOT NULL,
+                channel   text NOT NULL CHECK (channel IN ('webhook', 'sms', 'email')),
+                address   text NOT NULL,
+                secret    text,
+                PRIMARY KEY (recipient, channel)
+            );
+            CREATE TABLE notification.rules (
+                event_type text PRIMARY KEY,
+                recipients text[] NOT NULL,
+                channels   text[] NOT NULL,
+                critical   boolean NOT NULL DEFAULT false
+            );
+            COMMENT ON TABLE notification.rules IS 'who hears of each event type (roles the event names: unit, escalated_to, task_force, target, school, recipient) and on which channels';
+            INSERT INTO notification.rules (event_type, recipients, channels, critical) VALUES
+                ('task.assigned.v1', '{unit}', '{inbox,webhook}', false),
+                ('task.overdue.v1', '{unit}', '{inbox,webhook}', false),
+                ('case.escalated.v1', '{escalated_to}', '{inbox,webhook}', false),
+                ('referral.requested.v1', '{target,task_force}', '{inbox,webhook}', false),
+                ('hazard.overdue.v1', '{unit,school}', '{inbox,webhook}', false),
+                ('rating.changed.v1', '{school}', '{inbox,webhook}', false),
+                ('followup.due.v1', '{unit}', '{inbox,webhook}', false),
+                ('daily.digest.v1', '{recipient}', '{inbox,webhook}', false),
+                ('risk.assessed.v1', '{task_force}', '{inbox,webhook}', true);
+            """),
+    ]
+}

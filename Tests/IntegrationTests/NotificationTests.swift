@@ -1,0 +1,142 @@
+import Contracts
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Messaging
+@testable import Notification
+import PostgresNIO
+import ServiceKit
+import ServiceLifecycle
+import Storage
+import Synchronization
+import Testing
+
+/// Notification against the real broker and database, and a real HTTP receiver standing in for an agency's system.
+@Suite("Notification", .serialized)
+struct NotificationTests {
+    /// An agency's webhook receiver: verifies each signature as an agency would, answers 503 the first `failures` times.
+    final class Receiver: Sendable {
+        let secret: String
+        let failures: Int
+        let received = Mutex<[(verified: Bool, delivery: String)]>([])
+
+        init(secret: String, failures: Int) {
+            self.secret = secret
+            self.failures = failures
+        }
+
+        /// What an agency's integrator writes: HMAC-SHA256 over `<timestamp>.<body>`, compared to the header.
+        static func verify(body: [UInt8], timestamp: String, signature: String, secret: String) -> Bool {
+            let mac = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: Data(secret.utf8)))
+            return signature == "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        }
+
+        func application(port: Int) -> some ApplicationProtocol {
+            let router = Router()
+            router.post("hook") { request, _ -> Response in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                let verified = Self.verify(
+                    body: Array(buffer: body), timestamp: request.headers[HTTPField.Name("X-Huhang-Timestamp")!] ?? "",
+                    signature: request.headers[HTTPField.Name("X-Huhang-Signature")!] ?? "", secret: self.secret)
+                let count = self.received.withLock { received in
+                    received.append((verified, request.headers[HTTPField.Name("X-Huhang-Delivery")!] ?? ""))
+                    return received.count
+                }
+                return Response(status: count <= self.failures ? .serviceUnavailable : .ok)
+            }
+            return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: Logger(label: "receiver"))
+        }
+    }
+
+    @Test("a task-assigned event becomes a signed webhook: two failures then success is three attempts and one delivery; the event again sends nothing")
+    func webhook() async throws {
+        let hookPort = try freePort()
+        let receiver = Receiver(secret: "agency-webhook-secret-\(UUID().uuidString)", failures: 2)
+        let notification = try RunningService<NotificationService>(
+            configuration: try ServiceConfiguration(service: "notification", defaultHTTPPort: 0, environment: [
+                "AMQP_URL": TestEnvironment.amqpURL, "DATABASE_URL": TestEnvironment.databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
+                "OUTBOX_POLL_INTERVAL_MS": "200", "RETRY_DELAYS": "0.2,0.4", "DATABASE_POOL_SIZE": "4",
+            ]), logger: TestEnvironment.logger)
+        let unit = TestEnvironment.unique("unit")
+        let app = receiver.application(port: hookPort)
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "receiver")))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await serviceGroup.run() }
+            try await withServices([notification]) { () async throws in
+                try await notification.database.client.query("""
+                    INSERT INTO notification.endpoints (recipient, channel, address, secret)
+                    VALUES (\(unit), 'webhook', \("http://127.0.0.1:\(hookPort)/hook"), \(receiver.secret))
+                    """)
+                let task = TaskAssignedV1(
+                    taskID: UUID().uuidString, caseID: UUID().uuidString, subjectID: "s-00000000000000000000000000000002", unit: unit,
+                    measure: "first_response", tier: .high, dueAt: Date().addingTimeInterval(86_400), urgent: false)
+                let message = try OutgoingMessage(task, envelope: EventEnvelope(type: TaskAssignedV1.eventType.name, source: "intervention"))
+                let publisher = Publisher(configuration: try TestEnvironment.amqp("notification-test"), logger: TestEnvironment.logger)
+                #expect(try await publisher.publish(message) == .confirmed)
+                // Retries: 1 s, then about 2 s (NOTIFY_RETRY_BASE_MS 1000).
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    try await count(notification.database, "SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(unit) AND channel = 'webhook' AND status = 'delivered'") == 1
+                })
+                let attempts = receiver.received.withLock { $0 }
+                #expect(attempts.count == 3)
+                #expect(attempts.allSatisfy { $0.verified }, "a signature did not verify")
+                #expect(Set(attempts.map(\.delivery)).count == 1)
+                #expect(try await count(notification.database, """
+                    SELECT count(*)::int FROM notification.attempts a JOIN notification.deliveries d USING (delivery_id)
+                    WHERE d.recipient = \(unit) AND d.channel = 'webhook'
+                    """) == 3)
+                // The inbox has it too, and each channel's delivery is announced once.
+                #expect(try await eventually {
+                    try await count(notification.database, """
+                        SELECT count(*)::int FROM notification.outbox WHERE routing_key = 'notification.delivered.v1' AND convert_from(body, 'UTF8') LIKE \("%\(unit)%")
+                        """) == 2
+                })
+                // The same event again (a redelivery): nothing is sent twice.
+                #expect(try await publisher.publish(message) == .confirmed)
+                try await Task.sleep(for: .seconds(3))
+                #expect(receiver.received.withLock { $0.count } == 3)
+                #expect(try await count(notification.database, "SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(unit)") == 2)
+                await publisher.close()
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("an endpoint that never answers is failed for good after the last attempt, with its reason, and does not hold up others")
+    func permanentFailure() async throws {
+        let notification = try RunningService<NotificationService>(
+            configuration: try TestEnvironment.serviceConfiguration("notification"), logger: TestEnvironment.logger)
+        let dead = TestEnvironment.unique("dead-unit"), alive = TestEnvironment.unique("unit")
+        try await withServices([notification]) { () async throws in
+            // Nothing listens on the dead one's port.
+            try await notification.database.client.query("""
+                INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(dead), 'webhook', \("http://127.0.0.1:\(try freePort())/hook"), 's')
+                """)
+            let configuration = try NotificationConfiguration(environment: ["NOTIFY_MAX_ATTEMPTS": "2", "NOTIFY_RETRY_BASE_MS": "100"])
+            let dispatcher = Dispatcher(database: notification.database, configuration: configuration, clock: SystemWallClock(), logger: TestEnvironment.logger)
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("notification-fail"), logger: TestEnvironment.logger)
+            for unit in [dead, alive] {
+                let task = TaskAssignedV1(
+                    taskID: UUID().uuidString, caseID: UUID().uuidString, subjectID: "s-00000000000000000000000000000003", unit: unit,
+                    measure: "counselling", tier: .medium, dueAt: Date().addingTimeInterval(86_400), urgent: false)
+                #expect(try await publisher.publish(try OutgoingMessage(task, envelope: EventEnvelope(type: TaskAssignedV1.eventType.name, source: "intervention"))) == .confirmed)
+            }
+            await publisher.close()
+            // The living unit's inbox is written at once, whatever the dead endpoint does.
+            #expect(try await eventually {
+                try await count(notification.database, "SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(alive) AND status = 'delivered'") == 1
+            })
+            // With a short-fused dispatcher: the dead endpoint is tried twice, then failed with the reason.
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await dispatcher.dispatchOnce()
+                return try await count(notification.database, """
+                    SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(dead) AND channel = 'webhook' AND status = 'failed'
+                    AND last_error LIKE 'request failed%' AND attempts >= 2
+                    """) == 1
+            })
+        }
+    }
+}
