@@ -52,6 +52,7 @@ struct Dispatcher: Service {
             var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
             while !Task.isCancelled {
                 do {
+                    try await escalateUnacknowledged()
                     let handled = try await dispatchOnce()
                     backoff.reset()
                     if handled >= configuration.concurrency { continue }
@@ -102,6 +103,50 @@ struct Dispatcher: Service {
             try await record(delivery, problem: problem)
         }
         return leased.count
+    }
+
+    /// A critical notice not acknowledged in time goes to the next level — a unit's to the task force, the task
+    /// force's to `TASK_FORCE_ESCALATION` — once: the original is marked escalated in the same transaction.
+    /// - Returns: How many were escalated.
+    @discardableResult
+    func escalateUnacknowledged() async throws -> Int {
+        let now = clock.now()
+        return try await database.withTransaction { connection in
+            let rows = try await connection.query("""
+                SELECT delivery_id::text, event_id, event_type, correlation_id, traceparent, recipient, body
+                FROM notification.deliveries
+                WHERE critical AND channel = 'inbox' AND acked_at IS NULL AND escalated_at IS NULL AND ack_due_at <= \(now)
+                ORDER BY ack_due_at LIMIT 100 FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            var due: [(String, String, String, String, String?, String, String)] = []
+            for try await row in rows.decode((String, String, String, String, String?, String, String).self) { due.append(row) }
+            for (id, event, type, correlation, trace, recipient, body) in due {
+                let next = recipient == configuration.taskForceUnit ? configuration.taskForceEscalation : configuration.taskForceUnit
+                let deliveryID = UUID().uuidString.lowercased()
+                let inserted = try await connection.query("""
+                    INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, status, critical,
+                                                         delivered_at, ack_due_at, traceparent, escalation_of)
+                    VALUES (\(deliveryID)::uuid, \(event), \(type), \(correlation), \(next), 'inbox',
+                            \("Not acknowledged by \(recipient) within \(Int(configuration.ackTimeout / 60)) minutes: \(body)"), 'delivered', true,
+                            \(now), \(now.addingTimeInterval(configuration.ackTimeout)), \(trace), \(id)::uuid)
+                    ON CONFLICT (event_id, recipient, channel) DO NOTHING RETURNING 1
+                    """, logger: logger)
+                var isNew = false
+                for try await _ in inserted { isNew = true }
+                try await connection.query("UPDATE notification.deliveries SET escalated_at = \(now) WHERE delivery_id::text = \(id)", logger: logger)
+                if isNew {
+                    let cause = EventEnvelope(id: event, type: type, source: "notification", correlationID: correlation, traceparent: trace)
+                    let message = try OutgoingMessage(NotificationDeliveredV1(
+                        deliveryID: deliveryID, aboutEventID: event, aboutEventType: type, recipient: next, channel: .inbox, deliveredAt: now),
+                        envelope: cause.caused(type: NotificationDeliveredV1.eventType, source: NotificationService.name, subject: deliveryID))
+                    try await Outbox.enqueue(message, on: connection, schema: database.schema, logger: logger)
+                }
+                logger.notice("critical notice not acknowledged; escalated", metadata: [
+                    "notification.delivery_id": "\(id)", "notification.recipient": "\(recipient)", "notification.escalated_to": "\(next)",
+                ])
+            }
+            return due.count
+        }
     }
 
     /// Sends one delivery. - Returns: nil when it arrived, else what went wrong.

@@ -62,5 +62,11 @@ enum NotificationMigrations {
                 ('daily.digest.v1', '{recipient}', '{inbox,webhook}', false),
                 ('risk.assessed.v1', '{task_force}', '{inbox,webhook}', true);
             """),
+        Migration(3, "escalation of critical notices not acknowledged", """
+            ALTER TABLE notification.deliveries
+                ADD COLUMN escalated_at  timestamptz,
+                ADD COLUMN escalation_of uuid;
+            CREATE INDEX deliveries_ack_due ON notification.deliveries (ack_due_at) WHERE critical AND acked_at IS NULL AND escalated_at IS NULL;
+            """),
     ]
 }

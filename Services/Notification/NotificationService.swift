@@ -107,6 +107,7 @@ struct NotificationService: HuhangService {
 /// | `NOTIFY_CONCURRENCY` | `16` | deliveries in flight at once per replica |
 /// | `ACK_TIMEOUT_MINUTES` | `15` | a critical notice must be acknowledged within this |
 /// | `TASK_FORCE_UNIT` | `district-task-force` | the task force's unit code |
+/// | `TASK_FORCE_ESCALATION` | `district-leadership` | who hears of a critical notice the task force did not acknowledge |
 struct NotificationConfiguration: Sendable {
     var maxAttempts: Int
     var retryBase: TimeInterval
@@ -114,6 +115,7 @@ struct NotificationConfiguration: Sendable {
     var concurrency: Int
     var ackTimeout: TimeInterval
     var taskForceUnit: String
+    var taskForceEscalation: String
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func number(_ key: String, _ fallback: Double) throws -> Double {
@@ -127,6 +129,7 @@ struct NotificationConfiguration: Sendable {
         concurrency = Int(try number("NOTIFY_CONCURRENCY", 16))
         ackTimeout = try number("ACK_TIMEOUT_MINUTES", 15) * 60
         taskForceUnit = environment["TASK_FORCE_UNIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-task-force"
+        taskForceEscalation = environment["TASK_FORCE_ESCALATION"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-leadership"
     }
 
     /// The delay before attempt `attempt + 1`: doubling from the base, up to 10 minutes, with up to 20 % jitter.

@@ -139,4 +139,63 @@ struct NotificationTests {
             })
         }
     }
+
+    @Test("with the clock moved, a critical notice not acknowledged escalates once to the task force; an acknowledged one does not")
+    func acknowledgement() async throws {
+        let clock = ManualWallClock()
+        let port = try freePort()
+        let notification = try RunningService<NotificationService>(
+            configuration: try TestEnvironment.serviceConfiguration("notification", port: port), logger: TestEnvironment.logger, clock: clock)
+        let silent = TestEnvironment.unique("unit"), attentive = TestEnvironment.unique("unit")
+        let tokens = try APITokens(secret: APITokens.developmentSecret)
+        try await withServices([notification]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("notification-ack"), logger: TestEnvironment.logger)
+            var events: [String: String] = [:]
+            for unit in [silent, attentive] {
+                let task = TaskAssignedV1(
+                    taskID: UUID().uuidString, caseID: UUID().uuidString, subjectID: "s-00000000000000000000000000000004", unit: unit,
+                    measure: "first_response", tier: .critical, dueAt: clock.now().addingTimeInterval(3600), urgent: true)
+                let message = try OutgoingMessage(task, envelope: EventEnvelope(type: TaskAssignedV1.eventType.name, source: "intervention"))
+                events[unit] = message.properties.messageID
+                #expect(try await publisher.publish(message) == .confirmed)
+            }
+            await publisher.close()
+            func delivery(_ unit: String) async throws -> String? {
+                let rows = try await notification.database.client.query(
+                    "SELECT delivery_id::text FROM notification.deliveries WHERE recipient = \(unit) AND channel = 'inbox' AND critical")
+                for try await id in rows.decode(String.self) { return id }
+                return nil
+            }
+            #expect(try await eventually {
+                let first = try await delivery(silent), second = try await delivery(attentive)
+                return first != nil && second != nil
+            })
+            // The attentive unit acknowledges in its inbox; another unit cannot acknowledge for it.
+            let attentiveDelivery = try #require(try await delivery(attentive))
+            func ack(_ as: String) async throws -> Int {
+                let token = try tokens.issue(APIIdentity(agency: `as`, role: "caseworker"), lifetime: .seconds(60))
+                return try await http("POST", "http://127.0.0.1:\(port)/v1/inbox/\(attentive)/\(attentiveDelivery)/ack", body: nil,
+                                      headers: ["Authorization": "Bearer \(token)"]).status
+            }
+            #expect(try await ack(silent) == 403)
+            #expect(try await ack(attentive) == 204)
+            func escalations(_ unit: String) async throws -> Int {
+                try await count(notification.database, """
+                    SELECT count(*)::int FROM notification.deliveries WHERE recipient = 'district-task-force' AND event_id = \(events[unit]!)
+                    AND body LIKE \("Not acknowledged by \(unit)%")
+                    """)
+            }
+            // Fourteen minutes: nothing yet. Sixteen: the silent unit's notice goes to the task force, once.
+            clock.advance(by: 14 * 60)
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(try await escalations(silent) == 0)
+            clock.advance(by: 2 * 60)
+            #expect(try await eventually { try await escalations(silent) == 1 })
+            clock.advance(by: 60 * 60)
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(try await escalations(silent) == 1)
+            #expect(try await escalations(attentive) == 0)
+        }
+    }
 }
+
