@@ -179,8 +179,36 @@ struct Dispatcher: Service {
                     }
                 }.resume()
             }
+        case "sms", "email":
+            guard let provider = delivery.channel == "sms" ? configuration.sms : configuration.email else {
+                return "no \(delivery.channel) provider is configured (\(delivery.channel.uppercased())_PROVIDER_URL)"
+            }
+            let message = ProviderMessage(
+                to: delivery.address, subject: delivery.channel == "email" ? "护航 Huhang: \(delivery.eventType)" : nil, text: delivery.body,
+                reference: delivery.deliveryID)
+            guard let body = try? ContractCoding.encoder().encode(message) else { return "the message could not be encoded" }
+            var request = URLRequest(url: provider.url, timeoutInterval: configuration.timeout)
+            request.httpMethod = "POST"
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue("Bearer \(provider.key)", forHTTPHeaderField: "Authorization")
+            return await post(request)
         default:
-            return "no sender for channel \(delivery.channel) yet"
+            return "no sender for channel \(delivery.channel)"
+        }
+    }
+
+    private func post(_ request: URLRequest) async -> String? {
+        await withCheckedContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { _, response, error in
+                if let error {
+                    continuation.resume(returning: "request failed: \(error.localizedDescription)")
+                } else if let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) {
+                    continuation.resume(returning: nil)
+                } else {
+                    continuation.resume(returning: "the provider answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                }
+            }.resume()
         }
     }
 
@@ -226,6 +254,15 @@ struct Dispatcher: Service {
             }
         }
     }
+}
+
+/// What an SMS or e-mail provider gateway receives (one adapter shape; the provider's URL and key configure it).
+struct ProviderMessage: Codable {
+    var to: String
+    var subject: String?
+    var text: String
+    /// The delivery id, for the provider's receipts.
+    var reference: String
 }
 
 /// What a webhook receives: ids and the fixed words, never a child's name.

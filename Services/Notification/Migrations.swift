@@ -68,5 +68,10 @@ enum NotificationMigrations {
                 ADD COLUMN escalation_of uuid;
             CREATE INDEX deliveries_ack_due ON notification.deliveries (ack_due_at) WHERE critical AND acked_at IS NULL AND escalated_at IS NULL;
             """),
+        Migration(4, "SMS and e-mail where a recipient has them", """
+            UPDATE notification.rules SET channels = '{inbox,webhook,sms,email}'
+            WHERE event_type IN ('task.assigned.v1', 'task.overdue.v1', 'case.escalated.v1', 'referral.requested.v1', 'hazard.overdue.v1',
+                                 'followup.due.v1', 'risk.assessed.v1');
+            """),
     ]
 }

@@ -71,7 +71,8 @@ struct NotificationService: HuhangService {
                     INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address,
                                                          status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent)
                     VALUES (\(deliveryID)::uuid, \(context.envelope.id), \(context.envelope.type), \(context.envelope.correlationID), \(recipient),
-                            \(channel), \(notice.text), \(address), \(inbox ? "delivered" : "pending"), \(critical), \(now),
+                            \(channel), \(notice.text), \(address), \(inbox ? "delivered" : "pending"), \(critical),
+                            \(critical || channel == "webhook" ? now : configuration.notBefore(now)),
                             \(inbox ? now : nil), \(critical ? now.addingTimeInterval(configuration.ackTimeout) : nil), \(context.envelope.traceparent))
                     ON CONFLICT (event_id, recipient, channel) DO NOTHING
                     RETURNING 1
@@ -108,6 +109,9 @@ struct NotificationService: HuhangService {
 /// | `ACK_TIMEOUT_MINUTES` | `15` | a critical notice must be acknowledged within this |
 /// | `TASK_FORCE_UNIT` | `district-task-force` | the task force's unit code |
 /// | `TASK_FORCE_ESCALATION` | `district-leadership` | who hears of a critical notice the task force did not acknowledge |
+/// | `SMS_PROVIDER_URL`, `SMS_PROVIDER_KEY` | — | the SMS gateway: `POST {to, text, reference}` with `Authorization: Bearer <key>` |
+/// | `EMAIL_PROVIDER_URL`, `EMAIL_PROVIDER_KEY` | — | the e-mail gateway: `POST {to, subject, text, reference}`, the same way |
+/// | `QUIET_HOURS` | `22-7` | hours (China Standard Time) in which SMS and e-mail that are not critical wait; empty for none |
 struct NotificationConfiguration: Sendable {
     var maxAttempts: Int
     var retryBase: TimeInterval
@@ -116,6 +120,14 @@ struct NotificationConfiguration: Sendable {
     var ackTimeout: TimeInterval
     var taskForceUnit: String
     var taskForceEscalation: String
+    var sms: Provider?
+    var email: Provider?
+    var quietHours: (start: Int, end: Int)?
+
+    struct Provider: Sendable {
+        var url: URL
+        var key: String
+    }
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func number(_ key: String, _ fallback: Double) throws -> Double {
@@ -130,6 +142,39 @@ struct NotificationConfiguration: Sendable {
         ackTimeout = try number("ACK_TIMEOUT_MINUTES", 15) * 60
         taskForceUnit = environment["TASK_FORCE_UNIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-task-force"
         taskForceEscalation = environment["TASK_FORCE_ESCALATION"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-leadership"
+        func provider(_ name: String) throws -> Provider? {
+            guard let text = environment["\(name)_PROVIDER_URL"], !text.isEmpty else { return nil }
+            guard let url = URL(string: text), url.scheme?.hasPrefix("http") == true else {
+                throw ConfigurationError(key: "\(name)_PROVIDER_URL", value: text, expected: "an http(s) URL")
+            }
+            return Provider(url: url, key: environment["\(name)_PROVIDER_KEY"] ?? "")
+        }
+        sms = try provider("SMS")
+        email = try provider("EMAIL")
+        let quiet = environment["QUIET_HOURS"] ?? "22-7"
+        if quiet.isEmpty {
+            quietHours = nil
+        } else {
+            let parts = quiet.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ (0..<24).contains($0) }) else {
+                throw ConfigurationError(key: "QUIET_HOURS", value: quiet, expected: "start-end hours, e.g. 22-7, or empty")
+            }
+            quietHours = (parts[0], parts[1])
+        }
+    }
+
+    /// When a notice that is not critical may go out by SMS or e-mail: at once, or at the end of quiet hours.
+    /// - Parameter now: The time it would go.
+    func notBefore(_ now: Date) -> Date {
+        guard let (start, end) = quietHours, start != end else { return now }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let hour = calendar.component(.hour, from: now)
+        let quiet = start < end ? (start..<end).contains(hour) : (hour >= start || hour < end)
+        guard quiet else { return now }
+        let today = calendar.startOfDay(for: now)
+        let endToday = calendar.date(byAdding: .hour, value: end, to: today)!
+        return endToday > now ? endToday : calendar.date(byAdding: .day, value: 1, to: endToday)!
     }
 
     /// The delay before attempt `attempt + 1`: doubling from the base, up to 10 minutes, with up to 20 % jitter.

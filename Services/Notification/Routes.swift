@@ -13,7 +13,8 @@ import Storage
 /// | `GET /v1/inbox/{recipient}` | the recipient unit; the task force, operators |
 /// | `POST /v1/inbox/{recipient}/{deliveryId}/ack` | the recipient unit |
 /// | `GET /v1/deliveries?event=&recipient=&status=pending\|delivered\|failed` | the task force, operators: every delivery with its attempts |
-/// | `PUT /v1/endpoints/{recipient}/{channel}` | operators: where a unit's webhook (URL and signing secret) is |
+/// | `PUT /v1/endpoints/{recipient}/{channel}` | operators: a unit's webhook (URL and signing secret), SMS number or e-mail address |
+/// | `GET /v1/rules`, `PUT /v1/rules/{eventType}` | any token reads; operators and the task force set who hears of what, on which channels |
 struct NotificationRoutes: Sendable {
     let database: Database
     let clock: any WallClock
@@ -41,6 +42,7 @@ struct NotificationRoutes: Sendable {
     }
 
     struct EndpointBody: Codable { var address: String; var secret: String? }
+    struct Rule: Codable { var eventType: String; var recipients: [String]; var channels: [String]; var critical: Bool }
 
     func add(to v1: RouterGroup<HuhangRequestContext>) {
         v1.get("inbox/:recipient") { _, context in
@@ -96,6 +98,34 @@ struct NotificationRoutes: Sendable {
                     lastError: error, deliveredAt: at))
             }
             return try JSONResponse.make(deliveries)
+        }
+        v1.get("rules") { _, context in
+            _ = try context.requireIdentity()
+            let rows = try await database.client.query(
+                "SELECT event_type, recipients, channels, critical FROM notification.rules ORDER BY event_type", logger: database.logger)
+            var rules: [Rule] = []
+            for try await (type, recipients, channels, critical) in rows.decode((String, [String], [String], Bool).self) {
+                rules.append(Rule(eventType: type, recipients: recipients, channels: channels, critical: critical))
+            }
+            return try JSONResponse.make(rules)
+        }
+        v1.put("rules/:type") { request, context in
+            let identity = try context.requireIdentity()
+            guard ["operator", "task-force"].contains(identity.role) else { throw HTTPError(.forbidden, message: "operators and the task force set rules") }
+            let type = try context.parameters.require("type")
+            guard Routing.types.contains(where: { $0.name == type }) else {
+                throw HTTPError(.notFound, message: "notification does not route \(type); it routes \(Routing.types.map(\.name).joined(separator: ", "))")
+            }
+            let buffer = try await request.body.collect(upTo: 64 * 1024)
+            guard let rule = try? JSONDecoder().decode(Rule.self, from: Data(buffer.readableBytesView)), !rule.recipients.isEmpty,
+                  !rule.channels.isEmpty, Set(rule.channels).isSubset(of: ["inbox", "webhook", "sms", "email"]) else {
+                throw HTTPError(.badRequest, message: #"the body is {"eventType": …, "recipients": ["unit", …], "channels": ["inbox", "webhook", "sms", "email"], "critical": false}"#)
+            }
+            try await database.client.query("""
+                INSERT INTO notification.rules (event_type, recipients, channels, critical) VALUES (\(type), \(rule.recipients), \(rule.channels), \(rule.critical))
+                ON CONFLICT (event_type) DO UPDATE SET recipients = EXCLUDED.recipients, channels = EXCLUDED.channels, critical = EXCLUDED.critical
+                """, logger: database.logger)
+            return Response(status: .noContent)
         }
         v1.put("endpoints/:recipient/:channel") { request, context in
             let identity = try context.requireIdentity()

@@ -197,5 +197,52 @@ struct NotificationTests {
             #expect(try await escalations(attentive) == 0)
         }
     }
+
+    @Test("an SMS goes through the configured provider gateway with its key")
+    func smsProvider() async throws {
+        let providerPort = try freePort()
+        let seen = Mutex<[(authorization: String, body: String)]>([])
+        let router = Router()
+        router.post("sms") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            seen.withLock { $0.append((request.headers[.authorization] ?? "", String(buffer: body))) }
+            return Response(status: .ok)
+        }
+        let provider = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: providerPort)), logger: Logger(label: "provider"))
+        let providerGroup = ServiceGroup(configuration: .init(services: [provider], logger: Logger(label: "provider")))
+        // The service reads its providers from the process environment, as in production.
+        setenv("SMS_PROVIDER_URL", "http://127.0.0.1:\(providerPort)/sms", 1)
+        setenv("SMS_PROVIDER_KEY", "provider-key-1", 1)
+        defer {
+            unsetenv("SMS_PROVIDER_URL")
+            unsetenv("SMS_PROVIDER_KEY")
+        }
+        let notification = try RunningService<NotificationService>(
+            configuration: try TestEnvironment.serviceConfiguration("notification"), logger: TestEnvironment.logger)
+        let unit = TestEnvironment.unique("unit")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await providerGroup.run() }
+            try await withServices([notification]) { () async throws in
+                try await notification.database.client.query(
+                    "INSERT INTO notification.endpoints (recipient, channel, address) VALUES (\(unit), 'sms', '+8613800000000')")
+                let task = TaskAssignedV1(
+                    taskID: UUID().uuidString, caseID: UUID().uuidString, subjectID: "s-00000000000000000000000000000005", unit: unit,
+                    measure: "counselling", tier: .high, dueAt: Date().addingTimeInterval(86_400), urgent: true)
+                let publisher = Publisher(configuration: try TestEnvironment.amqp("notification-sms"), logger: TestEnvironment.logger)
+                #expect(try await publisher.publish(try OutgoingMessage(task, envelope: EventEnvelope(type: TaskAssignedV1.eventType.name, source: "intervention"))) == .confirmed)
+                await publisher.close()
+                #expect(try await eventually {
+                    try await count(notification.database, "SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(unit) AND channel = 'sms'") == 1
+                })
+                #expect(try await eventually {
+                    try await count(notification.database, "SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(unit) AND channel = 'sms' AND status = 'delivered'") == 1
+                })
+                let sent = seen.withLock { $0 }
+                #expect(sent.contains { $0.authorization == "Bearer provider-key-1" && $0.body.contains("+8613800000000") && $0.body.contains("counselling") })
+            }
+            await providerGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+    }
 }
 
