@@ -127,7 +127,7 @@ struct Dispatcher: Service {
                     INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, status, critical,
                                                          delivered_at, ack_due_at, traceparent, escalation_of)
                     VALUES (\(deliveryID)::uuid, \(event), \(type), \(correlation), \(next), 'inbox',
-                            \("Not acknowledged by \(recipient) within \(Int(configuration.ackTimeout / 60)) minutes: \(body)"), 'delivered', true,
+                            \("\(recipient) 未在 \(Int(configuration.ackTimeout / 60)) 分钟内确认 (Not acknowledged by \(recipient) within \(Int(configuration.ackTimeout / 60)) minutes): \(body)"), 'delivered', true,
                             \(now), \(now.addingTimeInterval(configuration.ackTimeout)), \(trace), \(id)::uuid)
                     ON CONFLICT (event_id, recipient, channel) DO NOTHING RETURNING 1
                     """, logger: logger)

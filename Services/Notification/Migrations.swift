@@ -73,5 +73,11 @@ enum NotificationMigrations {
             WHERE event_type IN ('task.assigned.v1', 'task.overdue.v1', 'case.escalated.v1', 'referral.requested.v1', 'hazard.overdue.v1',
                                  'followup.due.v1', 'risk.assessed.v1');
             """),
+        Migration(5, "each recipient's language for the templates", """
+            CREATE TABLE notification.recipients (
+                recipient text PRIMARY KEY,
+                language  text NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'))
+            );
+            """),
     ]
 }

@@ -58,6 +58,7 @@ struct NotificationService: HuhangService {
         let critical = notice.critical || alwaysCritical
         let now = clock.now()
         for recipient in recipients {
+            let language = try await Self.language(of: recipient, on: context.connection, logger: context.logger)
             // The inbox always; other channels where the recipient has an endpoint.
             let endpoints = try await context.connection.query("""
                 SELECT channel, address FROM notification.endpoints WHERE recipient = \(recipient) AND channel = ANY(\(channels)::text[])
@@ -71,7 +72,7 @@ struct NotificationService: HuhangService {
                     INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address,
                                                          status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent)
                     VALUES (\(deliveryID)::uuid, \(context.envelope.id), \(context.envelope.type), \(context.envelope.correlationID), \(recipient),
-                            \(channel), \(notice.text), \(address), \(inbox ? "delivered" : "pending"), \(critical),
+                            \(channel), \(notice.text(language)), \(address), \(inbox ? "delivered" : "pending"), \(critical),
                             \(critical || channel == "webhook" ? now : configuration.notBefore(now)),
                             \(inbox ? now : nil), \(critical ? now.addingTimeInterval(configuration.ackTimeout) : nil), \(context.envelope.traceparent))
                     ON CONFLICT (event_id, recipient, channel) DO NOTHING
@@ -87,6 +88,13 @@ struct NotificationService: HuhangService {
             }
         }
         return .applied
+    }
+
+    /// A recipient's language: `zh` unless set to `en` (`PUT /v1/recipients/{recipient}`).
+    static func language(of recipient: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
+        let rows = try await connection.query("SELECT language FROM notification.recipients WHERE recipient = \(recipient)", logger: logger)
+        for try await language in rows.decode(String.self) { return language }
+        return "zh"
     }
 
     func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {

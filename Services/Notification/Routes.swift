@@ -14,6 +14,7 @@ import Storage
 /// | `POST /v1/inbox/{recipient}/{deliveryId}/ack` | the recipient unit |
 /// | `GET /v1/deliveries?event=&recipient=&status=pending\|delivered\|failed` | the task force, operators: every delivery with its attempts |
 /// | `PUT /v1/endpoints/{recipient}/{channel}` | operators: a unit's webhook (URL and signing secret), SMS number or e-mail address |
+/// | `PUT /v1/recipients/{recipient}` | the recipient, operators: its language, `zh` (default) or `en` |
 /// | `GET /v1/rules`, `PUT /v1/rules/{eventType}` | any token reads; operators and the task force set who hears of what, on which channels |
 struct NotificationRoutes: Sendable {
     let database: Database
@@ -98,6 +99,21 @@ struct NotificationRoutes: Sendable {
                     lastError: error, deliveredAt: at))
             }
             return try JSONResponse.make(deliveries)
+        }
+        v1.put("recipients/:recipient") { request, context in
+            let identity = try context.requireIdentity()
+            let recipient = try context.parameters.require("recipient")
+            guard identity.agency == recipient || identity.role == "operator" else { throw HTTPError(.forbidden, message: "the recipient itself, or operators") }
+            let buffer = try await request.body.collect(upTo: 4096)
+            struct Preference: Codable { var language: String }
+            guard let preference = try? JSONDecoder().decode(Preference.self, from: Data(buffer.readableBytesView)), ["zh", "en"].contains(preference.language) else {
+                throw HTTPError(.badRequest, message: #"the body is {"language": "zh"} or {"language": "en"}"#)
+            }
+            try await database.client.query("""
+                INSERT INTO notification.recipients (recipient, language) VALUES (\(recipient), \(preference.language))
+                ON CONFLICT (recipient) DO UPDATE SET language = EXCLUDED.language
+                """, logger: database.logger)
+            return Response(status: .noContent)
         }
         v1.get("rules") { _, context in
             _ = try context.requireIdentity()

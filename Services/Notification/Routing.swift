@@ -7,8 +7,42 @@ import Foundation
 struct Notice: Sendable, Hashable {
     /// Recipient roles the routing rules may name, each resolved from the event: `unit`, `escalated_to`, `task_force`, …
     var roles: [String: String]
-    var text: String
+    /// The words in Chinese (the default) and English.
+    var chinese: String
+    var english: String
     var critical: Bool
+
+    init(roles: [String: String], zh chinese: String, en english: String, critical: Bool) {
+        self.roles = roles
+        self.chinese = chinese
+        self.english = english
+        self.critical = critical
+    }
+
+    /// The words in a recipient's language: `zh` (default) or `en`.
+    func text(_ language: String) -> String { language == "en" ? english : chinese }
+}
+
+/// Words the templates share.
+enum Words {
+    static let measures: [String: String] = [
+        "first_response": "首次响应", "incident_response": "事件处置", "hazard_rectification": "隐患整改", "school_supervision": "学校督导",
+        "counselling": "心理辅导", "family_education": "亲职教育", "legal_education": "法治教育", "skills_training": "技能培训",
+        "persuade_return": "劝返复学", "specialised_school": "专门学校", "judicial_aid": "司法救助", "social_aid": "社会救助",
+        "medical_green_channel": "医疗绿色通道", "guardianship_supervision_order": "督促监护令", "temporary_guardian": "临时监护",
+    ]
+    static let tiers: [String: String] = ["low": "低", "medium": "中", "high": "高", "critical": "极高"]
+    static let ratings: [String: String] = ["model": "示范", "compliant": "达标", "non_compliant": "不合格"]
+
+    static func measure(_ code: String) -> String { measures[code].map { "\($0)（\(code)）" } ?? code }
+
+    /// A time as people in the district read it: China Standard Time, to the minute.
+    static func time(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let p = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d", p.year!, p.month!, p.day!, p.hour!, p.minute!)
+    }
 }
 
 /// The events notification routes, and how each names its recipients.
@@ -26,47 +60,56 @@ enum Routing {
             let task = try decoder.decode(TaskAssignedV1.self, from: data)
             return Notice(
                 roles: ["unit": task.unit, "task_force": taskForce],
-                text: "Task \(task.measure) for case \(task.caseID.prefix(8)) (tier \(task.tier.rawValue)) due \(ContractCoding.formatTime(task.dueAt))",
+                zh: "新任务：\(Words.measure(task.measure))，案件 \(task.caseID.prefix(8))，风险\(Words.tiers[task.tier.rawValue] ?? task.tier.rawValue)，请于 \(Words.time(task.dueAt)) 前完成",
+                en: "Task \(task.measure) for case \(task.caseID.prefix(8)) (tier \(task.tier.rawValue)) due \(Words.time(task.dueAt)) CST",
                 critical: task.urgent)
         case TaskOverdueV1.eventType.name:
             let task = try decoder.decode(TaskOverdueV1.self, from: data)
             return Notice(
                 roles: ["unit": task.unit, "task_force": taskForce],
-                text: "Task \(task.measure) for case \(task.caseID.prefix(8)) is late: it was due \(ContractCoding.formatTime(task.dueAt))",
+                zh: "任务逾期：\(Words.measure(task.measure))，案件 \(task.caseID.prefix(8))，期限 \(Words.time(task.dueAt))",
+                en: "Task \(task.measure) for case \(task.caseID.prefix(8)) is late: it was due \(Words.time(task.dueAt)) CST",
                 critical: false)
         case CaseEscalatedV1.eventType.name:
             let escalation = try decoder.decode(CaseEscalatedV1.self, from: data)
             return Notice(
                 roles: ["escalated_to": escalation.escalatedTo, "unit": escalation.unit, "task_force": taskForce],
-                text: "Case \(escalation.caseID.prefix(8)): \(escalation.unit)'s task was due \(ContractCoding.formatTime(escalation.dueAt)) and is escalated to you (\(escalation.level.rawValue))",
+                zh: "案件 \(escalation.caseID.prefix(8)) 升级督办：\(escalation.unit) 的任务已于 \(Words.time(escalation.dueAt)) 到期未办结",
+                en: "Case \(escalation.caseID.prefix(8)): \(escalation.unit)'s task was due \(Words.time(escalation.dueAt)) CST and is escalated to you (\(escalation.level.rawValue))",
                 critical: escalation.level == .taskForce)
         case ReferralRequestedV1.eventType.name:
             let referral = try decoder.decode(ReferralRequestedV1.self, from: data)
             let target = referral.target == .police110 ? "police-110" : "city-12345"
             return Notice(
                 roles: ["target": target, "task_force": taskForce],
-                text: "Referral from \(referral.fromAgency): \(referral.reason)", critical: referral.urgent)
+                zh: "转介（\(referral.target == .police110 ? "110" : "12345")）：来自 \(referral.fromAgency)\(referral.urgent ? "，危险正在发生，请立即处置" : "")",
+                en: "Referral from \(referral.fromAgency): \(referral.reason)", critical: referral.urgent)
         case HazardOverdueV1.eventType.name:
             let hazard = try decoder.decode(HazardOverdueV1.self, from: data)
             return Notice(
                 roles: ["unit": hazard.unit, "school": hazard.schoolCode, "task_force": taskForce],
-                text: "Hazard \(hazard.item) (\(hazard.severity.rawValue)) at \(hazard.schoolCode) was due for rectification \(ContractCoding.formatTime(hazard.dueAt))",
+                zh: "隐患逾期未整改：\(hazard.schoolCode) \(hazard.item)（\(hazard.severity.rawValue)），期限 \(Words.time(hazard.dueAt))",
+                en: "Hazard \(hazard.item) (\(hazard.severity.rawValue)) at \(hazard.schoolCode) was due for rectification \(Words.time(hazard.dueAt)) CST",
                 critical: hazard.severity == .critical)
         case RatingChangedV1.eventType.name:
             let rating = try decoder.decode(RatingChangedV1.self, from: data)
             return Notice(
                 roles: ["school": rating.schoolCode, "task_force": taskForce],
-                text: "\(rating.quarter) safety rating: \(rating.rating.rawValue)\(rating.fell ? " (fell; under focus)" : "")", critical: false)
+                zh: "\(rating.quarter) 校园安全评级：\(Words.ratings[rating.rating.rawValue] ?? rating.rating.rawValue)\(rating.fell ? "（降级，列为重点督导）" : "")",
+                en: "\(rating.quarter) safety rating: \(rating.rating.rawValue)\(rating.fell ? " (fell; under focus)" : "")", critical: false)
         case FollowUpDueV1.eventType.name:
             let visit = try decoder.decode(FollowUpDueV1.self, from: data)
             return Notice(
                 roles: ["unit": visit.unit, "task_force": taskForce],
-                text: "A follow-up visit for case \(visit.caseID.prefix(8)) was due \(ContractCoding.formatTime(visit.dueAt))", critical: false)
+                zh: "回访到期：案件 \(visit.caseID.prefix(8))，应于 \(Words.time(visit.dueAt)) 回访",
+                en: "A follow-up visit for case \(visit.caseID.prefix(8)) was due \(Words.time(visit.dueAt)) CST", critical: false)
         case DailyDigestV1.eventType.name:
             let digest = try decoder.decode(DailyDigestV1.self, from: data)
             return Notice(
                 roles: ["recipient": digest.recipient],
-                text: "\(digest.day): \(digest.casesOpened) new cases, \(digest.tasksAssigned) tasks assigned, \(digest.tasksLate) late, "
+                zh: "\(digest.day) 日报：新增案件 \(digest.casesOpened)，交办任务 \(digest.tasksAssigned)，逾期 \(digest.tasksLate)，办结任务 \(digest.tasksCompleted)，"
+                    + "结案 \(digest.casesClosed)；在办案件 \(digest.openCases)，逾期未办 \(digest.lateTasksOutstanding)",
+                en: "\(digest.day): \(digest.casesOpened) new cases, \(digest.tasksAssigned) tasks assigned, \(digest.tasksLate) late, "
                     + "\(digest.tasksCompleted) completed, \(digest.casesClosed) closed; \(digest.openCases) open, \(digest.lateTasksOutstanding) late outstanding",
                 critical: false)
         case RiskAssessedV1.eventType.name:
@@ -74,7 +117,8 @@ enum Routing {
             guard risk.tier == .critical else { return nil }
             return Notice(
                 roles: ["task_force": taskForce, "school": risk.schoolCode ?? taskForce],
-                text: "A subject is at critical risk\(risk.urgent ? ", act now" : "")", critical: true)
+                zh: "有未成年人风险等级为极高\(risk.urgent ? "，危险正在发生，请立即处置" : "")",
+                en: "A subject is at critical risk\(risk.urgent ? ", act now" : "")", critical: true)
         default:
             return nil
         }

@@ -182,7 +182,7 @@ struct NotificationTests {
             func escalations(_ unit: String) async throws -> Int {
                 try await count(notification.database, """
                     SELECT count(*)::int FROM notification.deliveries WHERE recipient = 'district-task-force' AND event_id = \(events[unit]!)
-                    AND body LIKE \("Not acknowledged by \(unit)%")
+                    AND body LIKE \("%Not acknowledged by \(unit) within%")
                     """)
             }
             // Fourteen minutes: nothing yet. Sixteen: the silent unit's notice goes to the task force, once.

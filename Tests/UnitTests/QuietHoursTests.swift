@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 @testable import Notification
 import Testing
@@ -37,5 +38,29 @@ struct QuietHoursTests {
         }
         #expect(configuration.retryDelay(after: 30) <= 720)
         #expect(Set((0..<20).map { _ in configuration.retryDelay(after: 3) }).count > 1, "no jitter")
+    }
+}
+
+@Suite("Notification templates")
+struct TemplateTests {
+    @Test("Chinese by default, English on request; ids and fixed words only, times in China Standard Time")
+    func languages() throws {
+        let due = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18 19:06:40 in Beijing
+        let task = TaskAssignedV1(
+            taskID: "t", caseID: "2a7d9c1e-3f4b-4e8a", subjectID: "s-00000000000000000000000000000006", unit: "school-1",
+            measure: "counselling", tier: .high, dueAt: due, urgent: false)
+        let body = Array(try ContractCoding.encoder().encode(task))
+        let notice = try #require(try Routing.notice(type: TaskAssignedV1.eventType.name, body: body, taskForce: "tf"))
+        #expect(notice.text("zh") == "新任务：心理辅导（counselling），案件 2a7d9c1e，风险高，请于 2026-11-18 19:06 前完成")
+        #expect(notice.text("en") == "Task counselling for case 2a7d9c1e (tier high) due 2026-11-18 19:06 CST")
+        #expect(notice.text("fr") == notice.chinese)
+        #expect(notice.roles["unit"] == "school-1")
+        // Every routed type has words in both languages.
+        #expect(Routing.types.count == 9)
+        // What is not routed, or not critical enough, makes no notice.
+        let low = RiskAssessedV1(
+            subjectID: "s-00000000000000000000000000000006", tier: .high, previousTier: nil, score: 40, reasons: [], modelVersion: "m",
+            provisional: false, urgent: false, schoolCode: nil, assessedAt: due)
+        #expect(try Routing.notice(type: RiskAssessedV1.eventType.name, body: Array(try ContractCoding.encoder().encode(low)), taskForce: "tf") == nil)
     }
 }
