@@ -58,7 +58,10 @@ struct AssessmentService: HuhangService {
     }
 
     func backgroundServices() -> [any Service] {
-        [ReviewSweep(database: database, model: model, configuration: configuration, clock: clock, logger: logger)]
+        let sweep = ReviewSweep(database: database, model: model, configuration: configuration, clock: clock, logger: logger)
+        return [RepeatingJob("review", every: configuration.reviewInterval, logger: logger) { [clock, configuration] in
+            try await sweep.reviewOnce(now: clock.now()) >= configuration.reviewBatch
+        }]
     }
 }
 

@@ -10,31 +10,13 @@ import Storage
 /// Re-assesses subjects whose time has come without a new event: a signal
 /// ageing out (each assessment sets `review_at` to the earliest expiry), or a
 /// newly activated model (activation sets it to now). Replicas share the work
-/// with `FOR UPDATE SKIP LOCKED`; each subject is re-assessed once.
-struct ReviewSweep: Service {
+/// with `FOR UPDATE SKIP LOCKED`; each subject is re-assessed once. Runs as a ``RepeatingJob``.
+struct ReviewSweep: Sendable {
     let database: Database
     let model: ActiveModel
     let configuration: AssessmentConfiguration
     let clock: any WallClock
     let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
-            while !Task.isCancelled {
-                do {
-                    let reviewed = try await reviewOnce(now: clock.now())
-                    backoff.reset()
-                    if reviewed >= configuration.reviewBatch { continue }
-                    try? await Task.sleep(for: configuration.reviewInterval)
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.warning("review sweep failed", metadata: ["error.message": "\(error)"])
-                    try? await Task.sleep(for: backoff.next())
-                }
-            }
-        }
-    }
 
     /// Re-assesses one batch of due subjects.
     /// - Returns: How many were due.

@@ -58,7 +58,8 @@ struct InspectionService: HuhangService {
     }
 
     func backgroundServices() -> [any Service] {
-        [HazardWatch(store: store, database: database, clock: clock, poll: configuration.poll, logger: logger)]
+        let watch = HazardWatch(store: store, database: database, clock: clock, logger: logger)
+        return [RepeatingJob("hazard-watch", every: configuration.poll, logger: logger) { try await watch.watchOnce() >= 100 }]
     }
 }
 
@@ -89,33 +90,19 @@ struct InspectionConfiguration: Sendable {
     }
 }
 
-/// Emits `hazard.overdue.v1` once for each hazard past its deadline, shared among replicas.
-struct HazardWatch: Service {
+/// Emits `hazard.overdue.v1` once for each hazard past its deadline, shared among replicas. Runs as a ``RepeatingJob``.
+struct HazardWatch: Sendable {
     let store: InspectionStore
     let database: Database
     let clock: any WallClock
-    let poll: Duration
     let logger: Logger
 
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
-            while !Task.isCancelled {
-                do {
-                    let fired = try await database.withTransaction { connection in
-                        let emissions = try await store.overdue(at: clock.now(), limit: 100, on: connection)
-                        try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: logger)
-                        return emissions.count
-                    }
-                    backoff.reset()
-                    if fired >= 100 { continue }
-                    try? await Task.sleep(for: poll)
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.warning("hazard watch round failed", metadata: ["error.message": "\(error)"])
-                    try? await Task.sleep(for: backoff.next())
-                }
-            }
+    /// Announces one batch of late hazards. - Returns: How many.
+    func watchOnce() async throws -> Int {
+        try await database.withTransaction { connection in
+            let emissions = try await store.overdue(at: clock.now(), limit: 100, on: connection)
+            try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: logger)
+            return emissions.count
         }
     }
 }

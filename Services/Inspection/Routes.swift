@@ -72,20 +72,11 @@ struct InspectionRoutes: Sendable {
         }
     }
 
-    func body<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let buffer = try await request.body.collect(upTo: 1 << 20)
-        do {
-            return try ContractCoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw HTTPError(.badRequest, message: "the body does not match: \(error)")
-        }
-    }
-
     func add(to v1: RouterGroup<HuhangRequestContext>) {
         v1.put("schools/:code") { request, context in
             try Self.manage(try context.requireIdentity(), also: ["education"])
             let code = try context.parameters.require("code")
-            let school = try await body(School.self, request)
+            let school = try await request.decodeJSON(School.self)
             if let type = school.type, !["kindergarten", "primary", "middle", "vocational"].contains(type) {
                 throw HTTPError(.badRequest, message: "type is kindergarten, primary, middle or vocational")
             }
@@ -206,7 +197,7 @@ struct InspectionRoutes: Sendable {
             try Self.manage(try context.requireIdentity())
             let item = try context.parameters.require("item")
             guard InspectionReportV1.Item(rawValue: item) != nil else { throw HTTPError(.notFound, message: "no checklist item \(item)") }
-            let body = try await body(ChecklistItem.self, request)
+            let body = try await request.decodeJSON(ChecklistItem.self)
             guard HazardReportedV1.Severity(rawValue: body.severity) != nil, body.rectifyDays > 0, !body.unit.isEmpty else {
                 throw HTTPError(.badRequest, message: "severity is minor, major or critical; rectifyDays positive; unit e.g. {school} or fire-{district}")
             }

@@ -184,36 +184,18 @@ struct InterventionService: HuhangService {
     }
 
     func backgroundServices() -> [any Service] {
-        [Escalator(store: store, database: database, clock: clock, poll: configuration.escalationPoll, logger: logger)]
+        let escalator = Escalator(store: store, database: database, clock: clock, logger: logger)
+        return [RepeatingJob("escalation", every: configuration.escalationPoll, logger: logger) { try await escalator.fireOnce() >= 100 }]
     }
 }
 
-/// Fires due escalation steps until graceful shutdown; replicas share the
-/// timers without firing one twice.
-struct Escalator: Service {
+/// Fires due escalation steps, follow-ups and the daily digest; replicas share
+/// the timers without firing one twice. Runs as a ``RepeatingJob``.
+struct Escalator: Sendable {
     let store: CaseStore
     let database: Database
     let clock: any WallClock
-    let poll: Duration
     let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
-            while !Task.isCancelled {
-                do {
-                    let fired = try await fireOnce()
-                    backoff.reset()
-                    if fired >= 100 { continue }
-                    try? await Task.sleep(for: poll)
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.warning("escalation round failed", metadata: ["error.message": "\(error)"])
-                    try? await Task.sleep(for: backoff.next())
-                }
-            }
-        }
-    }
 
     /// Fires one batch of due steps. - Returns: How many fired.
     @discardableResult

@@ -73,15 +73,6 @@ struct InterventionRoutes: Sendable {
         guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "the district task force only") }
     }
 
-    func body<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let buffer = try await request.body.collect(upTo: 1 << 20)
-        do {
-            return try ContractCoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw HTTPError(.badRequest, message: "the body does not match: \(error)")
-        }
-    }
-
     /// Runs an operation in a transaction and puts its events in the outbox; maps refusals to statuses.
     func perform(_ operation: @Sendable @escaping (PostgresConnection) async throws -> [Emission]) async throws -> Int {
         do {
@@ -197,7 +188,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             let caseID = try context.parameters.require("id")
             guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
-            let reason = (try await body(TextBody.self, request).reason ?? "").trimmingCharacters(in: .whitespaces)
+            let reason = (try await request.decodeJSON(TextBody.self).reason ?? "").trimmingCharacters(in: .whitespaces)
             guard !reason.isEmpty else { throw HTTPError(.badRequest, message: "state the reason for opening a sealed case") }
             let now = clock.now()
             let expires = now.addingTimeInterval(configuration.sealedAccess)
@@ -216,7 +207,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
-            let order = try await body(TextBody.self, request).order ?? ""
+            let order = try await request.decodeJSON(TextBody.self).order ?? ""
             _ = try await perform { connection in
                 try await store.seal(true, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
                 return []
@@ -228,7 +219,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
-            let order = try await body(TextBody.self, request).order ?? ""
+            let order = try await request.decodeJSON(TextBody.self).order ?? ""
             _ = try await perform { connection in
                 try await store.seal(false, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
                 return []
@@ -240,7 +231,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             let caseID = try context.parameters.require("id")
             guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
-            let note = try await body(TextBody.self, request).note
+            let note = try await request.decodeJSON(TextBody.self).note
             _ = try await perform { connection in
                 try await store.recordFollowUp(caseID: caseID, by: identity.agency, note: note, actor: .api(identity), at: clock.now(), on: connection)
             }
@@ -278,7 +269,7 @@ struct InterventionRoutes: Sendable {
                 for try await _ in rows { allowed = true }
                 guard allowed else { throw HTTPError(.forbidden, message: "the task force, or the unit the referral's task is assigned to") }
             }
-            let outcome = try await body(OutcomeBody.self, request)
+            let outcome = try await request.decodeJSON(OutcomeBody.self)
             _ = try await perform { connection in
                 try await store.resolveReferral(
                     id: id, outcome: outcome.outcome, note: outcome.note, by: identity.agency, actor: .api(identity), at: clock.now(), on: connection)
@@ -290,7 +281,7 @@ struct InterventionRoutes: Sendable {
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
             let category = try context.parameters.require("category")
             guard IncidentCategory(rawValue: category) != nil else { throw HTTPError(.notFound, message: "no incident category \(category)") }
-            let units = try await body(DepartmentsBody.self, request).units
+            let units = try await request.decodeJSON(DepartmentsBody.self).units
             guard !units.isEmpty else { throw HTTPError(.badRequest, message: "name at least one unit; {district} stands for the school's district") }
             try await database.client.query("""
                 INSERT INTO intervention.departments (category, units) VALUES (\(category), \(units)) ON CONFLICT (category) DO UPDATE SET units = EXCLUDED.units
@@ -314,7 +305,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
-            let team = try await body(TeamBody.self, request)
+            let team = try await request.decodeJSON(TeamBody.self)
             guard !team.members.isEmpty, Set(team.members.map(\.role)).count == team.members.count else {
                 throw HTTPError(.badRequest, message: "name each role once: \(CareRole.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -337,7 +328,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
-            let plan = try await body(PlanBody.self, request)
+            let plan = try await request.decodeJSON(PlanBody.self)
             guard !plan.measures.isEmpty else { throw HTTPError(.badRequest, message: "a plan needs at least one measure") }
             let now = clock.now()
             let assigned = try await perform { connection in
@@ -358,7 +349,7 @@ struct InterventionRoutes: Sendable {
         v1.post("tasks/:id/feedback") { request, context in
             let identity = try context.requireIdentity()
             let taskID = try context.parameters.require("id")
-            let feedback = try await body(FeedbackBody.self, request)
+            let feedback = try await request.decodeJSON(FeedbackBody.self)
             guard feedback.status != .cancelled, feedback.status != .assigned else {
                 throw HTTPError(.badRequest, message: "feedback is accepted, progress, completed or rejected")
             }
@@ -373,7 +364,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let taskID = try context.parameters.require("id")
-            let text = try await body(TextBody.self, request)
+            let text = try await request.decodeJSON(TextBody.self)
             _ = try await perform { connection in
                 try await store.update(
                     taskID: taskID, unit: nil, status: .cancelled, note: nil, reason: text.reason, by: .api(identity), at: clock.now(), on: connection)
@@ -384,7 +375,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
-            let text = try await body(TextBody.self, request)
+            let text = try await request.decodeJSON(TextBody.self)
             _ = try await perform { connection in
                 try await store.close(
                     caseID: caseID, review: text.review ?? "", by: .api(identity), closedBy: identity.agency, at: clock.now(), on: connection)
@@ -395,7 +386,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
-            let text = try await body(TextBody.self, request)
+            let text = try await request.decodeJSON(TextBody.self)
             _ = try await perform { connection in
                 try await store.reopen(caseID: caseID, reason: text.reason ?? "", by: .api(identity), at: clock.now(), on: connection)
             }
@@ -424,7 +415,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
             let unit = try context.parameters.require("unit")
-            let body = try await body(UnitBody.self, request)
+            let body = try await request.decodeJSON(UnitBody.self)
             try await database.client.query("""
                 INSERT INTO intervention.units (unit, superior) VALUES (\(unit), \(body.superior))
                 ON CONFLICT (unit) DO UPDATE SET superior = EXCLUDED.superior

@@ -18,7 +18,8 @@ import Storage
 /// `notification.delivered.v1`, a failed one is retried with back-off and
 /// jitter, and after the last attempt is set aside as failed, counted in
 /// `huhang_notification_failed_total` and logged as an error for operators.
-struct Dispatcher: Service {
+/// Runs as a ``RepeatingJob``.
+struct Dispatcher: Sendable {
     let database: Database
     let configuration: NotificationConfiguration
     let clock: any WallClock
@@ -47,23 +48,10 @@ struct Dispatcher: Service {
         var secret: String?
     }
 
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
-            while !Task.isCancelled {
-                do {
-                    try await escalateUnacknowledged()
-                    let handled = try await dispatchOnce()
-                    backoff.reset()
-                    if handled >= configuration.concurrency { continue }
-                    try? await Task.sleep(for: .milliseconds(200))
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.warning("notification dispatch round failed", metadata: ["error.message": "\(error)"])
-                    try? await Task.sleep(for: backoff.next())
-                }
-            }
-        }
+    /// One round: escalate what was not acknowledged, then send a batch. - Returns: whether a full batch went.
+    func round() async throws -> Bool {
+        try await escalateUnacknowledged()
+        return try await dispatchOnce() >= configuration.concurrency
     }
 
     /// Leases, sends and records one batch. - Returns: How many were attempted.
@@ -168,17 +156,7 @@ struct Dispatcher: Service {
             request.setValue(delivery.deliveryID, forHTTPHeaderField: "X-Huhang-Delivery")
             request.setValue(WebhookSignature.sign(body: Array(body), timestamp: timestamp, secret: delivery.secret ?? ""),
                              forHTTPHeaderField: "X-Huhang-Signature")
-            return await withCheckedContinuation { continuation in
-                URLSession.shared.dataTask(with: request) { _, response, error in
-                    if let error {
-                        continuation.resume(returning: "request failed: \(error.localizedDescription)")
-                    } else if let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) {
-                        continuation.resume(returning: nil)
-                    } else {
-                        continuation.resume(returning: "the endpoint answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
-                    }
-                }.resume()
-            }
+            return await post(request)
         case "sms", "email":
             guard let provider = delivery.channel == "sms" ? configuration.sms : configuration.email else {
                 return "no \(delivery.channel) provider is configured (\(delivery.channel.uppercased())_PROVIDER_URL)"
@@ -206,7 +184,7 @@ struct Dispatcher: Service {
                 } else if let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) {
                     continuation.resume(returning: nil)
                 } else {
-                    continuation.resume(returning: "the provider answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                    continuation.resume(returning: "the endpoint answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
                 }
             }.resume()
         }

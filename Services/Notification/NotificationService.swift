@@ -102,7 +102,8 @@ struct NotificationService: HuhangService {
     }
 
     func backgroundServices() -> [any Service] {
-        [Dispatcher(database: database, configuration: configuration, clock: clock, logger: logger)]
+        let dispatcher = Dispatcher(database: database, configuration: configuration, clock: clock, logger: logger)
+        return [RepeatingJob("notification-dispatch", every: .milliseconds(200), logger: logger) { try await dispatcher.round() }]
     }
 }
 
