@@ -37,7 +37,7 @@ struct InterventionRoutes: Sendable {
     struct Member: Codable, Sendable {
         var role: CareRole
         var name: String
-        /// Where notification reaches them: a phone number, e-mail address or webhook URL.
+        /// Where notification reaches them: a phone number (SMS) or an e-mail address.
         var contact: String
         var unit: String?
     }
@@ -90,6 +90,30 @@ struct InterventionRoutes: Sendable {
             }
             throw HTTPError(status, message: error.description)
         }
+    }
+
+    /// What notification is told of a care team: roles, units and each contact sealed on its own — never names.
+    /// - Parameters:
+    ///   - members: The team as named.
+    ///   - caseID: Its case.
+    ///   - now: When it was named.
+    /// - Returns: The event, given the case's subject.
+    func announcement(of members: [Member], caseID: String, at now: Date) throws -> @Sendable (String) -> CareTeamChangedV1 {
+        let sealed = try members.map { member in
+            CareTeamChangedV1.Member(
+                role: CareTeamChangedV1.Member.Role(rawValue: member.role.rawValue)!, unit: member.role == .guardian ? nil : member.unit,
+                contact: Data(try cipher.seal(bytes: Data(member.contact.utf8))).base64EncodedString())
+        }
+        return { subjectID in CareTeamChangedV1(caseID: caseID, subjectID: subjectID, members: sealed, at: now) }
+    }
+
+    /// A case's care team as named, opened.
+    func team(of caseID: String, on connection: PostgresConnection) async throws -> [Member] {
+        let rows = try await connection.query(
+            "SELECT identity FROM intervention.team_members WHERE case_id::text = \(caseID) ORDER BY role", logger: database.logger)
+        var members: [Member] = []
+        for try await sealed in rows.decode(ByteBuffer.self) { members.append(try cipher.open(Member.self, from: Array(buffer: sealed))) }
+        return members
     }
 
     /// A sealed case opens only within a break-the-glass window granted to this reader.
@@ -309,18 +333,23 @@ struct InterventionRoutes: Sendable {
             guard !team.members.isEmpty, Set(team.members.map(\.role)).count == team.members.count else {
                 throw HTTPError(.badRequest, message: "name each role once: \(CareRole.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            for member in team.members where CareTeamChangedV1.Member.channel(ofContact: member.contact) == nil {
+                throw HTTPError(.badRequest, message: "the \(member.role.rawValue)'s contact must be a phone number or an e-mail address")
+            }
             let sealed = try team.members.map { try cipher.seal($0) }
+            let now = clock.now()
+            let announced = try announcement(of: team.members, caseID: caseID, at: now)
             _ = try await perform { connection in
-                _ = try await store.lockCase(caseID, on: connection)
+                let locked = try await store.lockCase(caseID, on: connection)
                 try await connection.query("DELETE FROM intervention.team_members WHERE case_id::text = \(caseID)", logger: database.logger)
                 try await connection.query("""
                     INSERT INTO intervention.team_members (case_id, role, identity)
                     SELECT \(caseID)::uuid, r, i FROM unnest(\(team.members.map(\.role.rawValue))::text[], \(sealed.map { ByteBuffer(bytes: $0) })::bytea[]) AS t(r, i)
                     """, logger: database.logger)
                 try await store.chronicle(
-                    caseID, "team", "care team: " + team.members.map(\.role.rawValue).joined(separator: ", "), by: .api(identity), at: clock.now(),
+                    caseID, "team", "care team: " + team.members.map(\.role.rawValue).joined(separator: ", "), by: .api(identity), at: now,
                     on: connection)
-                return []
+                return [Emission(announced(locked.subjectID), subject: caseID)]
             }
             return Response(status: .noContent)
         }
@@ -387,8 +416,15 @@ struct InterventionRoutes: Sendable {
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
             let text = try await request.decodeJSON(TextBody.self)
+            let now = clock.now()
             _ = try await perform { connection in
-                try await store.reopen(caseID: caseID, reason: text.reason ?? "", by: .api(identity), at: clock.now(), on: connection)
+                var emissions = try await store.reopen(caseID: caseID, reason: text.reason ?? "", by: .api(identity), at: now, on: connection)
+                // Notification forgot the care team's contacts when the case closed; tell it them again.
+                let members = try await team(of: caseID, on: connection)
+                if !members.isEmpty, let subjectID = (emissions.first?.payload as? CaseOpenedV1)?.subjectID {
+                    emissions.append(Emission(try announcement(of: members, caseID: caseID, at: now)(subjectID), subject: caseID))
+                }
+                return emissions
             }
             return Response(status: .noContent)
         }
@@ -436,11 +472,7 @@ struct InterventionRoutes: Sendable {
                 closedAt: closed, review: review, team: [], tasks: [], chronology: [])
         }
         guard var detail else { return nil }
-        let team = try await database.client.query(
-            "SELECT identity FROM intervention.team_members WHERE case_id::text = \(caseID) ORDER BY role", logger: database.logger)
-        for try await sealed in team.decode(ByteBuffer.self) {
-            detail.team.append(try cipher.open(Member.self, from: Array(buffer: sealed)))
-        }
+        detail.team = try await database.client.withConnection { try await team(of: caseID, on: $0) }
         let now = clock.now()
         let tasks = try await database.client.query("""
             SELECT task_id::text, unit, measure, status, due_at, note, reason FROM intervention.tasks WHERE case_id::text = \(caseID) ORDER BY seq

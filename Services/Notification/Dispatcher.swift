@@ -23,14 +23,16 @@ struct Dispatcher: Sendable {
     let database: Database
     let configuration: NotificationConfiguration
     let clock: any WallClock
+    let cipher: PersonalDataCipher
     let logger: Logger
     private let failed = Counter(label: "huhang_notification_failed_total")
     private let sent = Counter(label: "huhang_notification_sent_total")
 
-    init(database: Database, configuration: NotificationConfiguration, clock: any WallClock, logger: Logger) {
+    init(database: Database, configuration: NotificationConfiguration, clock: any WallClock, cipher: PersonalDataCipher, logger: Logger) {
         self.database = database
         self.configuration = configuration
         self.clock = clock
+        self.cipher = cipher
         self.logger = logger
     }
 
@@ -43,6 +45,8 @@ struct Dispatcher: Sendable {
         var recipient: String
         var channel: String
         var address: String
+        /// A care-team member's contact, sealed until the moment it is sent.
+        var sealedAddress: [UInt8]?
         var body: String
         var attempts: Int
         var secret: String?
@@ -66,15 +70,16 @@ struct Dispatcher: Sendable {
                       ORDER BY next_attempt_at LIMIT \(configuration.concurrency) FOR UPDATE SKIP LOCKED) due
                 WHERE d.delivery_id = due.delivery_id
                 RETURNING d.delivery_id::text, d.event_id, d.event_type, d.correlation_id, d.traceparent, d.recipient, d.channel,
-                          coalesce(d.address, ''), d.body, d.attempts,
+                          coalesce(d.address, ''), d.sealed_address, d.body, d.attempts,
                           (SELECT e.secret FROM notification.endpoints e WHERE e.recipient = d.recipient AND e.channel = d.channel)
                 """, logger: logger)
             var pending: [Pending] = []
-            for try await (id, event, type, correlation, trace, recipient, channel, address, body, attempts, secret)
-                in rows.decode((String, String, String, String, String?, String, String, String, String, Int, String?).self) {
+            for try await (id, event, type, correlation, trace, recipient, channel, address, sealed, body, attempts, secret)
+                in rows.decode((String, String, String, String, String?, String, String, String, ByteBuffer?, String, Int, String?).self) {
                 pending.append(Pending(
                     deliveryID: id, eventID: event, eventType: type, correlationID: correlation, traceparent: trace, recipient: recipient,
-                    channel: channel, address: address, body: body, attempts: attempts, secret: secret))
+                    channel: channel, address: address, sealedAddress: sealed.map { Array(buffer: $0) }, body: body, attempts: attempts,
+                    secret: secret))
             }
             return pending
         }
@@ -161,8 +166,13 @@ struct Dispatcher: Sendable {
             guard let provider = delivery.channel == "sms" ? configuration.sms : configuration.email else {
                 return "no \(delivery.channel) provider is configured (\(delivery.channel.uppercased())_PROVIDER_URL)"
             }
+            var address = delivery.address
+            if let sealed = delivery.sealedAddress {
+                guard let opened = try? cipher.open(sealed) else { return "the contact is sealed with a key this service does not hold" }
+                address = String(decoding: opened, as: UTF8.self)
+            }
             let message = ProviderMessage(
-                to: delivery.address, subject: delivery.channel == "email" ? "护航 Huhang: \(delivery.eventType)" : nil, text: delivery.body,
+                to: address, subject: delivery.channel == "email" ? "护航 Huhang: \(delivery.eventType)" : nil, text: delivery.body,
                 reference: delivery.deliveryID)
             guard let body = try? ContractCoding.encoder().encode(message) else { return "the message could not be encoded" }
             var request = URLRequest(url: provider.url, timeoutInterval: configuration.timeout)

@@ -79,5 +79,24 @@ enum NotificationMigrations {
                 language  text NOT NULL DEFAULT 'zh' CHECK (language IN ('zh', 'en'))
             );
             """),
+        Migration(6, "care teams and guardians as recipients", """
+            CREATE TABLE notification.care_team_cases (
+                case_id    text PRIMARY KEY,
+                changed_at timestamptz NOT NULL,
+                closed     boolean NOT NULL DEFAULT false
+            );
+            CREATE TABLE notification.care_teams (
+                case_id text NOT NULL REFERENCES notification.care_team_cases (case_id),
+                role    text NOT NULL,
+                unit    text,
+                contact bytea NOT NULL,
+                PRIMARY KEY (case_id, role)
+            );
+            COMMENT ON COLUMN notification.care_teams.contact IS 'phone or e-mail, sealed with AES-256-GCM (PERSONAL_DATA_KEY); forgotten when the case closes';
+            ALTER TABLE notification.deliveries ADD COLUMN sealed_address bytea;
+            COMMENT ON COLUMN notification.deliveries.sealed_address IS 'a care-team member''s contact, sealed; opened only to send';
+            UPDATE notification.rules SET recipients = recipients || '{care_team:guardian}' WHERE event_type = 'task.assigned.v1';
+            UPDATE notification.rules SET recipients = recipients || '{care_team}' WHERE event_type = 'followup.due.v1';
+            """),
     ]
 }

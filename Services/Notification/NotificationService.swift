@@ -22,12 +22,14 @@ struct NotificationService: HuhangService {
     let database: Database
     let configuration: NotificationConfiguration
     let clock: any WallClock
+    let cipher: PersonalDataCipher
     let logger: Logger
 
     init(context: ServiceContext) throws {
         database = context.database
         configuration = try NotificationConfiguration()
         clock = context.clock
+        cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
         logger = context.logger
     }
 
@@ -36,6 +38,12 @@ struct NotificationService: HuhangService {
             handlers.onRaw(type, from: ExchangeName.events) { body, context in
                 try await route(body, context)
             }
+        }
+        handlers.on(CareTeamChangedV1.self) { team, context in
+            try await CareTeams.apply(team, cipher: cipher, on: context.connection, logger: context.logger)
+        }
+        handlers.on(CaseClosedV1.self) { closed, context in
+            try await CareTeams.forget(caseID: closed.caseID, at: closed.at, on: context.connection, logger: context.logger)
         }
     }
 
@@ -57,6 +65,30 @@ struct NotificationService: HuhangService {
         let recipients = Array(Set(roles.compactMap { notice.roles[$0] })).sorted()
         let critical = notice.critical || alwaysCritical
         let now = clock.now()
+
+        /// One delivery per event, recipient and channel; inbox ones delivered at once.
+        func deliver(to recipient: String, by channel: String, address: String?, sealedAddress: [UInt8]?, text: String, critical: Bool) async throws {
+            let deliveryID = UUID().uuidString.lowercased()
+            let inbox = channel == "inbox"
+            let inserted = try await context.connection.query("""
+                INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address, sealed_address,
+                                                     status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent)
+                VALUES (\(deliveryID)::uuid, \(context.envelope.id), \(context.envelope.type), \(context.envelope.correlationID), \(recipient),
+                        \(channel), \(text), \(address), \(sealedAddress.map { ByteBuffer(bytes: $0) }), \(inbox ? "delivered" : "pending"), \(critical),
+                        \(critical || channel == "webhook" ? now : configuration.notBefore(now)),
+                        \(inbox ? now : nil), \(critical ? now.addingTimeInterval(configuration.ackTimeout) : nil), \(context.envelope.traceparent))
+                ON CONFLICT (event_id, recipient, channel) DO NOTHING
+                RETURNING 1
+                """, logger: context.logger)
+            var isNew = false
+            for try await _ in inserted { isNew = true }
+            if isNew && inbox {
+                try await context.emit(NotificationDeliveredV1(
+                    deliveryID: deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
+                    recipient: recipient, channel: .inbox, deliveredAt: now), subject: deliveryID)
+            }
+        }
+
         for recipient in recipients {
             let language = try await Self.language(of: recipient, on: context.connection, logger: context.logger)
             // The inbox always; other channels where the recipient has an endpoint.
@@ -66,25 +98,27 @@ struct NotificationService: HuhangService {
             var targets: [(String, String?)] = channels.contains("inbox") ? [("inbox", nil)] : []
             for try await (channel, address) in endpoints.decode((String, String).self) where channel != "inbox" { targets.append((channel, address)) }
             for (channel, address) in targets {
-                let deliveryID = UUID().uuidString.lowercased()
-                let inbox = channel == "inbox"
-                let inserted = try await context.connection.query("""
-                    INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address,
-                                                         status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent)
-                    VALUES (\(deliveryID)::uuid, \(context.envelope.id), \(context.envelope.type), \(context.envelope.correlationID), \(recipient),
-                            \(channel), \(notice.text(language)), \(address), \(inbox ? "delivered" : "pending"), \(critical),
-                            \(critical || channel == "webhook" ? now : configuration.notBefore(now)),
-                            \(inbox ? now : nil), \(critical ? now.addingTimeInterval(configuration.ackTimeout) : nil), \(context.envelope.traceparent))
-                    ON CONFLICT (event_id, recipient, channel) DO NOTHING
-                    RETURNING 1
-                    """, logger: context.logger)
-                var isNew = false
-                for try await _ in inserted { isNew = true }
-                if isNew && inbox {
-                    try await context.emit(NotificationDeliveredV1(
-                        deliveryID: deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
-                        recipient: recipient, channel: .inbox, deliveredAt: now), subject: deliveryID)
+                try await deliver(to: recipient, by: channel, address: address, sealedAddress: nil, text: notice.text(language), critical: critical)
+            }
+        }
+
+        // The case's care team, by the contact each was named with; a guardian only where the event asks something of the family.
+        let careRoles = Notice.careTeamRoles(in: roles)
+        if let caseID = notice.caseID, !careRoles.isEmpty {
+            for member in try await CareTeams.members(of: caseID, roles: careRoles, on: context.connection, logger: context.logger) {
+                let recipient = CareTeams.recipient(caseID: caseID, role: member.role)
+                let language = try await Self.language(of: recipient, on: context.connection, logger: context.logger)
+                guard let text = notice.text(language, for: member.role) else { continue }
+                guard let contact = try? cipher.open(member.contact), let channel = CareTeams.channel(of: contact) else {
+                    context.logger.warning("care-team contact cannot be used", metadata: [
+                        "notification.recipient": "\(recipient)", "notification.reason": "not openable, or neither a phone number nor an e-mail address",
+                    ])
+                    continue
                 }
+                guard channels.contains(channel) else { continue }
+                try await deliver(
+                    to: recipient, by: channel, address: nil, sealedAddress: member.contact, text: text,
+                    critical: critical && member.role != .guardian)
             }
         }
         return .applied
@@ -102,7 +136,7 @@ struct NotificationService: HuhangService {
     }
 
     func backgroundServices() -> [any Service] {
-        let dispatcher = Dispatcher(database: database, configuration: configuration, clock: clock, logger: logger)
+        let dispatcher = Dispatcher(database: database, configuration: configuration, clock: clock, cipher: cipher, logger: logger)
         return [RepeatingJob("notification-dispatch", every: .milliseconds(200), logger: logger) { try await dispatcher.round() }]
     }
 }

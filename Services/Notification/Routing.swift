@@ -11,16 +11,41 @@ struct Notice: Sendable, Hashable {
     var chinese: String
     var english: String
     var critical: Bool
+    /// The case the event is about, whose care team the rules may name (`care_team`, `care_team:<role>`).
+    var caseID: String?
+    /// What a guardian is told, in Chinese and English, when the event asks something of the family; nil when a
+    /// guardian is not told of it. Never a tier, a category, a unit's deadline or a name: what is arranged and whom to ask.
+    var guardian: [String]?
 
-    init(roles: [String: String], zh chinese: String, en english: String, critical: Bool) {
+    init(roles: [String: String], zh chinese: String, en english: String, critical: Bool, caseID: String? = nil, guardian: [String]? = nil) {
         self.roles = roles
         self.chinese = chinese
         self.english = english
         self.critical = critical
+        self.caseID = caseID
+        self.guardian = guardian
     }
 
     /// The words in a recipient's language: `zh` (default) or `en`.
     func text(_ language: String) -> String { language == "en" ? english : chinese }
+
+    /// The words for a care-team member in a language: a guardian's own, or nil; anyone else's the usual.
+    func text(_ language: String, for role: CareTeamChangedV1.Member.Role) -> String? {
+        guard role == .guardian else { return text(language) }
+        return guardian.map { language == "en" ? $0[1] : $0[0] }
+    }
+
+    /// The care-team roles a rule's recipients name.
+    static func careTeamRoles(in recipients: [String]) -> Set<CareTeamChangedV1.Member.Role> {
+        var roles: Set<CareTeamChangedV1.Member.Role> = []
+        for recipient in recipients {
+            if recipient == "care_team" { roles.formUnion(CareTeamChangedV1.Member.Role.allCases) }
+            if recipient.hasPrefix("care_team:"), let role = CareTeamChangedV1.Member.Role(rawValue: String(recipient.dropFirst(10))) {
+                roles.insert(role)
+            }
+        }
+        return roles
+    }
 }
 
 /// Words the templates share.
@@ -35,6 +60,22 @@ enum Words {
     static let ratings: [String: String] = ["model": "示范", "compliant": "达标", "non_compliant": "不合格"]
 
     static func measure(_ code: String) -> String { measures[code].map { "\($0)（\(code)）" } ?? code }
+
+    /// The measures that ask something of the family, in the words a guardian is told.
+    static let familyMeasures: [String: (zh: String, en: String)] = [
+        "family_education": ("亲职教育", "family education sessions"), "counselling": ("心理辅导", "counselling"),
+        "persuade_return": ("复学帮扶", "help returning to school"), "medical_green_channel": ("医疗绿色通道", "a medical appointment"),
+    ]
+
+    /// A guardian's notice of a measure that asks something of the family: what is arranged and whom to ask, nothing else.
+    /// - Parameters:
+    ///   - measure: The task's measure code.
+    ///   - reference: The case id, of which the first eight characters are quoted for when they call.
+    static func forFamily(_ measure: String, reference: String) -> [String]? {
+        guard let words = familyMeasures[measure] else { return nil }
+        return ["【护航】您好，学校和有关部门为您的孩子安排了\(words.zh)，工作人员将与您联系。如有疑问请联系班主任。（编号 \(reference.prefix(8))）",
+                "Huhang: \(words.en) has been arranged for your child; staff will contact you. Questions: the head teacher. (Ref. \(reference.prefix(8)))"]
+    }
 
     /// A time as people in the district read it: China Standard Time, to the minute.
     static func time(_ date: Date) -> String {
@@ -62,21 +103,21 @@ enum Routing {
                 roles: ["unit": task.unit, "task_force": taskForce],
                 zh: "新任务：\(Words.measure(task.measure))，案件 \(task.caseID.prefix(8))，风险\(Words.tiers[task.tier.rawValue] ?? task.tier.rawValue)，请于 \(Words.time(task.dueAt)) 前完成",
                 en: "Task \(task.measure) for case \(task.caseID.prefix(8)) (tier \(task.tier.rawValue)) due \(Words.time(task.dueAt)) CST",
-                critical: task.urgent)
+                critical: task.urgent, caseID: task.caseID, guardian: Words.forFamily(task.measure, reference: task.caseID))
         case TaskOverdueV1.eventType.name:
             let task = try decoder.decode(TaskOverdueV1.self, from: data)
             return Notice(
                 roles: ["unit": task.unit, "task_force": taskForce],
                 zh: "任务逾期：\(Words.measure(task.measure))，案件 \(task.caseID.prefix(8))，期限 \(Words.time(task.dueAt))",
                 en: "Task \(task.measure) for case \(task.caseID.prefix(8)) is late: it was due \(Words.time(task.dueAt)) CST",
-                critical: false)
+                critical: false, caseID: task.caseID)
         case CaseEscalatedV1.eventType.name:
             let escalation = try decoder.decode(CaseEscalatedV1.self, from: data)
             return Notice(
                 roles: ["escalated_to": escalation.escalatedTo, "unit": escalation.unit, "task_force": taskForce],
                 zh: "案件 \(escalation.caseID.prefix(8)) 升级督办：\(escalation.unit) 的任务已于 \(Words.time(escalation.dueAt)) 到期未办结",
                 en: "Case \(escalation.caseID.prefix(8)): \(escalation.unit)'s task was due \(Words.time(escalation.dueAt)) CST and is escalated to you (\(escalation.level.rawValue))",
-                critical: escalation.level == .taskForce)
+                critical: escalation.level == .taskForce, caseID: escalation.caseID)
         case ReferralRequestedV1.eventType.name:
             let referral = try decoder.decode(ReferralRequestedV1.self, from: data)
             let target = referral.target == .police110 ? "police-110" : "city-12345"
@@ -102,7 +143,10 @@ enum Routing {
             return Notice(
                 roles: ["unit": visit.unit, "task_force": taskForce],
                 zh: "回访到期：案件 \(visit.caseID.prefix(8))，应于 \(Words.time(visit.dueAt)) 回访",
-                en: "A follow-up visit for case \(visit.caseID.prefix(8)) was due \(Words.time(visit.dueAt)) CST", critical: false)
+                en: "A follow-up visit for case \(visit.caseID.prefix(8)) was due \(Words.time(visit.dueAt)) CST", critical: false,
+                caseID: visit.caseID,
+                guardian: ["【护航】您好，工作人员近期将与您联系，对孩子进行回访。如有疑问请联系班主任。（编号 \(visit.caseID.prefix(8))）",
+                           "Huhang: staff will contact you soon for a follow-up visit about your child. Questions: the head teacher. (Ref. \(visit.caseID.prefix(8)))"])
         case DailyDigestV1.eventType.name:
             let digest = try decoder.decode(DailyDigestV1.self, from: data)
             return Notice(

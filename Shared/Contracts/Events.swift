@@ -278,7 +278,7 @@ public enum Contracts {
     /// What intervention publishes besides `task.assigned.v1`.
     public static let interventionPayloads: [any EventPayload.Type] = [
         CaseOpenedV1.self, TaskUpdatedV1.self, TaskOverdueV1.self, CaseEscalatedV1.self, CaseClosedV1.self,
-        FollowUpDueV1.self, FollowUpRecordedV1.self, DailyDigestV1.self, ReferralResolvedV1.self,
+        FollowUpDueV1.self, FollowUpRecordedV1.self, DailyDigestV1.self, ReferralResolvedV1.self, CareTeamChangedV1.self,
     ] + inspectionPayloads
 
     /// What inspection publishes.

@@ -125,6 +125,11 @@ public enum ContractExamples {
         ReferralResolvedV1(
             referralID: "8e2a6c0d-1b3f-4a5e-9c7d-2f4b6a8c0e13", kind: "specialised_school", outcome: "back_to_school",
             caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, by: "education-370102", at: time),
+        CareTeamChangedV1(
+            caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject,
+            members: [.init(role: .guardian, unit: nil, contact: "aGsxAAAAAGV4YW1wbGUtc2VhbGVkLWNvbnRhY3Q="),
+                      .init(role: .headTeacher, unit: "370102-M03", contact: "aGsxAAAAAGV4YW1wbGUtc2VhbGVkLWFkZHJlc3M=")],
+            at: time),
         HazardReportedV1(
             hazardID: "4b6d8f0a-2c4e-4a6b-8d0f-1a3c5e7b9d2f", schoolCode: "370102-M03", item: "guard_post_staffed", severity: .major,
             unit: "370102-M03", dueAt: time.addingTimeInterval(7 * 86_400), inspectionID: "1a3c5e7b-9d1f-4b3a-8c5e-6f708192a3b4",

@@ -270,3 +270,60 @@ public struct ReferralResolvedV1: EventPayload, Hashable {
 
     enum CodingKeys: String, CodingKey { case referralID = "referralId", kind, outcome, caseID = "caseId", subjectID = "subjectId", by, at }
 }
+
+// MARK: - careteam.changed.v1
+
+/// A case's care team ("four-on-one", 四包一) was named or changed, or named
+/// again on reopening: who notification may tell of the case, and how. Names
+/// never travel; each contact travels sealed with the deployment's personal-data
+/// key (`PERSONAL_DATA_KEY`), so the bus and its dead letters hold no phone
+/// number or address in clear.
+public struct CareTeamChangedV1: EventPayload, Hashable {
+    public static let eventType = EventType("careteam.changed", major: 1)
+
+    public struct Member: Codable, Hashable, Sendable {
+        public enum Role: String, Codable, Hashable, Sendable, CaseIterable {
+            case guardian
+            case headTeacher = "head_teacher"
+            case psychologicalTeacher = "psychological_teacher"
+            case communityPolice = "community_police"
+        }
+
+        public var role: Role
+        /// The member's unit (school, police station), where they have one; never for a guardian.
+        public var unit: String?
+        /// A phone number or e-mail address, sealed (`hk1` AES-256-GCM, base64).
+        public var contact: String
+
+        public init(role: Role, unit: String?, contact: String) {
+            self.role = role
+            self.unit = unit
+            self.contact = contact
+        }
+
+        /// How a contact is reached: `email` for an e-mail address, `sms` for a phone number, nil for anything else.
+        /// - Parameter contact: The contact in clear.
+        public static func channel(ofContact contact: String) -> String? {
+            let text = contact.trimmingCharacters(in: .whitespaces)
+            if text.contains("@"), !text.hasPrefix("@"), !text.hasSuffix("@"), !text.contains(" ") { return "email" }
+            let digits = text.filter(\.isNumber).count
+            let phone = !text.isEmpty && text.allSatisfy { $0.isNumber || "+- ()".contains($0) } && (5...20).contains(digits)
+            return phone ? "sms" : nil
+        }
+    }
+
+    public var caseID: String
+    public var subjectID: String
+    /// The whole team as it now is; a member left out is no longer on it.
+    public var members: [Member]
+    public var at: Date
+
+    public init(caseID: String, subjectID: String, members: [Member], at: Date) {
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.members = members
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", members, at }
+}

@@ -66,8 +66,10 @@ struct InterventionTests {
             #expect(try await call("GET", "/v1/cases/\(caseID)", as: "other-school").status == 403)
 
             // The care team, four-on-one, kept sealed; the task force reads it back.
-            let team = #"{"members":[{"role":"guardian","name":"王妈妈","contact":"+86 138 0000 0001"},{"role":"head_teacher","name":"李老师","contact":"li@school.example"},{"role":"psychological_teacher","name":"张老师","contact":"zhang@school.example"},{"role":"community_police","name":"赵警官","contact":"https://police.example/hook","unit":"psb-370102"}]}"#
+            let team = #"{"members":[{"role":"guardian","name":"王妈妈","contact":"+86 138 0000 0001"},{"role":"head_teacher","name":"李老师","contact":"li@school.example"},{"role":"psychological_teacher","name":"张老师","contact":"zhang@school.example"},{"role":"community_police","name":"赵警官","contact":"0531-8888 0002","unit":"psb-370102"}]}"#
             #expect(try await call("PUT", "/v1/cases/\(caseID)/team", as: school, body: team).status == 403)
+            let unreachable = #"{"members":[{"role":"guardian","name":"王妈妈","contact":"ask at the gate"}]}"#
+            #expect(try await call("PUT", "/v1/cases/\(caseID)/team", as: "tf", role: "task-force", body: unreachable).status == 400)
             #expect(try await call("PUT", "/v1/cases/\(caseID)/team", as: "tf", role: "task-force", body: team).status == 204)
             #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.team_members WHERE case_id = \(caseID)::uuid AND position(convert_to('王妈妈', 'UTF8') in identity) = 0") == 4)
             let detail = try await call("GET", "/v1/cases/\(caseID)", as: "tf", role: "task-force")
@@ -113,13 +115,21 @@ struct InterventionTests {
 
             #expect(try await Self.outbox(intervention.database, caseID: caseID) == [
                 "case.opened.v1", "task.assigned.v1",
+                "careteam.changed.v1",  // the team, contacts sealed
                 "task.assigned.v1", "task.assigned.v1",
                 "task.updated.v1",  // first response completed (event)
                 "task.updated.v1", "task.updated.v1",  // counselling accepted, completed (API)
                 "task.updated.v1",  // family education cancelled
                 "followup.recorded.v1",
                 "case.closed.v1", "case.opened.v1",
+                "careteam.changed.v1",  // told again on reopening
             ])
+            // Neither names nor contacts travel in clear.
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.outbox WHERE routing_key = 'careteam.changed.v1' AND convert_from(body, 'UTF8') LIKE \("%\(caseID)%")
+                AND position('王妈妈' in convert_from(body, 'UTF8')) = 0 AND position('0000 0001' in convert_from(body, 'UTF8')) = 0
+                AND position('li@school' in convert_from(body, 'UTF8')) = 0 AND convert_from(body, 'UTF8') LIKE '%"role":"guardian"%'
+                """) == 2)
             let closed = try await count(intervention.database, """
                 SELECT count(*)::int FROM intervention.outbox WHERE routing_key = 'case.closed.v1'
                 AND convert_from(body, 'UTF8') LIKE \("%\(caseID)%") AND convert_from(body, 'UTF8') LIKE '%"tasksCancelled":1%' AND convert_from(body, 'UTF8') LIKE '%"tasksCompleted":2%'
