@@ -459,7 +459,7 @@ private final class Loop: @unchecked Sendable {
             let arena = CArena()
             amqp_exchange_declare(
                 state, Self.channel, arena.bytes(exchange.name), arena.bytes(exchange.type),
-                0, 1, 0, 0, arena.table(exchange.arguments))
+                exchange.passive ? 1 : 0, 1, 0, 0, exchange.passive ? arena.table([:]) : arena.table(exchange.arguments))
             try check(amqp_get_rpc_reply(state), .channelClosed, "declare exchange \(exchange.name)")
         }
         for queue in topology.queues {

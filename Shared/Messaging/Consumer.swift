@@ -231,7 +231,7 @@ public final class Consumer: Service, Sendable {
             properties.headers[HeaderName.sender] = .string(user)
             properties.userID = nil
         }
-        let copy = OutgoingMessage(exchange: "", routingKey: queue, properties: properties, body: delivery.body, mandatory: true)
+        let copy = OutgoingMessage(exchange: queues.asideExchange, routingKey: queue, properties: properties, body: delivery.body, mandatory: true)
         do {
             let outcome = try await publisher.publish(copy)
             guard outcome == .confirmed else {

@@ -7,10 +7,13 @@ public struct Topology: Sendable, Hashable {
         public var name: String
         public var type: String
         public var arguments: AMQPTable
-        public init(name: String, type: String = "topic", arguments: AMQPTable = [:]) {
+        /// Only check that the exchange exists (the operator's broker definitions declare it).
+        public var passive: Bool
+        public init(name: String, type: String = "topic", arguments: AMQPTable = [:], passive: Bool = false) {
             self.name = name
             self.type = type
             self.arguments = arguments
+            self.passive = passive
         }
     }
 
@@ -115,6 +118,10 @@ public struct ServiceQueues: Sendable, Hashable {
     }
     /// Delays before the 1st, 2nd, … retry of a message whose handler failed transiently.
     public var retryDelays: [Duration]
+    /// Whether the service declares the platform's shared exchanges and queues (a development broker), or only
+    /// checks that they exist and declares its own (a broker set up least-privilege from the definitions file,
+    /// where a service may configure only its own queues).
+    public var declaresShared: Bool
     /// How many times the broker may deliver a message before dead-lettering it
     /// (covers consumers that crash on it, where no retry could be recorded).
     public var deliveryLimit: Int
@@ -126,9 +133,11 @@ public struct ServiceQueues: Sendable, Hashable {
         service: String,
         bindings: [(exchange: String, routingKey: String)],
         retryDelays: [Duration] = [.seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600)],
-        deliveryLimit: Int = 10
+        deliveryLimit: Int = 10,
+        declaresShared: Bool = true
     ) {
         self.service = service
+        self.declaresShared = declaresShared
         self.storedBindings = bindings.map { BindingKey(exchange: $0.exchange, routingKey: $0.routingKey) }
         self.retryDelays = retryDelays
         self.deliveryLimit = deliveryLimit
@@ -136,7 +145,7 @@ public struct ServiceQueues: Sendable, Hashable {
 
     public static func == (lhs: ServiceQueues, rhs: ServiceQueues) -> Bool {
         lhs.service == rhs.service && lhs.storedBindings == rhs.storedBindings
-            && lhs.retryDelays == rhs.retryDelays && lhs.deliveryLimit == rhs.deliveryLimit
+            && lhs.retryDelays == rhs.retryDelays && lhs.deliveryLimit == rhs.deliveryLimit && lhs.declaresShared == rhs.declaresShared
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -146,6 +155,9 @@ public struct ServiceQueues: Sendable, Hashable {
 
     public var mainQueue: String { "\(service).events" }
     public var deadQueue: String { "\(service).dead" }
+    /// The service's own direct exchange to its retry and dead queues (routing key = queue name), so that
+    /// moving a message aside needs no right to the default exchange, which reaches every queue.
+    public var asideExchange: String { "\(service).aside" }
 
     /// The queue holding a message before its `attempt`-th retry. The delay is
     /// in the name (`assessment.retry.5s`): a queue's TTL cannot change once
@@ -186,9 +198,17 @@ public struct ServiceQueues: Sendable, Hashable {
         }
         let bindings = storedBindings.map {
             Topology.Binding(queue: mainQueue, exchange: $0.exchange, routingKey: $0.routingKey)
+        } + queues.filter { $0.name != mainQueue }.map {
+            Topology.Binding(queue: $0.name, exchange: asideExchange, routingKey: $0.name)
+        }
+        let aside = Topology.Exchange(name: asideExchange, type: "direct")
+        guard declaresShared else {
+            return Topology(
+                exchanges: Topology.exchanges.exchanges.map { var e = $0; e.passive = true; return e } + [aside],
+                queues: queues, bindings: bindings)
         }
         return Topology(
-            exchanges: Topology.exchanges.exchanges,
+            exchanges: Topology.exchanges.exchanges + [aside],
             queues: Topology.exchanges.queues + queues,
             bindings: Topology.exchanges.bindings + bindings)
     }

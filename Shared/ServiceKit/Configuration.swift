@@ -10,6 +10,7 @@ import Storage
 /// | `AMQP_URL` | `amqp://huhang:huhang@127.0.0.1:5672` | RabbitMQ |
 /// | `AMQP_HEARTBEAT` | `10` | heartbeat interval, seconds |
 /// | `AMQP_PREFETCH` | `32` | unacknowledged deliveries per consumer |
+/// | `AMQP_SHARED_TOPOLOGY` | `declare` | `declare`: the service declares the shared exchanges (development); `check`: it only checks them, as a least-privilege broker user must (the definitions file declares them) |
 /// | `HANDLER_CONCURRENCY` | `8` | messages handled at once per replica |
 /// | `DATABASE_URL` | `postgres://huhang:huhang@127.0.0.1:5432/huhang` | PostgreSQL |
 /// | `DATABASE_POOL_SIZE` | `10` | most database connections per replica |
@@ -27,6 +28,8 @@ import Storage
 public struct ServiceConfiguration: Sendable {
     public var amqp: AMQPConfiguration
     public var prefetch: UInt16
+    /// Whether the service declares the shared exchanges (`AMQP_SHARED_TOPOLOGY=declare`) or only checks them.
+    public var declaresSharedTopology: Bool
     public var handlerConcurrency: Int
     public var database: DatabaseConfiguration
     public var httpHost: String
@@ -61,6 +64,11 @@ public struct ServiceConfiguration: Sendable {
             url: value("AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672"),
             heartbeatSeconds: heartbeat, connectionName: service)
         prefetch = UInt16(clamping: try int("AMQP_PREFETCH", 32))
+        let shared = value("AMQP_SHARED_TOPOLOGY", "declare")
+        guard shared == "declare" || shared == "check" else {
+            throw ConfigurationError(key: "AMQP_SHARED_TOPOLOGY", value: shared, expected: "declare or check")
+        }
+        declaresSharedTopology = shared == "declare"
         handlerConcurrency = max(1, try int("HANDLER_CONCURRENCY", 8))
         database = try DatabaseConfiguration(
             url: value("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang"),

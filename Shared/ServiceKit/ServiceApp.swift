@@ -90,7 +90,8 @@ public struct RunningService<S: HuhangService>: Sendable {
         service.register(&registry)
         let queues = ServiceQueues(
             service: S.name, bindings: registry.bindings,
-            retryDelays: configuration.retryDelays, deliveryLimit: configuration.deliveryLimit)
+            retryDelays: configuration.retryDelays, deliveryLimit: configuration.deliveryLimit,
+            declaresShared: configuration.declaresSharedTopology)
         let dispatcher = EventDispatcher(registry: registry, database: database, service: S.name, logger: logger)
         let processor = MessageProcessor(dispatcher: dispatcher)
         let consumer = Consumer(

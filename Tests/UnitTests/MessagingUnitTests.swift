@@ -60,7 +60,9 @@ struct TopologyTests {
             service: "assessment", bindings: [(ExchangeName.events, "report.accepted.v1")],
             retryDelays: [.milliseconds(200), .seconds(5)], deliveryLimit: 7)
         let topology = queues.topology
-        #expect(Set(topology.exchanges.map(\.name)) == ["huhang.intake", "huhang.events", "huhang.events.unrouted", "huhang.replies", "huhang.replies.unclaimed"])
+        #expect(Set(topology.exchanges.map(\.name)) == [
+            "huhang.intake", "huhang.events", "huhang.events.unrouted", "huhang.replies", "huhang.replies.unclaimed", "assessment.aside",
+        ])
         let byName = Dictionary(uniqueKeysWithValues: topology.queues.map { ($0.name, $0) })
         #expect(Set(byName.keys) == [
             "assessment.events", "assessment.dead", "assessment.retry.200ms", "assessment.retry.5s", "huhang.replies.unclaimed",
@@ -82,6 +84,25 @@ struct TopologyTests {
         #expect(queues.retryQueue(1) == "assessment.retry.200ms")
         #expect(queues.retryQueue(2) == "assessment.retry.5s")
         #expect(topology.passive(["assessment.events"]).queues.first { $0.name == "assessment.events" }?.passive == true)
+        // Retry and dead queues are reached through the service's own exchange, never the default one.
+        #expect(Set(topology.bindings.filter { $0.exchange == "assessment.aside" }.map(\.queue)) == [
+            "assessment.dead", "assessment.retry.200ms", "assessment.retry.5s",
+        ])
+        #expect(topology.bindings.filter { $0.exchange == "assessment.aside" }.allSatisfy { $0.routingKey == $0.queue })
+    }
+
+    @Test("least privilege: a service only checks the shared exchanges and declares nothing but its own")
+    func checkedSharedTopology() throws {
+        let queues = ServiceQueues(service: "notification", bindings: [(ExchangeName.events, "task.assigned.v1")], declaresShared: false)
+        let topology = queues.topology
+        #expect(topology.exchanges.filter { !$0.passive }.map(\.name) == ["notification.aside"])
+        #expect(topology.exchanges.filter(\.passive).count == Topology.exchanges.exchanges.count)
+        #expect(topology.queues.allSatisfy { $0.name.hasPrefix("notification.") })
+        #expect(topology.bindings.allSatisfy { $0.queue.hasPrefix("notification.") })
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: "intake", defaultHTTPPort: 8081, environment: ["AMQP_SHARED_TOPOLOGY": "maybe"])
+        }
+        #expect(try ServiceConfiguration(service: "intake", defaultHTTPPort: 8081, environment: ["AMQP_SHARED_TOPOLOGY": "check"]).declaresSharedTopology == false)
     }
 
     @Test("back-off grows, stays under its maximum, and starts again after a reset")
