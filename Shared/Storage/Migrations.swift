@@ -75,7 +75,14 @@ public enum Migrator {
         let schema = database.schema
         try await database.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: database.logger)
-            try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: database.logger)
+            // A schema the operator made for the service's own role (least privilege: the role may not create
+            // schemas) is used as it is; only a development database has the service create it.
+            let existing = try await connection.query("SELECT 1 FROM pg_namespace WHERE nspname = \(schema)", logger: database.logger)
+            var exists = false
+            for try await _ in existing { exists = true }
+            if !exists {
+                try await connection.query("CREATE SCHEMA \(unescaped: schema)", logger: database.logger)
+            }
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS \(unescaped: schema).schema_migrations (
                     track      text NOT NULL,
