@@ -144,4 +144,35 @@ struct ConsumerTests {
             #expect(try await eventually { try await applied(service.database, key) == 1 })
         }
     }
+
+    @Test("an operator lists dead letters with their reasons and replays one after fixing the cause: it is applied once")
+    func deadLetterReplay() async throws {
+        let service = try ledger()
+        let key = TestEnvironment.unique("blocked")
+        let id = UUID().uuidString.lowercased()
+        func admin(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            try huhangAdmin(["dead"] + arguments + ["--service", "ledgertest"], environment: ["AMQP_URL": TestEnvironment.amqpURL])
+        }
+        try await withServices([service]) { () async throws in
+            #expect(try await service.publisher.publish(PingV1(key: key, mode: "blocked"), id: id) == .confirmed)
+            // Two retries, then set aside: the operator sees it, with why.
+            #expect(try await eventually {
+                let listed = try admin(["list"])
+                return listed.output.split(separator: "\n").contains { $0.hasPrefix(id) && $0.contains("gave up after 2 retries") && $0.contains("blocked until") }
+            })
+            #expect(try await applied(service.database, key) == 0)
+            // The cause fixed, the letter replayed: applied once, and gone from the dead queue.
+            try await service.database.client.query("INSERT INTO ledgertest.unblocked (key) VALUES (\(key))")
+            let replayed = try admin(["replay", "--id", id])
+            #expect(replayed.status == 0 && replayed.output.contains("1 replayed to ledgertest.events"), "\(replayed.output)")
+            #expect(try await eventually { try await applied(service.database, key) == 1 })
+            #expect(!(try admin(["list"]).output.contains(id)))
+            // An id that is not there is said so, with a failing status.
+            let missing = try admin(["replay", "--id", "no-such-message"])
+            #expect(missing.status == 2 && missing.output.contains("no-such-message\tnot found"))
+            #expect(try admin(["replay"]).status != 0)
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await applied(service.database, key) == 1)
+        }
+    }
 }

@@ -341,17 +341,7 @@ struct AgencyReplies {
 @Suite("Agency onboarding", .serialized)
 struct OnboardingTests {
     func admin(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = ShutdownTests.binaries.appendingPathComponent("huhang-admin")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try huhangAdmin(arguments, environment: environment)
     }
 
     /// Onboards a new agency with `huhang-admin agency register` against the intake on `port`.

@@ -129,7 +129,7 @@ extension RunningService: ServiceRunnable {
 struct PingV1: EventPayload, Hashable {
     static let eventType = EventType("test.ping", major: 1)
     var key: String
-    /// `fail` makes the handler throw every time (a poison message).
+    /// `fail` makes the handler throw every time (a poison message); `blocked` until its key is in `ledgertest.unblocked`.
     var mode: String?
 }
 
@@ -145,6 +145,7 @@ struct LedgerService: HuhangService {
             );
             CREATE INDEX applied_key ON ledgertest.applied (key);
             """),
+        Migration(2, "keys whose blocked pings may now be applied", "CREATE TABLE ledgertest.unblocked (key text PRIMARY KEY);"),
     ]
 
     init(context: ServiceContext) throws {}
@@ -152,6 +153,12 @@ struct LedgerService: HuhangService {
     func register(_ handlers: inout HandlerRegistry) {
         handlers.on(PingV1.self) { ping, context in
             if ping.mode == "fail" { throw TestFailure("handler failed on purpose") }
+            if ping.mode == "blocked" {
+                let rows = try await context.connection.query("SELECT 1 FROM ledgertest.unblocked WHERE key = \(ping.key)", logger: context.logger)
+                var unblocked = false
+                for try await _ in rows { unblocked = true }
+                if !unblocked { throw TestFailure("blocked until the operator fixes it") }
+            }
             try await context.connection.query(
                 "INSERT INTO ledgertest.applied (key, message_id) VALUES (\(ping.key), \(context.envelope.id))",
                 logger: context.logger)
@@ -249,4 +256,20 @@ func launchService(_ name: String, port: Int, environment: [String: String] = [:
     process.standardError = output ?? FileHandle.standardError
     try process.run()
     return process
+}
+
+/// Runs the built `huhang-admin` as an operator would.
+/// - Returns: Its exit status and what it printed.
+func huhangAdmin(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = ShutdownTests.binaries.appendingPathComponent("huhang-admin")
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
