@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "notification", targets: ["Notification"]),
         .executable(name: "huhang-admin", targets: ["Admin"]),
         .executable(name: "huhang-bench", targets: ["Bench"]),
+        .executable(name: "huhang-faults", targets: ["Faults"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -145,6 +146,17 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tools/Bench"
+        ),
+
+        .executableTarget(
+            name: "Faults",
+            dependencies: [
+                "Contracts", "Messaging", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tools/Faults"
         ),
 
         // MARK: Tests

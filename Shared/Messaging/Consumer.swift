@@ -175,6 +175,7 @@ public final class Consumer: Service, Sendable {
         let settled: Bool
         switch outcome {
         case .done:
+            Failpoint.crash("consumer.before-ack")
             settled = await connection.ack(delivery)
             if settled { outcomes["done"]?.increment() }
         case .doneAndSetAside(let reason):

@@ -72,9 +72,11 @@ extension EventEnvelope {
             throw EnvelopeError("unsupported CloudEvents specversion \(version); expected 1.0")
         }
         // A message back from the service's own retry queue arrives through
-        // the default exchange, which agencies cannot publish to; only there
-        // is the sender header (written by the consumer) trusted.
-        let sender = p.userID ?? (delivery.exchange.isEmpty ? p.headers[HeaderName.sender]?.stringValue : nil)
+        // the service's `.aside` exchange (or, replayed by an operator, the
+        // default exchange), which agencies cannot publish to; only there is
+        // the sender header (written by the consumer) trusted.
+        let fromOwnQueues = delivery.exchange.isEmpty || delivery.exchange.hasSuffix(".aside")
+        let sender = p.userID ?? (fromOwnQueues ? p.headers[HeaderName.sender]?.stringValue : nil)
         let time = p.headers[HeaderName.time]?.stringValue.flatMap(ContractCoding.parseTime)
             ?? p.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) }
             ?? Date()

@@ -155,8 +155,9 @@ public struct ServiceQueues: Sendable, Hashable {
 
     public var mainQueue: String { "\(service).events" }
     public var deadQueue: String { "\(service).dead" }
-    /// The service's own direct exchange to its retry and dead queues (routing key = queue name), so that
-    /// moving a message aside needs no right to the default exchange, which reaches every queue.
+    /// The service's own direct exchange to its queues (routing key = queue name): moves to the retry and dead
+    /// queues go through it, and so do the broker's dead-lettering and the retry queues' way back, so that no
+    /// service needs a right to the default exchange, which reaches every queue. Only the service may publish to it.
     public var asideExchange: String { "\(service).aside" }
 
     /// The queue holding a message before its `attempt`-th retry. The delay is
@@ -180,7 +181,7 @@ public struct ServiceQueues: Sendable, Hashable {
         queues.append(Topology.Queue(name: mainQueue, arguments: [
             "x-queue-type": .string("quorum"),
             "x-delivery-limit": .int(Int64(deliveryLimit)),
-            "x-dead-letter-exchange": .string(""),
+            "x-dead-letter-exchange": .string(asideExchange),
             "x-dead-letter-routing-key": .string(deadQueue),
             "x-dead-letter-strategy": .string("at-least-once"),
             "x-overflow": .string("reject-publish"),
@@ -190,7 +191,7 @@ public struct ServiceQueues: Sendable, Hashable {
             queues.append(Topology.Queue(name: retryQueue(index + 1), arguments: [
                 "x-queue-type": .string("quorum"),
                 "x-message-ttl": .int(milliseconds),
-                "x-dead-letter-exchange": .string(""),
+                "x-dead-letter-exchange": .string(asideExchange),
                 "x-dead-letter-routing-key": .string(mainQueue),
                 "x-dead-letter-strategy": .string("at-least-once"),
                 "x-overflow": .string("reject-publish"),
@@ -198,7 +199,7 @@ public struct ServiceQueues: Sendable, Hashable {
         }
         let bindings = storedBindings.map {
             Topology.Binding(queue: mainQueue, exchange: $0.exchange, routingKey: $0.routingKey)
-        } + queues.filter { $0.name != mainQueue }.map {
+        } + queues.map {
             Topology.Binding(queue: $0.name, exchange: asideExchange, routingKey: $0.name)
         }
         let aside = Topology.Exchange(name: asideExchange, type: "direct")

@@ -20,6 +20,9 @@ import Storage
 /// | `LOG_FORMAT` | `json` | `json` (one object per line) or `text` |
 /// | `OUTBOX_BATCH_SIZE` | `500` | outbox rows per window of confirms |
 /// | `OUTBOX_POLL_INTERVAL_MS` | `1000` | outbox poll when no NOTIFY arrives |
+/// | `OUTBOX_RETENTION_SECONDS` | `86400` | sent outbox rows are deleted after this (unsent ones never) |
+/// | `INBOX_RETENTION_SECONDS` | `2592000` | inbox entries are deleted after this; longer than any redelivery or replay can take |
+/// | `HOUSEKEEPING_INTERVAL_SECONDS` | `30` | how often old outbox and inbox rows are deleted |
 /// | `RETRY_DELAYS` | `1,5,30,120,600` | seconds before each retry of a failed message |
 /// | `DELIVERY_LIMIT` | `10` | deliveries before the broker dead-letters a message |
 /// | `SHUTDOWN_TIMEOUT` | `8` | seconds to drain on SIGTERM before cancelling |
@@ -87,7 +90,10 @@ public struct ServiceConfiguration: Sendable {
         self.logFormat = logFormat
         outbox = OutboxRelayConfiguration(
             batchSize: max(1, try int("OUTBOX_BATCH_SIZE", 500)),
-            pollInterval: .milliseconds(max(10, try int("OUTBOX_POLL_INTERVAL_MS", 1000))))
+            pollInterval: .milliseconds(max(10, try int("OUTBOX_POLL_INTERVAL_MS", 1000))),
+            sentRetention: .seconds(max(1, try int("OUTBOX_RETENTION_SECONDS", 24 * 3600))),
+            inboxRetention: .seconds(max(1, try int("INBOX_RETENTION_SECONDS", 30 * 24 * 3600))),
+            housekeepingInterval: .seconds(max(1, try int("HOUSEKEEPING_INTERVAL_SECONDS", 30))))
         let delays = value("RETRY_DELAYS", "1,5,30,120,600")
         let parsed = delays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !parsed.isEmpty, parsed.count == delays.split(separator: ",").count else {

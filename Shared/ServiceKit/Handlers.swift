@@ -173,6 +173,9 @@ public struct EventDispatcher: Sendable {
     let logger: Logger
 
     private struct Duplicate: Error {}
+    private struct FailpointError: Error, CustomStringConvertible {
+        var description: String { "failpoint handler.fail-id: this message always fails" }
+    }
 
     /// Handles one event.
     /// - Parameters:
@@ -205,6 +208,12 @@ public struct EventDispatcher: Sendable {
                     }
                     let context = HandlerContext(
                         envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
+                    if let poisoned = Failpoint.value("handler.fail-id"), poisoned == envelope.id {
+                        throw FailpointError()
+                    }
+                    if Failpoint.value("handler.delay-id") == envelope.id, let delay = Failpoint.value("handler.delay-ms").flatMap(Int.init) {
+                        try await Task.sleep(for: .milliseconds(delay))
+                    }
                     let result = try await entry.handler(body, context)
                     try await Outbox.enqueue(context.emitted.take(), on: connection, schema: database.schema, logger: logger)
                     return result

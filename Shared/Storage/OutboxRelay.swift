@@ -16,17 +16,21 @@ public struct OutboxRelayConfiguration: Sendable {
     /// Inbox entries older than this are deleted; it must exceed the longest
     /// time a message can wait to be redelivered (dead-letter replays included).
     public var inboxRetention: Duration
+    /// How often old rows are deleted and the backlog measured.
+    public var housekeepingInterval: Duration
 
     public init(
         batchSize: Int = 500,
         pollInterval: Duration = .seconds(1),
         sentRetention: Duration = .seconds(24 * 3600),
-        inboxRetention: Duration = .seconds(30 * 24 * 3600)
+        inboxRetention: Duration = .seconds(30 * 24 * 3600),
+        housekeepingInterval: Duration = .seconds(30)
     ) {
         self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.sentRetention = sentRetention
         self.inboxRetention = inboxRetention
+        self.housekeepingInterval = housekeepingInterval
     }
 }
 
@@ -137,6 +141,7 @@ public final class OutboxRelay: Service, Sendable {
                     body: Array(buffer: body), mandatory: true))
             }
             if messages.isEmpty { return (0, 0) }
+            Failpoint.crash("relay.before-publish")
 
             var outcomes: [PublishOutcome?]
             var failure = "publish outcome unknown"
@@ -147,6 +152,7 @@ public final class OutboxRelay: Service, Sendable {
                 outcomes = Array(repeating: nil, count: messages.count)
             }
             try await afterPublish?(ids)
+            if outcomes.contains(.confirmed) { Failpoint.crash("relay.after-publish") }
 
             var sentIDs: [Int64] = []
             var failedIDs: [Int64] = []
@@ -234,7 +240,7 @@ public final class OutboxRelay: Service, Sendable {
             } catch {
                 logger.debug("outbox housekeeping skipped", metadata: ["error.message": "\(error)"])
             }
-            try? await Task.sleep(for: .seconds(30))
+            try? await Task.sleep(for: configuration.housekeepingInterval)
         }
     }
 }

@@ -86,8 +86,10 @@ struct TopologyTests {
         #expect(topology.passive(["assessment.events"]).queues.first { $0.name == "assessment.events" }?.passive == true)
         // Retry and dead queues are reached through the service's own exchange, never the default one.
         #expect(Set(topology.bindings.filter { $0.exchange == "assessment.aside" }.map(\.queue)) == [
-            "assessment.dead", "assessment.retry.200ms", "assessment.retry.5s",
+            "assessment.events", "assessment.dead", "assessment.retry.200ms", "assessment.retry.5s",
         ])
+        // Dead-lettering and the way back from a retry queue need no right to the default exchange.
+        #expect(topology.queues.allSatisfy { $0.arguments["x-dead-letter-exchange"].map { $0 == .string("assessment.aside") } ?? true })
         #expect(topology.bindings.filter { $0.exchange == "assessment.aside" }.allSatisfy { $0.routingKey == $0.queue })
     }
 
@@ -146,6 +148,8 @@ struct EnvelopeMappingTests {
         let forged = AMQPProperties(messageID: "1", type: "report.incident.v1", headers: [HeaderName.sender: .string("police-hq")])
         #expect(try EventEnvelope(delivery: delivery(forged)).sender == nil)
         #expect(try EventEnvelope(delivery: delivery(forged, exchange: "")).sender == "police-hq")
+        #expect(try EventEnvelope(delivery: delivery(forged, exchange: "intake.aside")).sender == "police-hq")
+        #expect(try EventEnvelope(delivery: delivery(forged, exchange: "huhang.intake")).sender == nil)
         let verified = AMQPProperties(messageID: "1", type: "report.incident.v1", userID: "school-1")
         #expect(try EventEnvelope(delivery: delivery(verified)).sender == "school-1")
     }
