@@ -202,7 +202,8 @@ public struct EventDispatcher: Sendable {
         var warned = false
         while true {
             do {
-                let result = try await database.withTransaction { connection -> HandlerResult in
+                let logger = logger
+                let result = try await database.withTransaction(within: .seconds(30)) { connection -> HandlerResult in
                     guard try await Inbox.claim(envelope.id, type: envelope.type, on: connection, schema: database.schema, logger: logger) else {
                         throw Duplicate()
                     }
@@ -280,6 +281,10 @@ enum DatabaseFailure {
     case other
 
     init(_ error: any Error) {
+        if let error = error as? StorageError, error.code == .timedOut {
+            self = .unavailable
+            return
+        }
         guard let error = error as? PSQLError else {
             self = .other
             return

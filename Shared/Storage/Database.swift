@@ -53,6 +53,8 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code("invalidConfiguration")
         /// A migration failed; the service must not start.
         public static let migrationFailed = Code("migrationFailed")
+        /// A database operation did not finish in time (a connection lost without notice); it may still commit.
+        public static let timedOut = Code("timedOut")
         public var description: String { value }
     }
 
@@ -135,6 +137,30 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// Runs `body` in a transaction, as ``withTransaction(_:)``, but gives up waiting after `limit`.
+    ///
+    /// A connection whose server vanished without a word can leave a query waiting for ever; the
+    /// caller then gets ``StorageError/Code-swift.struct/timedOut`` and can treat the database as
+    /// unavailable. The abandoned work is cancelled; if it still commits, it committed — callers
+    /// must be idempotent (the inbox makes message handling so).
+    /// - Parameters:
+    ///   - limit: How long to wait.
+    ///   - body: The transaction's work.
+    public func withTransaction<Result: Sendable>(
+        within limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let outcome = Outcome<Result>()
+        let work = Task { try await self.withTransaction { try await body($0) } }
+        Task {
+            do { outcome.finish(.success(try await work.value)) } catch { outcome.finish(.failure(error)) }
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            if outcome.finish(.failure(StorageError(.timedOut, "no answer from the database in \(limit)"))) { work.cancel() }
+        }
+        return try await withCheckedThrowingContinuation { outcome.wait($0) }
+    }
+
     /// Whether the server answers a trivial query within two seconds.
     public func isReachable() async -> Bool {
         guard running.withLock({ $0 }) else { return false }
@@ -150,5 +176,47 @@ public final class Database: Service, Sendable {
             group.cancelAll()
             return first
         }
+    }
+}
+
+/// The first of several results, handed to whoever waits for it, whichever comes first.
+private final class Outcome<Value: Sendable>: Sendable {
+    private enum State {
+        case empty
+        case waiting(CheckedContinuation<Value, any Error>)
+        case finished(Swift.Result<Value, any Error>)
+        case delivered
+    }
+    private let state = Mutex<State>(.empty)
+
+    /// Records a result unless one came first. - Returns: Whether this one counted.
+    @discardableResult
+    func finish(_ result: Swift.Result<Value, any Error>) -> Bool {
+        let (counted, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Value, any Error>?) in
+            switch state {
+            case .empty:
+                state = .finished(result)
+                return (true, nil)
+            case .waiting(let continuation):
+                state = .delivered
+                return (true, continuation)
+            case .finished, .delivered:
+                return (false, nil)
+            }
+        }
+        waiter?.resume(with: result)
+        return counted
+    }
+
+    func wait(_ continuation: CheckedContinuation<Value, any Error>) {
+        let ready = state.withLock { state -> Swift.Result<Value, any Error>? in
+            if case .finished(let result) = state {
+                state = .delivered
+                return result
+            }
+            state = .waiting(continuation)
+            return nil
+        }
+        if let ready { continuation.resume(with: ready) }
     }
 }

@@ -120,7 +120,7 @@ public final class OutboxRelay: Service, Sendable {
         let publisher = self.publisher
         let batchSize = configuration.batchSize
         let afterPublish = self.afterPublish
-        let (sent, failed) = try await database.withTransaction { connection -> (Int, Int) in
+        let (sent, failed) = try await database.withTransaction(within: .seconds(60)) { connection -> (Int, Int) in
             let rows = try await connection.query("""
                 SELECT id, properties::text, exchange, routing_key, body, attempts
                 FROM \(unescaped: schema).outbox
