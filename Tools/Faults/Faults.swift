@@ -99,11 +99,12 @@ extension Suite {
     func brokerKilled() async -> Verdict {
         await ledgerFault(1, "broker killed (-9) while publishing", count: 600, rate: 300) { suite, sender in
             await suite.whenSent(sender, 200)
+            let at = sender.all.count
             try suite.stack.killBroker()
             try await Task.sleep(for: .seconds(1))
             try suite.stack.up()
             let back = await suite.eventually(60) { await ServiceProcess.ready(port: suite.processes["intake"]![0].port, within: 1) }
-            return Observed(back, "broker killed at \(sender.all.count) sent; \(sender.unknownWindows.load(ordering: .relaxed)) window(s) unknown, sent again")
+            return Observed(back, "broker killed at \(at) sent; \(sender.unknownWindows.load(ordering: .relaxed)) window(s) unknown, sent again")
         }
     }
 
@@ -150,10 +151,11 @@ extension Suite {
     func postgresCrash() async -> Verdict {
         await ledgerFault(5, "PostgreSQL stopped immediately mid-transaction", count: 400, rate: 250) { suite, sender in
             await suite.whenSent(sender, 120)
+            let at = sender.all.count
             try suite.stack.crashPostgres()
             try await Task.sleep(for: .seconds(3))
             try suite.stack.up()
-            return Observed(true, "crashed at \(sender.all.count) sent, back after 3 s")
+            return Observed(true, "crashed at \(at) sent, back after 3 s; queries the crash left unanswered gave up after 30 s")
         }
     }
 
