@@ -459,8 +459,9 @@ extension Suite {
 
     /// 18. SIGTERM in a rolling restart.
     func sigterm() async -> Verdict {
-        await ledgerFault(18, "SIGTERM (rolling restart)", count: 400, rate: 200) { suite, sender in
-            await suite.whenSent(sender, 150)
+        await ledgerFault(18, "SIGTERM (rolling restart)", count: 1600, rate: 200) { suite, sender in
+            // The management API's statistics lag a few seconds: let earlier faults' redeliveries show first.
+            try await Task.sleep(for: .seconds(6))
             let before = try await suite.redeliveries("intake.events")
             let intake = suite.processes["intake"]![0]
             let signalled = Date()
@@ -468,8 +469,8 @@ extension Suite {
             let ended = await intake.wait(upTo: 12)
             let seconds = Date().timeIntervalSince(signalled)
             try await suite.ensure("intake")
-            await suite.whenSent(sender, 400)
-            try await Task.sleep(for: .seconds(6))  // the management API's statistics lag a few seconds
+            await suite.whenSent(sender, 1600)
+            try await Task.sleep(for: .seconds(6))
             let after = try await suite.redeliveries("intake.events")
             return Observed(ended && (intake.terminationStatus ?? -1) == 0 && seconds < 9 && after == before,
                             "drained and exited 0 in \(String(format: "%.1f", seconds)) s (deadline 8 s); \(after - before) redeliveries")
