@@ -541,8 +541,13 @@ private final class Loop: @unchecked Sendable {
         amqp_basic_cancel(state, Self.channel, arena.bytes(tag))
         try check(amqp_get_rpc_reply(state), .channelClosed, "basic.cancel")
         // Deliveries that arrived before cancel-ok were queued by rabbitmq-c;
-        // hand them over before ending the stream.
+        // hand them over before ending the stream. A quorum queue may still
+        // have deliveries on their way to the channel when cancel-ok leaves
+        // it: keep reading until the connection has been quiet for 250 ms
+        // (at most 2 s), so that they are handled now, not redelivered later.
         try readAvailableFrames()
+        let until = Date().addingTimeInterval(2)
+        while Date() < until, try readFrames(quietFor: 0.25) > 0 {}
         consumerTag = nil
         deliveries?.finish()
         deliveries = nil
@@ -564,6 +569,21 @@ private final class Loop: @unchecked Sendable {
 
     /// Reads and handles every frame already available, without waiting.
     /// Also sends a heartbeat when one is due and notices missed ones.
+    /// Reads and handles frames until none arrives for `quiet` seconds. - Returns: How many were handled.
+    func readFrames(quietFor quiet: Double) throws -> Int {
+        guard let state else { return 0 }
+        var handled = 0
+        while true {
+            var frame = amqp_frame_t()
+            var wait = timeval(tv_sec: 0, tv_usec: Int(quiet * 1_000_000))
+            let status = amqp_simple_wait_frame_noblock(state, &frame, &wait)
+            if status == AMQP_STATUS_TIMEOUT.rawValue { return handled }
+            guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, Self.describe(status)) }
+            try handle(frame)
+            handled += 1
+        }
+    }
+
     func readAvailableFrames() throws {
         guard let state else { return }
         while true {
