@@ -79,7 +79,7 @@ struct TopologyTests {
         let retry = byName["assessment.retry.5s"]!.arguments
         #expect(retry["x-message-ttl"] == .int(5000))
         #expect(retry["x-dead-letter-routing-key"] == .string("assessment.events"))
-        #expect(topology.bindings.filter { $0.queue == "assessment.events" }
+        #expect(topology.bindings.filter { $0.queue == "assessment.events" && $0.exchange == "huhang.events" }
             == [.init(queue: "assessment.events", exchange: "huhang.events", routingKey: "report.accepted.v1")])
         #expect(queues.retryQueue(1) == "assessment.retry.200ms")
         #expect(queues.retryQueue(2) == "assessment.retry.5s")
