@@ -533,9 +533,11 @@ extension Suite {
                 try await Task.sleep(for: .seconds(1))
             }
             await publishing.value
-            let accepted = await suite.eventually(60) {
+            let accepted = await suite.eventually(240) {
                 try await suite.number("SELECT count(*)::int FROM intake.accepted WHERE external_id LIKE \(run + "-%")") == sender.confirmed.count
             }
+            // Leave no backlog to the faults after this one.
+            _ = await suite.eventually(240) { (try suite.depth("assessment.events")) == 0 && (try suite.depth("intake.events")) == 0 }
             let canary = try await suite.number("SELECT count(*)::int FROM intake.outbox WHERE message_id = 'f20-unsent-canary'")
             try await suite.database.client.query("DELETE FROM intake.outbox WHERE message_id = 'f20-unsent-canary'", logger: suite.logger)
             await suite.stopAll("intake")
@@ -565,7 +567,7 @@ extension Suite {
                 properties: AMQPProperties(contentType: "application/json", messageID: id, type: "report.accepted.v1"),
                 body: Array(try JSONSerialization.data(withJSONObject: body)))
             let outcome = try await suite.publishEvent(event)
-            let applied = await suite.eventually(20) { try await suite.number("SELECT count(*)::int FROM assessment.inbox WHERE message_id = \(id)") == 1 }
+            let applied = await suite.eventually(90) { try await suite.number("SELECT count(*)::int FROM assessment.inbox WHERE message_id = \(id)") == 1 }
             let signals = try await suite.number("SELECT count(*)::int FROM assessment.signals WHERE event_id = \(id)")
             return { verdict in
                 var verdict = verdict
@@ -594,8 +596,11 @@ extension Suite {
             _ = try await connection.publish(message)
             await connection.close()
             let correlation = "\(run)-report"
-            let delivered = await suite.eventually(60) {
-                try await suite.number("SELECT count(*)::int FROM notification.deliveries WHERE correlation_id = \(correlation)") > 0
+            // Every service on the path has done its part: notification's notices follow the case's tasks and the risk.
+            let delivered = await suite.eventually(120) {
+                let notices = try await suite.number("SELECT count(*)::int FROM notification.deliveries WHERE correlation_id = \(correlation)")
+                let assessed = try await suite.number("SELECT count(*)::int FROM assessment.outbox WHERE properties->>'correlationID' = \(correlation)")
+                return notices >= 2 && assessed > 0
             }
             // Every event any service emitted for this report, and every notice, carries the one trace.
             var bySchema: [String] = []
