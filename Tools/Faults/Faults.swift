@@ -537,7 +537,11 @@ extension Suite {
                 try await suite.number("SELECT count(*)::int FROM intake.accepted WHERE external_id LIKE \(run + "-%")") == sender.confirmed.count
             }
             // Leave no backlog to the faults after this one.
-            _ = await suite.eventually(240) { (try suite.depth("assessment.events")) == 0 && (try suite.depth("intake.events")) == 0 }
+            _ = await suite.eventually(240) {
+                let waiting = try suite.depth("assessment.events")
+                let arriving = try suite.depth("intake.events")
+                return waiting == 0 && arriving == 0
+            }
             let canary = try await suite.number("SELECT count(*)::int FROM intake.outbox WHERE message_id = 'f20-unsent-canary'")
             try await suite.database.client.query("DELETE FROM intake.outbox WHERE message_id = 'f20-unsent-canary'", logger: suite.logger)
             await suite.stopAll("intake")
