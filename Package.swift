@@ -137,10 +137,16 @@ let package = Package(
             path: "Tools/Admin"
         ),
 
+        // What the benchmark and the fault suite share: child processes, service processes, their memory and readiness.
+        .target(
+            name: "ToolKit",
+            path: "Tools/ToolKit"
+        ),
+
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Contracts", "Messaging", "Storage",
+                "Contracts", "Messaging", "ServiceKit", "Storage", "ToolKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -151,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "Faults",
             dependencies: [
-                "Contracts", "Messaging", "Storage",
+                "Contracts", "Messaging", "Storage", "ToolKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -175,7 +181,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Contracts", "Messaging", "Storage", "ServiceKit",
-                "Intake", "Assessment", "Intervention", "Inspection", "Notification",
+                "Intake", "Assessment", "Intervention", "Inspection", "Notification", "ToolKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

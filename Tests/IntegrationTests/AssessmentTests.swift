@@ -10,6 +10,7 @@ import PostgresNIO
 import ServiceKit
 import Storage
 import Testing
+import ToolKit
 
 /// Assessment against the real broker and database: replicas, a 10,000-row
 /// screening batch through intake, the API and a model change.

@@ -6,18 +6,7 @@ import PostgresNIO
 import ServiceKit
 import Storage
 import Testing
-
-/// A small seeded generator, so a failing run can be replayed (`FUZZ_SEED`).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import ToolKit
 
 /// Random and mutated events of every agency type through intake: every one is answered.
 @Suite("Intake fuzz", .serialized)

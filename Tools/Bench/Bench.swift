@@ -9,13 +9,14 @@ import Messaging
 import PostgresNIO
 import Storage
 
-/// Benchmarks that put Huhang's throughput next to the broker's own limit, measured in the same run.
+/// Benchmarks that put Huhang's throughput next to the broker's own limit, measured in the same run, and
+/// the bad-input run at volume.
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "huhang-bench",
         abstract: "Huhang benchmarks (run them through bench/*).",
-        subcommands: [IntakeBench.self])
+        subcommands: [IntakeBench.self, PipelineBench.self, BadInputRun.self])
 }
 
 struct IntakeBench: AsyncParsableCommand {
@@ -38,7 +39,7 @@ struct IntakeBench: AsyncParsableCommand {
         let agency = try AMQPConfiguration(url: agencyURL, connectionName: "bench-agency")
 
         // 1. The broker's own limit L: publish with confirms and consume through one quorum queue.
-        let limit = try await rawThroughput(services, logger: logger)
+        let limit = try await rawLimit(services, count: raw, window: window, logger: logger)
 
         // 2. Intake: a real intake process, fed by an agency, until every report is accepted.
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -94,38 +95,6 @@ struct IntakeBench: AsyncParsableCommand {
         throw ValidationError("intake did not become ready")
     }
 
-    func rawThroughput(_ configuration: AMQPConfiguration, logger: Logger) async throws -> Double {
-        let setup = try await AMQPConnection.connect(configuration, logger: logger)
-        let queue = "bench.raw.\(UUID().uuidString.lowercased().prefix(8))"
-        try await setup.declare(Topology(queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum")])]))
-        let body = Array(String(repeating: "x", count: 400).utf8)
-        let start = ContinuousClock.now
-        let consumer = try await AMQPConnection.connect(configuration, confirms: false, logger: logger)
-        let stream = try await consumer.consume(queue: queue, prefetch: 1000)
-        let total = raw
-        let consuming = Task {
-            var received = 0
-            for try await delivery in stream {
-                received += 1
-                await consumer.ack(delivery)
-                if received == total { break }
-            }
-        }
-        for first in stride(from: 0, to: raw, by: window) {
-            let messages = (first..<min(first + window, raw)).map { index in
-                OutgoingMessage(exchange: "", routingKey: queue,
-                                properties: AMQPProperties(contentType: "application/json", messageID: "raw-\(index)"), body: body)
-            }
-            _ = try await setup.publish(messages)
-        }
-        try await consuming.value
-        let elapsed = ContinuousClock.now - start
-        await consumer.close()
-        try await setup.deleteQueue(queue)
-        await setup.close()
-        return Double(raw) / seconds(elapsed)
-    }
-
     func intakeThroughput(_ agency: AMQPConfiguration, database: Database, logger: Logger) async throws -> Double {
         let run = "bench-\(UUID().uuidString.lowercased().prefix(8))"
         let connection = try await AMQPConnection.connect(agency, logger: logger)
@@ -151,10 +120,6 @@ struct IntakeBench: AsyncParsableCommand {
             if done >= events { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return Double(events) / seconds(ContinuousClock.now - start)
-    }
-
-    func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return Double(events) / durationSeconds(ContinuousClock.now - start)
     }
 }

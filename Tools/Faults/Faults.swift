@@ -5,6 +5,7 @@ import Messaging
 import PostgresNIO
 import Storage
 import Synchronization
+import ToolKit
 
 /// What a fault's injection found besides the ledger: whether its own condition held, and what was seen.
 struct Observed: Sendable {

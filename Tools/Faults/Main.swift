@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Storage
+import ToolKit
 
 /// The fault suite: every fault of RELIABILITY.md against real processes (run it through scripts/fault-test).
 @main
@@ -51,9 +52,4 @@ struct FaultSuite: AsyncParsableCommand {
         say("\n\(verdicts.count - failed) of \(verdicts.count) faults passed in \(Int(Date().timeIntervalSince(started))) s; logs in .fault/logs")
         if failed > 0 || verdicts.isEmpty { throw ExitCode(1) }
     }
-}
-
-/// Writes a line to standard output at once (a pipe would otherwise hold it until the end).
-func say(_ text: String, terminator: String = "\n") {
-    FileHandle.standardOutput.write(Data((text + terminator).utf8))
 }

@@ -8,6 +8,7 @@ import Messaging
 import PostgresNIO
 import Storage
 import Synchronization
+import ToolKit
 
 /// The fault suite's world: its own stack, a proxy in front of the broker for the services, the service
 /// processes it started, an agency, and the oracle's checker.

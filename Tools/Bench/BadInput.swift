@@ -1,0 +1,391 @@
+import ArgumentParser
+import Contracts
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Messaging
+import PostgresNIO
+import ServiceKit
+import Storage
+import Synchronization
+import ToolKit
+
+/// Bad input at volume, through the bus and the HTTP gateway, into one real intake process: every input is
+/// refused with a reason the sender can read, intake keeps running, its memory stays flat, and the counts
+/// reconcile — on the bus each input is in `intake.dead` with its reason (or was handed back by the broker as
+/// unroutable), on HTTP each got a 4xx answer with a message, and each one intake read is in `intake.rejections`.
+struct BadInputRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bad-input",
+        abstract: "Generated bad inputs through the bus and the HTTP gateway into a real intake: each refused with a reason.")
+
+    @Option(help: "The services' AMQP URL.") var amqpURL = "amqp://huhang:huhang@127.0.0.1:5672/huhang-load"
+    @Option(help: "PostgreSQL.") var databaseURL = "postgres://huhang:huhang@127.0.0.1:5432/huhang_load"
+    @Option(help: "The repository (for scripts/dev-stack, which makes the agencies' broker users).")
+    var root = FileManager.default.currentDirectoryPath
+    @Option(help: "Bad inputs in all, half through each door.") var count = 100_000
+    @Option(help: "Seed of the generator (a run can be replayed).") var seed = UInt64(Date().timeIntervalSince1970)
+    @Option(help: "HTTP requests at once.") var concurrency = 8
+    @Option(help: "HTTP port for the intake process.") var port = 18190
+
+    func run() async throws {
+        var logger = Logger(label: "bad-input")
+        logger.logLevel = .warning
+        let broker = try AMQPConfiguration(url: amqpURL, connectionName: "bad-input")
+        let vhost = URLComponents(string: amqpURL).map { String($0.path.dropFirst()) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let logs = URL(fileURLWithPath: root).appendingPathComponent(".bench/logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        // The seed makes the inputs; the run's own ids keep a replay apart from the first run.
+        let run = "bad\(seed % 1_000_000_007)x\(UInt16.random(in: 0...UInt16.max))"
+        let busCount = count / 2
+        let httpCount = count - busCount
+        say("bad input: \(busCount) through the bus, \(httpCount) through HTTP, seed \(seed) (run \(run))")
+
+        for agency in BadInputs.agencies {
+            _ = try? ToolKit.run(devStack, ["ctl", "-q", "add_user", agency, agency])
+            try ToolKit.run(devStack, ["ctl", "-q", "set_permissions", "-p", vhost, agency, "^$", "^huhang\\.intake$", "^$"])
+        }
+        let setup = try await AMQPConnection.connect(broker, logger: logger)
+        // What intake sets aside is read back from its dead queue: start it empty.
+        try? await setup.deleteQueue("intake.dead")
+
+        let intake = try ServiceProcess(
+            "intake", binaries: binaries, environment: ["AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "LOG_LEVEL": "error"],
+            port: port, logs: logs)
+        guard await intake.ready(within: 60) else {
+            await intake.stop()
+            throw CommandFailure(description: "intake did not become ready; see \(intake.log.path)")
+        }
+        let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL, maximumConnections: 2), schema: "intake", logger: logger)
+        let dbTask = Task { await database.client.run() }
+        defer { dbTask.cancel() }
+        let allTypes = Contracts.agencyPayloads.map { $0.eventType.name }
+        for (code, types, active) in [("bad-school", allTypes, true), ("bad-limited", ["report.incident.v1"], true), ("bad-inactive", allTypes, false)] {
+            try await database.client.query("""
+                INSERT INTO intake.agencies (code, name, kind, event_types, active) VALUES (\(code), \(code), 'school', \(types), \(active))
+                ON CONFLICT (code) DO UPDATE SET event_types = excluded.event_types, active = excluded.active
+                """, logger: logger)
+        }
+        try await database.client.query("DELETE FROM intake.agencies WHERE code = 'bad-unregistered'", logger: logger)
+
+        let memory = MemoryTrace(process: intake)
+        memory.start()
+        try await Task.sleep(for: .seconds(1))
+        let rssBefore = intake.residentKB
+        var generator = BadInputs(run: run, seed: seed)
+        let inputs = (0..<count).map { generator.next($0, bus: $0 < busCount) }
+
+        // The bus: each agency on its own connection, in windows of confirms.
+        say("bus …")
+        let busStart = ContinuousClock.now
+        var senders: [String: AMQPConnection] = [:]
+        for agency in BadInputs.agencies {
+            let url = amqpURL.replacingOccurrences(of: "//huhang:huhang@", with: "//\(agency):\(agency)@")
+            senders[agency] = try await AMQPConnection.connect(try AMQPConfiguration(url: url, connectionName: agency), logger: logger)
+        }
+        var returned = 0
+        var busByKind: [String: Int] = [:]
+        for window in stride(from: 0, to: busCount, by: 500) {
+            let slice = inputs[window..<min(window + 500, busCount)]
+            for (agency, group) in Dictionary(grouping: slice, by: \.agency) {
+                let outcomes = try await senders[agency]!.publish(group.map { $0.message() })
+                for (input, outcome) in zip(group, outcomes) {
+                    busByKind[input.kind.rawValue, default: 0] += 1
+                    switch outcome {
+                    case .confirmed: break
+                    case .returned(let code, _) where input.unroutable && code == 312: returned += 1
+                    default: throw CommandFailure(description: "\(input.label): published with outcome \(outcome)")
+                    }
+                }
+            }
+        }
+        for sender in senders.values { await sender.close() }
+        // Everything the broker routed to intake comes back out of intake.dead, each with its reason.
+        let expectedDead = inputs[0..<busCount].filter { !$0.unroutable }.count
+        let dead = try await readDead(broker, expected: expectedDead, run: run, logger: logger)
+        let busSeconds = durationSeconds(ContinuousClock.now - busStart)
+        let rssAfterBus = intake.residentKB
+
+        // HTTP: the same kinds of refusal, each answered 4xx with a message.
+        say("HTTP …")
+        let httpStart = ContinuousClock.now
+        let tokens = try APITokens(secret: APITokens.developmentSecret)
+        var issued: [String: String] = [:]
+        for agency in BadInputs.agencies { issued[agency] = try tokens.issue(APIIdentity(agency: agency, role: "agency"), lifetime: .seconds(3600)) }
+        let answers = Locked<[Int: Int]>([:])
+        let unreadable = Locked<[String]>([])
+        let next = Locked(busCount)
+        let count = self.count
+        let concurrency = self.concurrency
+        let bearer = issued
+        let url = URL(string: "http://127.0.0.1:\(port)/v1/events")!
+        let session = URLSession(configuration: .ephemeral)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while true {
+                        let index = next.withLock { value in defer { value += 1 }; return value }
+                        guard index < count else { return }
+                        let input = inputs[index]
+                        var request = URLRequest(url: url, timeoutInterval: 30)
+                        request.httpMethod = "POST"
+                        request.httpBody = Data(input.body)
+                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                        if let type = input.type { request.setValue(type, forHTTPHeaderField: "ce-type") }
+                        if let id = input.id { request.setValue(id, forHTTPHeaderField: "ce-id") }
+                        switch input.credential {
+                        case .token: request.setValue("Bearer \(bearer[input.agency]!)", forHTTPHeaderField: "Authorization")
+                        case .garbage: request.setValue("Bearer x\(index).y.z", forHTTPHeaderField: "Authorization")
+                        case .none: break
+                        }
+                        let (data, response) = try await session.data(for: request)
+                        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                        answers.withLock { $0[status, default: 0] += 1 }
+                        if !(400..<500).contains(status) || !Self.hasReason(data) {
+                            unreadable.withLock { $0.append("\(input.label): \(status) \(String(decoding: data.prefix(200), as: UTF8.self))") }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let httpSeconds = durationSeconds(ContinuousClock.now - httpStart)
+        try await Task.sleep(for: .seconds(2))
+        let rssEnd = intake.residentKB
+        let peak = memory.stop()
+        let stillReady = await httpStatus("http://127.0.0.1:\(port)/health/ready") == 200
+        let alive = intake.isRunning
+
+        // Intake's own record of what it refused.
+        var rejections: [String: Int] = [:]
+        let rows = try await database.client.query("""
+            SELECT kind, count(*)::int FROM intake.rejections WHERE event_id LIKE \(run + "-%") GROUP BY kind
+            """, logger: logger)
+        for try await (kind, n) in rows.decode((String, Int).self) { rejections[kind] = n }
+        let withoutReason = try await database.client.query("""
+            SELECT count(*)::int FROM intake.rejections WHERE event_id LIKE \(run + "-%") AND jsonb_array_length(reasons) = 0
+            """, logger: logger)
+        var reasonless = 0
+        for try await n in withoutReason.decode(Int.self) { reasonless = n }
+        let accepted = try await database.client.query(
+            "SELECT count(*)::int FROM intake.accepted WHERE event_id LIKE \(run + "-%")", logger: logger)
+        var acceptedCount = 0
+        for try await n in accepted.decode(Int.self) { acceptedCount = n }
+        // What intake's handler read is recorded as a rejection: on the bus, an input with an id and a type
+        // intake takes; on HTTP, one that also got past the token, the ce-type check, the registry and the size
+        // limit. The rest (no id, an unknown version, refused at the door) are set aside or answered only.
+        let expectedRejections = inputs[..<busCount].filter(\.recordable).count + inputs[busCount...].filter(\.reachesDispatcher).count
+        await intake.stop()
+        try? await setup.deleteQueue(ExchangeName.unclaimedReplies)
+        await setup.close()
+
+        let httpAnswered = answers.value.values.reduce(0, +)
+        let failures = unreadable.value
+        let busOK = dead.count == expectedDead && dead.reasonless == 0 && returned == busCount - expectedDead
+        let httpOK = httpAnswered == httpCount && failures.isEmpty
+        let recordOK = rejections.values.reduce(0, +) == expectedRejections && reasonless == 0 && acceptedCount == 0
+        let memoryOK = rssEnd <= rssAfterBus + 16 * 1024
+        func mb(_ kb: Int) -> String { String(format: "%.1f", Double(kb) / 1024) }
+        say("""
+
+            | door | sent | refused with a reason | how | seconds |
+            |---|---|---|---|---|
+            | bus | \(busCount) | \(dead.count + returned) | \(dead.count) in intake.dead with x-huhang-dead-reason, \(returned) handed back by the broker (312 NO_ROUTE, unknown type) | \(Int(busSeconds)) |
+            | HTTP | \(httpCount) | \(httpAnswered - failures.count) | \(answers.value.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ")) | \(Int(httpSeconds)) |
+
+            bus inputs by kind: \(busByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            dead-letter reasons (first words): \(dead.reasons.sorted { $0.value > $1.value }.prefix(12).map { "\($0.key) \($0.value)" }.joined(separator: "; "))
+            intake.rejections: \(rejections.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) = \(rejections.values.reduce(0, +)) (expected \(expectedRejections)); without a reason: \(reasonless); accepted: \(acceptedCount)
+            intake RSS: \(mb(rssBefore)) MB before, \(mb(rssAfterBus)) MB after the bus, \(mb(rssEnd)) MB at the end, peak \(mb(peak)) MB; running: \(alive), ready: \(stillReady)
+            \(failures.prefix(5).joined(separator: "\n"))
+            bus \(busOK ? "ok" : "FAIL"), HTTP \(httpOK ? "ok" : "FAIL"), records \(recordOK ? "ok" : "FAIL"), memory \(memoryOK ? "flat" : "GREW"), intake \(alive && stillReady ? "up" : "DOWN")
+            """)
+        guard busOK, httpOK, recordOK, memoryOK, alive, stillReady else { throw ExitCode(1) }
+    }
+
+    var devStack: String { URL(fileURLWithPath: root).appendingPathComponent("scripts/dev-stack").path }
+
+    static func hasReason(_ data: Data) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        if let error = object["error"] as? [String: Any], let message = error["message"] as? String { return !message.isEmpty }
+        if let reasons = object["reasons"] as? [Any] { return !reasons.isEmpty }
+        return false
+    }
+
+    struct Dead { var count = 0; var reasonless = 0; var reasons: [String: Int] = [:] }
+
+    /// Reads intake's dead queue until `expected` messages of this run came out of it.
+    func readDead(_ broker: AMQPConfiguration, expected: Int, run: String, logger: Logger) async throws -> Dead {
+        let connection = try await AMQPConnection.connect(broker, confirms: false, logger: logger)
+        let stream = try await connection.consume(queue: "intake.dead", prefetch: 1000)
+        var dead = Dead()
+        var seen = Set<String>()
+        let watchdog = Task { try await Task.sleep(for: .seconds(300)); await connection.cancelConsumer() }
+        for try await delivery in stream {
+            let label = delivery.properties.headers[BadInputs.labelHeader]?.stringValue ?? ""
+            if label.hasPrefix(run + "-"), seen.insert(label).inserted {
+                dead.count += 1
+                let reason = delivery.properties.headers[HeaderName.deadReason]?.stringValue ?? ""
+                if reason.isEmpty { dead.reasonless += 1 }
+                dead.reasons[String(reason.split(separator: ":").first ?? "(none)").prefix(60).description, default: 0] += 1
+            }
+            _ = await connection.ack(delivery)
+            if dead.count == expected { break }
+        }
+        watchdog.cancel()
+        await connection.close()
+        return dead
+    }
+}
+
+/// Samples a process's resident memory. - Returns on stop: the peak, kB.
+final class MemoryTrace: @unchecked Sendable {
+    let process: ServiceProcess
+    private let peak = Mutex(0)
+    private var task: Task<Void, Never>?
+    init(process: ServiceProcess) { self.process = process }
+    func start() {
+        task = Task { [self] in
+            while !Task.isCancelled {
+                let kb = process.residentKB
+                self.peak.withLock { $0 = max($0, kb) }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+    }
+    func stop() -> Int { task?.cancel(); return peak.withLock { $0 } }
+}
+
+/// One generated bad input.
+struct BadInput: Sendable {
+    enum Kind: String, Sendable { case malformedJSON = "malformed JSON", wrongTypes = "wrong types", unknownVersion = "unknown version",
+                                      oversized, wrongAgency = "wrong agency", missingHeaders = "missing headers" }
+    enum Credential: Sendable { case token, garbage, none }
+    var index: Int
+    var label: String
+    var kind: Kind
+    var agency: String
+    var type: String?
+    var id: String?
+    var body: [UInt8]
+    var credential: Credential = .token
+    var withUserID = true
+    /// Its routing key on the bus.
+    var routingKey: String
+    /// The broker has no route for it (its routing key is no type intake takes) and hands it back.
+    var unroutable = false
+
+    /// Whether intake keys a rejection row for it: an id and a type it handles (on HTTP also a valid token).
+    var recordable: Bool { id != nil && (type.map { t in Contracts.agencyPayloads.contains { $0.eventType.name == t } } ?? false) }
+    /// On HTTP: whether it gets past authentication, the ce-type check and the registry to the dispatcher.
+    var reachesDispatcher: Bool { credential == .token && recordable && kind != .wrongAgency && kind != .oversized }
+
+    func message() -> OutgoingMessage {
+        var properties = AMQPProperties(contentType: "application/json", messageID: id, type: type, persistent: true)
+        if withUserID { properties.userID = agency }
+        properties.headers[BadInputs.labelHeader] = .string(label)
+        properties.headers[HeaderName.specversion] = .string("1.0")
+        return OutgoingMessage(exchange: ExchangeName.intake, routingKey: routingKey, properties: properties, body: body)
+    }
+}
+
+/// Generates bad inputs of six kinds from the shipped examples, seeded.
+struct BadInputs {
+    static let agencies = ["bad-school", "bad-limited", "bad-unregistered", "bad-inactive"]
+    static let labelHeader = "x-bad-input"
+    let run: String
+    var rng: SplitMix64
+    let examples: [(type: String, object: [String: Any])]
+
+    init(run: String, seed: UInt64) {
+        self.run = run
+        rng = SplitMix64(state: seed)
+        examples = ContractExamples.valid.compactMap { payload in
+            let type = Swift.type(of: payload).eventType.name
+            guard Contracts.agencyPayloads.contains(where: { $0.eventType.name == type }),
+                  let data = try? ContractCoding.encoder().encode(payload),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return (type, object)
+        }
+    }
+
+    func json(_ value: Any) -> [UInt8] { Array((try? JSONSerialization.data(withJSONObject: value)) ?? Data("{".utf8)) }
+
+    /// Input `index`, for the bus or for HTTP.
+    mutating func next(_ index: Int, bus: Bool) -> BadInput {
+        let label = "\(run)-\(index)"
+        let example = examples.randomElement(using: &rng)!
+        var object = example.object
+        object["externalId"] = label
+        var input = BadInput(
+            index: index, label: label, kind: .malformedJSON, agency: "bad-school", type: example.type, id: label, body: [], routingKey: example.type)
+        // One in 500 is oversized (they are 4 MiB each); the rest spread over the other five kinds.
+        let roll = Int.random(in: 0..<500, using: &rng)
+        switch roll {
+        case 0:
+            input.kind = .oversized
+            object["narrative"] = String(repeating: "长", count: 1_500_000)  // 4.5 MB of UTF-8
+            input.body = json(object)
+        case 1..<101:
+            input.kind = .malformedJSON
+            let valid = json(object)
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: input.body = Array(valid.prefix(Int.random(in: 0..<valid.count, using: &rng)))  // cut short
+            case 1: input.body = valid + Array("}}".utf8)  // trailing garbage
+            case 2: input.body = (0..<Int.random(in: 1...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }  // noise
+            default: input.body = json([object])  // an array, not an object
+            }
+        case 101..<201:
+            input.kind = .wrongTypes
+            let keys = object.keys.filter { $0 != "externalId" }.sorted()
+            if keys.isEmpty || Int.random(in: 0..<5, using: &rng) == 0 {
+                object.removeValue(forKey: "externalId")
+            } else {
+                let key = keys.randomElement(using: &rng)!
+                object[key] = switch object[key] {
+                case is String: 42 as Any
+                case is [Any]: ["not": "a list"] as Any
+                case is [String: Any]: [1, 2, 3] as Any
+                default: "not a number or flag" as Any
+                }
+            }
+            input.body = json(object)
+        case 201..<301:
+            input.kind = .unknownVersion
+            let base = example.type.dropLast(3)
+            let type = ["\(base).v2", "\(base).v0", "\(base).v10", "weather.report.v1"].randomElement(using: &rng)!
+            input.type = type
+            input.body = json(object)
+            // On the bus, half with the routing key of a type intake takes (it reaches intake), half with the
+            // unknown one (the broker hands it back).
+            input.unroutable = bus && Bool.random(using: &rng)
+            if input.unroutable { input.routingKey = type }
+        case 301..<401:
+            input.kind = .wrongAgency
+            input.body = json(object)
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0:
+                input.agency = "bad-limited"
+                input.type = examples.first { $0.type != "report.incident.v1" && $0.type == example.type }?.type ?? "hotline.call.v1"
+            case 1: input.agency = "bad-unregistered"
+            default: input.agency = "bad-inactive"
+            }
+        default:
+            input.kind = .missingHeaders
+            input.body = json(object)
+            // The bus: no message_id, or no user_id (a type falls back to the routing key, so it is never
+            // missing there). HTTP: no ce-type, no Authorization, or a forged token (a missing ce-id is made).
+            switch (bus, Int.random(in: 0..<3, using: &rng)) {
+            case (true, 0), (true, 1): input.id = nil
+            case (true, _): input.withUserID = false
+            case (false, 0): input.type = nil
+            case (false, 1): input.credential = .none
+            case (false, _): input.credential = .garbage
+            }
+        }
+        return input
+    }
+}

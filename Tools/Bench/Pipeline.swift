@@ -1,0 +1,453 @@
+import ArgumentParser
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import Storage
+import Synchronization
+import ToolKit
+
+/// The whole loop under load: agencies publish a realistic mix of events to intake, and each event is done
+/// when notification has recorded the first notice it caused (seen as the `notification.delivered.v1` event,
+/// which carries the agency message's id as its correlation id). Measured next to the broker's own limit L,
+/// in the same run, with fsync on.
+struct PipelineBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "End-to-end throughput and latency of the five services (agency publish → notification recorded) against L.")
+
+    @Option(help: "The services' AMQP URL (a virtual host of the benchmark's own).")
+    var amqpURL = "amqp://huhang:huhang@127.0.0.1:5672/huhang-load"
+    @Option(help: "PostgreSQL (a database of the benchmark's own; its service schemas are dropped first).")
+    var databaseURL = "postgres://huhang:huhang@127.0.0.1:5432/huhang_load"
+    @Option(help: "The repository (for scripts/dev-stack, which makes the agencies' broker users).")
+    var root = FileManager.default.currentDirectoryPath
+    @Option(help: "Messages for the raw baseline L.") var raw = 20_000
+    @Option(help: "Events in the closed-loop run.") var events = 3_000
+    @Option(help: "Events in flight in the closed-loop run: each sender waits for its event's notification before the next.")
+    var inFlight = 64
+    @Option(help: "Seconds of the open-loop run.") var seconds = 20
+    @Option(help: "Open-loop rate, events/s (default: half the closed-loop maximum measured in this run).") var rate: Double?
+    @Option(help: "Replicas of a service, e.g. assessment=2 (repeatable; 1 each by default).") var replicas: [String] = []
+    @Option(help: "A setting for every service, e.g. HANDLER_CONCURRENCY=16 (repeatable).") var env: [String] = []
+    @Option(help: "First HTTP port of the services.") var port = 18200
+
+    static let services = ["notification", "intervention", "inspection", "assessment", "intake"]
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let broker = try AMQPConfiguration(url: amqpURL, connectionName: "bench")
+        let vhost = URLComponents(string: amqpURL).map { String($0.path.dropFirst()) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let logs = URL(fileURLWithPath: root).appendingPathComponent(".bench/logs")
+        try? FileManager.default.removeItem(at: logs)
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let counts = try replicaCounts()
+        let extra = try settings()
+
+        let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL, maximumConnections: 2), schema: "intake", logger: logger)
+        let dbTask = Task { await database.client.run() }
+        defer { dbTask.cancel() }
+
+        // A clean slate: no schemas, no queues, so every run starts alike.
+        say("clearing the benchmark's database schemas and queues …")
+        try await database.client.query(
+            "DROP SCHEMA IF EXISTS intake, assessment, intervention, inspection, notification CASCADE", logger: logger)
+        let setup = try await AMQPConnection.connect(broker, logger: logger)
+        let listed = try ToolKit.run(devStack, ["ctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name"])
+        for queue in listed.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !queue.isEmpty {
+            try? await setup.deleteQueue(queue)
+        }
+        var durability: [String] = []
+        for setting in ["fsync", "synchronous_commit"] {
+            let rows = try await database.client.query("SELECT current_setting(\(setting))", logger: logger)
+            for try await value in rows.decode(String.self) { durability.append("\(setting)=\(value)") }
+        }
+
+        // 1. The broker's own limit L.
+        say("raw limit L: \(raw) messages with confirms through one quorum queue …")
+        let limit = try await rawLimit(broker, count: raw, window: 500, logger: logger)
+
+        // 2. The agencies' broker users.
+        for agency in EventMix.agencies {
+            _ = try? ToolKit.run(devStack, ["ctl", "-q", "add_user", agency.code, agency.code])
+            try ToolKit.run(devStack, ["ctl", "-q", "set_permissions", "-p", vhost, agency.code, "^$", "^huhang\\.intake$", "^$"])
+        }
+
+        // 3. The services: started twice, one at a time, to time start → ready with and without migrations to run.
+        var nextPort = port
+        var cold: [String: Double] = [:]
+        var warm: [String: Double] = [:]
+        var running: [String: [ServiceProcess]] = [:]
+        func start(_ name: String) async throws -> (ServiceProcess, Double) {
+            nextPort += 1
+            let environment = ["AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "LOG_LEVEL": "warning"].merging(extra) { _, new in new }
+            let began = ContinuousClock.now
+            let process = try ServiceProcess(name, binaries: binaries, environment: environment, port: nextPort, logs: logs)
+            while await httpStatus("http://127.0.0.1:\(nextPort)/health/ready", timeout: 1) != 200 {
+                guard process.isRunning, ContinuousClock.now - began < .seconds(60) else {
+                    throw CommandFailure(description: "\(name) did not become ready; see \(process.log.path)")
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return (process, durationSeconds(ContinuousClock.now - began))
+        }
+        func stopAll() async { for process in running.values.joined() { await process.stop() }; running = [:] }
+        do {
+            say("starting the services (first start: migrations run) …")
+            for name in Self.services {
+                let (process, time) = try await start(name)
+                cold[name] = time
+                running[name] = [process]
+            }
+            await stopAll()
+            say("starting them again (migrations already applied) …")
+            for name in Self.services {
+                for replica in 0..<(counts[name] ?? 1) {
+                    let (process, time) = try await start(name)
+                    if replica == 0 { warm[name] = time }
+                    running[name, default: []].append(process)
+                }
+            }
+        } catch {
+            await stopAll()
+            throw error
+        }
+
+        var report: Report
+        do {
+            for agency in EventMix.agencies {
+                try await database.client.query("""
+                    INSERT INTO intake.agencies (code, name, kind, event_types) VALUES (\(agency.code), \(agency.code), \(agency.kind), \(agency.eventTypes))
+                    ON CONFLICT (code) DO UPDATE SET event_types = excluded.event_types, kind = excluded.kind, active = true
+                    """, logger: logger)
+            }
+            try await Task.sleep(for: .seconds(3))
+            let idle = running.mapValues { $0.map(\.residentKB).max() ?? 0 }
+            report = try await measure(broker: broker, running: running, limit: limit, logger: logger)
+            report.idleKB = idle
+            report.cold = cold
+            report.warm = warm
+        } catch {
+            await stopAll()
+            throw error
+        }
+        await stopAll()
+        try? await setup.deleteQueue(ExchangeName.unclaimedReplies)
+        await setup.close()
+        report.durability = durability.joined(separator: ", ")
+        report.replicas = Self.services.map { "\($0) ×\(counts[$0] ?? 1)" }.joined(separator: ", ")
+        report.settings = env.isEmpty ? "defaults" : env.joined(separator: " ")
+        say(report.render())
+    }
+
+    var devStack: String { URL(fileURLWithPath: root).appendingPathComponent("scripts/dev-stack").path }
+
+    func replicaCounts() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for item in replicas {
+            let parts = item.split(separator: "=")
+            guard parts.count == 2, Self.services.contains(String(parts[0])), let n = Int(parts[1]), n >= 1 else {
+                throw ValidationError("--replicas takes service=count, e.g. assessment=2")
+            }
+            counts[String(parts[0])] = n
+        }
+        return counts
+    }
+
+    func settings() throws -> [String: String] {
+        var settings: [String: String] = [:]
+        for item in env {
+            guard let equals = item.firstIndex(of: "=") else { throw ValidationError("--env takes NAME=value") }
+            settings[String(item[..<equals])] = String(item[item.index(after: equals)...])
+        }
+        return settings
+    }
+
+    /// The closed-loop and open-loop runs, with memory and CPU sampled throughout.
+    func measure(broker: AMQPConfiguration, running: [String: [ServiceProcess]], limit: Double, logger: Logger) async throws -> Report {
+        let run = "pl\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
+        let completions = Completions()
+        // The benchmark's own view of the end of the loop: every notification.delivered.v1.
+        let listener = try await AMQPConnection.connect(broker, confirms: false, logger: logger)
+        let queue = "bench.pipeline.delivered"
+        try await listener.declare(Topology(
+            queues: [.init(name: queue, arguments: ["x-queue-type": .string("classic")])],
+            bindings: [.init(queue: queue, exchange: ExchangeName.events, routingKey: NotificationDeliveredV1.eventType.name)]))
+        let stream = try await listener.consume(queue: queue, prefetch: 2000)
+        let listening = Task {
+            for try await delivery in stream {
+                if let id = delivery.properties.correlationID { completions.arrive(id, at: .now) }
+                _ = await listener.ack(delivery)
+            }
+        }
+        defer { listening.cancel() }
+        var senders: [AMQPConnection] = []
+        for agency in EventMix.agencies {
+            let url = amqpURL.replacingOccurrences(of: "//huhang:huhang@", with: "//\(agency.code):\(agency.code)@")
+            senders.append(try await AMQPConnection.connect(try AMQPConfiguration(url: url, connectionName: agency.code), logger: logger))
+        }
+        let sampler = Sampler(running: running)
+        var report = Report(limit: limit)
+
+        // Closed loop: `inFlight` senders, each publishing its next event when the last one's notice arrived.
+        say("closed loop: \(events) events, \(inFlight) in flight …")
+        let next = Locked(0)
+        let total = events
+        let agencies = senders
+        sampler.start()
+        let cpuBefore = Sampler.cpu(running)
+        let began = ContinuousClock.now
+        let closed: [Duration] = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for _ in 0..<inFlight {
+                group.addTask {
+                    var latencies: [Duration] = []
+                    while true {
+                        let index = next.withLock { value in defer { value += 1 }; return value }
+                        guard index < total else { return latencies }
+                        let (agency, message) = try EventMix.event(index, run: run)
+                        let sent = ContinuousClock.now
+                        completions.expect(message.properties.messageID!, sent: sent)
+                        _ = try await agencies[agency].publish(message)
+                        if let done = await completions.wait(message.properties.messageID!, timeout: .seconds(60)) { latencies.append(done - sent) }
+                    }
+                }
+            }
+            var all: [Duration] = []
+            for try await part in group { all += part }
+            return all
+        }
+        let closedElapsed = durationSeconds(ContinuousClock.now - began)
+        let cpuAfter = Sampler.cpu(running)
+        report.closed = Phase(name: "closed loop, \(inFlight) in flight", offered: nil, sent: events, done: closed.count,
+                              seconds: closedElapsed, latencies: closed)
+        report.cpu = cpuAfter.merging(cpuBefore) { after, before in after - before }.mapValues { $0 / closedElapsed }
+        report.loadKB = sampler.stop()
+
+        // Open loop: a fixed rate, whatever the pipeline does; latency from each event's scheduled time.
+        let target = rate ?? max(1, report.closed.throughput / 2)
+        let planned = Int(target * Double(seconds))
+        say("open loop: \(Int(target)) events/s for \(seconds) s …")
+        sampler.start()
+        let openRun = run + "o"
+        let start = ContinuousClock.now
+        let publishing = Task {
+            var sent = 0
+            while sent < planned {
+                let due = min(planned, Int(durationSeconds(ContinuousClock.now - start) * target) + 1)
+                if due > sent {
+                    var byAgency: [Int: [OutgoingMessage]] = [:]
+                    for index in sent..<due {
+                        let (agency, message) = try EventMix.event(index, run: openRun)
+                        completions.expect(message.properties.messageID!, sent: start + .nanoseconds(Int64(Double(index) / target * 1e9)))
+                        byAgency[agency, default: []].append(message)
+                    }
+                    for (agency, messages) in byAgency { Task { _ = try? await agencies[agency].publish(messages) } }
+                    sent = due
+                }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        try await publishing.value
+        let ids = (0..<planned).map { "\(openRun)-\($0)" }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while completions.count(of: ids) < planned && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let open = completions.latencies(of: ids)
+        report.open = Phase(name: "open loop at \(Int(target))/s", offered: target, sent: planned, done: open.count,
+                            seconds: durationSeconds(completions.last(of: ids) - start), latencies: open)
+        report.openLoadKB = sampler.stop()
+
+        for sender in senders { await sender.close() }
+        await listener.cancelConsumer()
+        try? await listener.deleteQueue(queue)
+        await listener.close()
+        return report
+    }
+}
+
+/// When each event was sent and when its first notice arrived.
+final class Completions: Sendable {
+    private struct State {
+        var sent: [String: ContinuousClock.Instant] = [:]
+        var arrived: [String: ContinuousClock.Instant] = [:]
+        var waiting: [String: CheckedContinuation<ContinuousClock.Instant?, Never>] = [:]
+    }
+    private let state = Mutex(State())
+
+    func expect(_ id: String, sent: ContinuousClock.Instant) { state.withLock { $0.sent[id] = sent } }
+
+    /// A notice for `id` arrived; the first one counts.
+    func arrive(_ id: String, at instant: ContinuousClock.Instant) {
+        let waiter = state.withLock { state -> CheckedContinuation<ContinuousClock.Instant?, Never>? in
+            guard state.arrived[id] == nil else { return nil }
+            state.arrived[id] = instant
+            return state.waiting.removeValue(forKey: id)
+        }
+        waiter?.resume(returning: instant)
+    }
+
+    /// Waits for the first notice of `id`. - Returns: When it arrived, or nil after `timeout`.
+    func wait(_ id: String, timeout: Duration) async -> ContinuousClock.Instant? {
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            let waiter = state.withLock { $0.waiting.removeValue(forKey: id) }
+            waiter?.resume(returning: nil)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            let arrived = state.withLock { state -> ContinuousClock.Instant? in
+                if let at = state.arrived[id] { return at }
+                state.waiting[id] = continuation
+                return nil
+            }
+            if let arrived { continuation.resume(returning: arrived) }
+        }
+    }
+
+    func count(of ids: [String]) -> Int { state.withLock { state in ids.filter { state.arrived[$0] != nil }.count } }
+
+    func latencies(of ids: [String]) -> [Duration] {
+        state.withLock { state in ids.compactMap { id in state.arrived[id].flatMap { at in state.sent[id].map { at - $0 } } } }
+    }
+
+    func last(of ids: [String]) -> ContinuousClock.Instant {
+        state.withLock { state in ids.compactMap { state.arrived[$0] }.max() ?? .now }
+    }
+}
+
+/// Resident memory of the services sampled while the load runs, and CPU time from /proc.
+final class Sampler: @unchecked Sendable {
+    let running: [String: [ServiceProcess]]
+    private let peak = Mutex<[String: Int]>([:])
+    private var task: Task<Void, Never>?
+
+    init(running: [String: [ServiceProcess]]) { self.running = running }
+
+    func start() {
+        peak.withLock { $0 = [:] }
+        task = Task { [self] in
+            while !Task.isCancelled {
+                for (name, processes) in running {
+                    let kb = processes.map(\.residentKB).max() ?? 0
+                    self.peak.withLock { $0[name] = max($0[name] ?? 0, kb) }
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    /// Stops sampling. - Returns: The highest resident memory of each service (its largest replica), kB.
+    func stop() -> [String: Int] {
+        task?.cancel()
+        return peak.withLock { $0 }
+    }
+
+    /// CPU seconds so far: each service (all replicas), PostgreSQL (all its processes) and RabbitMQ.
+    static func cpu(_ running: [String: [ServiceProcess]]) -> [String: Double] {
+        var cpu = running.mapValues { $0.map(\.cpuSeconds).reduce(0, +) }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let command = String(stat[stat.index(after: open)..<close])
+            let name = command == "postgres" ? "postgresql" : command == "beam.smp" ? "rabbitmq" : nil
+            guard let name else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            cpu[name, default: 0] += (user + system) / ticks
+        }
+        return cpu
+    }
+}
+
+struct Phase {
+    var name: String
+    var offered: Double?
+    var sent: Int
+    var done: Int
+    var seconds: Double
+    var latencies: [Duration]
+
+    var throughput: Double { seconds > 0 ? Double(done) / seconds : 0 }
+
+    func percentile(_ p: Double) -> Double {
+        let sorted = latencies.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
+    }
+}
+
+struct Report {
+    var limit: Double
+    var closed = Phase(name: "", sent: 0, done: 0, seconds: 0, latencies: [])
+    var open = Phase(name: "", sent: 0, done: 0, seconds: 0, latencies: [])
+    var idleKB: [String: Int] = [:]
+    var loadKB: [String: Int] = [:]
+    var openLoadKB: [String: Int] = [:]
+    var cold: [String: Double] = [:]
+    var warm: [String: Double] = [:]
+    var cpu: [String: Double] = [:]
+    var durability = ""
+    var replicas = ""
+    var settings = ""
+
+    func render() -> String {
+        func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+        var lines = [
+            "", "pipeline benchmark — \(durability); \(replicas); settings: \(settings)", "",
+            "| run | sent | notified | events/s | / L | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|---|---|---|",
+            "| raw: publish with confirms + consume, one quorum queue (L) | | | \(f(limit)) | 1.000 | | | |",
+        ]
+        for phase in [closed, open] {
+            lines.append("| \(phase.name) | \(phase.sent) | \(phase.done) | \(f(phase.throughput)) | \(f(phase.throughput / limit, 3)) | "
+                + "\(f(phase.percentile(0.5), 1)) | \(f(phase.percentile(0.95), 1)) | \(f(phase.percentile(0.99), 1)) |")
+        }
+        lines += ["", "| service | start → ready, first (ms) | again (ms) | RSS idle (MB) | RSS closed loop (MB) | RSS open loop (MB) | CPU, closed loop (cores) |",
+                  "|---|---|---|---|---|---|---|"]
+        for name in PipelineBench.services {
+            lines.append("| \(name) | \(f((cold[name] ?? 0) * 1000)) | \(f((warm[name] ?? 0) * 1000)) | \(f(Double(idleKB[name] ?? 0) / 1024, 1)) | "
+                + "\(f(Double(loadKB[name] ?? 0) / 1024, 1)) | \(f(Double(openLoadKB[name] ?? 0) / 1024, 1)) | \(f(cpu[name] ?? 0, 2)) |")
+        }
+        for name in ["postgresql", "rabbitmq"] { lines.append("| \(name) | | | | | | \(f(cpu[name] ?? 0, 2)) |") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func durationSeconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// The broker's own limit L: `count` messages published with confirms (in windows) and consumed, through one
+/// quorum queue. - Returns: Messages per second.
+func rawLimit(_ configuration: AMQPConfiguration, count: Int, window: Int, logger: Logger) async throws -> Double {
+    let setup = try await AMQPConnection.connect(configuration, logger: logger)
+    let queue = "bench.raw.\(UUID().uuidString.lowercased().prefix(8))"
+    try await setup.declare(Topology(queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum")])]))
+    let body = Array(String(repeating: "x", count: 400).utf8)
+    let start = ContinuousClock.now
+    let consumer = try await AMQPConnection.connect(configuration, confirms: false, logger: logger)
+    let stream = try await consumer.consume(queue: queue, prefetch: 1000)
+    let consuming = Task {
+        var received = 0
+        for try await delivery in stream {
+            received += 1
+            await consumer.ack(delivery)
+            if received == count { break }
+        }
+    }
+    for first in stride(from: 0, to: count, by: window) {
+        let messages = (first..<min(first + window, count)).map { index in
+            OutgoingMessage(exchange: "", routingKey: queue,
+                            properties: AMQPProperties(contentType: "application/json", messageID: "raw-\(index)"), body: body)
+        }
+        _ = try await setup.publish(messages)
+    }
+    try await consuming.value
+    let elapsed = ContinuousClock.now - start
+    await consumer.close()
+    try await setup.deleteQueue(queue)
+    await setup.close()
+    return Double(count) / durationSeconds(elapsed)
+}
