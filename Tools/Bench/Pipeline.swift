@@ -9,9 +9,10 @@ import Synchronization
 import ToolKit
 
 /// The whole loop under load: agencies publish a realistic mix of events to intake, and each event is done
-/// when notification has recorded the first notice it caused (seen as the `notification.delivered.v1` event,
-/// which carries the agency message's id as its correlation id). Measured next to the broker's own limit L,
-/// in the same run, with fsync on.
+/// at the end of its path (``PathEnd``): when notification has recorded the first notice it caused (seen as
+/// the `notification.delivered.v1` event, which carries the agency message's id as its correlation id) or,
+/// for a concern only to watch, when assessment has placed the minor (`risk.assessed.v1`). Measured next to
+/// the broker's own limit L, in the same run, with fsync on.
 struct PipelineBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
@@ -170,16 +171,20 @@ struct PipelineBench: AsyncParsableCommand {
     func measure(broker: AMQPConfiguration, running: [String: [ServiceProcess]], limit: Double, logger: Logger) async throws -> Report {
         let run = "pl\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
         let completions = Completions()
-        // The benchmark's own view of the end of the loop: every notification.delivered.v1.
+        // The benchmark's own view of the ends of the paths: every notification.delivered.v1 and risk.assessed.v1.
         let listener = try await AMQPConnection.connect(broker, confirms: false, logger: logger)
-        let queue = "bench.pipeline.delivered"
+        let queue = "bench.pipeline.ends"
         try await listener.declare(Topology(
             queues: [.init(name: queue, arguments: ["x-queue-type": .string("classic")])],
-            bindings: [.init(queue: queue, exchange: ExchangeName.events, routingKey: NotificationDeliveredV1.eventType.name)]))
+            bindings: [NotificationDeliveredV1.eventType.name, RiskAssessedV1.eventType.name].map {
+                .init(queue: queue, exchange: ExchangeName.events, routingKey: $0)
+            }))
         let stream = try await listener.consume(queue: queue, prefetch: 2000)
         let listening = Task {
             for try await delivery in stream {
-                if let id = delivery.properties.correlationID { completions.arrive(id, at: .now) }
+                if let id = delivery.properties.correlationID {
+                    completions.arrive(id, end: delivery.routingKey == RiskAssessedV1.eventType.name ? .assessed : .notified, at: .now)
+                }
                 _ = await listener.ack(delivery)
             }
         }
@@ -207,9 +212,9 @@ struct PipelineBench: AsyncParsableCommand {
                     while true {
                         let index = next.withLock { value in defer { value += 1 }; return value }
                         guard index < total else { return latencies }
-                        let (agency, message) = try EventMix.event(index, run: run)
+                        let (agency, message, end) = try EventMix.event(index, run: run)
                         let sent = ContinuousClock.now
-                        completions.expect(message.properties.messageID!, sent: sent)
+                        completions.expect(message.properties.messageID!, end: end, sent: sent)
                         _ = try await agencies[agency].publish(message)
                         if let done = await completions.wait(message.properties.messageID!, timeout: .seconds(60)) { latencies.append(done - sent) }
                     }
@@ -221,8 +226,9 @@ struct PipelineBench: AsyncParsableCommand {
         }
         let closedElapsed = durationSeconds(ContinuousClock.now - began)
         let cpuAfter = Sampler.cpu(running)
+        let closedIDs = (0..<events).map { "\(run)-\($0)" }
         report.closed = Phase(name: "closed loop, \(inFlight) in flight", offered: nil, sent: events, done: closed.count,
-                              seconds: closedElapsed, latencies: closed)
+                              seconds: closedElapsed, latencies: closed, notified: completions.latencies(of: closedIDs, end: .notified))
         report.cpu = cpuAfter.merging(cpuBefore) { after, before in after - before }.mapValues { $0 / closedElapsed }
         report.loadKB = sampler.stop()
 
@@ -232,6 +238,7 @@ struct PipelineBench: AsyncParsableCommand {
         say("open loop: \(Int(target)) events/s for \(seconds) s …")
         sampler.start()
         let openRun = run + "o"
+        let closedCount = events
         let start = ContinuousClock.now
         let publishing = Task {
             var sent = 0
@@ -240,8 +247,8 @@ struct PipelineBench: AsyncParsableCommand {
                 if due > sent {
                     var byAgency: [Int: [OutgoingMessage]] = [:]
                     for index in sent..<due {
-                        let (agency, message) = try EventMix.event(index, run: openRun)
-                        completions.expect(message.properties.messageID!, sent: start + .nanoseconds(Int64(Double(index) / target * 1e9)))
+                        let (agency, message, end) = try EventMix.event(index, run: openRun, first: closedCount)
+                        completions.expect(message.properties.messageID!, end: end, sent: start + .nanoseconds(Int64(Double(index) / target * 1e9)))
                         byAgency[agency, default: []].append(message)
                     }
                     for (agency, messages) in byAgency { Task { _ = try? await agencies[agency].publish(messages) } }
@@ -256,7 +263,8 @@ struct PipelineBench: AsyncParsableCommand {
         while completions.count(of: ids) < planned && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let open = completions.latencies(of: ids)
         report.open = Phase(name: "open loop at \(Int(target))/s", offered: target, sent: planned, done: open.count,
-                            seconds: durationSeconds(completions.last(of: ids) - start), latencies: open)
+                            seconds: durationSeconds(completions.last(of: ids) - start), latencies: open,
+                            notified: completions.latencies(of: ids, end: .notified))
         report.openLoadKB = sampler.stop()
 
         for sender in senders { await sender.close() }
@@ -267,21 +275,27 @@ struct PipelineBench: AsyncParsableCommand {
     }
 }
 
-/// When each event was sent and when its first notice arrived.
+/// When each event was sent and when the end of its path was seen.
 final class Completions: Sendable {
     private struct State {
         var sent: [String: ContinuousClock.Instant] = [:]
+        var ends: [String: PathEnd] = [:]
         var arrived: [String: ContinuousClock.Instant] = [:]
         var waiting: [String: CheckedContinuation<ContinuousClock.Instant?, Never>] = [:]
     }
     private let state = Mutex(State())
 
-    func expect(_ id: String, sent: ContinuousClock.Instant) { state.withLock { $0.sent[id] = sent } }
+    func expect(_ id: String, end: PathEnd, sent: ContinuousClock.Instant) {
+        state.withLock {
+            $0.sent[id] = sent
+            $0.ends[id] = end
+        }
+    }
 
-    /// A notice for `id` arrived; the first one counts.
-    func arrive(_ id: String, at instant: ContinuousClock.Instant) {
+    /// An end-of-path event for `id` was seen; the first of the kind its path ends with counts.
+    func arrive(_ id: String, end: PathEnd, at instant: ContinuousClock.Instant) {
         let waiter = state.withLock { state -> CheckedContinuation<ContinuousClock.Instant?, Never>? in
-            guard state.arrived[id] == nil else { return nil }
+            guard state.ends[id] == end, state.arrived[id] == nil else { return nil }
             state.arrived[id] = instant
             return state.waiting.removeValue(forKey: id)
         }
@@ -308,8 +322,14 @@ final class Completions: Sendable {
 
     func count(of ids: [String]) -> Int { state.withLock { state in ids.filter { state.arrived[$0] != nil }.count } }
 
-    func latencies(of ids: [String]) -> [Duration] {
-        state.withLock { state in ids.compactMap { id in state.arrived[id].flatMap { at in state.sent[id].map { at - $0 } } } }
+    /// - Parameter end: Only events whose path ends so, or all.
+    func latencies(of ids: [String], end: PathEnd? = nil) -> [Duration] {
+        state.withLock { state in
+            ids.compactMap { id in
+                guard end == nil || state.ends[id] == end else { return nil }
+                return state.arrived[id].flatMap { at in state.sent[id].map { at - $0 } }
+            }
+        }
     }
 
     func last(of ids: [String]) -> ContinuousClock.Instant {
@@ -369,11 +389,13 @@ struct Phase {
     var done: Int
     var seconds: Double
     var latencies: [Duration]
+    /// Those of events whose path ends in a notification.
+    var notified: [Duration] = []
 
     var throughput: Double { seconds > 0 ? Double(done) / seconds : 0 }
 
-    func percentile(_ p: Double) -> Double {
-        let sorted = latencies.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
+    func percentile(_ p: Double, of latencies: [Duration]? = nil) -> Double {
+        let sorted = (latencies ?? self.latencies).map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
         guard !sorted.isEmpty else { return .nan }
         return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
     }
@@ -397,12 +419,14 @@ struct Report {
         func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
         var lines = [
             "", "pipeline benchmark — \(durability); \(replicas); settings: \(settings)", "",
-            "| run | sent | notified | events/s | / L | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|---|---|---|",
-            "| raw: publish with confirms + consume, one quorum queue (L) | | | \(f(limit)) | 1.000 | | | |",
+            "| run | sent | done | events/s | / L | p50 ms | p95 ms | p99 ms | ending in a notification: done, p50 / p99 ms |",
+            "|---|---|---|---|---|---|---|---|---|",
+            "| raw: publish with confirms + consume, one quorum queue (L) | | | \(f(limit)) | 1.000 | | | | |",
         ]
         for phase in [closed, open] {
             lines.append("| \(phase.name) | \(phase.sent) | \(phase.done) | \(f(phase.throughput)) | \(f(phase.throughput / limit, 3)) | "
-                + "\(f(phase.percentile(0.5), 1)) | \(f(phase.percentile(0.95), 1)) | \(f(phase.percentile(0.99), 1)) |")
+                + "\(f(phase.percentile(0.5), 1)) | \(f(phase.percentile(0.95), 1)) | \(f(phase.percentile(0.99), 1)) | "
+                + "\(phase.notified.count), \(f(phase.percentile(0.5, of: phase.notified), 1)) / \(f(phase.percentile(0.99, of: phase.notified), 1)) |")
         }
         lines += ["", "| service | start → ready, first (ms) | again (ms) | RSS idle (MB) | RSS closed loop (MB) | RSS open loop (MB) | CPU, closed loop (cores) |",
                   "|---|---|---|---|---|---|---|"]

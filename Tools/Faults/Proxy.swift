@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import ToolKit
 
 /// A TCP proxy on loopback between the services and the broker, for the
 /// connection faults: `reset` closes every open connection at once with a TCP
