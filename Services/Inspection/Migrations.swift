@@ -103,5 +103,9 @@ enum InspectionMigrations {
                 PRIMARY KEY (school_code, quarter)
             );
             """),
+        // Hazard ids are compared as text; index that form.
+        Migration(3, "index for hazard ids looked up as text", """
+            CREATE INDEX hazards_id_text ON inspection.hazards ((hazard_id::text));
+            """),
     ]
 }

@@ -139,5 +139,17 @@ enum InterventionMigrations {
                 units    text[] NOT NULL
             );
             """),
+        // Ids arrive as text (in events, a unit's feedback, a URL) and are compared as text, so that an id
+        // that is not a UUID finds nothing instead of failing the query; index that text form, or every such
+        // lookup reads the whole table (the pipeline benchmark saw each task.assigned and feedback scan all tasks).
+        Migration(6, "indexes for ids looked up as text", """
+            CREATE INDEX tasks_id_text ON intervention.tasks ((task_id::text));
+            CREATE INDEX tasks_case_text ON intervention.tasks ((case_id::text), measure);
+            CREATE INDEX cases_id_text ON intervention.cases ((case_id::text));
+            CREATE INDEX timers_task_text ON intervention.timers ((task_id::text));
+            CREATE INDEX followups_case_text ON intervention.followups ((case_id::text));
+            CREATE INDEX team_members_case_text ON intervention.team_members ((case_id::text));
+            CREATE INDEX chronology_case_text ON intervention.chronology ((case_id::text), at);
+            """),
     ]
 }

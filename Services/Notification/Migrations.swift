@@ -98,5 +98,9 @@ enum NotificationMigrations {
             UPDATE notification.rules SET recipients = recipients || '{care_team:guardian}' WHERE event_type = 'task.assigned.v1';
             UPDATE notification.rules SET recipients = recipients || '{care_team}' WHERE event_type = 'followup.due.v1';
             """),
+        // A delivery id arrives as text (an acknowledgement's URL) and is compared as text; index that form.
+        Migration(7, "index for delivery ids looked up as text", """
+            CREATE INDEX deliveries_id_text ON notification.deliveries ((delivery_id::text));
+            """),
     ]
 }

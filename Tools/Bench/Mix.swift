@@ -108,7 +108,7 @@ enum EventMix {
             let drinking = Bool.random(using: &rng)
             if !drinking { end = .assessed }
             payload = VenueFindingV1(
-                externalID: externalID, venue: .init(kind: .internetCafe, name: "网咖", address: "历下区", licence: "370102-WB-0042"),
+                externalID: externalID, venue: .init(kind: .internetCafe, name: "网咖 \(index % 40)", address: "历下区", licence: "370102-WB-\(1000 + index % 40)"),
                 foundAt: now, minors: [PersonRef(idNumber: idNumber(0)), PersonRef(idNumber: idNumber(1))],
                 activities: drinking ? [.present, .drinking] : [.present], actionTaken: .warning)
         default:
