@@ -174,7 +174,10 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["Contracts", "Messaging", "Storage", "ServiceKit", "Assessment", "Inspection", "Notification", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Contracts", "Messaging", "Storage", "ServiceKit", "Assessment", "Inspection", "Notification", "Bench",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/UnitTests"
         ),
         .testTarget(
