@@ -29,6 +29,7 @@ struct BadInputRun: AsyncParsableCommand {
     @Option(help: "Seed of the generator (a run can be replayed).") var seed = UInt64(Date().timeIntervalSince1970)
     @Option(help: "HTTP requests at once.") var concurrency = 8
     @Option(help: "HTTP port for the intake process.") var port = 18190
+    @Option(help: "One input in this many is oversized (4.5 MB); 0 for none.") var oversizedEvery = 500
 
     func run() async throws {
         var logger = Logger(label: "bad-input")
@@ -76,7 +77,7 @@ struct BadInputRun: AsyncParsableCommand {
         memory.start()
         try await Task.sleep(for: .seconds(1))
         let rssBefore = intake.residentKB
-        var generator = BadInputs(run: run, seed: seed)
+        var generator = BadInputs(run: run, seed: seed, oversizedEvery: oversizedEvery)
         let inputs = (0..<count).map { generator.next($0, bus: $0 < busCount) }
 
         // The bus: each agency on its own connection, in windows of confirms.
@@ -313,11 +314,17 @@ struct BadInputs {
     static let agencies = ["bad-school", "bad-limited", "bad-unregistered", "bad-inactive"]
     static let labelHeader = "x-bad-input"
     let run: String
+    let oversizedEvery: Int
     var rng: SplitMix64
     let examples: [(type: String, object: [String: Any])]
 
-    init(run: String, seed: UInt64) {
+    /// - Parameters:
+    ///   - run: Prefix of the inputs' ids.
+    ///   - seed: Seed of the generator.
+    ///   - oversizedEvery: One input in this many is oversized; 0 for none.
+    init(run: String, seed: UInt64, oversizedEvery: Int = 500) {
         self.run = run
+        self.oversizedEvery = oversizedEvery
         rng = SplitMix64(state: seed)
         examples = ContractExamples.valid.compactMap { payload in
             let type = Swift.type(of: payload).eventType.name
@@ -338,14 +345,15 @@ struct BadInputs {
         object["externalId"] = label
         var input = BadInput(
             index: index, label: label, kind: .malformedJSON, agency: "bad-school", type: example.type, id: label, body: [], routingKey: example.type)
-        // One in 500 is oversized (they are 4 MiB each); the rest spread over the other five kinds.
+        // One in `oversizedEvery` is oversized (4.5 MB each); the rest spread over the other five kinds.
         let roll = Int.random(in: 0..<500, using: &rng)
+        let oversized = oversizedEvery > 0 && Int.random(in: 0..<oversizedEvery, using: &rng) == 0
         switch roll {
-        case 0:
+        case _ where oversized:
             input.kind = .oversized
             object["narrative"] = String(repeating: "长", count: 1_500_000)  // 4.5 MB of UTF-8
             input.body = json(object)
-        case 1..<101:
+        case 0..<100:
             input.kind = .malformedJSON
             let valid = json(object)
             switch Int.random(in: 0..<4, using: &rng) {
@@ -354,7 +362,7 @@ struct BadInputs {
             case 2: input.body = (0..<Int.random(in: 1...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }  // noise
             default: input.body = json([object])  // an array, not an object
             }
-        case 101..<201:
+        case 100..<200:
             input.kind = .wrongTypes
             let keys = object.keys.filter { $0 != "externalId" }.sorted()
             if keys.isEmpty || Int.random(in: 0..<5, using: &rng) == 0 {
@@ -369,7 +377,7 @@ struct BadInputs {
                 }
             }
             input.body = json(object)
-        case 201..<301:
+        case 200..<300:
             input.kind = .unknownVersion
             let base = example.type.dropLast(3)
             let type = ["\(base).v2", "\(base).v0", "\(base).v10", "weather.report.v1"].randomElement(using: &rng)!
@@ -379,7 +387,7 @@ struct BadInputs {
             // unknown one (the broker hands it back).
             input.unroutable = bus && Bool.random(using: &rng)
             if input.unroutable { input.routingKey = type }
-        case 301..<401:
+        case 300..<400:
             input.kind = .wrongAgency
             input.body = json(object)
             switch Int.random(in: 0..<3, using: &rng) {
