@@ -36,7 +36,7 @@ struct BadInputRun: AsyncParsableCommand {
         // The broker handing back unroutable inputs is expected here; it is counted, not logged.
         logger.logLevel = .error
         let broker = try AMQPConfiguration(url: amqpURL, connectionName: "bad-input")
-        let vhost = URLComponents(string: amqpURL).map { String($0.path.dropFirst()) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        let stack = DevStack(root: root, amqpURL: amqpURL)
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let logs = URL(fileURLWithPath: root).appendingPathComponent(".bench/logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -46,10 +46,7 @@ struct BadInputRun: AsyncParsableCommand {
         let httpCount = count - busCount
         say("bad input: \(busCount) through the bus, \(httpCount) through HTTP, seed \(seed) (run \(run))")
 
-        for agency in BadInputs.agencies {
-            _ = try? ToolKit.run(devStack, ["ctl", "-q", "add_user", agency, agency])
-            try ToolKit.run(devStack, ["ctl", "-q", "set_permissions", "-p", vhost, agency, "^$", "^huhang\\.intake$", "^$"])
-        }
+        for agency in BadInputs.agencies { try stack.ensureAgency(agency) }
         let setup = try await AMQPConnection.connect(broker, logger: logger)
         // What intake sets aside is read back from its dead queue: start it empty.
         try? await setup.deleteQueue("intake.dead")
@@ -85,8 +82,8 @@ struct BadInputRun: AsyncParsableCommand {
         let busStart = ContinuousClock.now
         var senders: [String: AMQPConnection] = [:]
         for agency in BadInputs.agencies {
-            let url = amqpURL.replacingOccurrences(of: "//huhang:huhang@", with: "//\(agency):\(agency)@")
-            senders[agency] = try await AMQPConnection.connect(try AMQPConfiguration(url: url, connectionName: agency), logger: logger)
+            senders[agency] = try await AMQPConnection.connect(
+                try AMQPConfiguration(url: stack.agencyURL(agency), connectionName: agency), logger: logger)
         }
         var returned = 0
         var busByKind: [String: Int] = [:]
@@ -222,8 +219,6 @@ struct BadInputRun: AsyncParsableCommand {
             """)
         guard busOK, httpOK, recordOK, memoryOK, alive, stillReady else { throw ExitCode(1) }
     }
-
-    var devStack: String { URL(fileURLWithPath: root).appendingPathComponent("scripts/dev-stack").path }
 
     static func hasReason(_ data: Data) -> Bool {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }

@@ -40,7 +40,7 @@ struct PipelineBench: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let broker = try AMQPConfiguration(url: amqpURL, connectionName: "bench")
-        let vhost = URLComponents(string: amqpURL).map { String($0.path.dropFirst()) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        let stack = DevStack(root: root, amqpURL: amqpURL)
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let logs = URL(fileURLWithPath: root).appendingPathComponent(".bench/logs")
         try? FileManager.default.removeItem(at: logs)
@@ -57,7 +57,7 @@ struct PipelineBench: AsyncParsableCommand {
         try await database.client.query(
             "DROP SCHEMA IF EXISTS intake, assessment, intervention, inspection, notification CASCADE", logger: logger)
         let setup = try await AMQPConnection.connect(broker, logger: logger)
-        let listed = try ToolKit.run(devStack, ["ctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name"])
+        let listed = try stack.ctl(["list_queues", "-p", stack.vhost, "--no-table-headers", "name"])
         for queue in listed.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !queue.isEmpty {
             try? await setup.deleteQueue(queue)
         }
@@ -72,10 +72,7 @@ struct PipelineBench: AsyncParsableCommand {
         let limit = try await rawLimit(broker, count: raw, window: 500, logger: logger)
 
         // 2. The agencies' broker users.
-        for agency in EventMix.agencies {
-            _ = try? ToolKit.run(devStack, ["ctl", "-q", "add_user", agency.code, agency.code])
-            try ToolKit.run(devStack, ["ctl", "-q", "set_permissions", "-p", vhost, agency.code, "^$", "^huhang\\.intake$", "^$"])
-        }
+        for agency in EventMix.agencies { try stack.ensureAgency(agency.code) }
 
         // 3. The services: started twice, one at a time, to time start → ready with and without migrations to run.
         var nextPort = port
@@ -127,7 +124,7 @@ struct PipelineBench: AsyncParsableCommand {
             }
             try await Task.sleep(for: .seconds(3))
             let idle = running.mapValues { $0.map(\.residentKB).max() ?? 0 }
-            report = try await measure(broker: broker, running: running, limit: limit, logger: logger)
+            report = try await measure(broker: broker, stack: stack, running: running, limit: limit, logger: logger)
             report.idleKB = idle
             report.cold = cold
             report.warm = warm
@@ -143,8 +140,6 @@ struct PipelineBench: AsyncParsableCommand {
         report.settings = env.isEmpty ? "defaults" : env.joined(separator: " ")
         say(report.render())
     }
-
-    var devStack: String { URL(fileURLWithPath: root).appendingPathComponent("scripts/dev-stack").path }
 
     func replicaCounts() throws -> [String: Int] {
         var counts: [String: Int] = [:]
@@ -168,7 +163,7 @@ struct PipelineBench: AsyncParsableCommand {
     }
 
     /// The closed-loop and open-loop runs, with memory and CPU sampled throughout.
-    func measure(broker: AMQPConfiguration, running: [String: [ServiceProcess]], limit: Double, logger: Logger) async throws -> Report {
+    func measure(broker: AMQPConfiguration, stack: DevStack, running: [String: [ServiceProcess]], limit: Double, logger: Logger) async throws -> Report {
         let run = "pl\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
         let completions = Completions()
         // The benchmark's own view of the ends of the paths: every notification.delivered.v1 and risk.assessed.v1.
@@ -191,8 +186,8 @@ struct PipelineBench: AsyncParsableCommand {
         defer { listening.cancel() }
         var senders: [AMQPConnection] = []
         for agency in EventMix.agencies {
-            let url = amqpURL.replacingOccurrences(of: "//huhang:huhang@", with: "//\(agency.code):\(agency.code)@")
-            senders.append(try await AMQPConnection.connect(try AMQPConfiguration(url: url, connectionName: agency.code), logger: logger))
+            senders.append(try await AMQPConnection.connect(
+                try AMQPConfiguration(url: stack.agencyURL(agency.code), connectionName: agency.code), logger: logger))
         }
         let sampler = Sampler(running: running)
         var report = Report(limit: limit)
