@@ -70,7 +70,7 @@ struct BadInputRun: AsyncParsableCommand {
         }
         try await database.client.query("DELETE FROM intake.agencies WHERE code = 'bad-unregistered'", logger: logger)
 
-        let memory = MemoryTrace(process: intake)
+        let memory = Sampler(running: ["intake": [intake]])
         memory.start()
         try await Task.sleep(for: .seconds(1))
         let rssBefore = intake.residentKB
@@ -166,7 +166,7 @@ struct BadInputRun: AsyncParsableCommand {
         let httpSeconds = durationSeconds(ContinuousClock.now - httpStart)
         try await Task.sleep(for: .seconds(2))
         let rssEnd = intake.residentKB
-        let peak = memory.stop()
+        let peak = memory.stop()["intake"] ?? 0
         let stillReady = await httpStatus("http://127.0.0.1:\(port)/health/ready") == 200
         let alive = intake.isRunning
 
@@ -251,24 +251,6 @@ struct BadInputRun: AsyncParsableCommand {
         await connection.close()
         return dead
     }
-}
-
-/// Samples a process's resident memory. - Returns on stop: the peak, kB.
-final class MemoryTrace: @unchecked Sendable {
-    let process: ServiceProcess
-    private let peak = Mutex(0)
-    private var task: Task<Void, Never>?
-    init(process: ServiceProcess) { self.process = process }
-    func start() {
-        task = Task { [self] in
-            while !Task.isCancelled {
-                let kb = process.residentKB
-                self.peak.withLock { $0 = max($0, kb) }
-                try? await Task.sleep(for: .milliseconds(250))
-            }
-        }
-    }
-    func stop() -> Int { task?.cancel(); return peak.withLock { $0 } }
 }
 
 /// One generated bad input.

@@ -8,6 +8,7 @@ import Logging
 import Messaging
 import PostgresNIO
 import Storage
+import ToolKit
 
 /// Benchmarks that put Huhang's throughput next to the broker's own limit, measured in the same run, and
 /// the bad-input run at volume.
@@ -43,26 +44,29 @@ struct IntakeBench: AsyncParsableCommand {
 
         // 2. Intake: a real intake process, fed by an agency, until every report is accepted.
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let intake = Process()
-        intake.executableURL = bin.appendingPathComponent("intake")
-        intake.environment = ProcessInfo.processInfo.environment.merging([
-            "AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
-            "LOG_LEVEL": "warning",
-        ]) { _, new in new }
-        try intake.run()
-        defer { if intake.isRunning { kill(intake.processIdentifier, SIGTERM); intake.waitUntilExit() } }
+        let logs = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".bench/logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let intake = try ServiceProcess(
+            "intake", binaries: bin, environment: ["AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "LOG_LEVEL": "warning"],
+            port: port, logs: logs)
+        guard await intake.ready(within: 60) else {
+            await intake.stop()
+            throw ValidationError("intake did not become ready; see \(intake.log.path)")
+        }
 
         let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL), schema: "intake", logger: logger)
-        let rate: Double = try await withThrowingTaskGroup(of: Void.self) { group in
+        let measured: Result<Double, any Error>
+        do { measured = .success(try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }
-            try await waitUntilReady()
             try await database.client.query("""
                 INSERT INTO intake.agencies (code, name, kind, event_types) VALUES ('agency-demo', 'Demo school', 'school', '{report.incident.v1}')
                 ON CONFLICT (code) DO UPDATE SET event_types = '{report.incident.v1}', active = true
                 """, logger: logger)
             return try await intakeThroughput(agency, database: database, logger: logger)
-        }
+        }) } catch { measured = .failure(error) }
+        await intake.stop()
+        let rate = try measured.get()
 
         // Nothing downstream ran: drop what intake passed on, so repeated runs start alike.
         let cleanup = try await AMQPConnection.connect(services, logger: logger)
@@ -80,19 +84,6 @@ struct IntakeBench: AsyncParsableCommand {
 
             intake / L = \(String(format: "%.3f", rate / limit))
             """)
-    }
-
-    func waitUntilReady() async throws {
-        for _ in 0..<240 {
-            let ready: Bool = await withCheckedContinuation { continuation in
-                URLSession.shared.dataTask(with: URL(string: "http://127.0.0.1:\(port)/health/ready")!) { _, response, _ in
-                    continuation.resume(returning: (response as? HTTPURLResponse)?.statusCode == 200)
-                }.resume()
-            }
-            if ready { return }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        throw ValidationError("intake did not become ready")
     }
 
     func intakeThroughput(_ agency: AMQPConfiguration, database: Database, logger: Logger) async throws -> Double {
