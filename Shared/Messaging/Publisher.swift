@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Publishes with confirms over one connection it opens on first use and
 /// reopens after a failure. Shared by everything in a service that publishes.
@@ -19,6 +20,8 @@ public actor Publisher: Service {
     private var retryAfter: ContinuousClock.Instant?
     private let published = Counter(label: "huhang_messages_published_total")
     private let failed = Counter(label: "huhang_messages_publish_failed_total")
+    /// Confirm timeouts of windows in flight.
+    private let deadlines = Deadlines()
 
     /// Creates a publisher; nothing connects until the first publish.
     /// - Parameters:
@@ -43,24 +46,19 @@ public actor Publisher: Service {
     public func publish(_ messages: [OutgoingMessage]) async throws -> [PublishOutcome] {
         let connection = try await openConnection()
         let timeout = confirmTimeout
+        let timedOut = Atomic(false)
+        let ticket = deadlines.add(.now + timeout) {
+            timedOut.store(true, ordering: .relaxed)
+            connection.abort()
+        }
+        defer { deadlines.remove(ticket) }
         do {
-            let outcomes = try await withThrowingTaskGroup(of: [PublishOutcome]?.self) { group in
-                group.addTask { try await connection.publish(messages) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let outcomes = first else {
-                    connection.abort()
-                    throw AMQPError(.timeout, "no publisher confirm within \(timeout)")
-                }
-                return outcomes
-            }
+            let outcomes = try await connection.publish(messages)
             published.increment(by: outcomes.count)
             return outcomes
         } catch {
             failed.increment(by: messages.count)
+            if timedOut.load(ordering: .relaxed) { throw AMQPError(.timeout, "no publisher confirm within \(timeout)") }
             throw error
         }
     }

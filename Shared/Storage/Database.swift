@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Messaging
 import Synchronization
 
 /// Where and how to connect to PostgreSQL.
@@ -13,6 +14,13 @@ public struct DatabaseConfiguration: Sendable {
     public var database: String
     /// Most connections the pool opens.
     public var maximumConnections: Int
+    /// Connections the pool keeps open even when idle. Connections above this number are closed after a
+    /// minute idle, and each time one goes idle the pool sets a timer whose memory is held for that minute
+    /// even when the connection is leased again at once; a pool kept at its size has no such timers.
+    public var minimumConnections: Int = 0
+    /// How often an idle connection is checked with `SELECT 1`; nil for never. Each time a connection goes
+    /// idle the pool sets such a timer, held for the whole interval.
+    public var keepAlive: Duration? = .seconds(30)
 
     public init(host: String = "127.0.0.1", port: Int = 5432, user: String = "huhang", password: String? = "huhang",
                 database: String = "huhang", maximumConnections: Int = 10) {
@@ -96,6 +104,8 @@ public final class Database: Service, Sendable {
             host: configuration.host, port: configuration.port, username: configuration.user,
             password: configuration.password, database: configuration.database, tls: .disable)
         config.options.maximumConnections = configuration.maximumConnections
+        config.options.minimumConnections = min(max(0, configuration.minimumConnections), configuration.maximumConnections)
+        config.options.keepAliveBehavior = configuration.keepAlive.map { .init(frequency: $0) }
         config.options.connectTimeout = .seconds(5)
         self.client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.schema = schema
@@ -110,6 +120,8 @@ public final class Database: Service, Sendable {
     }
 
     private let running = Mutex(false)
+    /// The time limits of transactions run ``withTransaction(within:_:)``.
+    private let deadlines = Deadlines()
 
     /// Waits until ``run()`` has started the pool.
     public func waitUntilRunning() async {
@@ -150,14 +162,13 @@ public final class Database: Service, Sendable {
         within limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let outcome = Outcome<Result>()
-        let work = Task { try await self.withTransaction { try await body($0) } }
-        Task {
-            do { outcome.finish(.success(try await work.value)) } catch { outcome.finish(.failure(error)) }
+        let work = Task {
+            do { outcome.finish(.success(try await self.withTransaction { try await body($0) })) } catch { outcome.finish(.failure(error)) }
         }
-        Task {
-            try? await Task.sleep(for: limit)
+        let ticket = deadlines.add(.now + limit) {
             if outcome.finish(.failure(StorageError(.timedOut, "no answer from the database in \(limit)"))) { work.cancel() }
         }
+        defer { deadlines.remove(ticket) }
         return try await withCheckedThrowingContinuation { outcome.wait($0) }
     }
 

@@ -5,19 +5,23 @@ final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
+        /// Ends the current wait at its timeout; cancelled when a signal ends it first.
+        var timer: Task<Void, Never>?
         var generation = 0
     }
     private let state = Mutex(State())
 
     func signal() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        let (waiter, timer) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Task<Void, Never>?) in
             guard let waiter = s.waiter else {
                 s.pending = true
-                return nil
+                return (nil, nil)
             }
             s.waiter = nil
-            return waiter
+            defer { s.timer = nil }
+            return (waiter, s.timer)
         }
+        timer?.cancel()
         waiter?.resume()
     }
 
@@ -37,10 +41,17 @@ final class WakeSignal: Sendable {
                 continuation.resume()
                 return
             }
-            Task {
+            let timer = Task {
                 try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
                 self.timeOut(generation: generation)
             }
+            let ended = state.withLock { s -> Bool in
+                guard s.generation == generation, s.waiter != nil else { return true }
+                s.timer = timer
+                return false
+            }
+            if ended { timer.cancel() }
         }
     }
 
@@ -48,6 +59,7 @@ final class WakeSignal: Sendable {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard s.generation == generation, let waiter = s.waiter else { return nil }
             s.waiter = nil
+            s.timer = nil
             return waiter
         }
         waiter?.resume()

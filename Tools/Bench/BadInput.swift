@@ -89,10 +89,10 @@ struct BadInputRun: AsyncParsableCommand {
         var busByKind: [String: Int] = [:]
         var dead = Dead()
         var busRSS: [Int] = []
-        // In two halves, each drained before the next: memory after the first half and after the second.
-        for half in [0..<busCount / 2, busCount / 2..<busCount] {
-            for window in stride(from: half.lowerBound, to: half.upperBound, by: 500) {
-                let slice = inputs[window..<min(window + 500, half.upperBound)]
+        // In quarters, each drained before the next: memory after each.
+        for part in quarters(0..<busCount) {
+            for window in stride(from: part.lowerBound, to: part.upperBound, by: 500) {
+                let slice = inputs[window..<min(window + 500, part.upperBound)]
                 for (agency, group) in Dictionary(grouping: slice, by: \.agency) {
                     let outcomes = try await senders[agency]!.publish(group.map { $0.message() })
                     for (input, outcome) in zip(group, outcomes) {
@@ -106,10 +106,10 @@ struct BadInputRun: AsyncParsableCommand {
                 }
             }
             // Everything the broker routed to intake comes back out of intake.dead, each with its reason.
-            let part = try await readDead(broker, expected: inputs[half].filter { !$0.unroutable }.count, run: run, logger: logger)
-            dead.count += part.count
-            dead.reasonless += part.reasonless
-            dead.reasons.merge(part.reasons, uniquingKeysWith: +)
+            let read = try await readDead(broker, expected: inputs[part].filter { !$0.unroutable }.count, run: run, logger: logger)
+            dead.count += read.count
+            dead.reasonless += read.reasonless
+            dead.reasons.merge(read.reasons, uniquingKeysWith: +)
             busRSS.append(intake.residentKB)
         }
         for sender in senders.values { await sender.close() }
@@ -129,9 +129,9 @@ struct BadInputRun: AsyncParsableCommand {
         let url = URL(string: "http://127.0.0.1:\(port)/v1/events")!
         let session = URLSession(configuration: .ephemeral)
         var httpRSS: [Int] = []
-        for half in [busCount..<busCount + httpCount / 2, busCount + httpCount / 2..<count] {
-          let next = Locked(half.lowerBound)
-          let end = half.upperBound
+        for part in quarters(busCount..<count) {
+          let next = Locked(part.lowerBound)
+          let end = part.upperBound
           try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
@@ -198,9 +198,9 @@ struct BadInputRun: AsyncParsableCommand {
         let busOK = dead.count == expectedDead && dead.reasonless == 0 && returned == busCount - expectedDead
         let httpOK = httpAnswered == httpCount && failures.isEmpty
         let recordOK = rejections.values.reduce(0, +) == expectedRejections && reasonless == 0 && acceptedCount == 0
-        // Flat: the second half of each door added little to what the first half left (allocator warm-up
-        // and connection buffers come with the first).
-        func flat(_ halves: [Int]) -> Bool { halves[1] - halves[0] <= max(8 * 1024, halves[0] / 10) }
+        // Flat: after the first quarter of each door (allocator warm-up and connection buffers come with
+        // it), the last two quarters added nothing beyond noise: at most 4 MB or 5 % over the second's.
+        func flat(_ quarters: [Int]) -> Bool { quarters[3] - quarters[1] <= max(4 * 1024, quarters[1] / 20) }
         let memoryOK = flat(busRSS) && flat(httpRSS)
         func mb(_ kb: Int) -> String { String(format: "%.1f", Double(kb) / 1024) }
         say("""
@@ -213,11 +213,17 @@ struct BadInputRun: AsyncParsableCommand {
             bus inputs by kind: \(busByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             dead-letter reasons (first words): \(dead.reasons.sorted { $0.value > $1.value }.prefix(12).map { "\($0.key) \($0.value)" }.joined(separator: "; "))
             intake.rejections: \(rejections.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) = \(rejections.values.reduce(0, +)) (expected \(expectedRejections)); without a reason: \(reasonless); accepted: \(acceptedCount)
-            intake RSS: \(mb(rssBefore)) MB before; bus \(mb(busRSS[0])) MB after the first half, \(mb(busRSS[1])) MB after the second; HTTP \(mb(httpRSS[0])) MB after the first half, \(mb(httpRSS[1])) MB after the second; \(mb(rssEnd)) MB at the end, peak \(mb(peak)) MB; running: \(alive), ready: \(stillReady)
+            intake RSS: \(mb(rssBefore)) MB before; bus \(busRSS.map(mb).joined(separator: " → ")) MB after each quarter; HTTP \(httpRSS.map(mb).joined(separator: " → ")) MB after each quarter; \(mb(rssEnd)) MB at the end, peak \(mb(peak)) MB; running: \(alive), ready: \(stillReady)
             \(failures.prefix(5).joined(separator: "\n"))
             bus \(busOK ? "ok" : "FAIL"), HTTP \(httpOK ? "ok" : "FAIL"), records \(recordOK ? "ok" : "FAIL"), memory \(memoryOK ? "flat" : "GREW"), intake \(alive && stillReady ? "up" : "DOWN")
             """)
         guard busOK, httpOK, recordOK, memoryOK, alive, stillReady else { throw ExitCode(1) }
+    }
+
+    /// A range cut into four consecutive parts.
+    func quarters(_ range: Range<Int>) -> [Range<Int>] {
+        let cuts = (0...4).map { range.lowerBound + range.count * $0 / 4 }
+        return (0..<4).map { cuts[$0]..<cuts[$0 + 1] }
     }
 
     static func hasReason(_ data: Data) -> Bool {
