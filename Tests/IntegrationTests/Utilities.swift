@@ -250,6 +250,9 @@ func launchService(_ name: String, port: Int, environment: [String: String] = [:
         .merging([
             "AMQP_URL": TestEnvironment.amqpURL, "DATABASE_URL": TestEnvironment.databaseURL,
             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
+            // scripts/test stops processes carrying this mark that outlive a test run
+            // (one killed from outside), so they never consume a later run's queues.
+            "HUHANG_TEST_CHILD": "1",
         ]) { _, new in new }
         .merging(environment) { _, new in new }
     process.standardOutput = output ?? FileHandle.nullDevice
