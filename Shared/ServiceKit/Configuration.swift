@@ -14,7 +14,7 @@ import Storage
 /// | `HANDLER_CONCURRENCY` | `8` | messages handled at once per replica |
 /// | `DATABASE_URL` | `postgres://huhang:huhang@127.0.0.1:5432/huhang` | PostgreSQL |
 /// | `DATABASE_POOL_SIZE` | `10` | most database connections per replica |
-/// | `DATABASE_POOL_MIN` | `DATABASE_POOL_SIZE` | connections kept open when idle; the pool sets a one-minute timer each time one above this goes idle |
+/// | `DATABASE_IDLE_SECONDS` | `10` | an unused connection is closed after this; each idle spell holds a timer this long |
 /// | `DATABASE_KEEPALIVE_SECONDS` | `0` (off) | `SELECT 1` on idle connections this often; every transaction already has a time limit |
 /// | `HTTP_HOST` | `0.0.0.0` | address the HTTP server binds |
 /// | `HTTP_PORT` | the service's (8081–8085) | HTTP port |
@@ -78,7 +78,7 @@ public struct ServiceConfiguration: Sendable {
         database = try DatabaseConfiguration(
             url: value("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang"),
             maximumConnections: max(2, try int("DATABASE_POOL_SIZE", 10)))
-        database.minimumConnections = min(database.maximumConnections, max(0, try int("DATABASE_POOL_MIN", database.maximumConnections)))
+        database.idleTimeout = .seconds(max(1, try int("DATABASE_IDLE_SECONDS", 10)))
         let keepAlive = try int("DATABASE_KEEPALIVE_SECONDS", 0)
         database.keepAlive = keepAlive > 0 ? .seconds(keepAlive) : nil
         httpHost = value("HTTP_HOST", "0.0.0.0")

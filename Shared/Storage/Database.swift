@@ -14,10 +14,15 @@ public struct DatabaseConfiguration: Sendable {
     public var database: String
     /// Most connections the pool opens.
     public var maximumConnections: Int
-    /// Connections the pool keeps open even when idle. Connections above this number are closed after a
-    /// minute idle, and each time one goes idle the pool sets a timer whose memory is held for that minute
-    /// even when the connection is leased again at once; a pool kept at its size has no such timers.
-    public var minimumConnections: Int = 0
+    /// How long a connection stays open unused before the pool closes it; the pool opens connections on
+    /// demand. Each time a connection goes idle the pool sets a timer this long whose memory stays held until
+    /// it runs out, even when the connection is leased again at once, so under steady traffic the pool's
+    /// memory is proportional to this time.
+    ///
+    /// The pool keeps no minimum of open connections: with a minimum, PostgresNIO 1.33 stops the process on
+    /// a failed precondition (`createNewDemandConnectionIfPossible`) when a query asks for a connection while
+    /// the server is unreachable.
+    public var idleTimeout: Duration = .seconds(60)
     /// How often an idle connection is checked with `SELECT 1`; nil for never. Each time a connection goes
     /// idle the pool sets such a timer, held for the whole interval.
     public var keepAlive: Duration? = .seconds(30)
@@ -104,7 +109,8 @@ public final class Database: Service, Sendable {
             host: configuration.host, port: configuration.port, username: configuration.user,
             password: configuration.password, database: configuration.database, tls: .disable)
         config.options.maximumConnections = configuration.maximumConnections
-        config.options.minimumConnections = min(max(0, configuration.minimumConnections), configuration.maximumConnections)
+        config.options.minimumConnections = 0
+        config.options.connectionIdleTimeout = max(.seconds(1), configuration.idleTimeout)
         config.options.keepAliveBehavior = configuration.keepAlive.map { .init(frequency: $0) }
         config.options.connectTimeout = .seconds(5)
         self.client = PostgresClient(configuration: config, backgroundLogger: logger)
