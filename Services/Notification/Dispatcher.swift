@@ -1,11 +1,10 @@
+import AsyncHTTPClient
 import Contracts
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Messaging
 import Metrics
+import NIOHTTP1
 import PostgresNIO
 import ServiceKit
 import ServiceLifecycle
@@ -149,18 +148,19 @@ struct Dispatcher: Sendable {
             let payload = WebhookPayload(
                 deliveryID: delivery.deliveryID, eventID: delivery.eventID, eventType: delivery.eventType, correlationID: delivery.correlationID,
                 recipient: delivery.recipient, text: delivery.body)
-            guard let url = URL(string: delivery.address), let body = try? ContractCoding.encoder().encode(payload) else {
-                return "the endpoint address is not a URL"
+            guard let url = URL(string: delivery.address), url.host != nil, ["http", "https"].contains(url.scheme?.lowercased()),
+                  let body = try? ContractCoding.encoder().encode(payload)
+            else {
+                return "the endpoint address is not an http(s) URL"
             }
             let timestamp = Int(Date().timeIntervalSince1970)
-            var request = URLRequest(url: url, timeoutInterval: configuration.timeout)
-            request.httpMethod = "POST"
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue(String(timestamp), forHTTPHeaderField: "X-Huhang-Timestamp")
-            request.setValue(delivery.deliveryID, forHTTPHeaderField: "X-Huhang-Delivery")
-            request.setValue(WebhookSignature.sign(body: Array(body), timestamp: timestamp, secret: delivery.secret ?? ""),
-                             forHTTPHeaderField: "X-Huhang-Signature")
+            var request = HTTPClientRequest(url: delivery.address)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "X-Huhang-Timestamp", value: String(timestamp))
+            request.headers.add(name: "X-Huhang-Delivery", value: delivery.deliveryID)
+            request.headers.add(name: "X-Huhang-Signature", value: WebhookSignature.sign(body: Array(body), timestamp: timestamp, secret: delivery.secret ?? ""))
+            request.body = .bytes(ByteBuffer(bytes: body))
             return await post(request)
         case "sms", "email":
             guard let provider = delivery.channel == "sms" ? configuration.sms : configuration.email else {
@@ -175,28 +175,29 @@ struct Dispatcher: Sendable {
                 to: address, subject: delivery.channel == "email" ? "护航 Huhang: \(delivery.eventType)" : nil, text: delivery.body,
                 reference: delivery.deliveryID)
             guard let body = try? ContractCoding.encoder().encode(message) else { return "the message could not be encoded" }
-            var request = URLRequest(url: provider.url, timeoutInterval: configuration.timeout)
-            request.httpMethod = "POST"
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue("Bearer \(provider.key)", forHTTPHeaderField: "Authorization")
+            var request = HTTPClientRequest(url: provider.url.absoluteString)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Authorization", value: "Bearer \(provider.key)")
+            request.body = .bytes(ByteBuffer(bytes: body))
             return await post(request)
         default:
             return "no sender for channel \(delivery.channel)"
         }
     }
 
-    private func post(_ request: URLRequest) async -> String? {
-        await withCheckedContinuation { continuation in
-            URLSession.shared.dataTask(with: request) { _, response, error in
-                if let error {
-                    continuation.resume(returning: "request failed: \(error.localizedDescription)")
-                } else if let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) {
-                    continuation.resume(returning: nil)
-                } else {
-                    continuation.resume(returning: "the endpoint answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
-                }
-            }.resume()
+    /// Posts a request with the shared HTTP client (event loops shared with the
+    /// rest of the service, redirects followed as a browser would).
+    /// - Returns: nil when the endpoint answered 2xx, else what went wrong.
+    private func post(_ request: HTTPClientRequest) async -> String? {
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(configuration.timeout * 1000)))
+            // The answer's body is not used; read (a bounded part of) it so the connection can be reused.
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            guard (200..<300).contains(response.status.code) else { return "the endpoint answered \(response.status.code)" }
+            return nil
+        } catch {
+            return "request failed: \(String(describing: error).prefix(300))"
         }
     }
 
