@@ -21,7 +21,7 @@ import Storage
 /// | `LOG_LEVEL` | `info` | trace, debug, info, notice, warning, error, critical |
 /// | `LOG_FORMAT` | `json` | `json` (one object per line) or `text` |
 /// | `OUTBOX_BATCH_SIZE` | `500` | outbox rows per window of confirms |
-/// | `OUTBOX_POLL_INTERVAL_MS` | `1000` | outbox poll when no NOTIFY arrives |
+/// | `OUTBOX_POLL_INTERVAL_MS` | `1000` | outbox poll when no commit in the process wakes the relay |
 /// | `OUTBOX_RETENTION_SECONDS` | `86400` | sent outbox rows are deleted after this (unsent ones never) |
 /// | `INBOX_RETENTION_SECONDS` | `2592000` | inbox entries are deleted after this; longer than any redelivery or replay can take |
 /// | `HOUSEKEEPING_INTERVAL_SECONDS` | `30` | how often old outbox and inbox rows are deleted |

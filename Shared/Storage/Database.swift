@@ -145,8 +145,13 @@ public final class Database: Service, Sendable {
     public func withTransaction<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> Result {
+        let marks = TransactionMarks()
         do {
-            return try await client.withTransaction(logger: logger, body)
+            let result = try await TransactionMarks.$current.withValue(marks) {
+                try await client.withTransaction(logger: logger, body)
+            }
+            if marks.wroteOutbox { OutboxWakeups.committed(schema: schema) }
+            return result
         } catch let error as PostgresTransactionError {
             if let closureError = error.closureError { throw closureError }
             if let beginError = error.beginError { throw beginError }

@@ -7,9 +7,6 @@ import PostgresNIO
 /// The transactional outbox: events are written in the same transaction as
 /// the state change that emits them, and the ``OutboxRelay`` publishes them.
 public enum Outbox {
-    /// The NOTIFY channel that wakes a schema's relay.
-    static func channel(_ schema: String) -> String { "huhang_outbox_\(schema)" }
-
     /// The properties of a stored message, as JSON.
     struct StoredProperties: Codable {
         var contentType: String?
@@ -51,7 +48,8 @@ public enum Outbox {
     }
 
     /// Adds messages to the outbox inside the caller's transaction, in one
-    /// statement (rows and the relay's wake-up together).
+    /// statement; when the transaction (run by ``Database``) commits, this
+    /// process's relay is woken.
     /// - Parameters:
     ///   - messages: The messages, in the order they are to be published; each needs a `message_id`.
     ///   - connection: The connection holding the open transaction.
@@ -71,17 +69,14 @@ public enum Outbox {
             properties.append(String(decoding: try encoder.encode(StoredProperties(message.properties)), as: UTF8.self))
             bodies.append(ByteBuffer(bytes: message.body))
         }
-        // A data-modifying WITH runs to completion whatever the outer query reads.
         try await connection.query("""
-            WITH added AS (
-                INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
-                SELECT i, e, k, p::jsonb, b
-                FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::bytea[])
-                     WITH ORDINALITY AS t(i, e, k, p, b, n)
-                ORDER BY n
-                RETURNING 1)
-            SELECT pg_notify(\(channel(schema)), '') FROM added LIMIT 1
+            INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
+            SELECT i, e, k, p::jsonb, b
+            FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::bytea[])
+                 WITH ORDINALITY AS t(i, e, k, p, b, n)
+            ORDER BY n
             """, logger: logger)
+        TransactionMarks.current?.markOutboxWritten()
     }
 }
 

@@ -9,7 +9,7 @@ import ServiceLifecycle
 public struct OutboxRelayConfiguration: Sendable {
     /// Most rows published per window of confirms.
     public var batchSize: Int
-    /// How often to look for unsent rows when no NOTIFY arrives.
+    /// How often to look for unsent rows when no commit in this process wakes the relay.
     public var pollInterval: Duration
     /// Sent rows older than this are deleted. Unsent rows are never deleted.
     public var sentRetention: Duration
@@ -42,7 +42,8 @@ public struct OutboxRelayConfiguration: Sendable {
 /// sent, and schedules the rest (returned, nacked, unknown) for another try
 /// with growing delay. If the relay dies between publishing and marking, the
 /// rows are published again and the consumers' inboxes absorb the copy.
-/// LISTEN/NOTIFY only wakes the relay early.
+/// A commit in this process that wrote outbox rows only wakes the relay early
+/// (``OutboxWakeups``); rows written elsewhere are found by the poll.
 public final class OutboxRelay: Service, Sendable {
     private let database: Database
     private let publisher: Publisher
@@ -81,8 +82,9 @@ public final class OutboxRelay: Service, Sendable {
     /// Relays until graceful shutdown, then makes one last pass so that
     /// committed events leave before the process does.
     public func run() async throws {
+        OutboxWakeups.add(wake, schema: database.schema)
+        defer { OutboxWakeups.remove(wake, schema: database.schema) }
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await self.listen() }
             group.addTask { await self.housekeeping() }
             await cancelWhenGracefulShutdown {
                 await self.relayLoop()
@@ -106,7 +108,7 @@ public final class OutboxRelay: Service, Sendable {
                 try? await Task.sleep(for: backoff.next())
                 continue
             }
-            // Wait for a NOTIFY or the poll interval, whichever comes first.
+            // Wait for a commit's wake-up or the poll interval, whichever comes first.
             await wake.wait(timeout: configuration.pollInterval)
         }
     }
@@ -195,24 +197,6 @@ public final class OutboxRelay: Service, Sendable {
         if sent > 0 { sentCounter.increment(by: sent) }
         if failed > 0 { failedCounter.increment(by: failed) }
         return sent + failed
-    }
-
-    /// Wakes the relay whenever a transaction that wrote to the outbox commits.
-    private func listen() async {
-        var backoff = Backoff()
-        while !Task.isCancelled {
-            do {
-                try await database.client.withConnection { connection in
-                    try await connection.listen(on: Outbox.channel(database.schema)) { notifications in
-                        backoff.reset()
-                        for try await _ in notifications { wake.signal() }
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                try? await Task.sleep(for: backoff.next())
-            }
-        }
     }
 
     /// Deletes old sent rows and old inbox entries, and reports the backlog.

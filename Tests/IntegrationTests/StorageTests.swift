@@ -80,6 +80,43 @@ struct StorageTests {
         }
     }
 
+    @Test("a commit that wrote outbox rows wakes the process's relay at once, long before its poll")
+    func commitWakesRelay() async throws {
+        try await withDatabase(schema: "relaytest") { database in
+            try await Migrator.migrate([], on: database)
+            let amqp = try TestEnvironment.amqp("relaytest")
+            let setup = try await AMQPConnection.connect(amqp, logger: TestEnvironment.logger)
+            let (_, key) = try await temporaryQueue(on: setup, prefix: "wake")
+            let publisher = Publisher(configuration: amqp, logger: TestEnvironment.logger)
+            let relay = OutboxRelay(database: database, publisher: publisher,
+                                    configuration: .init(pollInterval: .seconds(120)), logger: TestEnvironment.logger)
+            let running = Task { try await relay.run() }
+            // Let the relay finish its first round and start waiting for a wake-up.
+            try await Task.sleep(for: .milliseconds(500))
+
+            let id = UUID().uuidString.lowercased()
+            let message = OutgoingMessage(
+                exchange: ExchangeName.events, routingKey: key,
+                properties: AMQPProperties(contentType: "application/json", messageID: id, type: key), body: Array("{}".utf8))
+            let committed = ContinuousClock.now
+            try await database.withTransaction { connection in
+                try await Outbox.enqueue(message, on: connection, schema: database.schema, logger: database.logger)
+            }
+            let sent = try await eventually(timeout: .seconds(10)) {
+                try await count(database, "SELECT count(*)::int FROM relaytest.outbox WHERE message_id = \(id) AND sent_at IS NOT NULL") == 1
+            }
+            let waited = ContinuousClock.now - committed
+            #expect(sent)
+            #expect(waited < .seconds(5), "sent \(waited) after the commit; the poll is 120 s")
+
+            running.cancel()
+            OutboxWakeups.committed(schema: database.schema)
+            _ = try? await running.value
+            await setup.close()
+            await publisher.close()
+        }
+    }
+
     @Test("a rolled-back transaction leaves no outbox row")
     func rollbackLeavesNoOutboxRow() async throws {
         try await withDatabase(schema: "relaytest") { database in
