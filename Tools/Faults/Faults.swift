@@ -30,6 +30,7 @@ extension Suite {
         inject: @escaping @Sendable (Suite, AgencySender) async throws -> Observed
     ) async -> Verdict {
         let started = Date()
+        let sizes = logSizes()
         var verdict = Verdict(number: number, fault: fault)
         do {
             try await ensure("intake")
@@ -61,6 +62,7 @@ extension Suite {
         } catch {
             verdict.condition = "error: \(error)"
         }
+        verdict = noCrashes(verdict, since: sizes)
         verdict.seconds = Date().timeIntervalSince(started)
         return verdict
     }
@@ -68,6 +70,7 @@ extension Suite {
     /// A fault with a check of its own and no ledger traffic.
     func conditionFault(_ number: Int, _ fault: String, _ body: @escaping @Sendable (Suite) async throws -> (Verdict) -> Verdict) async -> Verdict {
         let started = Date()
+        let sizes = logSizes()
         var verdict = Verdict(number: number, fault: fault)
         do {
             try await ensure("intake")
@@ -77,7 +80,18 @@ extension Suite {
             verdict.condition = "error: \(error)"
             verdict.passed = false
         }
+        verdict = noCrashes(verdict, since: sizes)
         verdict.seconds = Date().timeIntervalSince(started)
+        return verdict
+    }
+
+    /// Fails a verdict when a service crashed by itself during the fault.
+    func noCrashes(_ verdict: Verdict, since sizes: [String: Int]) -> Verdict {
+        let crashed = crashes(since: sizes)
+        guard !crashed.isEmpty else { return verdict }
+        var verdict = verdict
+        verdict.passed = false
+        verdict.condition += "; CRASHED: " + crashed.joined(separator: "; ")
         return verdict
     }
 

@@ -156,6 +156,35 @@ final class Suite: @unchecked Sendable {
         return found.withLock { $0 }
     }
 
+    /// How far each service log has been written, to look only at what comes after.
+    func logSizes() -> [String: Int] {
+        var sizes: [String: Int] = [:]
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: logs.path)) ?? [] {
+            sizes[file] = ((try? FileManager.default.attributesOfItem(atPath: logs.appendingPathComponent(file).path))?[.size] as? Int) ?? 0
+        }
+        return sizes
+    }
+
+    /// Crash reports of the Swift runtime (a failed precondition, a fatal error, a bad pointer) written to the
+    /// services' logs since `sizes`: a process that stopped by itself, which the suite would otherwise just
+    /// start again. The suite's own kills and failpoints end a process without one.
+    /// - Returns: One line per crashed process: its log file and the report's first line.
+    func crashes(since sizes: [String: Int]) -> [String] {
+        var found: [String] = []
+        for file in ((try? FileManager.default.contentsOfDirectory(atPath: logs.path)) ?? []).sorted() {
+            guard let handle = FileHandle(forReadingAtPath: logs.appendingPathComponent(file).path) else { continue }
+            defer { try? handle.close() }
+            try? handle.seek(toOffset: UInt64(sizes[file] ?? 0))
+            let added = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+            if let line = added.split(separator: "\n").first(where: {
+                $0.contains("*** Program crashed") || $0.contains("Precondition failed") || $0.contains("Fatal error")
+            }) {
+                found.append("\(file): \(line.prefix(160))")
+            }
+        }
+        return found
+    }
+
     /// Lines of the logs of every process of a service that contain `text`.
     func logLines(_ name: String, containing text: String) -> Int {
         var count = 0
