@@ -22,7 +22,7 @@ public struct DatabaseConfiguration: Sendable {
     /// The pool keeps no minimum of open connections: with a minimum, PostgresNIO 1.33 stops the process on
     /// a failed precondition (`createNewDemandConnectionIfPossible`) when a query asks for a connection while
     /// the server is unreachable.
-    public var idleTimeout: Duration = .seconds(60)
+    public var idleTimeout: Duration = .seconds(10)
     /// How often an idle connection is checked with `SELECT 1`; nil for never. Each time a connection goes
     /// idle the pool sets such a timer, held for the whole interval.
     public var keepAlive: Duration? = .seconds(30)
