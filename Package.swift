@@ -135,6 +135,7 @@ let package = Package(
             name: "Admin",
             dependencies: [
                 "Contracts", "Messaging", "ServiceKit",
+                "ToolKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -144,6 +145,11 @@ let package = Package(
         // What the benchmark and the fault suite share: child processes, service processes, their memory and readiness.
         .target(
             name: "ToolKit",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Tools/ToolKit"
         ),
 

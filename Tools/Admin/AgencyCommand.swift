@@ -1,11 +1,9 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Messaging
 import ServiceKit
+import ToolKit
 
 /// Agencies: register one with intake, list them.
 struct AgencyCommand: AsyncParsableCommand {
@@ -29,12 +27,8 @@ struct AgencyCommand: AsyncParsableCommand {
         }
 
         func send(_ method: String, _ path: String, body: Data? = nil) async throws -> String {
-            var request = URLRequest(url: URL(string: intakeURL + path)!)
-            request.httpMethod = method
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue("Bearer \(try token())", forHTTPHeaderField: "Authorization")
-            let (status, text) = try await HTTPCall.send(request)
+            let (status, text) = try await HTTPCall.send(
+                method, intakeURL + path, body: body, authorization: "Bearer \(try token())")
             guard (200..<300).contains(status) else { throw ValidationError("intake answered \(status): \(text)") }
             return text
         }
@@ -138,24 +132,18 @@ struct BrokerAdmin {
     }
 
     private func put(_ path: String, _ body: [String: String]) async throws {
-        var request = URLRequest(url: URL(string: base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)!)
-        request.httpMethod = "PUT"
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(authorization, forHTTPHeaderField: "Authorization")
-        let (status, text) = try await HTTPCall.send(request)
+        let url = base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path
+        let (status, text) = try await HTTPCall.send(
+            "PUT", url, body: try JSONSerialization.data(withJSONObject: body), authorization: authorization)
         guard (200..<300).contains(status) else { throw ValidationError("broker management API answered \(status) to \(path): \(text)") }
     }
 }
 
-/// One HTTP exchange: the status and the body as text.
+/// One HTTP exchange with a JSON body: the status and the answer as text.
 enum HTTPCall {
-    static func send(_ request: URLRequest) async throws -> (status: Int, body: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            URLSession.shared.dataTask(with: request) { data, response, error in
-                if let error { continuation.resume(throwing: error); return }
-                continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
-            }.resume()
-        }
+    static func send(_ method: String, _ url: String, body: Data?, authorization: String) async throws -> (status: Int, body: String) {
+        let (status, answer) = try await HTTPExchange.send(
+            method, url, headers: [("Content-Type", "application/json"), ("Authorization", authorization)], body: body.map(Array.init))
+        return (status, String(decoding: answer, as: UTF8.self))
     }
 }

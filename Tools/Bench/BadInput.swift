@@ -1,9 +1,6 @@
 import ArgumentParser
 import Contracts
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Messaging
 import PostgresNIO
@@ -126,8 +123,7 @@ struct BadInputRun: AsyncParsableCommand {
         let unreadable = Locked<[String]>([])
         let concurrency = self.concurrency
         let bearer = issued
-        let url = URL(string: "http://127.0.0.1:\(port)/v1/events")!
-        let session = URLSession(configuration: .ephemeral)
+        let url = "http://127.0.0.1:\(port)/v1/events"
         var httpRSS: [Int] = []
         for part in quarters(busCount..<count) {
           let next = Locked(part.lowerBound)
@@ -139,21 +135,17 @@ struct BadInputRun: AsyncParsableCommand {
                         let index = next.withLock { value in defer { value += 1 }; return value }
                         guard index < end else { return }
                         let input = inputs[index]
-                        var request = URLRequest(url: url, timeoutInterval: 30)
-                        request.httpMethod = "POST"
-                        request.httpBody = Data(input.body)
-                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                        if let type = input.type { request.setValue(type, forHTTPHeaderField: "ce-type") }
-                        if let id = input.id { request.setValue(id, forHTTPHeaderField: "ce-id") }
+                        var headers = [("Content-Type", "application/json")]
+                        if let type = input.type { headers.append(("ce-type", type)) }
+                        if let id = input.id { headers.append(("ce-id", id)) }
                         switch input.credential {
-                        case .token: request.setValue("Bearer \(bearer[input.agency]!)", forHTTPHeaderField: "Authorization")
-                        case .garbage: request.setValue("Bearer x\(index).y.z", forHTTPHeaderField: "Authorization")
+                        case .token: headers.append(("Authorization", "Bearer \(bearer[input.agency]!)"))
+                        case .garbage: headers.append(("Authorization", "Bearer x\(index).y.z"))
                         case .none: break
                         }
-                        let (data, response) = try await session.data(for: request)
-                        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                        let (status, data) = try await HTTPExchange.send("POST", url, headers: headers, body: input.body)
                         answers.withLock { $0[status, default: 0] += 1 }
-                        if !(400..<500).contains(status) || !Self.hasReason(data) {
+                        if !(400..<500).contains(status) || !Self.hasReason(Data(data)) {
                             unreadable.withLock { $0.append("\(input.label): \(status) \(String(decoding: data.prefix(200), as: UTF8.self))") }
                         }
                     }

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Contracts
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Messaging
 import PostgresNIO

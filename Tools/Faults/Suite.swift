@@ -1,8 +1,5 @@
 import Contracts
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Messaging
 import PostgresNIO
@@ -119,14 +116,10 @@ final class Suite: @unchecked Sendable {
 
     /// The broker's management API (for redelivery counts).
     func management(_ path: String) async throws -> [String: Any] {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(stack.amqpPort + 10000)/api\(path)")!, timeoutInterval: 5)
-        request.setValue("Basic " + Data("huhang:huhang".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
-        let data: Data = try await withCheckedThrowingContinuation { continuation in
-            URLSession.shared.dataTask(with: request) { data, _, error in
-                if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: data ?? Data()) }
-            }.resume()
-        }
-        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        let (_, data) = try await HTTPExchange.send(
+            "GET", "http://127.0.0.1:\(stack.amqpPort + 10000)/api\(path)",
+            headers: [("Authorization", "Basic " + Data("huhang:huhang".utf8).base64EncodedString())], timeout: 5)
+        return (try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any]) ?? [:]
     }
 
     /// Publishes a raw message on huhang.events as the services would (operator's login, direct to the broker).

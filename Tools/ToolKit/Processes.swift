@@ -1,8 +1,8 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import Synchronization
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 public struct CommandFailure: Error, CustomStringConvertible {
     public var description: String
@@ -154,13 +154,29 @@ public final class ServiceProcess: @unchecked Sendable {
 
 /// The HTTP status of a GET, or 0 when nothing answered.
 public func httpStatus(_ url: String, timeout: TimeInterval = 2) async -> Int {
-    guard let url = URL(string: url) else { return 0 }
-    var request = URLRequest(url: url, timeoutInterval: timeout)
-    request.httpMethod = "GET"
-    return await withCheckedContinuation { continuation in
-        URLSession.shared.dataTask(with: request) { _, response, _ in
-            continuation.resume(returning: (response as? HTTPURLResponse)?.statusCode ?? 0)
-        }.resume()
+    (try? await HTTPExchange.send("GET", url, timeout: timeout).status) ?? 0
+}
+
+/// One HTTP request and its whole answer, through the process's shared AsyncHTTPClient.
+public enum HTTPExchange {
+    /// Sends a request and reads the answer.
+    /// - Parameters:
+    ///   - method: The HTTP method.
+    ///   - url: The whole address.
+    ///   - headers: Header names and values.
+    ///   - body: The request's body, if any.
+    ///   - timeout: How long the whole exchange may take.
+    /// - Returns: The status and up to 16 MiB of the answer's body.
+    public static func send(
+        _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: TimeInterval = 30
+    ) async throws -> (status: Int, body: [UInt8]) {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        let answer = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), Array(buffer: answer))
     }
 }
 
