@@ -153,8 +153,30 @@ public final class ServiceProcess: @unchecked Sendable {
 }
 
 /// The HTTP status of a GET, or 0 when nothing answered.
+///
+/// A loopback address whose port refuses connections answers 0 at once: AsyncHTTPClient would keep
+/// trying to connect with growing pauses (100 ms and more) until the timeout, which would blur start →
+/// ready times measured by polling.
 public func httpStatus(_ url: String, timeout: TimeInterval = 2) async -> Int {
-    (try? await HTTPExchange.send("GET", url, timeout: timeout).status) ?? 0
+    if let components = URLComponents(string: url), components.host == "127.0.0.1", let port = components.port,
+       !loopbackPortAccepts(port) {
+        return 0
+    }
+    return (try? await HTTPExchange.send("GET", url, timeout: timeout).status) ?? 0
+}
+
+/// Whether something listens on a loopback port (a connection on loopback is accepted or refused at once).
+func loopbackPortAccepts(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return true }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
 }
 
 /// One HTTP request and its whole answer, through the process's shared AsyncHTTPClient.
