@@ -142,7 +142,7 @@ let package = Package(
             path: "Tools/Admin"
         ),
 
-        // What the benchmark and the fault suite share: child processes, service processes, their memory and readiness.
+        // What the tools share: child processes, service processes, their memory and readiness, and HTTP calls.
         .target(
             name: "ToolKit",
             dependencies: [
@@ -217,7 +217,7 @@ for target in package.targets where [.executable, .test, .regular].contains(targ
 // (DT_RELR, glibc 2.36 and later: Debian 12, the image's base). A service linked
 // with the Swift runtime and Foundation static, as the container image links it,
 // otherwise reads 3 MB of relocation records at every start and keeps them resident;
-// packed they take 50 kB, and idle resident memory falls by about 6 MB per service.
+// packed they take 50 kB, and idle resident memory falls by about 7 MB per service.
 for target in package.targets where target.type == .executable {
     var settings = target.linkerSettings ?? []
     settings.append(.unsafeFlags(
