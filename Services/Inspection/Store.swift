@@ -104,7 +104,7 @@ struct InspectionStore: Sendable {
         try await connection.query("""
             UPDATE inspection.venues v SET flagged_at = coalesce(v.flagged_at, \(finding.foundAt))
             WHERE v.venue_key = \(key) AND (SELECT count(*) FROM inspection.venue_findings f
-                 WHERE f.venue_key = v.venue_key AND f.found_at > \(finding.foundAt) - make_interval(days => \(days)) AND f.found_at <= \(finding.foundAt)) >= \(flagAfter)
+                 WHERE f.venue_key = v.venue_key AND f.found_at > \(finding.foundAt) - make_interval(days => \(days)::int) AND f.found_at <= \(finding.foundAt)) >= \(flagAfter)
             """, logger: logger)
     }
 

@@ -58,6 +58,24 @@ struct Agency: Codable, Equatable {
     /// Event types the agency may send.
     var eventTypes: [String]
     var active: Bool
+    /// The unit the agency is to the services: its tasks, notices and inbox. A school's is its school code
+    /// (what its reports name as `schoolCode`); for other agencies it is the code itself.
+    var unit: String
+
+    init(code: String, name: String, kind: AgencyKind, eventTypes: [String], active: Bool, unit: String? = nil) {
+        self.code = code
+        self.name = name
+        self.kind = kind
+        self.eventTypes = eventTypes
+        self.active = active
+        self.unit = unit.flatMap { $0.isEmpty ? nil : $0 } ?? code
+    }
+}
+
+/// What the registry says of a sender: refused with a reason, or allowed and acting as a unit.
+enum AgencyAuthorization: Equatable {
+    case allowed(unit: String, kind: AgencyKind)
+    case refused(String)
 }
 
 /// The registry, in intake's schema.
@@ -66,22 +84,22 @@ struct AgencyRegistry: Sendable {
 
     static let codePattern = #"^[a-z0-9][a-z0-9._-]{1,63}$"#
 
-    /// Whether `agency` may send `type`; the reason when it may not.
-    func authorize(_ agency: String, type: String, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+    /// Whether `agency` may send `type`, and the unit it acts as; the reason when it may not.
+    func authorize(_ agency: String, type: String, on connection: PostgresConnection, logger: Logger) async throws -> AgencyAuthorization {
         let rows = try await connection.query(
-            "SELECT active, event_types FROM intake.agencies WHERE code = \(agency)", logger: logger)
-        for try await (active, types) in rows.decode((Bool, [String]).self) {
-            if !active { return "agency \(agency) is deactivated" }
+            "SELECT active, event_types, coalesce(unit, code), kind FROM intake.agencies WHERE code = \(agency)", logger: logger)
+        for try await (active, types, unit, kind) in rows.decode((Bool, [String], String, String).self) {
+            if !active { return .refused("agency \(agency) is deactivated") }
             if !types.contains(type) {
-                return "agency \(agency) may not send \(type); it may send \(types.sorted().joined(separator: ", "))"
+                return .refused("agency \(agency) may not send \(type); it may send \(types.sorted().joined(separator: ", "))")
             }
-            return nil
+            return .allowed(unit: unit, kind: AgencyKind(rawValue: kind) ?? .other)
         }
-        return "agency \(agency) is not registered with Huhang"
+        return .refused("agency \(agency) is not registered with Huhang")
     }
 
     /// The same check outside a transaction.
-    func authorize(_ agency: String, type: String) async throws -> String? {
+    func authorize(_ agency: String, type: String) async throws -> AgencyAuthorization {
         try await database.client.withConnection { connection in
             try await authorize(agency, type: type, on: connection, logger: database.logger)
         }
@@ -89,19 +107,19 @@ struct AgencyRegistry: Sendable {
 
     func upsert(_ agency: Agency) async throws {
         try await database.client.query("""
-            INSERT INTO intake.agencies (code, name, kind, event_types, active)
-            VALUES (\(agency.code), \(agency.name), \(agency.kind.rawValue), \(agency.eventTypes), \(agency.active))
+            INSERT INTO intake.agencies (code, name, kind, event_types, active, unit)
+            VALUES (\(agency.code), \(agency.name), \(agency.kind.rawValue), \(agency.eventTypes), \(agency.active), \(agency.unit))
             ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-                event_types = excluded.event_types, active = excluded.active, updated_at = now()
+                event_types = excluded.event_types, active = excluded.active, unit = excluded.unit, updated_at = now()
             """, logger: database.logger)
     }
 
     func list() async throws -> [Agency] {
         let rows = try await database.client.query(
-            "SELECT code, name, kind, event_types, active FROM intake.agencies ORDER BY code", logger: database.logger)
+            "SELECT code, name, kind, event_types, active, unit FROM intake.agencies ORDER BY code", logger: database.logger)
         var agencies: [Agency] = []
-        for try await (code, name, kind, types, active) in rows.decode((String, String, String, [String], Bool).self) {
-            agencies.append(Agency(code: code, name: name, kind: AgencyKind(rawValue: kind) ?? .other, eventTypes: types, active: active))
+        for try await (code, name, kind, types, active, unit) in rows.decode((String, String, String, [String], Bool, String?).self) {
+            agencies.append(Agency(code: code, name: name, kind: AgencyKind(rawValue: kind) ?? .other, eventTypes: types, active: active, unit: unit))
         }
         return agencies
     }
@@ -109,13 +127,17 @@ struct AgencyRegistry: Sendable {
 
 /// `POST /v1/agencies` registers or updates an agency (operators only); `GET /v1/agencies` lists them.
 enum AgencyRoutes {
-    struct Registration: Decodable {
+    struct Registration: Codable {
         var code: String
         var name: String
         var kind: AgencyKind
         var eventTypes: [String]?
         var active: Bool?
+        var unit: String?
     }
+
+    /// A unit's name: a school code (`370102-M03`) or a unit such as `psb-370102`.
+    static let unitPattern = #"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"#
 
     static func add(to v1: RouterGroup<HuhangRequestContext>, registry: AgencyRegistry) {
         v1.post("agencies") { request, context in
@@ -123,9 +145,15 @@ enum AgencyRoutes {
             guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "only operators register agencies") }
             let registration: Registration
             do {
-                registration = try await request.decode(as: Registration.self, context: context)
-            } catch {
-                throw HTTPError(.badRequest, message: "expected {code, name, kind, eventTypes?, active?}; kind one of \(AgencyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                registration = try await request.decodeJSON(Registration.self)
+            } catch let error as HTTPError {
+                throw HTTPError(.badRequest, message: "\(error.body ?? "the body does not match"); expected {code, name, kind, eventTypes?, active?, unit?}, kind one of \(AgencyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if registration.kind == .school, (registration.unit ?? "").isEmpty {
+                throw HTTPError(.badRequest, message: "unit: a school registers with its school code as its unit (the schoolCode its reports carry, e.g. 370102-M03), so that its tasks, notices and inbox are its own")
+            }
+            if let unit = registration.unit, unit.range(of: Self.unitPattern, options: .regularExpression) == nil {
+                throw HTTPError(.badRequest, message: "unit must match \(Self.unitPattern)")
             }
             guard registration.code.range(of: AgencyRegistry.codePattern, options: .regularExpression) != nil else {
                 throw HTTPError(.badRequest, message: "code must match \(AgencyRegistry.codePattern)")
@@ -136,7 +164,7 @@ enum AgencyRoutes {
                 throw HTTPError(.badRequest, message: "unknown event type \(unknown); agencies may send \(known.sorted().joined(separator: ", "))")
             }
             let agency = Agency(code: registration.code, name: registration.name, kind: registration.kind,
-                                eventTypes: types.sorted(), active: registration.active ?? true)
+                                eventTypes: types.sorted(), active: registration.active ?? true, unit: registration.unit)
             try await registry.upsert(agency)
             context.logger.notice("agency registered", metadata: ["intake.agency": "\(agency.code)", "api.operator": "\(identity.agency)"])
             return try JSONResponse.make(agency, status: .created)

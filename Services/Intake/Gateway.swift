@@ -24,13 +24,15 @@ struct EventStatus: Sendable {
     /// The receipt for an event, if the agency sent it.
     func receipt(eventID: String, agency: String) async throws -> IntakeReceiptV1? {
         let rows = try await database.client.query("""
-            SELECT event_type, external_id, status, reasons::text, report_id, at FROM intake.event_status
+            SELECT event_type, external_id, status, reasons::text, report_id, at, refused_by FROM intake.event_status
             WHERE event_id = \(eventID) AND agency = \(agency)
             """, logger: database.logger)
-        for try await (type, externalID, status, reasons, reportID, at) in rows.decode((String, String?, String, String, String?, Date).self) {
+        for try await (type, externalID, status, reasons, reportID, at, refusedBy)
+            in rows.decode((String, String?, String, String, String?, Date, String?).self) {
             return IntakeReceiptV1(
                 eventID: eventID, eventType: type, externalID: externalID, status: IntakeReceiptV1.Status(rawValue: status) ?? .rejected,
-                reasons: (try? JSONDecoder().decode([FieldError].self, from: Data(reasons.utf8))) ?? [], reportID: reportID, at: at)
+                reasons: (try? JSONDecoder().decode([FieldError].self, from: Data(reasons.utf8))) ?? [], reportID: reportID, at: at,
+                refusedBy: refusedBy)
         }
         return nil
     }
@@ -77,7 +79,7 @@ enum GatewayRoutes {
             throw HTTPError(.badRequest, message: "the ce-type header names the event type: one of \(types)")
         }
         // Checked before anything else, as the broker's routing does on the bus.
-        if let refusal = try await agencies.authorize(identity.agency, type: type) {
+        if case .refused(let refusal) = try await agencies.authorize(identity.agency, type: type) {
             throw HTTPError(.forbidden, message: refusal)
         }
         let id = request.headers[HTTPField.Name("ce-id")!].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }

@@ -50,6 +50,36 @@ struct IntakeService: HuhangService {
         accept(CaseLeadV1.self)
         accept(TaskFeedbackV1.self)
         accept(InspectionReportV1.self)
+        handlers.on(EventRefusedV1.self) { refused, context in
+            try await self.tellRefusal(refused, context)
+            return .applied
+        }
+    }
+
+    /// A service could not apply an event intake accepted: the sending agency gets a second receipt,
+    /// `rejected`, naming the service and why, and `GET /v1/events/{id}` says the same from then on.
+    func tellRefusal(_ refused: EventRefusedV1, _ context: HandlerContext) async throws {
+        let rows = try await context.connection.query("""
+            SELECT event_id, agency, event_type, external_id FROM intake.accepted WHERE intake_id::text = \(refused.intakeID)
+            """, logger: context.logger)
+        var found: (eventID: String, agency: String, type: String, externalID: String)?
+        for try await row in rows.decode((String, String, String, String).self) { found = row }
+        guard let found else {
+            context.logger.warning("refusal of an event intake did not accept", metadata: ["intake.id": "\(refused.intakeID)"])
+            return
+        }
+        let receipt = IntakeReceiptV1(
+            eventID: found.eventID, eventType: found.type, externalID: found.externalID, status: .rejected, reasons: refused.reasons,
+            reportID: refused.intakeID, at: refused.at, refusedBy: refused.service)
+        try await context.connection.query("""
+            UPDATE intake.event_status SET status = 'rejected', reasons = \(String(decoding: try JSONEncoder().encode(refused.reasons), as: UTF8.self))::jsonb,
+                   refused_by = \(refused.service), at = \(refused.at)
+            WHERE event_id = \(found.eventID) AND agency = \(found.agency)
+            """, logger: context.logger)
+        try await context.emit(receipt, subject: found.eventID, exchange: ExchangeName.replies, routingKey: found.agency)
+        context.logger.notice("agency told of a refusal", metadata: [
+            "intake.agency": "\(found.agency)", "intake.type": "\(found.type)", "intake.refused_by": "\(refused.service)",
+        ])
     }
 
     /// Takes in one agency event: who sent it, may they, is it valid, is it
@@ -60,9 +90,13 @@ struct IntakeService: HuhangService {
         guard let agency = envelope.sender, !agency.isEmpty else {
             return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
         }
-        if let refusal = try await agencies.authorize(agency, type: envelope.type, on: context.connection, logger: context.logger) {
+        let unit: String
+        switch try await agencies.authorize(agency, type: envelope.type, on: context.connection, logger: context.logger) {
+        case .refused(let refusal):
             return try await reject(context, agency: agency, kind: "forbidden", externalID: AgencyEventReader.externalID(in: body),
                                     reasons: [FieldError(field: "", problem: refusal)])
+        case .allowed(let allowed, _):
+            unit = allowed
         }
         let now = Date()
         let read: AgencyEventReader.Read<E>
@@ -77,7 +111,11 @@ struct IntakeService: HuhangService {
         let intakeID = UUID().uuidString.lowercased()
         // People become subject ids, and the domain events are made, before the
         // claim, so that claim and subject links are one statement.
-        var acceptance = Acceptance(intakeID: intakeID, agency: agency, now: now, resolver: subjects, cipher: cipher)
+        var collecting = Acceptance(intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher)
+        _ = try event.passOn(&collecting)
+        let resolution = try await IdentifierRegistry.resolve(collecting.named, on: context.connection, logger: context.logger)
+        var acceptance = Acceptance(
+            intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher, resolution: resolution)
         acceptance.rejectedRows = read.rejectedRows
         let outgoing = try event.passOn(&acceptance)
         let isNew = try await acceptance.claim(

@@ -89,5 +89,40 @@ enum IntakeMigrations {
             DROP TABLE intake.report_subjects;
             DROP TABLE intake.reports;
             """),
+        Migration(5, "the unit an agency acts as (a school's is its school code)", """
+            ALTER TABLE intake.agencies ADD COLUMN unit text;
+            COMMENT ON COLUMN intake.agencies.unit IS
+                'the unit its tasks, notices and inbox carry: a school''s school code; NULL means the agency code';
+            """),
+        Migration(6, "every identifier learned for a subject resolves to it; candidate matches for the task force", """
+            CREATE TABLE intake.identifiers (
+                key        text PRIMARY KEY,
+                subject_id text NOT NULL,
+                kind       text NOT NULL CHECK (kind IN ('identity', 'student', 'candidate')),
+                learned_at timestamptz NOT NULL DEFAULT now()
+            );
+            COMMENT ON COLUMN intake.identifiers.key IS
+                'keyed hash (HMAC-SHA256, SUBJECT_HASH_KEY) of an identity number, a student number with its school, or a name and birth date with the school; never the identifier itself';
+            CREATE INDEX identifiers_subject ON intake.identifiers (subject_id);
+            -- A subject id made before this table was the keyed hash of the identifier that named it.
+            INSERT INTO intake.identifiers (key, subject_id, kind)
+                SELECT DISTINCT ON (subject_id) subject_id, subject_id, match_kind FROM intake.subject_links
+                WHERE match_kind IN ('identity', 'student')
+                ON CONFLICT DO NOTHING;
+            CREATE TABLE intake.match_candidates (
+                id               bigserial PRIMARY KEY,
+                subject_id       text NOT NULL,
+                other_subject_id text NOT NULL,
+                basis            text NOT NULL,
+                intake_id        uuid NOT NULL,
+                found_at         timestamptz NOT NULL DEFAULT now(),
+                decision         text CHECK (decision IN ('same', 'different')),
+                decided_by       text,
+                decided_at       timestamptz,
+                reason           text
+            );
+            CREATE UNIQUE INDEX match_candidates_pair ON intake.match_candidates (subject_id, other_subject_id);
+            ALTER TABLE intake.event_status ADD COLUMN refused_by text;
+            """),
     ]
 }

@@ -210,7 +210,7 @@ extension TaskFeedbackV1: IntakeRules {
 
     func passOn(_ acceptance: inout Acceptance) throws -> [Outgoing] {
         [Outgoing(payload: TaskFeedbackAcceptedV1(
-            intakeID: acceptance.intakeID, unit: acceptance.agency, externalID: externalID, taskID: taskID, status: status,
+            intakeID: acceptance.intakeID, unit: acceptance.unit, externalID: externalID, taskID: taskID, status: status,
             reportedAt: reportedAt, note: note, reason: reason), subject: taskID)]
     }
 }
@@ -227,7 +227,7 @@ extension InspectionReportV1: IntakeRules {
 
     func passOn(_ acceptance: inout Acceptance) throws -> [Outgoing] {
         [Outgoing(payload: InspectionReportAcceptedV1(
-            intakeID: acceptance.intakeID, unit: acceptance.agency, externalID: externalID, schoolCode: schoolCode, kind: kind,
+            intakeID: acceptance.intakeID, unit: acceptance.unit, externalID: externalID, schoolCode: schoolCode, kind: kind,
             inspectedAt: inspectedAt, checks: checks), subject: schoolCode)]
     }
 }

@@ -44,19 +44,30 @@ struct SubjectResolver: Sendable {
         }
     }
 
-    /// The subject id of a person, and how sure the match is.
+    /// The subject id a person gets when none of their identifiers is known yet, and how sure the match is:
+    /// the keyed hash of their strongest identifier.
     /// - Parameters:
     ///   - person: The person as the agency named them.
     ///   - schoolCode: The school the event concerns, which scopes student numbers.
     func resolve(_ person: PersonRef, schoolCode: String?) -> (subjectID: String, kind: MatchKind) {
-        if let id = person.idNumber {
-            return (hash("id|\(id.uppercased())"), .identity)
-        }
-        if let student = person.studentNumber, let school = schoolCode {
-            return (hash("student|\(school)|\(student)"), .student)
-        }
+        let keys = keys(person, schoolCode: schoolCode)
+        if let identity = keys.identity { return (identity, .identity) }
+        if let student = keys.student { return (student, .student) }
+        return (keys.candidate ?? hash("candidate|||\(schoolCode ?? "")"), .candidate)
+    }
+
+    /// Every identifier a person reference carries, each as a keyed hash (never in clear): the identity
+    /// number; the student number with the school; name and birth date with the school (a candidate only).
+    /// - Parameters:
+    ///   - person: The person as the agency named them.
+    ///   - schoolCode: The school the event concerns, which scopes student numbers.
+    func keys(_ person: PersonRef, schoolCode: String?) -> IdentifierKeys {
+        let school = person.schoolCode ?? schoolCode
         let name = person.name?.trimmingCharacters(in: .whitespaces) ?? ""
-        return (hash("candidate|\(name)|\(person.birthDate ?? "")|\(schoolCode ?? "")"), .candidate)
+        return IdentifierKeys(
+            identity: person.idNumber.map { hash("id|\($0.uppercased())") },
+            student: person.studentNumber.flatMap { student in school.map { hash("student|\($0)|\(student)") } },
+            candidate: name.isEmpty ? nil : hash("candidate|\(name)|\(person.birthDate ?? "")|\(school ?? "")"))
     }
 
     private func hash(_ text: String) -> String {
@@ -75,9 +86,9 @@ extension PersonRef {
     ///   - pointer: Where the person is in the event, e.g. `/minors/2`.
     ///   - schoolCode: The event's school, which a student number needs.
     func problems(at pointer: String, schoolCode: String?) -> [FieldError] {
-        if idNumber == nil && name == nil && (studentNumber == nil || schoolCode == nil) {
-            return [FieldError(field: pointer, problem: "names nobody",
-                               allowed: "idNumber, or studentNumber with the event's schoolCode, or name (with birthDate)")]
+        if idNumber == nil && name == nil && (studentNumber == nil || (self.schoolCode ?? schoolCode) == nil) {
+            return [FieldError(field: pointer, problem: studentNumber == nil ? "names nobody" : "gives a studentNumber without a school",
+                               allowed: "idNumber, or studentNumber with a schoolCode (the event's or the person's), or name (with birthDate)")]
         }
         return []
     }
@@ -94,6 +105,10 @@ struct KeptIdentity: Codable, Sendable, Hashable {
 
 /// The people of one accepted event, resolved to subject ids and recorded
 /// together, in one statement, with the event.
+///
+/// An event is read twice: first to learn the identifiers of everyone it names (``collecting``), which
+/// ``IdentifierRegistry`` then resolves in one query; then with that resolution, to make the events
+/// passed on.
 struct Acceptance {
     struct Link: Hashable {
         var subjectID: String
@@ -104,6 +119,8 @@ struct Acceptance {
 
     let intakeID: String
     let agency: String
+    /// The unit the sending agency acts as (a school's school code).
+    let unit: String
     let now: Date
     let resolver: SubjectResolver
     let cipher: PersonalDataCipher
@@ -111,13 +128,22 @@ struct Acceptance {
     var rejectedRows = 0
     private(set) var links: [Link] = []
     private var linked: Set<[String]> = []
+    /// What the registry made of the event's identifiers; nil while collecting them.
+    let resolution: IdentifierRegistry.Resolution?
+    /// While collecting: the identifiers of each person, in the order named.
+    private(set) var named: [IdentifierKeys] = []
 
-    init(intakeID: String, agency: String, now: Date, resolver: SubjectResolver, cipher: PersonalDataCipher) {
+    init(
+        intakeID: String, agency: String, unit: String, now: Date, resolver: SubjectResolver, cipher: PersonalDataCipher,
+        resolution: IdentifierRegistry.Resolution? = nil
+    ) {
         self.intakeID = intakeID
         self.agency = agency
+        self.unit = unit
         self.now = now
         self.resolver = resolver
         self.cipher = cipher
+        self.resolution = resolution
     }
 
     /// The subject id of a person named in the event, kept with the role they play in it.
@@ -126,8 +152,15 @@ struct Acceptance {
     ///   - role: Their part in the event, e.g. `victim`, `student`, `minor`.
     ///   - schoolCode: The event's school.
     mutating func subject(_ person: PersonRef, role: String, schoolCode: String?) throws -> String {
-        let (subjectID, kind) = resolver.resolve(person, schoolCode: schoolCode)
-        let kept = KeptIdentity(name: person.name, birthDate: person.birthDate, studentNumber: person.studentNumber, schoolCode: schoolCode)
+        let keys = resolver.keys(person, schoolCode: schoolCode)
+        let (provisional, kind) = resolver.resolve(person, schoolCode: schoolCode)
+        guard let resolution else {
+            named.append(keys)
+            return provisional
+        }
+        let subjectID = resolution.subject(for: keys) ?? provisional
+        let school = person.schoolCode ?? schoolCode
+        let kept = KeptIdentity(name: person.name, birthDate: person.birthDate, studentNumber: person.studentNumber, schoolCode: school)
         let identity = kept.name == nil && kept.birthDate == nil && kept.studentNumber == nil ? nil : try cipher.seal(kept)
         if linked.insert([subjectID, role]).inserted {
             links.append(Link(subjectID: subjectID, role: role, kind: kind, identity: identity))
@@ -141,6 +174,8 @@ struct Acceptance {
     func claim(
         eventID: String, type: String, externalID: String, contentHash: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
+        let learned = resolution?.learned ?? []
+        let matches = resolution?.candidates ?? []
         let rows = try await connection.query("""
             WITH claimed AS (
                 INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash)
@@ -152,6 +187,17 @@ struct Acceptance {
                 SELECT claimed.intake_id, s, r, k, CASE WHEN i = '' THEN NULL ELSE decode(i, 'base64') END
                 FROM claimed, unnest(\(links.map(\.subjectID))::text[], \(links.map(\.role))::text[], \(links.map(\.kind.rawValue))::text[],
                                      \(links.map { $0.identity.map { Data($0).base64EncodedString() } ?? "" })::text[]) AS t(s, r, k, i)
+                ON CONFLICT DO NOTHING),
+            learned AS (
+                INSERT INTO intake.identifiers (key, subject_id, kind)
+                SELECT k, s, kd FROM claimed, unnest(\(learned.map(\.key))::text[], \(learned.map(\.subjectID))::text[],
+                                                     \(learned.map(\.kind))::text[]) AS t(k, s, kd)
+                ON CONFLICT (key) DO NOTHING),
+            candidates AS (
+                INSERT INTO intake.match_candidates (subject_id, other_subject_id, basis, intake_id)
+                SELECT a, b, basis, claimed.intake_id FROM claimed, unnest(\(matches.map(\.subjectID))::text[],
+                                                                          \(matches.map(\.otherSubjectID))::text[],
+                                                                          \(matches.map(\.basis))::text[]) AS t(a, b, basis)
                 ON CONFLICT DO NOTHING)
             SELECT count(*)::int FROM claimed
             """, logger: logger)

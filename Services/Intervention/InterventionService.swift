@@ -74,7 +74,15 @@ struct InterventionService: HuhangService {
                 try await context.emit(emissions)
                 return .applied
             } catch let error as InterventionError {
-                // Feedback on someone else's task, an unknown one, or out of order: kept aside with the reason.
+                // Feedback on someone else's task, an unknown one, or out of order: kept aside with the reason,
+                // and the sending unit hears why through intake (a second receipt).
+                let field = error.code == .invalid ? "/reason" : error.code == .conflict ? "/status" : "/taskId"
+                try await context.emit(EventRefusedV1(
+                    intakeID: feedback.intakeID, eventType: TaskFeedbackV1.eventType.name, service: Self.name,
+                    reasons: [FieldError(field: field, problem: error.description)], at: clock.now()), subject: feedback.intakeID)
+                context.logger.notice("task feedback refused", metadata: [
+                    "intervention.task": "\(feedback.taskID)", "intervention.unit": "\(feedback.unit)", "intervention.refusal": "\(error.code)",
+                ])
                 return .setAside(reason: error.description)
             }
         }

@@ -158,7 +158,7 @@ struct InterventionRoutes: Sendable {
     func mayRead(_ identity: APIIdentity, caseID: String) async throws -> Bool {
         if identity.role == "task-force" { return true }
         let rows = try await database.client.query("""
-            SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND unit = \(identity.agency) LIMIT 1
+            SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND unit = ANY(\([identity.unit, identity.agency])::text[]) LIMIT 1
             """, logger: database.logger)
         for try await _ in rows { return true }
         return false
@@ -184,7 +184,7 @@ struct InterventionRoutes: Sendable {
                   AND (\(text("unit"))::text IS NULL OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = \(text("unit"))))
                   AND (NOT \(late) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id
                                                 AND t.status IN ('assigned', 'accepted', 'progress') AND t.due_at < \(now)))
-                  AND (\(everyone) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = \(identity.agency)))
+                  AND (\(everyone) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = ANY(\([identity.unit, identity.agency])::text[])))
                   AND (\(text("after"))::text IS NULL OR c.opened_at > (SELECT opened_at FROM intervention.cases WHERE case_id::text = \(text("after"))))
                 ORDER BY c.opened_at, c.case_id LIMIT \(limit)
                 """, logger: database.logger)
@@ -199,7 +199,7 @@ struct InterventionRoutes: Sendable {
         v1.get("cases/:id") { _, context in
             let identity = try context.requireIdentity()
             let caseID = try context.parameters.require("id")
-            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
+            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
             guard try await mayOpenIfSealed(identity, caseID: caseID) else {
                 throw HTTPError(.forbidden, message: "case \(caseID) is sealed; state a reason with POST /v1/cases/\(caseID)/access to open it for a while")
             }
@@ -211,7 +211,7 @@ struct InterventionRoutes: Sendable {
             // Break the glass: a sealed case opens to this reader, for a while, on a stated reason kept in the audit.
             let identity = try context.requireIdentity()
             let caseID = try context.parameters.require("id")
-            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
+            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
             let reason = (try await request.decodeJSON(TextBody.self).reason ?? "").trimmingCharacters(in: .whitespaces)
             guard !reason.isEmpty else { throw HTTPError(.badRequest, message: "state the reason for opening a sealed case") }
             let now = clock.now()
@@ -254,10 +254,10 @@ struct InterventionRoutes: Sendable {
         v1.post("cases/:id/followups") { request, context in
             let identity = try context.requireIdentity()
             let caseID = try context.parameters.require("id")
-            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.agency) in case \(caseID)") }
+            guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
             let note = try await request.decodeJSON(TextBody.self).note
             _ = try await perform { connection in
-                try await store.recordFollowUp(caseID: caseID, by: identity.agency, note: note, actor: .api(identity), at: clock.now(), on: connection)
+                try await store.recordFollowUp(caseID: caseID, by: identity.unit, note: note, actor: .api(identity), at: clock.now(), on: connection)
             }
             return Response(status: .created)
         }
@@ -287,7 +287,7 @@ struct InterventionRoutes: Sendable {
             // The task force, or the unit whose task made the referral.
             if identity.role != "task-force" {
                 let rows = try await database.client.query("""
-                    SELECT 1 FROM intervention.referrals r JOIN intervention.tasks t USING (task_id) WHERE r.referral_id = \(id) AND t.unit = \(identity.agency)
+                    SELECT 1 FROM intervention.referrals r JOIN intervention.tasks t USING (task_id) WHERE r.referral_id = \(id) AND t.unit = ANY(\([identity.unit, identity.agency])::text[])
                     """, logger: database.logger)
                 var allowed = false
                 for try await _ in rows { allowed = true }
@@ -296,7 +296,7 @@ struct InterventionRoutes: Sendable {
             let outcome = try await request.decodeJSON(OutcomeBody.self)
             _ = try await perform { connection in
                 try await store.resolveReferral(
-                    id: id, outcome: outcome.outcome, note: outcome.note, by: identity.agency, actor: .api(identity), at: clock.now(), on: connection)
+                    id: id, outcome: outcome.outcome, note: outcome.note, by: identity.unit, actor: .api(identity), at: clock.now(), on: connection)
             }
             return Response(status: .noContent)
         }
@@ -384,7 +384,7 @@ struct InterventionRoutes: Sendable {
             }
             _ = try await perform { connection in
                 try await store.update(
-                    taskID: taskID, unit: identity.agency, status: feedback.status, note: feedback.note, reason: feedback.reason,
+                    taskID: taskID, unit: identity.role == "task-force" ? nil : identity.unit, status: feedback.status, note: feedback.note, reason: feedback.reason,
                     by: .api(identity), at: clock.now(), on: connection)
             }
             return Response(status: .noContent)
@@ -431,7 +431,7 @@ struct InterventionRoutes: Sendable {
         v1.get("units/:unit/tasks") { request, context in
             let identity = try context.requireIdentity()
             let unit = try context.parameters.require("unit")
-            guard identity.agency == unit || identity.role == "task-force" else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
+            guard identity.acts(for: unit) || identity.role == "task-force" else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
             let status = request.uri.queryParameters["status"].map(String.init)
             let rows = try await database.client.query("""
                 SELECT t.task_id::text, t.case_id::text, t.measure, t.status, t.due_at, t.note, t.reason

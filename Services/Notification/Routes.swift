@@ -50,7 +50,7 @@ struct NotificationRoutes: Sendable {
             let identity = try context.requireIdentity()
             let recipient = try context.parameters.require("recipient")
             // A unit reads its own inbox; the task force and operators read any.
-            guard identity.agency == recipient || ["task-force", "operator"].contains(identity.role) else {
+            guard identity.acts(for: recipient) || ["task-force", "operator"].contains(identity.role) else {
                 throw HTTPError(.forbidden, message: "this inbox belongs to another unit")
             }
             let rows = try await database.client.query("""
@@ -69,7 +69,7 @@ struct NotificationRoutes: Sendable {
             let identity = try context.requireIdentity()
             let recipient = try context.parameters.require("recipient")
             let delivery = try context.parameters.require("delivery")
-            guard identity.agency == recipient else { throw HTTPError(.forbidden, message: "only the recipient acknowledges") }
+            guard identity.acts(for: recipient) else { throw HTTPError(.forbidden, message: "only the recipient acknowledges") }
             let rows = try await database.client.query("""
                 UPDATE notification.deliveries SET acked_at = coalesce(acked_at, \(clock.now()))
                 WHERE delivery_id::text = \(delivery) AND recipient = \(recipient) RETURNING 1
@@ -103,7 +103,7 @@ struct NotificationRoutes: Sendable {
         v1.put("recipients/:recipient") { request, context in
             let identity = try context.requireIdentity()
             let recipient = try context.parameters.require("recipient")
-            guard identity.agency == recipient || identity.role == "operator" else { throw HTTPError(.forbidden, message: "the recipient itself, or operators") }
+            guard identity.acts(for: recipient) || identity.role == "operator" else { throw HTTPError(.forbidden, message: "the recipient itself, or operators") }
             let buffer = try await request.body.collect(upTo: 4096)
             struct Preference: Codable { var language: String }
             guard let preference = try? JSONDecoder().decode(Preference.self, from: Data(buffer.readableBytesView)), ["zh", "en"].contains(preference.language) else {

@@ -6,7 +6,9 @@ import Foundation
 // subject id and keeps no identity number in clear.
 
 /// A minor named in an agency's event. Give the identity number when known;
-/// else the student number (with the event's school); else name and birth date.
+/// else the student number with the school (the event's `schoolCode`, or the
+/// person's own where the event has none or the minor attends another school);
+/// else name and birth date.
 public struct PersonRef: Codable, Sendable, Hashable {
     /// Resident identity number, 18 characters; hashed at intake, never stored.
     public var idNumber: String?
@@ -14,12 +16,16 @@ public struct PersonRef: Codable, Sendable, Hashable {
     public var name: String?
     /// `YYYY-MM-DD`.
     public var birthDate: String?
+    /// The school the minor attends, when the event names none (a hotline call, a venue finding, a case
+    /// lead) or another; it scopes `studentNumber` and tells Huhang which school to involve.
+    public var schoolCode: String?
 
-    public init(idNumber: String? = nil, studentNumber: String? = nil, name: String? = nil, birthDate: String? = nil) {
+    public init(idNumber: String? = nil, studentNumber: String? = nil, name: String? = nil, birthDate: String? = nil, schoolCode: String? = nil) {
         self.idNumber = idNumber
         self.studentNumber = studentNumber
         self.name = name
         self.birthDate = birthDate
+        self.schoolCode = schoolCode
     }
 }
 

@@ -272,7 +272,7 @@ public struct NotificationDeliveredV1: EventPayload, Hashable {
 /// Every event type of the contracts package, for tooling and documentation.
 public enum Contracts {
     public static let allPayloads: [any EventPayload.Type] = agencyPayloads + [
-        IntakeReceiptV1.self, ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
+        IntakeReceiptV1.self, EventRefusedV1.self, ReportAcceptedV1.self, RiskAssessedV1.self, TaskAssignedV1.self, NotificationDeliveredV1.self,
     ] + intakePayloads + [LedgerChangedV1.self] + interventionPayloads
 
     /// What intervention publishes besides `task.assigned.v1`.
@@ -331,8 +331,14 @@ public struct IntakeReceiptV1: EventPayload, Hashable {
     /// the domain event passed on.
     public var reportID: String?
     public var at: Date
+    /// Set on a second receipt, `rejected`, for an event intake accepted and a service then could not
+    /// apply (feedback on another unit's task, say): which service, with the reasons.
+    public var refusedBy: String?
 
-    public init(eventID: String, eventType: String, externalID: String?, status: Status, reasons: [FieldError], reportID: String?, at: Date) {
+    public init(
+        eventID: String, eventType: String, externalID: String?, status: Status, reasons: [FieldError], reportID: String?, at: Date,
+        refusedBy: String? = nil
+    ) {
         self.eventID = eventID
         self.eventType = eventType
         self.externalID = externalID
@@ -340,11 +346,40 @@ public struct IntakeReceiptV1: EventPayload, Hashable {
         self.reasons = reasons
         self.reportID = reportID
         self.at = at
+        self.refusedBy = refusedBy
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "eventId", eventType, externalID = "externalId", status, reasons, reportID = "reportId", at
+        case eventID = "eventId", eventType, externalID = "externalId", status, reasons, reportID = "reportId", at, refusedBy
     }
+}
+
+// MARK: - event.refused.v1 (any service → intake)
+
+/// A service could not apply an agency's event that intake had accepted: intake tells the sending
+/// agency with a second receipt (`rejected`, `refusedBy`), so nothing an agency sends is refused in silence.
+public struct EventRefusedV1: EventPayload, Hashable {
+    public static let eventType = EventType("event.refused", major: 1)
+
+    /// Intake's id for the accepted event (the `intakeId` of the domain event).
+    public var intakeID: String
+    /// The agency's event type, e.g. `task.feedback.v1`.
+    public var eventType: String
+    /// The service that refused it.
+    public var service: String
+    /// Field by field, why.
+    public var reasons: [FieldError]
+    public var at: Date
+
+    public init(intakeID: String, eventType: String, service: String, reasons: [FieldError], at: Date) {
+        self.intakeID = intakeID
+        self.eventType = eventType
+        self.service = service
+        self.reasons = reasons
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case intakeID = "intakeId", eventType, service, reasons, at }
 }
 
 // MARK: - ledger.changed.v1 (assessment → all)

@@ -44,6 +44,10 @@ public enum ContractExamples {
             status: .rejected,
             reasons: [FieldError(field: "/category", problem: "not one of the allowed values", allowed: "bullying, violence, …")],
             reportID: nil, at: time),
+        EventRefusedV1(
+            intakeID: "0d9f1d5e-5a77-4a53-9f5b-2b0a3f1c9e41", eventType: "task.feedback.v1", service: "intervention",
+            reasons: [FieldError(field: "/taskId", problem: "task 6f1c2a4e-0b6f-4d7e-9d35-1c0f3a9e2b11 is assigned to psb-370102, not 370102-M03")],
+            at: time),
         ReportAcceptedV1(
             reportID: "0d9f1d5e-5a77-4a53-9f5b-2b0a3f1c9e40", agency: "school-370102-m03", externalID: "SCH-370102-M03-2026-0117",
             category: .bullying, immediateDanger: false, occurredAt: time, schoolCode: "370102-M03",

@@ -9,10 +9,24 @@ public struct APIIdentity: Sendable, Hashable, Codable {
     public var agency: String
     /// The caller's role, e.g. `caseworker`, `task-force`, `operator`.
     public var role: String
+    /// The unit the caller acts for: the name its tasks, notices and inbox carry. For a school it is the
+    /// school code its reports name (`370102-M03`), whatever its agency code; for most agencies the
+    /// agency code itself.
+    public var unit: String
 
-    public init(agency: String, role: String) {
+    /// - Parameters:
+    ///   - agency: The agency's code.
+    ///   - role: The caller's role.
+    ///   - unit: The unit it acts for; the agency code when nil.
+    public init(agency: String, role: String, unit: String? = nil) {
         self.agency = agency
         self.role = role
+        self.unit = unit.flatMap { $0.isEmpty ? nil : $0 } ?? agency
+    }
+
+    /// Whether the caller is `unit` itself, by its agency code or by the unit it acts for.
+    public func acts(for unit: String) -> Bool {
+        self.unit == unit || agency == unit
     }
 }
 
@@ -35,7 +49,7 @@ public struct HuhangRequestContext: RequestContext {
     }
 }
 
-/// Signed API tokens: JWTs with HS256, claims `sub` (agency), `role`, `iat`, `exp`.
+/// Signed API tokens: JWTs with HS256, claims `sub` (agency), `role`, `unit` (when it differs from `sub`), `iat`, `exp`.
 ///
 /// The admin CLI issues them with the key every service shares
 /// (`API_TOKEN_KEY`); each service verifies locally, calling no other service.
@@ -51,6 +65,7 @@ public struct APITokens: Sendable {
     private struct Claims: Codable {
         var sub: String
         var role: String
+        var unit: String?
         var iat: Int
         var exp: Int
     }
@@ -72,7 +87,8 @@ public struct APITokens: Sendable {
     public func issue(_ identity: APIIdentity, lifetime: Duration, now: Date = Date()) throws -> String {
         let header = try Self.base64URL(JSONEncoder().encode(Header(alg: "HS256", typ: "JWT")))
         let issued = Int(now.timeIntervalSince1970)
-        let claims = Claims(sub: identity.agency, role: identity.role, iat: issued, exp: issued + Int(lifetime.components.seconds))
+        let claims = Claims(
+            sub: identity.agency, role: identity.role, unit: identity.unit == identity.agency ? nil : identity.unit, iat: issued, exp: issued + Int(lifetime.components.seconds))
         let payload = try Self.base64URL(JSONEncoder().encode(claims))
         let signature = Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data("\(header).\(payload)".utf8), using: key)))
         return "\(header).\(payload).\(signature)"
@@ -99,7 +115,7 @@ public struct APITokens: Sendable {
             throw Invalid(description: "token claims missing sub, role, iat or exp")
         }
         guard Double(claims.exp) > now.timeIntervalSince1970 else { throw Invalid(description: "token expired") }
-        return APIIdentity(agency: claims.sub, role: claims.role)
+        return APIIdentity(agency: claims.sub, role: claims.role, unit: claims.unit)
     }
 
     static func base64URL(_ data: Data) -> String {

@@ -43,18 +43,3 @@ public enum JSONResponse {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
-
-extension Request {
-    /// The body as JSON of the given shape, contract dates included; anything else is a 400 that says what did not match.
-    /// - Parameters:
-    ///   - type: The shape.
-    ///   - limit: The largest body read.
-    public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int = 1 << 20) async throws -> T {
-        let buffer = try await body.collect(upTo: limit)
-        do {
-            return try ContractCoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw HTTPError(.badRequest, message: "the body does not match: \(error)")
-        }
-    }
-}
