@@ -58,9 +58,10 @@ enum FactorMapping {
             if report.immediateDanger && subject.role == .victim { ids.append("immediate_danger") }
             guard !ids.isEmpty else { return nil }
             let detail = "\(report.category.rawValue) reported as \(subject.role.rawValue)\(report.immediateDanger ? ", danger now" : "")"
+            let matter: Signal.Matter? = subject.role == .allegedPerpetrator ? .offence : nil
             return Observation(
                 subjectID: subject.subjectID,
-                signals: ids.map { Signal(factor: $0, kind: .set, at: report.occurredAt, eventID: eventID, detail: detail) },
+                signals: ids.map { Signal(factor: $0, kind: .set, at: report.occurredAt, eventID: eventID, detail: detail, matter: matter) },
                 schoolCode: report.schoolCode, agency: report.agency)
         }
     }
@@ -154,10 +155,13 @@ enum FactorMapping {
     static func observations(_ lead: CaseLeadAcceptedV1, eventID: String) -> [Observation] {
         var ids = ["prior_offence"]
         if lead.kind == .guardianshipSupervisionOrder { ids.append("guardian_absent_or_unfit") }
-        // A sealed record counts, but says no more than that it exists.
+        // A lead under a seal order (档案封存) is kept but neither counted nor shown, until an order unseals it.
         let detail = lead.sealed ? "case lead (sealed record)" : "case lead: \(lead.kind.rawValue)"
         return [Observation(
-            subjectID: lead.subjectID, signals: ids.map { Signal(factor: $0, kind: .set, at: lead.decidedAt, eventID: eventID, detail: detail) },
+            subjectID: lead.subjectID,
+            signals: ids.map {
+                Signal(factor: $0, kind: .set, at: lead.decidedAt, eventID: eventID, detail: detail, matter: .offence, sealed: lead.sealed)
+            },
             schoolCode: nil, agency: lead.agency)]
     }
 

@@ -82,6 +82,28 @@ enum AssessmentMigrations {
                 VALUES ('\(builtIn.version)', '\(builtIn.json.replacingOccurrences(of: "'", with: "''"))'::jsonb, true, now())
                 ON CONFLICT (version) DO NOTHING
                 """),
+            Migration(4, "sealed records (档案封存): kept, neither counted nor shown", """
+                ALTER TABLE assessment.signals
+                    ADD COLUMN matter text,
+                    ADD COLUMN sealed boolean NOT NULL DEFAULT false;
+                UPDATE assessment.signals SET matter = 'offence'
+                    WHERE detail LIKE 'case lead%' OR detail LIKE '% reported as alleged_perpetrator%';
+                UPDATE assessment.signals SET sealed = true WHERE detail = 'case lead (sealed record)';
+                CREATE TABLE assessment.sealed_subjects (
+                    subject_id text PRIMARY KEY,
+                    sealed_at  timestamptz NOT NULL
+                );
+                INSERT INTO assessment.sealed_subjects (subject_id, sealed_at)
+                    SELECT subject_id, min(recorded_at) FROM assessment.signals WHERE sealed GROUP BY subject_id;
+                UPDATE assessment.signals s SET sealed = true
+                    FROM assessment.sealed_subjects z WHERE z.subject_id = s.subject_id AND s.matter = 'offence';
+                ALTER TABLE assessment.ledger_entries
+                    ADD COLUMN events text[],
+                    ADD COLUMN sealed boolean NOT NULL DEFAULT false;
+                ALTER TABLE assessment.assessments ADD COLUMN sealed boolean NOT NULL DEFAULT false;
+                UPDATE assessment.subjects SET review_at = now()
+                    WHERE subject_id IN (SELECT subject_id FROM assessment.sealed_subjects);
+                """),
         ]
     }
 

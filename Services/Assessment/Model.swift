@@ -107,6 +107,13 @@ struct Signal: Sendable, Hashable {
     var eventID: String
     /// Why, in fixed words: never a name or a narrative.
     var detail: String
+    /// What kind of matter it came from: `offence` for what a minor is said to have done (a case lead, a
+    /// report naming them as the alleged perpetrator) — the record a seal order (档案封存) hides.
+    var matter: Matter? = nil
+    /// Hidden by a seal order: kept, never counted or shown, until an order unseals it.
+    var sealed = false
+
+    enum Matter: String, Sendable { case offence }
 }
 
 /// A subject's assessment under one model at one time.
@@ -136,6 +143,12 @@ struct Evaluation: Sendable, Hashable {
 
     static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    /// The events whose signals put the subject on a ledger.
+    func ledgerEvents(_ ledger: LedgerChangedV1.Ledger) -> [String] {
+        let ids = ledgers[ledger] ?? []
+        return Array(Set((factors + triggers + markers).filter { ids.contains($0.id) }.map(\.signal.eventID))).sorted()
     }
 
     func ledgerReason(_ ledger: LedgerChangedV1.Ledger) -> String {

@@ -18,16 +18,31 @@ import Storage
 /// Every read of a subject's assessment or of a ledger writes an audit entry.
 enum AssessmentRoutes {
     static func add(to v1: RouterGroup<HuhangRequestContext>, database: Database, model: ActiveModel) {
-        v1.get("subjects/:id/risk") { _, context in
+        v1.get("subjects/:id/risk") { request, context in
             let identity = try context.requireIdentity()
             let subjectID = try context.parameters.require("id")
             guard try await maySee(identity, subjectID: subjectID, database: database) else {
                 throw HTTPError(.forbidden, message: "\(identity.agency) has sent nothing about \(subjectID)")
             }
-            try await Audit.record(identity, action: "read", resource: "subject/\(subjectID)/risk", in: database)
-            guard let risk = try await risk(subjectID, database: database) else {
+            // Break the glass: the task force may see a sealed record on a stated reason, kept in the audit.
+            let query = request.uri.queryParameters
+            let includeSealed = query["sealed"].map(String.init) == "include"
+            let reason = query["reason"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            if includeSealed {
+                guard identity.role == "task-force" else {
+                    throw HTTPError(.forbidden, message: "a sealed record is opened by the district task force only")
+                }
+                guard !reason.isEmpty else {
+                    throw HTTPError(.badRequest, message: "reason: state why the sealed record must be opened; it is kept in the audit trail")
+                }
+            }
+            try await Audit.record(
+                identity, action: includeSealed ? "break-the-glass" : "read", resource: "subject/\(subjectID)/risk",
+                reason: includeSealed ? String(reason.prefix(500)) : nil, in: database)
+            guard var risk = try await risk(subjectID, database: database) else {
                 throw HTTPError(.notFound, message: "no assessment of \(subjectID)")
             }
+            if includeSealed { risk.sealedRecord = try await sealedRecord(subjectID, database: database) }
             return try JSONResponse.make(risk)
         }
         v1.get("ledgers/:name") { request, context in
@@ -46,7 +61,7 @@ enum AssessmentRoutes {
             let rows = try await database.client.query("""
                 SELECT e.id, e.subject_id, e.entered_at, e.reason, s.tier, s.score, e.school_code, e.district
                 FROM assessment.ledger_entries e JOIN assessment.subjects s USING (subject_id)
-                WHERE e.ledger = \(name) AND e.left_at IS NULL AND e.id > \(after)
+                WHERE e.ledger = \(name) AND e.left_at IS NULL AND NOT e.sealed AND e.id > \(after)
                   AND (\(query["school"].map(String.init))::text IS NULL OR e.school_code = \(query["school"].map(String.init)))
                   AND (\(query["district"].map(String.init))::text IS NULL OR e.district = \(query["district"].map(String.init)))
                   AND (\(tier)::text IS NULL OR s.tier = \(tier))
@@ -156,14 +171,15 @@ enum AssessmentRoutes {
         }
         guard var risk else { return nil }
         let ledgers = try await database.client.query("""
-            SELECT ledger, entered_at, reason, left_at, left_reason FROM assessment.ledger_entries WHERE subject_id = \(subjectID) ORDER BY id
+            SELECT ledger, entered_at, reason, left_at, left_reason FROM assessment.ledger_entries
+            WHERE subject_id = \(subjectID) AND NOT sealed ORDER BY id
             """, logger: database.logger)
         for try await (ledger, entered, reason, left, leftReason) in ledgers.decode((String, Date, String, Date?, String?).self) {
             risk.ledgers.append(.init(ledger: ledger, enteredAt: entered, reason: reason, leftAt: left, leftReason: leftReason))
         }
         let history = try await database.client.query("""
             SELECT tier, previous_tier, score, urgent, model_version, reasons::text, event_id, assessed_at
-            FROM assessment.assessments WHERE subject_id = \(subjectID) ORDER BY assessed_at DESC, id DESC LIMIT 100
+            FROM assessment.assessments WHERE subject_id = \(subjectID) AND NOT sealed ORDER BY assessed_at DESC, id DESC LIMIT 100
             """, logger: database.logger)
         for try await (tier, previous, score, urgent, version, reasons, cause, at)
             in history.decode((String, String?, Double, Bool, String, String, String, Date).self) {
@@ -172,6 +188,18 @@ enum AssessmentRoutes {
                 reasons: (try? JSONDecoder().decode([String].self, from: Data(reasons.utf8))) ?? [], cause: cause, assessedAt: at))
         }
         return risk
+    }
+
+    /// What a seal order hides about a subject: each sealed signal, for the break-the-glass read.
+    static func sealedRecord(_ subjectID: String, database: Database) async throws -> [SubjectRisk.SealedSignal] {
+        let rows = try await database.client.query("""
+            SELECT factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = \(subjectID) AND sealed ORDER BY at, event_id
+            """, logger: database.logger)
+        var record: [SubjectRisk.SealedSignal] = []
+        for try await (factor, kind, at, event, detail) in rows.decode((String, String, Date, String, String).self) {
+            record.append(.init(factor: factor, kind: kind, at: at, event: event, detail: detail))
+        }
+        return record
     }
 
     static func stats(_ database: Database) async throws -> Stats {
@@ -184,7 +212,7 @@ enum AssessmentRoutes {
         }
         return Stats(
             byTier: try await counts("SELECT tier, count(*)::int FROM assessment.subjects WHERE assessed_at IS NOT NULL GROUP BY tier"),
-            byLedger: try await counts("SELECT ledger, count(*)::int FROM assessment.ledger_entries WHERE left_at IS NULL GROUP BY ledger"),
+            byLedger: try await counts("SELECT ledger, count(*)::int FROM assessment.ledger_entries WHERE left_at IS NULL AND NOT sealed GROUP BY ledger"),
             bySchool: try await counts("""
                 SELECT school_code, count(*)::int FROM assessment.subjects WHERE school_code IS NOT NULL AND tier <> 'low' GROUP BY school_code
                 """),
@@ -248,9 +276,20 @@ enum AssessmentRoutes {
         var reviewAt: Date?
         var ledgers: [Ledger]
         var history: [Past]
+        /// Only on a break-the-glass read (`?sealed=include&reason=…`, the task force): what a seal order hides.
+        var sealedRecord: [SealedSignal]?
+
+        struct SealedSignal: Codable {
+            var factor: String
+            var kind: String
+            var at: Date
+            var event: String
+            var detail: String
+        }
 
         enum CodingKeys: String, CodingKey {
-            case subjectID = "subjectId", tier, score, urgent, modelVersion, factors, assessedAt, schoolCode, district, reviewAt, ledgers, history
+            case subjectID = "subjectId", tier, score, urgent, modelVersion, factors, assessedAt, schoolCode, district, reviewAt, ledgers, history,
+                 sealedRecord
         }
     }
 

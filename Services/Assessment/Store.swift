@@ -97,9 +97,12 @@ enum AssessmentStore {
 
         if !signals.isEmpty {
             try await connection.query("""
-                INSERT INTO assessment.signals (subject_id, factor, kind, at, event_id, detail)
-                SELECT * FROM unnest(\(signals.map(\.0))::text[], \(signals.map(\.1.factor))::text[], \(signals.map(\.1.kind.rawValue))::text[],
-                                     \(signals.map(\.1.at))::timestamptz[], \(signals.map(\.1.eventID))::text[], \(signals.map(\.1.detail))::text[])
+                INSERT INTO assessment.signals (subject_id, factor, kind, at, event_id, detail, matter, sealed)
+                SELECT s, f, k, a, e, d, NULLIF(m, ''),
+                       x OR (m = 'offence' AND EXISTS (SELECT 1 FROM assessment.sealed_subjects z WHERE z.subject_id = s))
+                FROM unnest(\(signals.map(\.0))::text[], \(signals.map(\.1.factor))::text[], \(signals.map(\.1.kind.rawValue))::text[],
+                            \(signals.map(\.1.at))::timestamptz[], \(signals.map(\.1.eventID))::text[], \(signals.map(\.1.detail))::text[],
+                            \(signals.map { $0.1.matter?.rawValue ?? "" })::text[], \(signals.map(\.1.sealed))::boolean[]) AS t(s, f, k, a, e, d, m, x)
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
             let pairs = Array(agencies)
@@ -112,7 +115,7 @@ enum AssessmentStore {
 
         var recorded: [String: [Signal]] = [:]
         let rows = try await connection.query("""
-            SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[])
+            SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[]) AND NOT sealed
             """, logger: logger)
         for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date, String, String).self) {
             recorded[id, default: []].append(Signal(factor: factor, kind: Signal.Kind(rawValue: kind) ?? .set, at: at, eventID: eventID, detail: detail))
@@ -127,7 +130,7 @@ enum AssessmentStore {
 
         var emissions: [Emission] = []
         var assessments: [(id: String, evaluation: Evaluation, previous: Previous)] = []
-        var entered: [(id: String, ledger: LedgerChangedV1.Ledger, reason: String)] = []
+        var entered: [(id: String, ledger: LedgerChangedV1.Ledger, reason: String, events: [String])] = []
         var left: [(id: String, ledger: LedgerChangedV1.Ledger, reason: String)] = []
         var updates: [(id: String, evaluation: Evaluation, changed: Bool)] = []
         for id in ids {
@@ -151,7 +154,7 @@ enum AssessmentStore {
             var changes: [(LedgerChangedV1.Ledger, LedgerChangedV1.Change, String)] = []
             for ledger in held.subtracting(was).sorted(by: { $0.rawValue < $1.rawValue }) {
                 changes.append((ledger, .entered, evaluation.ledgerReason(ledger)))
-                entered.append((id, ledger, evaluation.ledgerReason(ledger)))
+                entered.append((id, ledger, evaluation.ledgerReason(ledger), evaluation.ledgerEvents(ledger)))
             }
             for ledger in was.subtracting(held).sorted(by: { $0.rawValue < $1.rawValue }) {
                 changes.append((ledger, .left, "no longer holds under \(model.version)"))
@@ -197,9 +200,10 @@ enum AssessmentStore {
             """, logger: logger)
         if !entered.isEmpty {
             try await connection.query("""
-                INSERT INTO assessment.ledger_entries (ledger, subject_id, entered_at, reason, school_code, district)
-                SELECT x.l, x.s, \(now), x.r, sub.school_code, sub.district
-                FROM unnest(\(entered.map(\.ledger.rawValue))::text[], \(entered.map(\.id))::text[], \(entered.map(\.reason))::text[]) AS x(l, s, r)
+                INSERT INTO assessment.ledger_entries (ledger, subject_id, entered_at, reason, school_code, district, events)
+                SELECT x.l, x.s, \(now), x.r, sub.school_code, sub.district, string_to_array(x.e, ',')
+                FROM unnest(\(entered.map(\.ledger.rawValue))::text[], \(entered.map(\.id))::text[], \(entered.map(\.reason))::text[],
+                            \(entered.map { $0.events.joined(separator: ",") })::text[]) AS x(l, s, r, e)
                 JOIN assessment.subjects sub ON sub.subject_id = x.s
                 ON CONFLICT (ledger, subject_id) WHERE left_at IS NULL DO NOTHING
                 """, logger: logger)
@@ -225,5 +229,59 @@ enum AssessmentStore {
         var since: Date
         var event: String
         var detail: String
+    }
+}
+
+extension AssessmentStore {
+    /// Seals or unseals what a minor is said to have done (档案封存): their offence signals (case leads,
+    /// reports naming them as the alleged perpetrator) are kept but no longer counted or shown; ledger
+    /// entries and past assessments that came from them are hidden; the subject is re-assessed without them.
+    /// Nothing is deleted: an order that unseals brings it all back.
+    /// - Parameters:
+    ///   - subjectID: The minor.
+    ///   - sealed: Seal (true) or unseal.
+    ///   - model: The active model.
+    ///   - now: The time of the order's arrival.
+    ///   - cause: The event that carried the order.
+    /// - Returns: The events of the re-assessment.
+    static func seal(
+        _ subjectID: String, sealed: Bool, model: RiskModel, now: Date, cause: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Emission] {
+        let known = try await connection.query("SELECT 1 FROM assessment.subjects WHERE subject_id = \(subjectID)", logger: logger)
+        var isKnown = false
+        for try await _ in known { isKnown = true }
+        if sealed {
+            // Also for a subject not seen yet: whatever offence is reported of them later is sealed on arrival.
+            try await connection.query("""
+                INSERT INTO assessment.sealed_subjects (subject_id, sealed_at) VALUES (\(subjectID), \(now)) ON CONFLICT DO NOTHING
+                """, logger: logger)
+        } else {
+            try await connection.query("DELETE FROM assessment.sealed_subjects WHERE subject_id = \(subjectID)", logger: logger)
+        }
+        try await connection.query("""
+            UPDATE assessment.signals SET sealed = \(sealed) WHERE subject_id = \(subjectID) AND matter = 'offence' AND sealed <> \(sealed)
+            """, logger: logger)
+        // What came from a sealed signal is hidden with it; an entry still open leaves its ledger (the
+        // re-assessment puts the subject back on it if something unsealed still holds, with a new reason).
+        try await connection.query("""
+            WITH hidden AS (SELECT coalesce(array_agg(event_id), '{}') AS events FROM assessment.signals
+                            WHERE subject_id = \(subjectID) AND sealed)
+            UPDATE assessment.ledger_entries e
+            SET sealed = (e.events && hidden.events) OR (e.events IS NULL AND \(sealed) AND e.reason LIKE '%case lead%'),
+                left_at = CASE WHEN e.left_at IS NULL AND ((e.events && hidden.events) OR (e.events IS NULL AND \(sealed) AND e.reason LIKE '%case lead%'))
+                               THEN \(now) ELSE e.left_at END,
+                left_reason = CASE WHEN e.left_at IS NULL AND ((e.events && hidden.events) OR (e.events IS NULL AND \(sealed) AND e.reason LIKE '%case lead%'))
+                                   THEN 'sealed record' ELSE e.left_reason END
+            FROM hidden WHERE e.subject_id = \(subjectID)
+            """, logger: logger)
+        try await connection.query("""
+            WITH hidden AS (SELECT coalesce(array_agg(event_id), '{}') AS events FROM assessment.signals
+                            WHERE subject_id = \(subjectID) AND sealed)
+            UPDATE assessment.assessments a
+            SET sealed = EXISTS (SELECT 1 FROM jsonb_array_elements(a.factors) f WHERE f->>'event' = ANY(hidden.events))
+            FROM hidden WHERE a.subject_id = \(subjectID)
+            """, logger: logger)
+        guard isKnown else { return [] }
+        return try await apply([], others: [subjectID], model: model, now: now, cause: cause, on: connection, logger: logger)
     }
 }

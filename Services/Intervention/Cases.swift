@@ -293,7 +293,8 @@ struct CaseStore {
     // MARK: Sealing (档案封存)
 
     /// Seals or unseals a case on an order; sealing hides it from every list, search and statistic.
-    func seal(_ sealed: Bool, caseID: String, order: String, actor: Actor, at now: Date, on connection: PostgresConnection) async throws {
+    /// - Returns: `subject.sealed.v1`, so that assessment hides (or shows again) the minor's offence record.
+    func seal(_ sealed: Bool, caseID: String, order: String, actor: Actor, at now: Date, on connection: PostgresConnection) async throws -> [Emission] {
         guard !order.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw InterventionError(.invalid, "a seal or unseal needs the order's reference")
         }
@@ -311,6 +312,7 @@ struct CaseStore {
             try await connection.query("DELETE FROM intervention.sealed_subjects WHERE subject_id = \(locked.subjectID)", logger: logger)
         }
         try await chronicle(caseID, sealed ? "sealed" : "unsealed", "order \(order)", by: actor, at: now, on: connection)
+        return [Emission(SubjectSealedV1(subjectID: locked.subjectID, sealed: sealed, at: now), subject: locked.subjectID)]
     }
 
     /// A seal order from a case lead: every case of the subject, and any later one, is sealed.

@@ -234,7 +234,6 @@ struct InterventionRoutes: Sendable {
             let order = try await request.decodeJSON(TextBody.self).order ?? ""
             _ = try await perform { connection in
                 try await store.seal(true, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
-                return []
             }
             try await Audit.record(identity, action: "seal", resource: "case/\(caseID)", reason: order, in: database)
             return Response(status: .noContent)
@@ -246,7 +245,6 @@ struct InterventionRoutes: Sendable {
             let order = try await request.decodeJSON(TextBody.self).order ?? ""
             _ = try await perform { connection in
                 try await store.seal(false, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
-                return []
             }
             try await Audit.record(identity, action: "unseal", resource: "case/\(caseID)", reason: order, in: database)
             return Response(status: .noContent)

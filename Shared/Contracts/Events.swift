@@ -279,6 +279,7 @@ public enum Contracts {
     public static let interventionPayloads: [any EventPayload.Type] = [
         CaseOpenedV1.self, TaskUpdatedV1.self, TaskOverdueV1.self, CaseEscalatedV1.self, CaseClosedV1.self,
         FollowUpDueV1.self, FollowUpRecordedV1.self, DailyDigestV1.self, ReferralResolvedV1.self, CareTeamChangedV1.self,
+        SubjectSealedV1.self,
     ] + inspectionPayloads
 
     /// What inspection publishes.

@@ -129,6 +129,7 @@ public enum ContractExamples {
         ReferralResolvedV1(
             referralID: "8e2a6c0d-1b3f-4a5e-9c7d-2f4b6a8c0e13", kind: "specialised_school", outcome: "back_to_school",
             caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, by: "education-370102", at: time),
+        SubjectSealedV1(subjectID: subject, sealed: true, at: time),
         CareTeamChangedV1(
             caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject,
             members: [.init(role: .guardian, unit: nil, contact: "aGsxAAAAAGV4YW1wbGUtc2VhbGVkLWNvbnRhY3Q="),

@@ -327,3 +327,26 @@ public struct CareTeamChangedV1: EventPayload, Hashable {
 
     enum CodingKeys: String, CodingKey { case caseID = "caseId", subjectID = "subjectId", members, at }
 }
+
+// MARK: - subject.sealed.v1 (intervention → assessment)
+
+/// A seal order (档案封存) reached a minor's record, or an order lifted it. Assessment then keeps what the
+/// minor is said to have done — case leads, reports naming them as the alleged perpetrator — but neither
+/// counts nor shows it, in any ledger, statistic or risk explanation, until an order unseals it. The
+/// order's reference stays with intervention.
+public struct SubjectSealedV1: EventPayload, Hashable {
+    public static let eventType = EventType("subject.sealed", major: 1)
+
+    public var subjectID: String
+    /// True for a seal, false for an order that unseals.
+    public var sealed: Bool
+    public var at: Date
+
+    public init(subjectID: String, sealed: Bool, at: Date) {
+        self.subjectID = subjectID
+        self.sealed = sealed
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case subjectID = "subjectId", sealed, at }
+}
