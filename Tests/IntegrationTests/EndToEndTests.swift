@@ -205,7 +205,17 @@ struct EndToEndTests {
             }
             // The hotline only: an incident report from it is refused with the reason.
             #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"youth_league_hotline","eventTypes":["hotline.call.v1"]}"#, token: operatorToken) == 201)
-            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school"}"#, token: caseworkerToken) == 403)
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school","unit":"DEMO-01"}"#, token: caseworkerToken) == 403)
+            // A school without its school code as unit, or with a key the registry does not know, is refused with the field.
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school"}"#, token: operatorToken) == 400)
+            let misspelt = try await httpPost(
+                "http://127.0.0.1:\(port)/v1/agencies", body: #"{"code":"agency-demo","name":"Demo","kind":"school","unit":"DEMO-01","evenTypes":[]}"#,
+                headers: ["Authorization": "Bearer \(operatorToken)"])
+            #expect(misspelt.status == 400 && misspelt.body.contains("/evenTypes: is not a field of this request"), "\(misspelt.body)")
+            let missing = try await httpPost(
+                "http://127.0.0.1:\(port)/v1/agencies", body: #"{"code":"agency-demo","kind":"school","unit":"DEMO-01"}"#,
+                headers: ["Authorization": "Bearer \(operatorToken)"])
+            #expect(missing.status == 400 && missing.body.contains("/name: is required"), "\(missing.body)")
             #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"spaceport"}"#, token: operatorToken) == 400)
             #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school","eventTypes":["report.weather.v1"]}"#, token: operatorToken) == 400)
             let refusedID = UUID().uuidString
@@ -217,7 +227,7 @@ struct EndToEndTests {
                     """) == 1
             })
             // As a school (the default list includes incident reports) the same report is accepted.
-            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school"}"#, token: operatorToken) == 201)
+            #expect(try await register(#"{"code":"agency-demo","name":"Demo","kind":"school","unit":"DEMO-01"}"#, token: operatorToken) == 201)
             let acceptedID = UUID().uuidString
             #expect(try await agencyPublish(report, id: acceptedID, trace: .random()) == .confirmed)
             #expect(try await eventually {
@@ -344,18 +354,8 @@ struct OnboardingTests {
         try huhangAdmin(arguments, environment: environment)
     }
 
-    /// Onboards a new agency with `huhang-admin agency register` against the intake on `port`.
-    /// - Returns: The agency's AMQP URL (its own login and password).
     func onboard(code: String, port: Int) throws -> String {
-        let password = "pw-" + UUID().uuidString
-        let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(code).password")
-        try password.write(to: passwordFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: passwordFile) }
-        let result = try admin(
-            ["agency", "register", "--code", code, "--name", "School \(code)", "--kind", "school", "--password-file", passwordFile.path],
-            environment: ["INTAKE_URL": "http://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL])
-        #expect(result.status == 0, "\(result.output)")
-        return TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@")
+        try onboardAgency(code: code, kind: "school", unit: code, intakePort: port)
     }
 
     @Test("a stock pika client, as an onboarded agency: accepted, rejected with field reasons, duplicate, impersonation refused")

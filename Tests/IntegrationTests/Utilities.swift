@@ -276,3 +276,25 @@ func huhangAdmin(_ arguments: [String], environment: [String: String]) throws ->
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
+
+/// Onboards a new agency with `huhang-admin agency register` against the intake on `intakePort`, as an
+/// operator would: its broker user, its reply queue, its registration.
+/// - Parameters:
+///   - code: The agency's code (its RabbitMQ login).
+///   - kind: Its kind, e.g. `school`, `police`.
+///   - unit: The unit it acts as (a school's school code).
+///   - eventTypes: What it may send; its kind's defaults when nil.
+///   - intakePort: Intake's HTTP port.
+/// - Returns: The agency's AMQP URL (its own login and password).
+func onboardAgency(code: String, kind: String, unit: String? = nil, eventTypes: [String]? = nil, intakePort: Int) throws -> String {
+    let password = "pw-" + UUID().uuidString
+    let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(code).password")
+    try password.write(to: passwordFile, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: passwordFile) }
+    var arguments = ["agency", "register", "--code", code, "--name", "Agency \(code)", "--kind", kind, "--password-file", passwordFile.path]
+    if let unit { arguments += ["--unit", unit] }
+    if let eventTypes { arguments += ["--event-types", eventTypes.joined(separator: ",")] }
+    let result = try huhangAdmin(arguments, environment: ["INTAKE_URL": "http://127.0.0.1:\(intakePort)", "AMQP_URL": TestEnvironment.amqpURL])
+    guard result.status == 0 else { throw TestFailure("huhang-admin agency register \(code): \(result.output)") }
+    return TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@")
+}

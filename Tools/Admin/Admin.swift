@@ -77,10 +77,14 @@ struct SampleReport: ParsableCommand {
 }
 
 /// Issues an API bearer token for an agency and role.
-struct Token: ParsableCommand {
+struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Issue an API bearer token, signed with API_TOKEN_KEY (or API_TOKEN_KEY_FILE).",
-        discussion: "Use it as `Authorization: Bearer <token>` on any service's /v1 routes.")
+        discussion: """
+            Use it as `Authorization: Bearer <token>` on any service's /v1 routes. The token names the unit the
+            agency acts as (a school's is its school code): --unit, else the unit intake's registry gives the
+            agency, else the agency code when the agency is not registered; operators' and the task force's tokens need no unit.
+            """)
 
     @Option(help: "The agency's code.")
     var agency: String
@@ -88,13 +92,32 @@ struct Token: ParsableCommand {
     @Option(help: "The caller's role, e.g. caseworker, task-force, operator.")
     var role = "caseworker"
 
+    @Option(help: "The unit the agency acts as, e.g. 370102-M03 for a school; asked of intake when not given.")
+    var unit: String?
+
     @Option(help: "Hours until the token expires.")
     var hours = 12
 
-    func run() throws {
+    @Option(help: "Intake's base URL, asked for the agency's unit when --unit is not given.")
+    var intakeURL = ProcessInfo.processInfo.environment["INTAKE_URL"] ?? "http://127.0.0.1:8081"
+
+    func run() async throws {
         let configuration = try ServiceConfiguration(service: "huhang-admin", defaultHTTPPort: 0)
         let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
-        print(try tokens.issue(APIIdentity(agency: agency, role: role), lifetime: .seconds(hours * 3600)))
+        var unit = self.unit
+        if unit == nil, !["operator", "task-force"].contains(role) {
+            let operatorToken = try tokens.issue(APIIdentity(agency: "operations", role: "operator"), lifetime: .seconds(60))
+            do {
+                let (status, text) = try await HTTPCall.send("GET", intakeURL + "/v1/agencies", body: nil, authorization: "Bearer \(operatorToken)")
+                guard status == 200 else { throw ValidationError("intake answered \(status): \(text)") }
+                struct Registered: Decodable { var code: String; var unit: String? }
+                let agencies = try JSONDecoder().decode([Registered].self, from: Data(text.utf8))
+                unit = agencies.first { $0.code == agency }?.unit
+            } catch {
+                throw ValidationError("could not ask intake at \(intakeURL) for the unit of \(agency) (\(error)); give --unit (for an agency that is no registered sender, its own code)")
+            }
+        }
+        print(try tokens.issue(APIIdentity(agency: agency, role: role, unit: unit), lifetime: .seconds(hours * 3600)))
     }
 }
 

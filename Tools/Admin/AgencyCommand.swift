@@ -48,6 +48,8 @@ struct AgencyCommand: AsyncParsableCommand {
         @Option(help: "police, procuratorate, court, justice, education, school, youth_league_hotline, civil_affairs, culture_tourism, fire, urban_management, health, social_work, community, other")
         var kind: String
         @Option(help: "Event types it may send, separated by commas.") var eventTypes: String?
+        @Option(help: "The unit it acts as: its tasks, notices and inbox. A school's is its school code (the schoolCode its reports carry, e.g. 370102-M03), and a school must give it; other agencies default to their code.")
+        var unit: String?
         @Flag(help: "Register it deactivated: everything it sends is refused.") var inactive = false
 
         @Option(help: "Create or update the agency's RabbitMQ user with this password file (first line).")
@@ -72,7 +74,11 @@ struct AgencyCommand: AsyncParsableCommand {
                 try await declareReplyQueue(amqp)
                 print("broker: user \(code) may publish to huhang.intake and read \(ExchangeName.agencyReplyQueue(code))")
             }
+            if kind == "school", unit == nil {
+                throw ValidationError("a school needs --unit, its school code (the schoolCode its reports carry, e.g. 370102-M03), so that its tasks, notices and inbox are its own")
+            }
             var body: [String: Any] = ["code": code, "name": name, "kind": kind, "active": !inactive]
+            if let unit { body["unit"] = unit }
             if let eventTypes { body["eventTypes"] = eventTypes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             print(try await connection.send("POST", "/v1/agencies", body: try JSONSerialization.data(withJSONObject: body)))
         }

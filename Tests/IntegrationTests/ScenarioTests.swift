@@ -1,0 +1,369 @@
+@testable import Assessment
+import Contracts
+import Foundation
+@testable import Inspection
+@testable import Intake
+@testable import Intervention
+import Messaging
+@testable import Notification
+import ServiceKit
+import Testing
+
+/// The seed stories as agencies live them: each onboarded with `huhang-admin agency register`, publishing
+/// JSON on `huhang.intake` as the README and the schemas describe, reading receipts from its own queue,
+/// and judged only through the documented `/v1` APIs — never by reading the services' tables.
+@Suite("Scenarios: the loop as agencies live it", .serialized)
+struct ScenarioTests {
+    /// The five services on HTTP ports of their own, on the test broker and database.
+    struct Suite {
+        let intake: RunningService<IntakeService>
+        let assessment: RunningService<AssessmentService>
+        let intervention: RunningService<InterventionService>
+        let inspection: RunningService<InspectionService>
+        let notification: RunningService<NotificationService>
+        let ports: [String: Int]
+
+        init() throws {
+            var ports: [String: Int] = [:]
+            for name in ["intake", "assessment", "intervention", "inspection", "notification"] { ports[name] = try freePort() }
+            func configuration(_ name: String) throws -> ServiceConfiguration {
+                try TestEnvironment.serviceConfiguration(name, port: ports[name]!)
+            }
+            intake = try RunningService(configuration: try configuration("intake"), logger: TestEnvironment.logger)
+            assessment = try RunningService(configuration: try configuration("assessment"), logger: TestEnvironment.logger)
+            intervention = try RunningService(configuration: try configuration("intervention"), logger: TestEnvironment.logger)
+            inspection = try RunningService(configuration: try configuration("inspection"), logger: TestEnvironment.logger)
+            notification = try RunningService(configuration: try configuration("notification"), logger: TestEnvironment.logger)
+            self.ports = ports
+        }
+
+        var all: [any ServiceRunnable] { [intake, assessment, intervention, inspection, notification] }
+
+        /// A documented API call; the answer's status and JSON.
+        func call(_ service: String, _ path: String, as identity: APIIdentity) async throws -> (status: Int, json: JSONValue, text: String) {
+            try await call(method: "GET", service, path, as: identity)
+        }
+
+        func call(method: String, _ service: String, _ path: String, as identity: APIIdentity, body: String? = nil) async throws -> (status: Int, json: JSONValue, text: String) {
+            let token = try APITokens(secret: APITokens.developmentSecret).issue(identity, lifetime: .seconds(300))
+            var headers = ["Authorization": "Bearer \(token)"]
+            if body != nil { headers["Content-Type"] = "application/json" }
+            let (status, text) = try await http(method, "http://127.0.0.1:\(ports[service]!)\(path)", body: body, headers: headers)
+            return (status, (try? JSONValue.parse(Array(text.utf8))) ?? .null, text)
+        }
+    }
+
+    /// An onboarded agency talking to Huhang over AMQP with its own login.
+    struct Agency {
+        let code: String
+        let unit: String
+        let url: String
+
+        init(_ prefix: String, kind: String, unit: String? = nil, eventTypes: [String]? = nil, intakePort: Int) throws {
+            code = "\(prefix)-\(UUID().uuidString.lowercased().prefix(8))"
+            self.unit = unit ?? code
+            url = try onboardAgency(code: code, kind: kind, unit: unit, eventTypes: eventTypes, intakePort: intakePort)
+        }
+
+        /// Publishes a JSON body as the README says: routing key and `type` the event type, `user_id` the login,
+        /// a unique `message_id`, persistent, with confirms. - Returns: The message id.
+        @discardableResult
+        func publish(_ type: String, _ json: String) async throws -> String {
+            let configuration = try AMQPConfiguration(url: url, connectionName: code)
+            let connection = try await AMQPConnection.connect(configuration, logger: TestEnvironment.logger)
+            defer { Task { await connection.close() } }
+            let id = UUID().uuidString.lowercased()
+            var envelope = EventEnvelope(id: id, type: type, source: code)
+            envelope.sender = code
+            let outcome = try await connection.publish(OutgoingMessage(envelope: envelope, body: Array(json.utf8), exchange: ExchangeName.intake))
+            guard outcome == .confirmed else { throw TestFailure("publish of \(type) was \(outcome)") }
+            return id
+        }
+
+        /// Reads receipts from the agency's own reply queue until `count` have come for `eventID` (or time runs out).
+        func receipts(for eventID: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws -> [IntakeReceiptV1] {
+            let configuration = try AMQPConfiguration(url: url, connectionName: "\(code)-replies")
+            let connection = try await AMQPConnection.connect(configuration, confirms: false, logger: TestEnvironment.logger)
+            defer { Task { await connection.close() } }
+            let stream = try await connection.consume(queue: ExchangeName.agencyReplyQueue(code), prefetch: 50)
+            return try await withThrowingTaskGroup(of: [IntakeReceiptV1].self) { group in
+                group.addTask {
+                    var found: [IntakeReceiptV1] = []
+                    for try await delivery in stream {
+                        let receipt = try ContractCoding.decoder().decode(IntakeReceiptV1.self, from: Data(delivery.body))
+                        if receipt.eventID == eventID {
+                            found.append(receipt)
+                            await connection.ack(delivery)
+                            if found.count >= count { break }
+                        } else {
+                            await connection.reject(delivery, requeue: true)
+                        }
+                    }
+                    return found
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return []
+                }
+                let first = try await group.next() ?? []
+                group.cancelAll()
+                return first
+            }
+        }
+
+        /// Publishes and waits for the `accepted` receipt; fails with the receipt's reasons otherwise.
+        @discardableResult
+        func send(_ type: String, _ json: String) async throws -> (eventID: String, reportID: String) {
+            let id = try await publish(type, json)
+            guard let receipt = try await receipts(for: id).first else { throw TestFailure("no receipt for \(type) \(id)") }
+            guard receipt.status == .accepted, let reportID = receipt.reportID else {
+                throw TestFailure("\(type) was \(receipt.status.rawValue): \(receipt.reasons.map(\.description))")
+            }
+            return (id, reportID)
+        }
+
+        var identity: APIIdentity { APIIdentity(agency: code, role: "agency", unit: unit) }
+    }
+
+    static let taskForce = APIIdentity(agency: "district-task-force", role: "task-force")
+
+    static func now() -> String { ContractCoding.formatTime(Date()) }
+
+    static func ext() -> String { TestEnvironment.unique("ext") }
+
+    /// A made-up identity number of the right shape.
+    static func idNumber() -> String {
+        "110105" + String((0..<11).map { _ in "0123456789".randomElement()! }) + "X"
+    }
+
+    /// A school code in a county of its own, so that counts and ledgers filtered by it see only this test.
+    static func schoolCode() -> String {
+        "3701" + String(format: "%02d", Int.random(in: 10...99)) + "-T" + String(UUID().uuidString.prefix(6))
+    }
+
+    static func string(_ value: JSONValue, _ path: String...) -> String? {
+        var current = value
+        for key in path {
+            guard case .object(let object) = current, let next = object[key] else { return nil }
+            current = next
+        }
+        if case .string(let text) = current { return text }
+        return nil
+    }
+
+    static func array(_ value: JSONValue, _ key: String? = nil) -> [JSONValue] {
+        if let key { guard case .object(let object) = value, let inner = object[key] else { return [] }; return array(inner) }
+        if case .array(let items) = value { return items }
+        return []
+    }
+
+    static func number(_ value: JSONValue, _ path: String...) -> Double? {
+        var current = value
+        for key in path {
+            guard case .object(let object) = current, let next = object[key] else { return nil }
+            current = next
+        }
+        if case .number(let number) = current { return number }
+        return nil
+    }
+
+    // MARK: Venue findings
+
+    @Test("a police venue finding is stored and the venue listed")
+    func venueFinding() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let police = try Agency("psb", kind: "police", intakePort: suite.ports["intake"]!)
+            let licence = "370102-WB-" + String(UUID().uuidString.prefix(8))
+            try await police.send("venue.finding.v1", """
+                {"externalId":"\(Self.ext())","foundAt":"\(Self.now())","activities":["present"],"actionTaken":"warning",
+                 "venue":{"kind":"internet_cafe","name":"星空网咖","licence":"\(licence)"},
+                 "minors":[{"idNumber":"\(Self.idNumber())"}]}
+                """)
+            let listed = try await eventually {
+                let venues = try await suite.call("inspection", "/v1/venues", as: police.identity)
+                return Self.array(venues.json).contains { Self.string($0, "venueKey") == "licence:\(licence)" }
+            }
+            #expect(listed, "the venue of an accepted finding is not in GET /v1/venues")
+        }
+    }
+
+    // MARK: One student, named three ways
+
+    @Test("a student named by identity and student number, then by student number, then by identity number alone is one subject")
+    func oneStudentThreeWays() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let schoolCode = Self.schoolCode()
+            let school = try Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+            let police = try Agency("psb", kind: "police", intakePort: suite.ports["intake"]!)
+            let id = Self.idNumber()
+            try await school.send("report.incident.v1", """
+                {"externalId":"\(Self.ext())","category":"bullying","immediateDanger":false,"occurredAt":"\(Self.now())",
+                 "schoolCode":"\(schoolCode)","people":[{"role":"victim","idNumber":"\(id)","studentNumber":"S-1"}]}
+                """)
+            try await school.send("attendance.signal.v1", """
+                {"externalId":"\(Self.ext())","schoolCode":"\(schoolCode)","student":{"studentNumber":"S-1"},"kind":"dropped_out",
+                 "since":"\(String(Self.now().prefix(10)))"}
+                """)
+            try await police.send("report.incident.v1", """
+                {"externalId":"\(Self.ext())","category":"violence","immediateDanger":false,"occurredAt":"\(Self.now())",
+                 "people":[{"role":"victim","idNumber":"\(id)"}]}
+                """)
+            // The school sees the subjects it reported: one.
+            var subject = ""
+            #expect(try await eventually {
+                let page = try await suite.call("assessment", "/v1/ledgers/victims_needing_aid", as: school.identity)
+                let entries = Self.array(page.json, "entries")
+                subject = entries.first.flatMap { Self.string($0, "subjectId") } ?? ""
+                return entries.count == 1
+            })
+            // What all three said counts for that one subject.
+            var factors: [String] = []
+            let whole = try await eventually {
+                let risk = try await suite.call("assessment", "/v1/subjects/\(subject)/risk", as: Self.taskForce)
+                factors = Self.array(risk.json, "factors").compactMap { Self.string($0, "id") }
+                return Set(["bullying_victim", "chronic_absence", "victim_of_harm"]).isSubset(of: factors)
+            }
+            #expect(whole, "factors of \(subject): \(factors)")
+            let identities = try await suite.call("intake", "/v1/subjects/\(subject)/identities?reason=scenario%20test", as: Self.taskForce)
+            #expect(Self.array(identities.json, "entries").count == 3, "\(identities.text)")
+            // The police report, which names no school, joined the same subject: no second subject anywhere.
+            let dropout = try await suite.call("assessment", "/v1/ledgers/dropout_risk?school=\(schoolCode)", as: Self.taskForce)
+            #expect(Self.array(dropout.json, "entries").map { Self.string($0, "subjectId") } == [subject])
+        }
+    }
+
+    // MARK: A school is one identity
+
+    @Test("a school registered with its school code reads its own inbox and tasks, answers its task, and hears of feedback refused")
+    func schoolIsOneUnit() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let schoolCode = Self.schoolCode()
+            let school = try Agency("school", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+            let report = try await school.send("report.incident.v1", """
+                {"externalId":"\(Self.ext())","category":"bullying","immediateDanger":false,"occurredAt":"\(Self.now())",
+                 "schoolCode":"\(schoolCode)","people":[{"role":"victim","studentNumber":"S-7"}]}
+                """)
+            // The school's own token, as the operator's tool issues it: the unit comes from intake's registry.
+            let issued = try huhangAdmin(
+                ["token", "--agency", school.code, "--role", "agency", "--hours", "1"],
+                environment: ["INTAKE_URL": "http://127.0.0.1:\(suite.ports["intake"]!)"])
+            #expect(issued.status == 0, "\(issued.output)")
+            let token = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let verified = try APITokens(secret: APITokens.developmentSecret).verify(token)
+            #expect(verified.unit == schoolCode && verified.agency == school.code)
+
+            var tasks: [JSONValue] = []
+            #expect(try await eventually {
+                let answer = try await suite.call("intervention", "/v1/units/\(schoolCode)/tasks", as: verified)
+                tasks = Self.array(answer.json)
+                return answer.status == 200 && !tasks.isEmpty
+            })
+            #expect(try await eventually {
+                let inbox = try await suite.call("notification", "/v1/inbox/\(schoolCode)", as: verified)
+                return inbox.status == 200 && inbox.text.contains(report.eventID)
+            })
+            // Its feedback over the bus moves its own task.
+            let taskID = try #require(tasks.first.flatMap { Self.string($0, "taskId") })
+            try await school.send("task.feedback.v1", """
+                {"externalId":"\(Self.ext())","taskId":"\(taskID)","status":"accepted","reportedAt":"\(Self.now())","note":"head teacher on it"}
+                """)
+            #expect(try await eventually {
+                let answer = try await suite.call("intervention", "/v1/units/\(schoolCode)/tasks", as: verified)
+                return Self.array(answer.json).contains { Self.string($0, "taskId") == taskID && Self.string($0, "status") == "accepted" }
+            })
+            // Feedback on the education bureau's task of the same case: intake accepts it, intervention refuses it,
+            // and the school hears why in a second receipt and from GET /v1/events/{id}.
+            let caseID = try #require(Self.string(tasks[0], "caseId"))
+            let caseRead = try await suite.call("intervention", "/v1/cases/\(caseID)", as: Self.taskForce)
+            let other = try #require(Self.array(caseRead.json, "tasks").first { Self.string($0, "unit") != schoolCode }.flatMap { Self.string($0, "taskId") },
+                                     "\(caseRead.text)")
+            let feedbackID = try await school.publish("task.feedback.v1", """
+                {"externalId":"\(Self.ext())","taskId":"\(other)","status":"completed","reportedAt":"\(Self.now())"}
+                """)
+            let receipts = try await school.receipts(for: feedbackID, count: 2)
+            #expect(receipts.map(\.status) == [.accepted, .rejected], "\(receipts)")
+            #expect(receipts.last?.refusedBy == "intervention")
+            #expect(receipts.last?.reasons.first?.field == "/taskId")
+            let status = try await suite.call("intake", "/v1/events/\(feedbackID)", as: verified)
+            #expect(Self.string(status.json, "status") == "rejected" && Self.string(status.json, "refusedBy") == "intervention", "\(status.text)")
+        }
+    }
+
+    // MARK: Sealing
+
+    @Test("a seal order, by a sealed case lead or by the task force, takes the minor out of every ledger, count and explanation")
+    func sealedMinorsLeaveLedgers() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let procuratorate = try Agency("proc", kind: "procuratorate", intakePort: suite.ports["intake"]!)
+            let court = try Agency("court", kind: "court", intakePort: suite.ports["intake"]!)
+            let id = Self.idNumber()
+            func delinquentCount() async throws -> Double {
+                Self.number(try await suite.call("assessment", "/v1/stats", as: Self.taskForce).json, "byLedger", "delinquent") ?? 0
+            }
+            try await procuratorate.send("case.lead.v1", """
+                {"externalId":"\(Self.ext())","minor":{"idNumber":"\(id)"},"kind":"conditional_non_prosecution",
+                 "decidedAt":"\(Self.now())","offence":"theft","sealed":false}
+                """)
+            var subject = ""
+            #expect(try await eventually {
+                let page = try await suite.call("assessment", "/v1/ledgers/delinquent", as: procuratorate.identity)
+                subject = Self.array(page.json, "entries").first.flatMap { Self.string($0, "subjectId") } ?? ""
+                return !subject.isEmpty
+            })
+            let before = try await delinquentCount()
+
+            // The court's seal order, as a case lead.
+            try await court.send("case.lead.v1", """
+                {"externalId":"\(Self.ext())","minor":{"idNumber":"\(id)"},"kind":"judgment","decidedAt":"\(Self.now())","sealed":true}
+                """)
+            let hidden = try await eventually {
+                let mine = try await suite.call("assessment", "/v1/ledgers/delinquent", as: procuratorate.identity)
+                return Self.array(mine.json, "entries").isEmpty
+            }
+            #expect(hidden, "the sending procuratorate still lists the sealed minor")
+            let page = try await suite.call("assessment", "/v1/ledgers/delinquent?limit=500", as: Self.taskForce)
+            let all = Self.array(page.json, "entries")
+            let after = try await delinquentCount()
+            #expect(!all.contains { Self.string($0, "subjectId") == subject }, "the task force's delinquent ledger lists the sealed minor")
+            #expect(after == before - 1, "stats: delinquent \(before) before the seal, \(after) after")
+            let risk = try await suite.call("assessment", "/v1/subjects/\(subject)/risk", as: Self.taskForce)
+            #expect(!risk.text.contains("case lead") && !risk.text.contains("prior_offence") && !risk.text.contains("delinquent"),
+                    "the risk explanation shows the sealed matter: \(risk.text)")
+            // Break the glass: a stated reason opens it, for the task force only.
+            let refused = try await suite.call("assessment", "/v1/subjects/\(subject)/risk?sealed=include&reason=review", as: procuratorate.identity)
+            #expect(refused.status == 403)
+            let opened = try await suite.call("assessment", "/v1/subjects/\(subject)/risk?sealed=include&reason=court%20order%20review", as: Self.taskForce)
+            #expect(Self.array(opened.json, "sealedRecord").count >= 2, "\(opened.text)")
+
+            // The task force's seal of a case (POST /v1/cases/{id}/seal) hides what the minor is said to have done.
+            let schoolCode = Self.schoolCode()
+            let school = try Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+            try await school.send("report.incident.v1", """
+                {"externalId":"\(Self.ext())","category":"violence","immediateDanger":false,"occurredAt":"\(Self.now())",
+                 "schoolCode":"\(schoolCode)","people":[{"role":"alleged_perpetrator","studentNumber":"S-9"}]}
+                """)
+            var caseID = ""
+            var perpetrator = ""
+            #expect(try await eventually {
+                let cases = try await suite.call("intervention", "/v1/cases?school=\(schoolCode)", as: Self.taskForce)
+                let first = Self.array(cases.json).first
+                caseID = first.flatMap { Self.string($0, "caseId") } ?? ""
+                perpetrator = first.flatMap { Self.string($0, "subjectId") } ?? ""
+                let prone = try await suite.call("assessment", "/v1/ledgers/bully_prone?school=\(schoolCode)", as: Self.taskForce)
+                return !caseID.isEmpty && Self.array(prone.json, "entries").count == 1
+            })
+            let sealed = try await suite.call(method: "POST", "intervention", "/v1/cases/\(caseID)/seal", as: Self.taskForce, body: #"{"order":"(2026)鲁0102刑初1号"}"#)
+            #expect(sealed.status == 204, "\(sealed.text)")
+            #expect(try await eventually {
+                let prone = try await suite.call("assessment", "/v1/ledgers/bully_prone?school=\(schoolCode)", as: Self.taskForce)
+                return Self.array(prone.json, "entries").isEmpty
+            }, "the sealed case's minor stays on the bully-prone ledger")
+            let sealedRisk = try await suite.call("assessment", "/v1/subjects/\(perpetrator)/risk", as: Self.taskForce)
+            #expect(!sealedRisk.text.contains("aggression"), "\(sealedRisk.text)")
+        }
+    }
+}
