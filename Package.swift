@@ -185,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Contracts", "Messaging", "Storage", "ServiceKit", "Assessment", "Inspection", "Notification", "Bench",
+                "Contracts", "Messaging", "Storage", "ServiceKit", "Intake", "Assessment", "Inspection", "Notification", "Bench",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/UnitTests"

@@ -18,7 +18,7 @@ struct Observation: Sendable, Hashable {
 /// | `report.accepted.v1`, victim | `bullying` → bullying_victim; `self_harm` → self_harm_ideation; `violence`, `sexual_abuse`, `gang`, `online_harm`, `campus_loan`, `telecom_fraud`, `theft` → marker victim_of_harm; `drugs` → substance_use; `sexual_abuse` → trigger sexual_abuse; immediate danger → trigger immediate_danger | — |
 /// | `report.accepted.v1`, alleged perpetrator | `bullying` → bullying_perpetrator; `violence`, `sexual_abuse` → aggression; `drugs` → substance_use; `gang`, `telecom_fraud` → delinquent_peers; `theft`, `campus_loan`, `online_harm`, `other` → disciplinary_record | — |
 /// | `report.accepted.v1`, victim of `running_away` | guardian_absent_or_unfit | — |
-/// | `hotline.call.accepted.v1` | flags: `self_harm` → self_harm_ideation; `abuse` → domestic_violence; `violence` → victim_of_harm; `bullying` → bullying_victim; `neglect` → guardian_absent_or_unfit; danger now → trigger immediate_danger | — |
+/// | `hotline.call.accepted.v1` | flags: `self_harm` → self_harm_ideation; `abuse` → domestic_violence; `violence` → victim_of_harm; `bullying` → bullying_victim; `neglect` → guardian_absent_or_unfit; `violence` or `abuse` `harmedBy` a guardian → domestic_violence and guardian_absent_or_unfit, by a family member (or unsaid in a call on `family`) → domestic_violence; danger now → trigger immediate_danger | — |
 /// | `screening.batch.accepted.v1` | positive → positive_screening | negative → positive_screening |
 /// | `attendance.signal.accepted.v1` | `suspended`, `repeated_leave`, `long_leave` → chronic_absence; `enrolled_absent` → enrolled_absent; `dropped_out` → both | `returned` → both |
 /// | `family.situation.accepted.v1` | `single_parent`, `divorced` → single_parent_or_divorced; `remarried` → remarried_family; `left_behind`; `disability_in_family`; `hardship` → economic_hardship; `guardian_absent`, `guardian_unfit` → guardian_absent_or_unfit; `domestic_violence` | — |
@@ -78,10 +78,19 @@ enum FactorMapping {
             case .runningAway: nil
             }
         }
+        // Violence at home: by a guardian it is domestic violence and guardianship that fails the child; by
+        // another member of the household (or, unsaid, in a call about the family) domestic violence.
+        let harm = call.riskFlags.contains(.violence) || call.riskFlags.contains(.abuse)
+        if harm && (call.harmedBy == .guardian || call.harmedBy == .familyMember || (call.harmedBy == nil && call.topic == .family)) {
+            ids.append("domestic_violence")
+        }
+        if harm && call.harmedBy == .guardian { ids.append("guardian_absent_or_unfit") }
+        ids = ids.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         if call.immediateDanger { ids.append("immediate_danger") }
         guard !ids.isEmpty else { return [] }
         let flags = call.riskFlags.map(\.rawValue).joined(separator: ", ")
-        let detail = "12355 call: \(flags.isEmpty ? call.topic.rawValue : flags)\(call.immediateDanger ? ", danger now" : "")"
+        let by = call.harmedBy.map { " by \($0.rawValue)" } ?? ""
+        let detail = "12355 call: \(flags.isEmpty ? call.topic.rawValue : flags)\(by)\(call.immediateDanger ? ", danger now" : "")"
         return [Observation(
             subjectID: subjectID,
             signals: ids.map { Signal(factor: $0, kind: .set, at: call.receivedAt, eventID: eventID, detail: detail) },

@@ -48,7 +48,9 @@ struct InspectionService: HuhangService {
             return .applied
         }
         handlers.on(VenueFindingAcceptedV1.self) { finding, context in
-            try await store.record(finding, flagAfter: configuration.venueFlagFindings, within: configuration.venueFlagDays, on: context.connection)
+            try await context.emit(try await store.record(
+                finding, flagAfter: configuration.venueFlagFindings, within: configuration.venueFlagDays,
+                rectifyDays: configuration.venueRectifyDays, at: clock.now(), on: context.connection))
             return .applied
         }
     }
@@ -70,11 +72,13 @@ struct InspectionService: HuhangService {
 /// | `NON_COMPLIANT_LATE_HAZARDS`, `MODEL_MIN_INSPECTIONS`, `MODEL_MAX_INCIDENTS` | 2, 3, 1 | the rating rules (``RatingRules``) |
 /// | `VENUE_FLAG_FINDINGS` | `3` | findings at one venue that flag it |
 /// | `VENUE_FLAG_DAYS` | `90` | within how many days |
+/// | `VENUE_RECTIFY_DAYS` | `15` | the regulator's deadline to see a flagged venue rectified (责令限期整改) |
 /// | `HAZARD_POLL_MS` | `1000` | how often late hazards are looked for |
 struct InspectionConfiguration: Sendable {
     var rules: RatingRules
     var venueFlagFindings: Int
     var venueFlagDays: Int
+    var venueRectifyDays: Int
     var poll: Duration
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -86,6 +90,7 @@ struct InspectionConfiguration: Sendable {
         rules = try RatingRules(environment: environment)
         venueFlagFindings = try integer("VENUE_FLAG_FINDINGS", 3)
         venueFlagDays = try integer("VENUE_FLAG_DAYS", 90)
+        venueRectifyDays = try integer("VENUE_RECTIFY_DAYS", 15)
         poll = .milliseconds(try integer("HAZARD_POLL_MS", 1000))
     }
 }

@@ -107,5 +107,14 @@ enum InspectionMigrations {
         Migration(3, "index for hazard ids looked up as text", """
             CREATE INDEX hazards_id_text ON inspection.hazards ((hazard_id::text));
             """),
+        Migration(4, "the units of a school's police officer and legal vice-principal", """
+            ALTER TABLE inspection.schools
+                ADD COLUMN police_unit               text,
+                ADD COLUMN legal_vice_principal_unit text;
+            """),
+        Migration(5, "venues: their district, and which findings were breaches", """
+            ALTER TABLE inspection.venues ADD COLUMN district text;
+            ALTER TABLE inspection.venue_findings ADD COLUMN breach boolean NOT NULL DEFAULT false;
+            """),
     ]
 }

@@ -34,6 +34,10 @@ struct InspectionRoutes: Sendable {
         var policeOfficer: String?
         var legalVicePrincipal: String?
         var guardPosts: Int?
+        /// The unit of the school's police officer (一校一警), put on every bullying and violence case.
+        var policeUnit: String?
+        /// The unit of the school's legal vice-principal (法治副校长), put on every bullying and violence case.
+        var legalVicePrincipalUnit: String?
     }
 
     struct Hazard: Codable {
@@ -80,14 +84,30 @@ struct InspectionRoutes: Sendable {
             if let type = school.type, !["kindergarten", "primary", "middle", "vocational"].contains(type) {
                 throw HTTPError(.badRequest, message: "type is kindergarten, primary, middle or vocational")
             }
-            try await database.client.query("""
-                INSERT INTO inspection.schools (code, name, type, district, police_officer, legal_vice_principal, guard_posts, updated_at)
-                VALUES (\(code), \(school.name), \(school.type), \(school.district ?? (code.prefix(6).allSatisfy(\.isNumber) ? String(code.prefix(6)) : nil)),
-                        \(school.policeOfficer), \(school.legalVicePrincipal), \(school.guardPosts ?? 0), now())
-                ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type, district = EXCLUDED.district,
-                    police_officer = EXCLUDED.police_officer, legal_vice_principal = EXCLUDED.legal_vice_principal,
-                    guard_posts = EXCLUDED.guard_posts, updated_at = now()
-                """, logger: database.logger)
+            for (field, unit) in [("policeUnit", school.policeUnit), ("legalVicePrincipalUnit", school.legalVicePrincipalUnit)] {
+                if let unit, unit.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"#, options: .regularExpression) == nil {
+                    throw HTTPError(.badRequest, message: "/\(field): is a unit code, e.g. psb-370102-lx")
+                }
+            }
+            let district = school.district ?? (code.prefix(6).allSatisfy(\.isNumber) ? String(code.prefix(6)) : nil)
+            try await database.withTransaction { connection in
+                try await connection.query("""
+                    INSERT INTO inspection.schools (code, name, type, district, police_officer, legal_vice_principal, guard_posts,
+                                                    police_unit, legal_vice_principal_unit, updated_at)
+                    VALUES (\(code), \(school.name), \(school.type), \(district),
+                            \(school.policeOfficer), \(school.legalVicePrincipal), \(school.guardPosts ?? 0),
+                            \(school.policeUnit), \(school.legalVicePrincipalUnit), now())
+                    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type, district = EXCLUDED.district,
+                        police_officer = EXCLUDED.police_officer, legal_vice_principal = EXCLUDED.legal_vice_principal,
+                        guard_posts = EXCLUDED.guard_posts, police_unit = EXCLUDED.police_unit,
+                        legal_vice_principal_unit = EXCLUDED.legal_vice_principal_unit, updated_at = now()
+                    """, logger: database.logger)
+                let updated = SchoolUpdatedV1(
+                    schoolCode: code, district: district, policeUnit: school.policeUnit, legalVicePrincipalUnit: school.legalVicePrincipalUnit,
+                    at: clock.now())
+                try await Origination.enqueue(
+                    [Emission(updated, subject: code)], source: InspectionService.name, on: connection, schema: database.schema, logger: database.logger)
+            }
             return Response(status: .noContent)
         }
         v1.get("schools") { _, context in
@@ -211,12 +231,16 @@ struct InspectionRoutes: Sendable {
 
     func schools(_ code: String?) async throws -> [School] {
         let rows = try await database.client.query("""
-            SELECT code, name, type, district, police_officer, legal_vice_principal, guard_posts FROM inspection.schools
+            SELECT code, name, type, district, police_officer, legal_vice_principal, guard_posts, police_unit, legal_vice_principal_unit
+            FROM inspection.schools
             WHERE \(code)::text IS NULL OR code = \(code) ORDER BY code LIMIT 5000
             """, logger: database.logger)
         var schools: [School] = []
-        for try await (code, name, type, district, officer, vice, posts) in rows.decode((String, String?, String?, String?, String?, String?, Int).self) {
-            schools.append(School(code: code, name: name, type: type, district: district, policeOfficer: officer, legalVicePrincipal: vice, guardPosts: posts))
+        for try await (code, name, type, district, officer, vice, posts, policeUnit, viceUnit)
+            in rows.decode((String, String?, String?, String?, String?, String?, Int, String?, String?).self) {
+            schools.append(School(
+                code: code, name: name, type: type, district: district, policeOfficer: officer, legalVicePrincipal: vice, guardPosts: posts,
+                policeUnit: policeUnit, legalVicePrincipalUnit: viceUnit))
         }
         return schools
     }

@@ -87,25 +87,58 @@ struct InspectionStore: Sendable {
         return emissions
     }
 
-    /// Records a venue finding; a venue with enough findings within the window is flagged.
-    func record(_ finding: VenueFindingAcceptedV1, flagAfter: Int, within days: Int, on connection: PostgresConnection) async throws {
-        let key = finding.venue.licence.map { "licence:\($0)" } ?? "\(finding.venue.kind.rawValue):\(finding.venue.name.lowercased())"
+    /// Records a venue finding. A venue that admitted minors where the law forbids it (``VenueFindingV1/Venue/isBreach(minors:)``)
+    /// is flagged at the first finding; any venue with `flagAfter` findings within `days` is flagged too.
+    /// - Returns: `venue.flagged.v1` for a breach, or for a venue flagged now by its count; nothing for a finding seen before.
+    func record(
+        _ finding: VenueFindingAcceptedV1, flagAfter: Int, within days: Int, rectifyDays: Int, at now: Date, on connection: PostgresConnection
+    ) async throws -> [Emission] {
+        let venue = finding.venue
+        let key = venue.licence.map { "licence:\($0)" } ?? "\(venue.kind.rawValue):\(venue.name.lowercased())"
+        let breach = venue.isBreach(minors: finding.subjectIDs.count)
         try await connection.query("""
-            INSERT INTO inspection.venues (venue_key, kind, name, address, licence) VALUES
-            (\(key), \(finding.venue.kind.rawValue), \(finding.venue.name), \(finding.venue.address), \(finding.venue.licence))
-            ON CONFLICT (venue_key) DO UPDATE SET address = coalesce(EXCLUDED.address, inspection.venues.address)
+            INSERT INTO inspection.venues (venue_key, kind, name, address, licence, district) VALUES
+            (\(key), \(venue.kind.rawValue), \(venue.name), \(venue.address), \(venue.licence), \(venue.district))
+            ON CONFLICT (venue_key) DO UPDATE SET address = coalesce(EXCLUDED.address, inspection.venues.address),
+                district = coalesce(EXCLUDED.district, inspection.venues.district)
             """, logger: logger)
-        try await connection.query("""
-            INSERT INTO inspection.venue_findings (intake_id, venue_key, found_at, minors, activities, action, agency)
+        let inserted = try await connection.query("""
+            INSERT INTO inspection.venue_findings (intake_id, venue_key, found_at, minors, activities, action, agency, breach)
             VALUES (\(finding.intakeID), \(key), \(finding.foundAt), \(finding.subjectIDs.count), \(finding.activities.map(\.rawValue)),
-                    \(finding.actionTaken.rawValue), \(finding.agency))
-            ON CONFLICT (intake_id) DO NOTHING
+                    \(finding.actionTaken.rawValue), \(finding.agency), \(breach))
+            ON CONFLICT (intake_id) DO NOTHING RETURNING 1
             """, logger: logger)
-        try await connection.query("""
+        var isNew = false
+        for try await _ in inserted { isNew = true }
+        guard isNew else { return [] }
+        let rows = try await connection.query("""
+            WITH window_findings AS (
+                SELECT count(*)::int AS findings, count(*) FILTER (WHERE breach)::int AS breaches FROM inspection.venue_findings f
+                WHERE f.venue_key = \(key) AND f.found_at > \(finding.foundAt) - make_interval(days => \(days)::int) AND f.found_at <= \(finding.foundAt)),
+            before AS (SELECT flagged_at FROM inspection.venues WHERE venue_key = \(key))
             UPDATE inspection.venues v SET flagged_at = coalesce(v.flagged_at, \(finding.foundAt))
-            WHERE v.venue_key = \(key) AND (SELECT count(*) FROM inspection.venue_findings f
-                 WHERE f.venue_key = v.venue_key AND f.found_at > \(finding.foundAt) - make_interval(days => \(days)::int) AND f.found_at <= \(finding.foundAt)) >= \(flagAfter)
+            FROM window_findings w, before b
+            WHERE v.venue_key = \(key) AND (\(breach) OR w.findings >= \(flagAfter))
+            RETURNING b.flagged_at IS NULL, w.findings, w.breaches, v.district
             """, logger: logger)
+        var emissions: [Emission] = []
+        for try await (newlyFlagged, findings, breaches, district) in rows.decode((Bool, Int, Int, String?).self) where breach || newlyFlagged {
+            let regulator: String? = district.map { district in
+                switch venue.kind {
+                case .hotel, .shortLet: "psb-\(district)"
+                default: "culture-\(district)"
+                }
+            }
+            let reason = breach
+                ? (venue.kind == .hotel || venue.kind == .shortLet ? "took in minors without the checks for minors" : "admitted minors")
+                    + " (\(venue.kind.rawValue))"
+                : "\(findings) findings of minors within \(days) days (\(venue.kind.rawValue))"
+            emissions.append(Emission(VenueFlaggedV1(
+                venueKey: key, kind: venue.kind, name: venue.name, district: district, regulatorUnit: regulator,
+                dueAt: now.addingTimeInterval(Double(rectifyDays) * 86_400), reason: reason, findingID: finding.intakeID,
+                breaches: max(breaches, 1), schoolCodes: finding.schoolCodes ?? [], at: now), subject: key))
+        }
+        return emissions
     }
 
     /// The facts of each known school's quarter.

@@ -59,3 +59,88 @@ enum IdentityRoutes {
         }
     }
 }
+
+/// Candidate matches: two subjects that may be one minor (``IdentifierRegistry``), for the district task
+/// force to decide. Deciding `same` makes every identifier of the other subject resolve to the one kept,
+/// from the next event on; what the services already hold under the other id stays there (its records
+/// name the match in the audit). Deciding `different` keeps them apart for good. Both are audited.
+///
+///     GET  /v1/matches?state=open|decided|all             (role task-force)
+///     POST /v1/matches/{id}  {"decision":"same","keep":"s-…","reason":"…"}   or  {"decision":"different","reason":"…"}
+enum MatchRoutes {
+    struct Match: Codable {
+        var id: Int64
+        var subjectID: String
+        var otherSubjectID: String
+        var basis: String
+        var intakeID: String
+        var foundAt: Date
+        var decision: String?
+        var decidedAt: Date?
+        enum CodingKeys: String, CodingKey {
+            case id, subjectID = "subjectId", otherSubjectID = "otherSubjectId", basis, intakeID = "intakeId", foundAt, decision, decidedAt
+        }
+    }
+
+    struct Decision: Codable {
+        var decision: String
+        var keep: String?
+        var reason: String
+    }
+
+    static func add(to v1: RouterGroup<HuhangRequestContext>, database: Database) {
+        v1.get("matches") { request, context in
+            let identity = try context.requireIdentity()
+            guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "candidate matches are decided by the district task force") }
+            let state = request.uri.queryParameters["state"].map(String.init) ?? "open"
+            guard ["open", "decided", "all"].contains(state) else { throw HTTPError(.badRequest, message: "state is open, decided or all") }
+            let rows = try await database.client.query("""
+                SELECT id, subject_id, other_subject_id, basis, intake_id::text, found_at, decision, decided_at FROM intake.match_candidates
+                WHERE \(state) = 'all' OR (\(state) = 'open') = (decision IS NULL)
+                ORDER BY id DESC LIMIT 500
+                """, logger: database.logger)
+            var matches: [Match] = []
+            for try await (id, subject, other, basis, intakeID, found, decision, decided)
+                in rows.decode((Int64, String, String, String, String, Date, String?, Date?).self) {
+                matches.append(Match(
+                    id: id, subjectID: subject, otherSubjectID: other, basis: basis, intakeID: intakeID, foundAt: found,
+                    decision: decision, decidedAt: decided))
+            }
+            return try JSONResponse.make(matches)
+        }
+        v1.post("matches/:id") { request, context in
+            let identity = try context.requireIdentity()
+            guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "candidate matches are decided by the district task force") }
+            guard let id = Int64(try context.parameters.require("id")) else { throw HTTPError(.badRequest, message: "a match id is a number") }
+            let body = try await request.decodeJSON(Decision.self)
+            guard ["same", "different"].contains(body.decision) else {
+                throw HTTPError(.badRequest, message: "/decision: is same or different")
+            }
+            let reason = body.reason.trimmingCharacters(in: .whitespaces)
+            guard !reason.isEmpty else { throw HTTPError(.badRequest, message: "/reason: state why; it is kept in the audit trail") }
+            try await database.withTransaction { connection in
+                let rows = try await connection.query("""
+                    SELECT subject_id, other_subject_id FROM intake.match_candidates WHERE id = \(id) AND decision IS NULL FOR UPDATE
+                    """, logger: database.logger)
+                var pair: (String, String)?
+                for try await row in rows.decode((String, String).self) { pair = row }
+                guard let (a, b) = pair else { throw HTTPError(.notFound, message: "no open candidate match \(id)") }
+                if body.decision == "same" {
+                    guard let keep = body.keep, keep == a || keep == b else {
+                        throw HTTPError(.badRequest, message: "/keep: name the subject to keep, \(a) or \(b)")
+                    }
+                    let other = keep == a ? b : a
+                    try await connection.query(
+                        "UPDATE intake.identifiers SET subject_id = \(keep) WHERE subject_id = \(other)", logger: database.logger)
+                }
+                try await connection.query("""
+                    UPDATE intake.match_candidates SET decision = \(body.decision), decided_by = \(identity.agency), decided_at = now(),
+                           reason = \(String(reason.prefix(500)))
+                    WHERE id = \(id)
+                    """, logger: database.logger)
+            }
+            try await Audit.record(identity, action: "match-\(body.decision)", resource: "match/\(id)", reason: String(reason.prefix(500)), in: database)
+            return Response(status: .noContent)
+        }
+    }
+}

@@ -33,6 +33,8 @@ struct IntakeService: HuhangService {
         AgencyRoutes.add(to: v1, registry: agencies)
         GatewayRoutes.add(to: v1, events: events, status: EventStatus(database: database), agencies: agencies)
         IdentityRoutes.add(to: v1, database: database, cipher: cipher)
+        MatchRoutes.add(to: v1, database: database)
+        IntakeStatisticsRoutes.add(to: v1, database: database)
     }
 
     func register(_ handlers: inout HandlerRegistry) {

@@ -124,5 +124,9 @@ enum IntakeMigrations {
             CREATE UNIQUE INDEX match_candidates_pair ON intake.match_candidates (subject_id, other_subject_id);
             ALTER TABLE intake.event_status ADD COLUMN refused_by text;
             """),
+        Migration(7, "how incident reports came in, for the statistics", """
+            ALTER TABLE intake.accepted ADD COLUMN channel text;
+            CREATE INDEX accepted_received ON intake.accepted (received_at);
+            """),
     ]
 }

@@ -64,6 +64,7 @@ extension IncidentReportV1: IntakeRules {
     }
 
     func passOn(_ acceptance: inout Acceptance) throws -> [Outgoing] {
+        acceptance.channel = channel?.rawValue
         var subjects: [ReportAcceptedV1.Subject] = []
         for person in people {
             let id = try acceptance.subject(PersonRef(person), role: person.role.rawValue, schoolCode: schoolCode)
@@ -71,7 +72,8 @@ extension IncidentReportV1: IntakeRules {
         }
         return [Outgoing(payload: ReportAcceptedV1(
             reportID: acceptance.intakeID, agency: acceptance.agency, externalID: externalID, category: category,
-            immediateDanger: immediateDanger, occurredAt: occurredAt, schoolCode: schoolCode, subjects: subjects), subject: acceptance.intakeID)]
+            immediateDanger: immediateDanger, occurredAt: occurredAt, schoolCode: schoolCode, subjects: subjects, channel: channel),
+            subject: acceptance.intakeID)]
     }
 }
 
@@ -86,7 +88,7 @@ extension HotlineCallV1: IntakeRules {
         var outgoing = [Outgoing(payload: HotlineCallAcceptedV1(
             intakeID: acceptance.intakeID, agency: acceptance.agency, externalID: externalID, receivedAt: receivedAt,
             callerRole: callerRole, subjectID: subjectID, topic: topic, riskFlags: riskFlags,
-            immediateDanger: immediateDanger, cityMatter: cityMatter), subject: subjectID ?? acceptance.intakeID)]
+            immediateDanger: immediateDanger, cityMatter: cityMatter, harmedBy: harmedBy), subject: subjectID ?? acceptance.intakeID)]
         func referral(_ target: ReferralRequestedV1.Target, urgent: Bool, reason: String) -> Outgoing {
             // The id follows from the call's and the target's, so the call's referrals can be found from it.
             let id = DerivedID.make(acceptance.intakeID, target.rawValue)
@@ -180,9 +182,11 @@ extension VenueFindingV1: IntakeRules {
             let id = try acceptance.subject(minor, role: "minor", schoolCode: nil)
             if !subjectIDs.contains(id) { subjectIDs.append(id) }
         }
+        let schools = minors.compactMap(\.schoolCode).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         return [Outgoing(payload: VenueFindingAcceptedV1(
             intakeID: acceptance.intakeID, agency: acceptance.agency, externalID: externalID, venue: venue, foundAt: foundAt,
-            subjectIDs: subjectIDs, activities: activities, actionTaken: actionTaken), subject: acceptance.intakeID)]
+            subjectIDs: subjectIDs, activities: activities, actionTaken: actionTaken, schoolCodes: schools.isEmpty ? nil : schools),
+            subject: acceptance.intakeID)]
     }
 }
 

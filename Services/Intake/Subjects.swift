@@ -126,6 +126,8 @@ struct Acceptance {
     let cipher: PersonalDataCipher
     /// Rows of a batch left out as invalid.
     var rejectedRows = 0
+    /// How an incident report reached the agency, kept for the statistics.
+    var channel: String?
     private(set) var links: [Link] = []
     private var linked: Set<[String]> = []
     /// What the registry made of the event's identifiers; nil while collecting them.
@@ -178,8 +180,8 @@ struct Acceptance {
         let matches = resolution?.candidates ?? []
         let rows = try await connection.query("""
             WITH claimed AS (
-                INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash)
-                VALUES (\(intakeID)::uuid, \(eventID), \(agency), \(type), \(externalID), \(contentHash))
+                INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash, channel)
+                VALUES (\(intakeID)::uuid, \(eventID), \(agency), \(type), \(externalID), \(contentHash), \(channel))
                 ON CONFLICT (agency, event_type, external_id) DO NOTHING
                 RETURNING intake_id),
             linked AS (

@@ -421,6 +421,37 @@ struct CaseStore {
     }
 
     /// The subject's open case, if any.
+    /// The units of a school's police officer and legal vice-principal, as the registry names them.
+    func schoolUnits(_ schoolCode: String, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT police_unit, legal_vice_principal_unit FROM intervention.school_units WHERE school_code = \(schoolCode)
+            """, logger: logger)
+        for try await (police, vice) in rows.decode((String?, String?).self) { return [police, vice].compactMap { $0 } }
+        return []
+    }
+
+    /// Keeps what the registry says of a school; an older message never overwrites a newer one.
+    func setSchoolUnits(_ school: SchoolUpdatedV1, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO intervention.school_units (school_code, police_unit, legal_vice_principal_unit, updated_at)
+            VALUES (\(school.schoolCode), \(school.policeUnit), \(school.legalVicePrincipalUnit), \(school.at))
+            ON CONFLICT (school_code) DO UPDATE SET police_unit = EXCLUDED.police_unit,
+                legal_vice_principal_unit = EXCLUDED.legal_vice_principal_unit, updated_at = EXCLUDED.updated_at
+            WHERE intervention.school_units.updated_at <= EXCLUDED.updated_at
+            """, logger: logger)
+    }
+
+    /// The tasks of a case for one measure that are still to be done.
+    func openTasks(caseID: String, measure: Measure, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT task_id::text FROM intervention.tasks
+            WHERE case_id::text = \(caseID) AND measure = \(measure.rawValue) AND status IN ('assigned', 'accepted', 'progress') ORDER BY seq
+            """, logger: logger)
+        var ids: [String] = []
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
     func openCase(of subjectID: String, on connection: PostgresConnection) async throws -> String? {
         let rows = try await connection.query(
             "SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subjectID) AND status = 'open'", logger: logger)

@@ -78,6 +78,10 @@ enum Measure: String, Codable, Sendable, CaseIterable {
     case hazardRectification = "hazard_rectification"
     /// Supervising a school whose safety rating fell.
     case schoolSupervision = "school_supervision"
+    /// A regulator seeing a venue that admitted minors rectified by its deadline (责令限期整改).
+    case venueRectification = "venue_rectification"
+    /// A school following up, with the regulator, minors of its own found at a venue (家校联合跟进).
+    case jointFollowUp = "joint_follow_up"
     case counselling
     /// 亲职教育
     case familyEducation = "family_education"

@@ -97,7 +97,11 @@ struct InterventionService: HuhangService {
             let now = clock.now()
             let actor = CaseStore.Actor.event(context.envelope.id)
             let tier: RiskTier = report.immediateDanger ? .critical : .high
-            let units = Departments.units(try await store.departments(for: report.category, on: context.connection), schoolCode: school)
+            var units = Departments.units(try await store.departments(for: report.category, on: context.connection), schoolCode: school)
+            // 一校一警, 法治副校长: the school's police officer and legal vice-principal stand on every bullying and violence case.
+            if [.bullying, .violence].contains(report.category) {
+                for unit in try await store.schoolUnits(school, on: context.connection) where !units.contains(unit) { units.append(unit) }
+            }
             for person in people {
                 let (caseID, _, emissions) = try await store.openOrAttach(
                     subjectID: person.subjectID, tier: tier, schoolCode: school,
@@ -112,6 +116,45 @@ struct InterventionService: HuhangService {
                     try await context.emit(task, subject: caseID)
                 }
             }
+            return .applied
+        }
+
+        // A venue that admitted minors (一书一函, 责令限期整改): its regulator gets a rectification task by the deadline,
+        // the minors' schools a joint follow-up task naming no one; a repeated breach while one is open goes to the task force.
+        handlers.on(VenueFlaggedV1.self) { flagged, context in
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let subject = SchoolCase.subjectID("venue|" + flagged.venueKey)
+            let (caseID, _, emissions) = try await store.openOrAttach(
+                subjectID: subject, tier: .high, schoolCode: nil,
+                reason: "venue \(flagged.name): \(flagged.reason) (finding \(flagged.findingID))", by: actor, at: now, on: context.connection)
+            try await context.emit(emissions)
+            let open = try await store.openTasks(caseID: caseID, measure: .venueRectification, on: context.connection)
+            let regulator = flagged.regulatorUnit ?? configuration.taskForceUnit
+            let repeated = !open.isEmpty
+            let task = try await store.assign(
+                caseID: caseID, subjectID: subject, unit: repeated ? configuration.taskForceUnit : regulator, measure: .venueRectification,
+                tier: .high, urgent: repeated, due: repeated ? now.addingTimeInterval(configuration.plan[.critical] ?? 24 * 3600) : flagged.dueAt,
+                note: repeated
+                    ? "repeated breach at \(flagged.kind.rawValue) \(flagged.name) (\(flagged.venueKey)) while \(regulator)'s rectification is open"
+                        + " (\(flagged.breaches) within the window)"
+                    : "rectify \(flagged.kind.rawValue) \(flagged.name) (\(flagged.venueKey)): \(flagged.reason)",
+                by: actor, at: now, on: context.connection)
+            try await context.emit(task, subject: caseID)
+            for school in flagged.schoolCodes {
+                let followUp = try await store.assign(
+                    caseID: caseID, subjectID: subject, unit: school, measure: .jointFollowUp, tier: .high, urgent: false,
+                    due: now.addingTimeInterval(configuration.plan[.high] ?? 72 * 3600),
+                    note: "minors of this school were found at a \(flagged.kind.rawValue) (finding \(flagged.findingID)); follow up with \(regulator)",
+                    by: actor, at: now, on: context.connection)
+                try await context.emit(followUp, subject: caseID)
+            }
+            return .applied
+        }
+
+        // The registry names who stands beside a school; a later change replaces an earlier one.
+        handlers.on(SchoolUpdatedV1.self) { school, context in
+            try await store.setSchoolUnits(school, on: context.connection)
             return .applied
         }
 
@@ -159,6 +202,25 @@ struct InterventionService: HuhangService {
             try await store.openReferral(
                 id: referral.referralID, kind: kind, caseID: caseID, taskID: nil, subjectID: referral.subjectID, fromAgency: referral.fromAgency,
                 urgent: referral.urgent, by: .event(context.envelope.id), at: clock.now(), on: context.connection)
+            return .applied
+        }
+
+        // A student back at school (劝返复学): the return is the outcome the persuade-to-return task exists for.
+        // The case records it and every open persuade-to-return task of the student is completed with it.
+        handlers.on(AttendanceSignalAcceptedV1.self) { signal, context in
+            guard signal.kind == .returned, let caseID = try await store.openCase(of: signal.subjectID, on: context.connection) else {
+                return .applied
+            }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            try await store.chronicle(
+                caseID, "returned_to_school", "attendance signal from \(signal.agency): back at school since \(signal.since)", by: actor, at: now,
+                on: context.connection)
+            for taskID in try await store.openTasks(caseID: caseID, measure: .persuadeReturn, on: context.connection) {
+                try await context.emit(try await store.update(
+                    taskID: taskID, unit: nil, status: .completed, note: "returned to school since \(signal.since) (attendance signal)",
+                    reason: nil, by: actor, at: now, on: context.connection))
+            }
             return .applied
         }
 

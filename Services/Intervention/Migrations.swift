@@ -151,5 +151,13 @@ enum InterventionMigrations {
             CREATE INDEX team_members_case_text ON intervention.team_members ((case_id::text));
             CREATE INDEX chronology_case_text ON intervention.chronology ((case_id::text), at);
             """),
+        Migration(7, "who stands beside each school: the units of its police officer and legal vice-principal", """
+            CREATE TABLE intervention.school_units (
+                school_code               text PRIMARY KEY,
+                police_unit               text,
+                legal_vice_principal_unit text,
+                updated_at                timestamptz NOT NULL
+            );
+            """),
     ]
 }

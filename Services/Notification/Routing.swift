@@ -52,6 +52,7 @@ struct Notice: Sendable, Hashable {
 enum Words {
     static let measures: [String: String] = [
         "first_response": "首次响应", "incident_response": "事件处置", "hazard_rectification": "隐患整改", "school_supervision": "学校督导",
+        "venue_rectification": "场所限期整改", "joint_follow_up": "联合跟进",
         "counselling": "心理辅导", "family_education": "亲职教育", "legal_education": "法治教育", "skills_training": "技能培训",
         "persuade_return": "劝返复学", "specialised_school": "专门学校", "judicial_aid": "司法救助", "social_aid": "社会救助",
         "medical_green_channel": "医疗绿色通道", "guardianship_supervision_order": "督促监护令", "temporary_guardian": "临时监护",

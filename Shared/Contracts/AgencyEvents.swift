@@ -65,9 +65,22 @@ public struct HotlineCallV1: EventPayload, Hashable {
     /// A matter for the city's 12345 service line.
     public var cityMatter: Bool
     public var summary: String?
+    /// Who harmed the minor, for `violence` and `abuse`: a guardian's violence is domestic violence and
+    /// tells of guardianship that fails the child.
+    public var harmedBy: HarmedBy?
+
+    /// Who harmed the minor.
+    public enum HarmedBy: String, Codable, Sendable, CaseIterable {
+        /// A parent or other guardian.
+        case guardian
+        /// Another member of the household.
+        case familyMember = "family_member"
+        case peer, teacher, stranger, other
+    }
 
     public init(externalID: String, receivedAt: Date, callerRole: CallerRole, minor: PersonRef?, topic: Topic,
-                riskFlags: [RiskFlag], immediateDanger: Bool, cityMatter: Bool, summary: String?) {
+                riskFlags: [RiskFlag], immediateDanger: Bool, cityMatter: Bool, summary: String?, harmedBy: HarmedBy? = nil) {
+        self.harmedBy = harmedBy
         self.externalID = externalID
         self.receivedAt = receivedAt
         self.callerRole = callerRole
@@ -80,7 +93,7 @@ public struct HotlineCallV1: EventPayload, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case externalID = "externalId", receivedAt, callerRole, minor, topic, riskFlags, immediateDanger, cityMatter, summary
+        case externalID = "externalId", receivedAt, callerRole, minor, topic, riskFlags, immediateDanger, cityMatter, summary, harmedBy
     }
 }
 
@@ -231,12 +244,31 @@ public struct VenueFindingV1: EventPayload, Hashable {
         public var address: String?
         /// The venue's business licence number.
         public var licence: String?
+        /// The county-level division the venue is in (six digits, e.g. `370102`): whose regulator must act.
+        public var district: String?
+        /// For a hotel or short-let room: whether it made the checks the law asks before taking in a minor
+        /// (五必须: identity, guardian contact, who accompanies, …). `false` is a breach at the first finding.
+        public var minorChecks: Bool?
 
-        public init(kind: VenueKind, name: String, address: String? = nil, licence: String? = nil) {
+        public init(kind: VenueKind, name: String, address: String? = nil, licence: String? = nil, district: String? = nil, minorChecks: Bool? = nil) {
             self.kind = kind
             self.name = name
             self.address = address
             self.licence = licence
+            self.district = district
+            self.minorChecks = minorChecks
+        }
+
+        /// Whether finding minors here is a breach from the first finding: an internet café, a bar or a KTV
+        /// admits no minor at all; a hotel or short-let room none without the checks for minors.
+        /// - Parameter minors: How many minors were found.
+        public func isBreach(minors: Int) -> Bool {
+            guard minors > 0 else { return false }
+            switch kind {
+            case .internetCafe, .bar, .ktv: return true
+            case .hotel, .shortLet: return minorChecks == false
+            case .tattooShop, .other: return false
+            }
         }
     }
 

@@ -80,10 +80,12 @@ public struct IncidentReportV1: EventPayload, Hashable {
     public var place: String?
     public var narrative: String?
     public var people: [Person]
+    /// How the report reached the agency: counted in intake's statistics (`GET /v1/stats`).
+    public var channel: ReportChannel?
 
     public init(
         externalID: String, category: IncidentCategory, immediateDanger: Bool, occurredAt: Date,
-        schoolCode: String? = nil, place: String? = nil, narrative: String? = nil, people: [Person]
+        schoolCode: String? = nil, place: String? = nil, narrative: String? = nil, people: [Person], channel: ReportChannel? = nil
     ) {
         self.externalID = externalID
         self.category = category
@@ -93,11 +95,31 @@ public struct IncidentReportV1: EventPayload, Hashable {
         self.place = place
         self.narrative = narrative
         self.people = people
+        self.channel = channel
     }
 
     enum CodingKeys: String, CodingKey {
-        case externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, place, narrative, people
+        case externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, place, narrative, people, channel
     }
+}
+
+/// How a report reached the agency that sends it.
+public enum ReportChannel: String, Codable, Sendable, CaseIterable {
+    /// A QR-code reporting page (扫码举报), e.g. on a campus poster.
+    case qrCode = "qr_code"
+    /// The 110 mailbox or alarm line.
+    case mailbox110 = "mailbox_110"
+    /// A hotline: 12355, a school's or a bureau's own.
+    case hotline
+    /// Found on patrol or inspection.
+    case patrol
+    /// Someone came in person.
+    case walkIn = "walk_in"
+    /// A school's own report: a teacher, the anti-bullying mailbox.
+    case school
+    /// A website, an app or a messaging account.
+    case online
+    case other
 }
 
 // MARK: - report.accepted.v1 (intake → all)
@@ -125,10 +147,12 @@ public struct ReportAcceptedV1: EventPayload, Hashable {
     public var occurredAt: Date
     public var schoolCode: String?
     public var subjects: [Subject]
+    /// How the report reached the agency, when it said.
+    public var channel: ReportChannel?
 
     public init(
         reportID: String, agency: String, externalID: String, category: IncidentCategory,
-        immediateDanger: Bool, occurredAt: Date, schoolCode: String?, subjects: [Subject]
+        immediateDanger: Bool, occurredAt: Date, schoolCode: String?, subjects: [Subject], channel: ReportChannel? = nil
     ) {
         self.reportID = reportID
         self.agency = agency
@@ -138,10 +162,11 @@ public struct ReportAcceptedV1: EventPayload, Hashable {
         self.occurredAt = occurredAt
         self.schoolCode = schoolCode
         self.subjects = subjects
+        self.channel = channel
     }
 
     enum CodingKeys: String, CodingKey {
-        case reportID = "reportId", agency, externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, subjects
+        case reportID = "reportId", agency, externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, subjects, channel
     }
 }
 
@@ -284,7 +309,7 @@ public enum Contracts {
 
     /// What inspection publishes.
     public static let inspectionPayloads: [any EventPayload.Type] = [
-        HazardReportedV1.self, HazardOverdueV1.self, RatingChangedV1.self,
+        HazardReportedV1.self, HazardOverdueV1.self, RatingChangedV1.self, SchoolUpdatedV1.self, VenueFlaggedV1.self,
     ]
 
     /// The domain events intake passes on for accepted agency events, and the referrals it raises.

@@ -13,7 +13,8 @@ public enum ContractExamples {
         IncidentReportV1(
             externalID: "SCH-370102-M03-2026-0117", category: .bullying, immediateDanger: false, occurredAt: time,
             schoolCode: "370102-M03", place: "dormitory, building 2", narrative: "A pupil reported repeated pushing and threats.",
-            people: [.init(role: .victim, studentNumber: "2024031"), .init(role: .allegedPerpetrator, studentNumber: "2024077")]),
+            people: [.init(role: .victim, studentNumber: "2024031"), .init(role: .allegedPerpetrator, studentNumber: "2024077")],
+            channel: .qrCode),
         HotlineCallV1(
             externalID: "12355-20261118-0042", receivedAt: time, callerRole: .minor, minor: identified, topic: .psychological,
             riskFlags: [.selfHarm], immediateDanger: true, cityMatter: false, summary: "Caller says she wants to hurt herself tonight."),
@@ -28,8 +29,10 @@ public enum ContractExamples {
             externalID: "CA-370102-2026-0311", child: identified, schoolCode: "370102-M03",
             flags: [.leftBehind, .hardship], notedAt: time),
         VenueFindingV1(
-            externalID: "PSB-370102-VF-2026-0098", venue: .init(kind: .internetCafe, name: "星空网咖", address: "历下区文化路 12 号", licence: "370102-WB-0042"),
-            foundAt: time, minors: [student], activities: [.present, .smoking], actionTaken: .warning),
+            externalID: "PSB-370102-VF-2026-0098",
+            venue: .init(kind: .internetCafe, name: "星空网咖", address: "历下区文化路 12 号", licence: "370102-WB-0042", district: "370102"),
+            foundAt: time, minors: [PersonRef(studentNumber: "2024031", name: "张小明", birthDate: "2012-05-04", schoolCode: "370102-M03")],
+            activities: [.present, .smoking], actionTaken: .warning),
         CaseLeadV1(
             externalID: "PROC-370102-2026-0019", minor: identified, kind: .conditionalNonProsecution, decidedAt: time,
             offence: "theft", sealed: true),
@@ -130,6 +133,11 @@ public enum ContractExamples {
             referralID: "8e2a6c0d-1b3f-4a5e-9c7d-2f4b6a8c0e13", kind: "specialised_school", outcome: "back_to_school",
             caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject, by: "education-370102", at: time),
         SubjectSealedV1(subjectID: subject, sealed: true, at: time),
+        VenueFlaggedV1(
+            venueKey: "licence:370102-WB-0042", kind: .internetCafe, name: "星空网咖", district: "370102", regulatorUnit: "culture-370102",
+            dueAt: time.addingTimeInterval(15 * 86_400), reason: "minors admitted to a internet_cafe",
+            findingID: "0d9f1d5e-5a77-4a53-9f5b-2b0a3f1c9e42", breaches: 1, schoolCodes: ["370102-M03"], at: time),
+        SchoolUpdatedV1(schoolCode: "370102-M03", district: "370102", policeUnit: "psb-370102-lx", legalVicePrincipalUnit: "proc-370102", at: time),
         CareTeamChangedV1(
             caseID: "2a7d9c1e-3f4b-4e8a-8c2d-5b6e7f8a9b0c", subjectID: subject,
             members: [.init(role: .guardian, unit: nil, contact: "aGsxAAAAAGV4YW1wbGUtc2VhbGVkLWNvbnRhY3Q="),

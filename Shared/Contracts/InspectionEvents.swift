@@ -111,3 +111,78 @@ public struct RatingChangedV1: EventPayload, Hashable {
         self.at = at
     }
 }
+
+// MARK: - school.updated.v1 (inspection → intervention)
+
+/// The schools registry changed for a school: who stands beside it. The school's police officer (一校一警)
+/// and its legal vice-principal (法治副校长) are named by the units they act for, so that intervention puts
+/// them on every bullying and violence case of the school. No person is named.
+public struct SchoolUpdatedV1: EventPayload, Hashable {
+    public static let eventType = EventType("school.updated", major: 1)
+
+    public var schoolCode: String
+    public var district: String?
+    /// The unit of the school's police officer (e.g. the police station `psb-370102-lx`).
+    public var policeUnit: String?
+    /// The unit of the school's legal vice-principal (e.g. a procuratorate or court).
+    public var legalVicePrincipalUnit: String?
+    public var at: Date
+
+    public init(schoolCode: String, district: String?, policeUnit: String?, legalVicePrincipalUnit: String?, at: Date) {
+        self.schoolCode = schoolCode
+        self.district = district
+        self.policeUnit = policeUnit
+        self.legalVicePrincipalUnit = legalVicePrincipalUnit
+        self.at = at
+    }
+}
+
+// MARK: - venue.flagged.v1 (inspection → intervention)
+
+/// A venue admitted minors where the law forbids it (an internet café, bar or KTV; a hotel without the
+/// checks for minors), or was found with minors often enough to be flagged. Intervention gives its
+/// regulator a rectification task by `dueAt` (一书一函, 责令限期整改), tells the minors' schools for
+/// joint follow-up, and escalates a repeated breach to the task force. No minor is named.
+public struct VenueFlaggedV1: EventPayload, Hashable {
+    public static let eventType = EventType("venue.flagged", major: 1)
+
+    public var venueKey: String
+    public var kind: VenueFindingV1.VenueKind
+    public var name: String
+    public var district: String?
+    /// Who must see to the rectification: culture and tourism enforcement (`culture-{district}`) for an
+    /// internet café, bar or KTV; the police (`psb-{district}`) for a hotel or short-let room; none when the
+    /// district is not known (the task force then).
+    public var regulatorUnit: String?
+    public var dueAt: Date
+    /// Why, in fixed words.
+    public var reason: String
+    /// The finding that flagged it (intake's id).
+    public var findingID: String
+    /// Breaches at this venue within the window, this one included.
+    public var breaches: Int
+    /// The schools of the minors found, where named.
+    public var schoolCodes: [String]
+    public var at: Date
+
+    public init(
+        venueKey: String, kind: VenueFindingV1.VenueKind, name: String, district: String?, regulatorUnit: String?, dueAt: Date,
+        reason: String, findingID: String, breaches: Int, schoolCodes: [String], at: Date
+    ) {
+        self.venueKey = venueKey
+        self.kind = kind
+        self.name = name
+        self.district = district
+        self.regulatorUnit = regulatorUnit
+        self.dueAt = dueAt
+        self.reason = reason
+        self.findingID = findingID
+        self.breaches = breaches
+        self.schoolCodes = schoolCodes
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case venueKey, kind, name, district, regulatorUnit, dueAt, reason, findingID = "findingId", breaches, schoolCodes, at
+    }
+}

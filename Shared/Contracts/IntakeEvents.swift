@@ -24,9 +24,13 @@ public struct HotlineCallAcceptedV1: EventPayload, Hashable {
     public var riskFlags: [HotlineCallV1.RiskFlag]
     public var immediateDanger: Bool
     public var cityMatter: Bool
+    /// Who harmed the minor, when the counsellor heard.
+    public var harmedBy: HotlineCallV1.HarmedBy?
 
     public init(intakeID: String, agency: String, externalID: String, receivedAt: Date, callerRole: HotlineCallV1.CallerRole,
-                subjectID: String?, topic: HotlineCallV1.Topic, riskFlags: [HotlineCallV1.RiskFlag], immediateDanger: Bool, cityMatter: Bool) {
+                subjectID: String?, topic: HotlineCallV1.Topic, riskFlags: [HotlineCallV1.RiskFlag], immediateDanger: Bool, cityMatter: Bool,
+                harmedBy: HotlineCallV1.HarmedBy? = nil) {
+        self.harmedBy = harmedBy
         self.intakeID = intakeID
         self.agency = agency
         self.externalID = externalID
@@ -41,7 +45,7 @@ public struct HotlineCallAcceptedV1: EventPayload, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case intakeID = "intakeId", agency, externalID = "externalId", receivedAt, callerRole, subjectID = "subjectId",
-             topic, riskFlags, immediateDanger, cityMatter
+             topic, riskFlags, immediateDanger, cityMatter, harmedBy
     }
 }
 
@@ -222,9 +226,12 @@ public struct VenueFindingAcceptedV1: EventPayload, Hashable {
     public var subjectIDs: [String]
     public var activities: [VenueFindingV1.Activity]
     public var actionTaken: VenueFindingV1.Action
+    /// The schools the minors attend, where the agency named them: told for joint follow-up, with no one named.
+    public var schoolCodes: [String]?
 
     public init(intakeID: String, agency: String, externalID: String, venue: VenueFindingV1.Venue, foundAt: Date,
-                subjectIDs: [String], activities: [VenueFindingV1.Activity], actionTaken: VenueFindingV1.Action) {
+                subjectIDs: [String], activities: [VenueFindingV1.Activity], actionTaken: VenueFindingV1.Action, schoolCodes: [String]? = nil) {
+        self.schoolCodes = schoolCodes
         self.intakeID = intakeID
         self.agency = agency
         self.externalID = externalID
@@ -236,7 +243,7 @@ public struct VenueFindingAcceptedV1: EventPayload, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case intakeID = "intakeId", agency, externalID = "externalId", venue, foundAt, subjectIDs = "subjectIds", activities, actionTaken
+        case intakeID = "intakeId", agency, externalID = "externalId", venue, foundAt, subjectIDs = "subjectIds", activities, actionTaken, schoolCodes
     }
 }
 

@@ -366,4 +366,141 @@ struct ScenarioTests {
             #expect(!sealedRisk.text.contains("aggression"), "\(sealedRisk.text)")
         }
     }
+
+    // MARK: What bent
+
+    @Test("a returned student completes the persuade-to-return task; the case records the return")
+    func returnCompletesPersuasion() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let schoolCode = Self.schoolCode()
+            let school = try Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+            let today = String(Self.now().prefix(10))
+            try await school.send("attendance.signal.v1", """
+                {"externalId":"\(Self.ext())","schoolCode":"\(schoolCode)","student":{"studentNumber":"D-1"},"kind":"dropped_out","since":"\(today)"}
+                """)
+            var caseID = ""
+            #expect(try await eventually {
+                let cases = try await suite.call("intervention", "/v1/cases?school=\(schoolCode)", as: Self.taskForce)
+                caseID = Self.array(cases.json).first.flatMap { Self.string($0, "caseId") } ?? ""
+                return !caseID.isEmpty
+            })
+            let plan = try await suite.call(method: "POST", "intervention", "/v1/cases/\(caseID)/plan", as: Self.taskForce,
+                                            body: #"{"measures":[{"measure":"persuade_return","unit":"\#(schoolCode)"}]}"#)
+            #expect(plan.status == 201, "\(plan.text)")
+            try await school.send("attendance.signal.v1", """
+                {"externalId":"\(Self.ext())","schoolCode":"\(schoolCode)","student":{"studentNumber":"D-1"},"kind":"returned","since":"\(today)"}
+                """)
+            #expect(try await eventually {
+                let detail = try await suite.call("intervention", "/v1/cases/\(caseID)", as: Self.taskForce)
+                let persuade = Self.array(detail.json, "tasks").filter { Self.string($0, "measure") == "persuade_return" }
+                return persuade.count == 1 && Self.string(persuade[0], "status") == "completed" && detail.text.contains("returned_to_school")
+            })
+        }
+    }
+
+    @Test("a bullying report tasks the school's police officer and legal vice-principal the registry names")
+    func bullyingTasksSchoolOfficers() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let schoolCode = Self.schoolCode()
+            let district = String(schoolCode.prefix(6))
+            let school = try Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+            let registry = try await suite.call(method: "PUT", "inspection", "/v1/schools/\(schoolCode)", as: Self.taskForce, body: """
+                {"name":"Test school","type":"middle","policeUnit":"psb-\(district)-lx","legalVicePrincipalUnit":"proc-\(district)"}
+                """)
+            #expect(registry.status == 204, "\(registry.text)")
+            let misspelt = try await suite.call(method: "PUT", "inspection", "/v1/schools/\(schoolCode)", as: Self.taskForce, body: #"{"polceUnit":"x"}"#)
+            #expect(misspelt.status == 400 && misspelt.text.contains("/polceUnit"), "\(misspelt.text)")
+            // The registry's word reaches intervention before the report does.
+            try await Task.sleep(for: .seconds(1))
+            try await school.send("report.incident.v1", """
+                {"externalId":"\(Self.ext())","category":"bullying","immediateDanger":false,"occurredAt":"\(Self.now())","channel":"qr_code",
+                 "schoolCode":"\(schoolCode)","people":[{"role":"victim","studentNumber":"B-1"}]}
+                """)
+            #expect(try await eventually {
+                let police = try await suite.call("intervention", "/v1/units/psb-\(district)-lx/tasks", as: Self.taskForce)
+                let vice = try await suite.call("intervention", "/v1/units/proc-\(district)/tasks", as: Self.taskForce)
+                return Self.array(police.json).count == 1 && Self.array(vice.json).count == 1
+            }, "the school's police officer and legal vice-principal have no task")
+        }
+    }
+
+    @Test("a 12355 call about a guardian's violence counts domestic violence and the guardian factor")
+    func hotlineGuardianViolence() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let hotline = try Agency("hotline", kind: "youth_league_hotline", intakePort: suite.ports["intake"]!)
+            try await hotline.send("hotline.call.v1", """
+                {"externalId":"\(Self.ext())","receivedAt":"\(Self.now())","callerRole":"minor","topic":"family",
+                 "riskFlags":["violence"],"harmedBy":"guardian","immediateDanger":false,"cityMatter":false,
+                 "minor":{"idNumber":"\(Self.idNumber())"}}
+                """)
+            var factors: [String] = []
+            #expect(try await eventually {
+                let page = try await suite.call("assessment", "/v1/ledgers/children_in_hardship", as: hotline.identity)
+                guard let subject = Self.array(page.json, "entries").first.flatMap({ Self.string($0, "subjectId") }) else { return false }
+                let risk = try await suite.call("assessment", "/v1/subjects/\(subject)/risk", as: hotline.identity)
+                factors = Self.array(risk.json, "factors").compactMap { Self.string($0, "id") }
+                return Set(["domestic_violence", "guardian_absent_or_unfit"]).isSubset(of: factors)
+            }, "factors: \(factors)")
+        }
+    }
+
+    @Test("reports say how they came in, and intake counts them by channel")
+    func reportChannels() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let police = try Agency("psb", kind: "police", intakePort: suite.ports["intake"]!)
+            func qr() async throws -> Double {
+                Self.number(try await suite.call("intake", "/v1/stats", as: Self.taskForce).json, "reportsByChannel", "qr_code") ?? 0
+            }
+            let before = try await qr()
+            try await police.send("report.incident.v1", """
+                {"externalId":"\(Self.ext())","category":"theft","immediateDanger":false,"occurredAt":"\(Self.now())","channel":"qr_code",
+                 "people":[{"role":"victim","idNumber":"\(Self.idNumber())"}]}
+                """)
+            #expect(try await qr() == before + 1)
+            let refused = try await police.publish("report.incident.v1", """
+                {"externalId":"\(Self.ext())","category":"theft","immediateDanger":false,"occurredAt":"\(Self.now())","channel":"pigeon",
+                 "people":[{"role":"victim","idNumber":"\(Self.idNumber())"}]}
+                """)
+            let receipt = try await police.receipts(for: refused).first
+            #expect(receipt?.status == .rejected && receipt?.reasons.first?.field == "/channel", "\(String(describing: receipt))")
+        }
+    }
+
+    @Test("minors in an internet café: the venue is flagged at once, its regulator tasked, the schools told; a repeat goes to the task force")
+    func venueInBreach() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let police = try Agency("psb", kind: "police", intakePort: suite.ports["intake"]!)
+            let schoolCode = Self.schoolCode()
+            let district = String(schoolCode.prefix(6))
+            let licence = "\(district)-KTV-" + String(UUID().uuidString.prefix(6))
+            func finding() -> String {
+                """
+                {"externalId":"\(Self.ext())","foundAt":"\(Self.now())","activities":["present","drinking"],"actionTaken":"rectification_order",
+                 "venue":{"kind":"ktv","name":"金嗓子KTV","licence":"\(licence)","district":"\(district)"},
+                 "minors":[{"studentNumber":"V-1","schoolCode":"\(schoolCode)"},{"idNumber":"\(Self.idNumber())"}]}
+                """
+            }
+            try await police.send("venue.finding.v1", finding())
+            #expect(try await eventually {
+                let venues = try await suite.call("inspection", "/v1/venues?flagged=true", as: police.identity)
+                return Self.array(venues.json).contains { Self.string($0, "venueKey") == "licence:\(licence)" }
+            }, "a KTV that admitted minors is not flagged at the first finding")
+            #expect(try await eventually {
+                let regulator = try await suite.call("intervention", "/v1/units/culture-\(district)/tasks", as: Self.taskForce)
+                let school = try await suite.call("intervention", "/v1/units/\(schoolCode)/tasks", as: Self.taskForce)
+                return Self.array(regulator.json).contains { Self.string($0, "measure") == "venue_rectification" }
+                    && Self.array(school.json).contains { Self.string($0, "measure") == "joint_follow_up" }
+            }, "no rectification task for the regulator, or no follow-up for the school")
+            try await police.send("venue.finding.v1", finding())
+            #expect(try await eventually {
+                let force = try await suite.call("intervention", "/v1/units/district-task-force/tasks", as: Self.taskForce)
+                return Self.array(force.json).contains { Self.string($0, "measure") == "venue_rectification" && (Self.string($0, "note") ?? "").contains(licence) }
+            }, "a repeated breach did not reach the task force")
+        }
+    }
 }

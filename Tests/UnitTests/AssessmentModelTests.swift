@@ -162,11 +162,20 @@ struct AssessmentModelTests {
 
     @Test("hotline calls: each risk flag, and danger now")
     func hotlineMapping() {
-        func call(_ flags: [HotlineCallV1.RiskFlag], danger: Bool = false, subject: String? = AssessmentModelTests.subject) -> [String] {
+        func call(
+            _ flags: [HotlineCallV1.RiskFlag], danger: Bool = false, subject: String? = AssessmentModelTests.subject,
+            topic: HotlineCallV1.Topic = .psychological, by: HotlineCallV1.HarmedBy? = nil
+        ) -> [String] {
             Self.ids(FactorMapping.observations(HotlineCallAcceptedV1(
                 intakeID: "i", agency: "hotline", externalID: "x", receivedAt: Self.now, callerRole: .minor, subjectID: subject,
-                topic: .psychological, riskFlags: flags, immediateDanger: danger, cityMatter: false), eventID: "e"))
+                topic: topic, riskFlags: flags, immediateDanger: danger, cityMatter: false, harmedBy: by), eventID: "e"))
         }
+        // Violence at home: a guardian's counts as domestic violence and as guardianship that fails the child.
+        #expect(call([.violence], by: .guardian) == ["domestic_violence", "guardian_absent_or_unfit", "victim_of_harm"])
+        #expect(call([.abuse], by: .guardian) == ["domestic_violence", "guardian_absent_or_unfit"])
+        #expect(call([.violence], by: .familyMember) == ["domestic_violence", "victim_of_harm"])
+        #expect(call([.violence], topic: .family) == ["domestic_violence", "victim_of_harm"])
+        #expect(call([.violence], by: .peer) == ["victim_of_harm"])
         #expect(call([.selfHarm]) == ["self_harm_ideation"])
         #expect(call([.abuse]) == ["domestic_violence"])
         #expect(call([.violence]) == ["victim_of_harm"])
