@@ -38,7 +38,17 @@ struct AssessmentService: HuhangService {
         }
         assess(ReportAcceptedV1.self, FactorMapping.observations)
         assess(HotlineCallAcceptedV1.self, FactorMapping.observations)
-        assess(ScreeningBatchAcceptedV1.self, FactorMapping.observations)
+        // A screening batch is also kept as a count, so that the school sees how many rows were applied.
+        handlers.on(ScreeningBatchAcceptedV1.self) { batch, context in
+            try await context.connection.query("""
+                INSERT INTO assessment.screenings (intake_id, agency, school_code, scale, screened_at, rows, positive, rejected_rows)
+                VALUES (\(batch.intakeID), \(batch.agency), \(batch.schoolCode), \(batch.scale), \(batch.screenedAt), \(batch.results.count),
+                        \(batch.results.filter(\.positive).count), \(batch.rejectedRows))
+                ON CONFLICT (intake_id) DO NOTHING
+                """, logger: context.logger)
+            try await self.assess(FactorMapping.observations(batch, eventID: context.envelope.id), context)
+            return .applied
+        }
         assess(AttendanceSignalAcceptedV1.self, FactorMapping.observations)
         assess(FamilySituationAcceptedV1.self, FactorMapping.observations)
         assess(VenueFindingAcceptedV1.self, FactorMapping.observations)

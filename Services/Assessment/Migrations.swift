@@ -104,6 +104,19 @@ enum AssessmentMigrations {
                 UPDATE assessment.subjects SET review_at = now()
                     WHERE subject_id IN (SELECT subject_id FROM assessment.sealed_subjects);
                 """),
+            Migration(5, "screening batches applied, as counts", """
+                CREATE TABLE assessment.screenings (
+                    intake_id     text PRIMARY KEY,
+                    agency        text NOT NULL,
+                    school_code   text NOT NULL,
+                    scale         text NOT NULL,
+                    screened_at   timestamptz NOT NULL,
+                    rows          integer NOT NULL,
+                    positive      integer NOT NULL,
+                    rejected_rows integer NOT NULL,
+                    applied_at    timestamptz NOT NULL DEFAULT now()
+                );
+                """),
         ]
     }
 

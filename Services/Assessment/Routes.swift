@@ -13,7 +13,8 @@ import Storage
 /// | `GET /v1/subjects/{id}/risk` | the district task force; an agency that sent an event about the subject |
 /// | `GET /v1/ledgers/{name}?school=&district=&tier=&limit=&after=` | the task force (every entry); an agency (the subjects it reported) |
 /// | `GET /v1/stats` | the task force, operators |
-/// | `GET /v1/models`, `POST /v1/models`, `POST /v1/models/{version}/activate` | operators (the list also the task force) |
+/// | `GET /v1/screenings/{intakeId}` | the agency that sent the batch, the task force: rows applied, positive, left out |
+/// | `GET /v1/models`, `GET /v1/models/{version}`, `POST /v1/models`, `POST /v1/models/{version}/activate` | operators (reading also the task force) |
 ///
 /// Every read of a subject's assessment or of a ledger writes an audit entry.
 enum AssessmentRoutes {
@@ -76,6 +77,24 @@ enum AssessmentRoutes {
             }
             return try JSONResponse.make(LedgerPage(ledger: name, entries: entries, next: entries.count == limit ? entries.last?.entryID : nil))
         }
+        // How much of a screening batch was applied: the sending agency (by intake's id, the receipt's reportId) or the task force.
+        v1.get("screenings/:id") { _, context in
+            let identity = try context.requireIdentity()
+            let id = try context.parameters.require("id")
+            let rows = try await database.client.query("""
+                SELECT agency, school_code, scale, screened_at, rows, positive, rejected_rows, applied_at FROM assessment.screenings WHERE intake_id = \(id)
+                """, logger: database.logger)
+            for try await (agency, school, scale, screened, applied, positive, rejected, at)
+                in rows.decode((String, String, String, Date, Int, Int, Int, Date).self) {
+                guard identity.role == "task-force" || identity.agency == agency else {
+                    throw HTTPError(.forbidden, message: "a screening is shown to the agency that sent it and the task force")
+                }
+                return try JSONResponse.make(Screening(
+                    intakeID: id, schoolCode: school, scale: scale, screenedAt: screened, appliedRows: applied, positive: positive,
+                    rejectedRows: rejected, appliedAt: at))
+            }
+            throw HTTPError(.notFound, message: "no screening \(id) applied (yet)")
+        }
         v1.get("stats") { _, context in
             let identity = try context.requireIdentity()
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
@@ -92,6 +111,18 @@ enum AssessmentRoutes {
             }
             return try JSONResponse.make(models)
         }
+        v1.get("models/:version") { _, context in
+            let identity = try context.requireIdentity()
+            guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+            let version = try context.parameters.require("version")
+            let rows = try await database.client.query(
+                "SELECT definition::text FROM assessment.models WHERE version = \(version)", logger: database.logger)
+            for try await definition in rows.decode(String.self) {
+                // The model as loaded: factors with weights and days, thresholds, triggers, markers, ledgers.
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: definition)))
+            }
+            throw HTTPError(.notFound, message: "no model \(version); GET /v1/models lists them")
+        }
         v1.post("models") { request, context in
             let identity = try context.requireIdentity()
             guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "operators load models") }
@@ -100,7 +131,7 @@ enum AssessmentRoutes {
             do {
                 candidate = try JSONDecoder().decode(RiskModel.self, from: Data(body.readableBytesView))
             } catch {
-                throw HTTPError(.badRequest, message: "the body is not a risk model: \(error)")
+                throw HTTPError(.badRequest, message: "the body is not a risk model: \(RequestProblem.describe(error))")
             }
             let problems = candidate.problems()
             if !problems.isEmpty { return try JSONResponse.make(problems, status: .badRequest) }
@@ -300,6 +331,21 @@ enum AssessmentRoutes {
         var bySchool: [String: Int]
         /// Subjects above low, per district.
         var byDistrict: [String: Int]
+    }
+
+    struct Screening: Codable {
+        var intakeID: String
+        var schoolCode: String
+        var scale: String
+        var screenedAt: Date
+        /// Rows assessment applied: every row intake accepted.
+        var appliedRows: Int
+        /// Of those, at or over their threshold.
+        var positive: Int
+        /// Rows intake left out (named in the receipt).
+        var rejectedRows: Int
+        var appliedAt: Date
+        enum CodingKeys: String, CodingKey { case intakeID = "intakeId", schoolCode, scale, screenedAt, appliedRows, positive, rejectedRows, appliedAt }
     }
 
     struct ModelVersion: Codable {

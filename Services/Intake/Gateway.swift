@@ -14,9 +14,9 @@ struct EventStatus: Sendable {
     static func record(_ receipt: IntakeReceiptV1, agency: String, on connection: PostgresConnection, logger: Logger) async throws {
         let reasons = String(decoding: try JSONEncoder().encode(receipt.reasons), as: UTF8.self)
         try await connection.query("""
-            INSERT INTO intake.event_status (event_id, agency, event_type, external_id, status, reasons, report_id, at)
+            INSERT INTO intake.event_status (event_id, agency, event_type, external_id, status, reasons, report_id, at, accepted_rows, rejected_rows)
             VALUES (\(receipt.eventID), \(agency), \(receipt.eventType), \(receipt.externalID), \(receipt.status.rawValue),
-                    \(reasons)::jsonb, \(receipt.reportID), \(receipt.at))
+                    \(reasons)::jsonb, \(receipt.reportID), \(receipt.at), \(receipt.acceptedRows), \(receipt.rejectedRows))
             ON CONFLICT (event_id) DO NOTHING
             """, logger: logger)
     }
@@ -24,15 +24,15 @@ struct EventStatus: Sendable {
     /// The receipt for an event, if the agency sent it.
     func receipt(eventID: String, agency: String) async throws -> IntakeReceiptV1? {
         let rows = try await database.client.query("""
-            SELECT event_type, external_id, status, reasons::text, report_id, at, refused_by FROM intake.event_status
+            SELECT event_type, external_id, status, reasons::text, report_id, at, refused_by, accepted_rows, rejected_rows FROM intake.event_status
             WHERE event_id = \(eventID) AND agency = \(agency)
             """, logger: database.logger)
-        for try await (type, externalID, status, reasons, reportID, at, refusedBy)
-            in rows.decode((String, String?, String, String, String?, Date, String?).self) {
+        for try await (type, externalID, status, reasons, reportID, at, refusedBy, acceptedRows, rejectedRows)
+            in rows.decode((String, String?, String, String, String?, Date, String?, Int?, Int?).self) {
             return IntakeReceiptV1(
                 eventID: eventID, eventType: type, externalID: externalID, status: IntakeReceiptV1.Status(rawValue: status) ?? .rejected,
                 reasons: (try? JSONDecoder().decode([FieldError].self, from: Data(reasons.utf8))) ?? [], reportID: reportID, at: at,
-                refusedBy: refusedBy)
+                refusedBy: refusedBy, acceptedRows: acceptedRows, rejectedRows: rejectedRows)
         }
         return nil
     }

@@ -144,7 +144,7 @@ struct IntakeService: HuhangService {
             try await emit(item.payload, subject: item.subject, context)
         }
         try await answer(context, agency: agency, status: .accepted, externalID: event.externalID, reasons: read.rowProblems,
-                         reportID: intakeID)
+                         reportID: intakeID, rows: E.rows == nil ? nil : (event.rowCount, read.rejectedRows))
         context.logger.info("event accepted", metadata: [
             "intake.agency": "\(agency)", "intake.type": "\(envelope.type)", "intake.id": "\(intakeID)",
             "intake.subjects": "\(acceptance.links.count)", "intake.rejected_rows": "\(read.rejectedRows)",
@@ -159,11 +159,11 @@ struct IntakeService: HuhangService {
     /// Sends the agency its receipt, through the outbox, on `huhang.replies`.
     private func answer(
         _ context: HandlerContext, agency: String, status: IntakeReceiptV1.Status, externalID: String?,
-        reasons: [FieldError] = [], reportID: String? = nil
+        reasons: [FieldError] = [], reportID: String? = nil, rows: (accepted: Int, rejected: Int)? = nil
     ) async throws {
         let receipt = IntakeReceiptV1(
             eventID: context.envelope.id, eventType: context.envelope.type, externalID: externalID, status: status,
-            reasons: reasons, reportID: reportID, at: Date())
+            reasons: reasons, reportID: reportID, at: Date(), acceptedRows: rows?.accepted, rejectedRows: rows?.rejected)
         try await EventStatus.record(receipt, agency: agency, on: context.connection, logger: context.logger)
         try await context.emit(receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: agency)
     }

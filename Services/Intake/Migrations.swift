@@ -128,5 +128,8 @@ enum IntakeMigrations {
             ALTER TABLE intake.accepted ADD COLUMN channel text;
             CREATE INDEX accepted_received ON intake.accepted (received_at);
             """),
+        Migration(8, "how many rows of a batch were accepted and left out, for GET /v1/events/{id}", """
+            ALTER TABLE intake.event_status ADD COLUMN accepted_rows integer, ADD COLUMN rejected_rows integer;
+            """),
     ]
 }

@@ -406,11 +406,13 @@ struct CaseStore {
     /// Starts tracking a referral to its outcome (idempotent on its id).
     func openReferral(
         id: String, kind: ReferralKind, caseID: String?, taskID: String?, subjectID: String?, fromAgency: String, urgent: Bool,
-        by actor: Actor, at now: Date, on connection: PostgresConnection
+        fromIntakeID: String? = nil, fromEventType: String? = nil, by actor: Actor, at now: Date, on connection: PostgresConnection
     ) async throws {
         let rows = try await connection.query("""
-            INSERT INTO intervention.referrals (referral_id, kind, case_id, task_id, subject_id, from_agency, urgent, requested_at)
-            VALUES (\(id), \(kind.rawValue), \(caseID)::uuid, \(taskID)::uuid, \(subjectID), \(fromAgency), \(urgent), \(now))
+            INSERT INTO intervention.referrals (referral_id, kind, case_id, task_id, subject_id, from_agency, urgent, requested_at,
+                                                from_intake_id, from_event_type)
+            VALUES (\(id), \(kind.rawValue), \(caseID)::uuid, \(taskID)::uuid, \(subjectID), \(fromAgency), \(urgent), \(now),
+                    \(fromIntakeID), \(fromEventType))
             ON CONFLICT (referral_id) DO NOTHING RETURNING 1
             """, logger: logger)
         var inserted = false
@@ -420,7 +422,6 @@ struct CaseStore {
         }
     }
 
-    /// The subject's open case, if any.
     /// The units of a school's police officer and legal vice-principal, as the registry names them.
     func schoolUnits(_ schoolCode: String, on connection: PostgresConnection) async throws -> [String] {
         let rows = try await connection.query("""
@@ -452,6 +453,7 @@ struct CaseStore {
         return ids
     }
 
+    /// The subject's open case, if any.
     func openCase(of subjectID: String, on connection: PostgresConnection) async throws -> String? {
         let rows = try await connection.query(
             "SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subjectID) AND status = 'open'", logger: logger)

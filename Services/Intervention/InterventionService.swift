@@ -201,7 +201,8 @@ struct InterventionService: HuhangService {
             let caseID = try await referral.subjectID.asyncFlatMap { try await store.openCase(of: $0, on: context.connection) }
             try await store.openReferral(
                 id: referral.referralID, kind: kind, caseID: caseID, taskID: nil, subjectID: referral.subjectID, fromAgency: referral.fromAgency,
-                urgent: referral.urgent, by: .event(context.envelope.id), at: clock.now(), on: context.connection)
+                urgent: referral.urgent, fromIntakeID: referral.fromIntakeID, fromEventType: referral.fromEventType,
+                by: .event(context.envelope.id), at: clock.now(), on: context.connection)
             return .applied
         }
 

@@ -158,6 +158,9 @@ enum InterventionMigrations {
                 legal_vice_principal_unit text,
                 updated_at                timestamptz NOT NULL
             );
+            ALTER TABLE intervention.referrals
+                ADD COLUMN from_intake_id  text,
+                ADD COLUMN from_event_type text;
             """),
     ]
 }

@@ -55,7 +55,14 @@ struct InterventionRoutes: Sendable {
 
     struct Referral: Codable {
         var referralID: String
+        /// Where it was referred, in the words of `referral.requested.v1` (`police_110`, `city_12345`) and of the
+        /// plan's measures (`specialised_school`, `judicial_aid`, `social_aid`).
+        var target: String
+        /// The same as `target`; kept for readers of the first version of this list.
         var kind: String
+        /// Intake's id of the call or report that asked for it (`intakeId`, the receipt's `reportId`), and its type.
+        var fromIntakeID: String?
+        var fromEventType: String?
         var status: String
         var outcome: String?
         var caseID: String?
@@ -65,7 +72,8 @@ struct InterventionRoutes: Sendable {
         var requestedAt: Date
         var resolvedAt: Date?
         enum CodingKeys: String, CodingKey {
-            case referralID = "referralId", kind, status, outcome, caseID = "caseId", subjectID = "subjectId", fromAgency, urgent, requestedAt, resolvedAt
+            case referralID = "referralId", target, kind, fromIntakeID = "fromIntakeId", fromEventType, status, outcome, caseID = "caseId",
+                 subjectID = "subjectId", fromAgency, urgent, requestedAt, resolvedAt
         }
     }
 
@@ -263,19 +271,20 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let query = request.uri.queryParameters
-            let status = query["status"].map(String.init), kind = query["kind"].map(String.init)
+            let status = query["status"].map(String.init), kind = (query["target"] ?? query["kind"]).map(String.init)
             let rows = try await database.client.query("""
-                SELECT r.referral_id, r.kind, r.status, r.outcome, r.case_id::text, r.subject_id, r.from_agency, r.urgent, r.requested_at, r.resolved_at
+                SELECT r.referral_id, r.kind, r.status, r.outcome, r.case_id::text, r.subject_id, r.from_agency, r.urgent, r.requested_at, r.resolved_at,
+                       r.from_intake_id, r.from_event_type
                 FROM intervention.referrals r LEFT JOIN intervention.cases c USING (case_id)
                 WHERE (\(status)::text IS NULL OR r.status = \(status)) AND (\(kind)::text IS NULL OR r.kind = \(kind)) AND NOT coalesce(c.sealed, false)
                 ORDER BY r.requested_at LIMIT 500
                 """, logger: database.logger)
             var referrals: [Referral] = []
-            for try await (id, kind, status, outcome, caseID, subject, from, urgent, requested, resolved)
-                in rows.decode((String, String, String, String?, String?, String?, String, Bool, Date, Date?).self) {
+            for try await (id, kind, status, outcome, caseID, subject, from, urgent, requested, resolved, intakeID, eventType)
+                in rows.decode((String, String, String, String?, String?, String?, String, Bool, Date, Date?, String?, String?).self) {
                 referrals.append(Referral(
-                    referralID: id, kind: kind, status: status, outcome: outcome, caseID: caseID, subjectID: subject, fromAgency: from,
-                    urgent: urgent, requestedAt: requested, resolvedAt: resolved))
+                    referralID: id, target: kind, kind: kind, fromIntakeID: intakeID, fromEventType: eventType, status: status, outcome: outcome,
+                    caseID: caseID, subjectID: subject, fromAgency: from, urgent: urgent, requestedAt: requested, resolvedAt: resolved))
             }
             return try JSONResponse.make(referrals)
         }

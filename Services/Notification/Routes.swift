@@ -15,7 +15,7 @@ import Storage
 /// | `GET /v1/deliveries?event=&recipient=&status=pending\|delivered\|failed` | the task force, operators: every delivery with its attempts |
 /// | `PUT /v1/endpoints/{recipient}/{channel}` | operators: a unit's webhook (URL and signing secret), SMS number or e-mail address |
 /// | `PUT /v1/recipients/{recipient}` | the recipient, operators: its language, `zh` (default) or `en` |
-/// | `GET /v1/rules`, `PUT /v1/rules/{eventType}` | any token reads; operators and the task force set who hears of what, on which channels |
+/// | `GET /v1/rules`, `GET /v1/rules/{eventType}`, `PUT /v1/rules/{eventType}` | any token reads; operators and the task force set who hears of what, on which channels |
 struct NotificationRoutes: Sendable {
     let database: Database
     let clock: any WallClock
@@ -28,6 +28,11 @@ struct NotificationRoutes: Sendable {
         var critical: Bool
         var deliveredAt: Date
         var ackedAt: Date?
+        /// For a critical notice: by when the unit must acknowledge it, before it goes to the next level.
+        var ackDueAt: Date?
+        /// `acknowledged`; `awaiting_acknowledgement` (critical, before `ackDueAt`); `escalated` (critical, not
+        /// acknowledged in time, sent on to the next level); `delivered` (nothing to acknowledge).
+        var state: String
     }
 
     struct Delivery: Codable {
@@ -44,6 +49,12 @@ struct NotificationRoutes: Sendable {
 
     struct EndpointBody: Codable { var address: String; var secret: String? }
     struct Rule: Codable { var eventType: String; var recipients: [String]; var channels: [String]; var critical: Bool }
+    /// The body of `PUT /v1/rules/{eventType}`; the event type is the path's (a body that names another is refused).
+    struct RuleBody: Codable { var eventType: String?; var recipients: [String]; var channels: [String]; var critical: Bool }
+    struct Preference: Codable { var language: String }
+
+    /// Who a rule can name: roles the event names, or a care team's members.
+    static let recipientRoles = "unit, escalated_to, task_force, target, school, recipient, care_team, care_team:<role>"
 
     func add(to v1: RouterGroup<HuhangRequestContext>) {
         v1.get("inbox/:recipient") { _, context in
@@ -54,13 +65,17 @@ struct NotificationRoutes: Sendable {
                 throw HTTPError(.forbidden, message: "this inbox belongs to another unit")
             }
             let rows = try await database.client.query("""
-                SELECT delivery_id::text, event_type, correlation_id, body, critical, delivered_at, acked_at
+                SELECT delivery_id::text, event_type, correlation_id, body, critical, delivered_at, acked_at, ack_due_at, escalated_at IS NOT NULL
                 FROM notification.deliveries WHERE recipient = \(recipient) AND channel = 'inbox'
                 ORDER BY delivered_at DESC LIMIT 100
                 """, logger: database.logger)
             var items: [InboxItem] = []
-            for try await (id, type, correlation, body, critical, at, acked) in rows.decode((String, String, String, String, Bool, Date, Date?).self) {
-                items.append(InboxItem(deliveryId: id, eventType: type, correlationId: correlation, body: body, critical: critical, deliveredAt: at, ackedAt: acked))
+            for try await (id, type, correlation, body, critical, at, acked, due, escalated)
+                in rows.decode((String, String, String, String, Bool, Date, Date?, Date?, Bool).self) {
+                let state = acked != nil ? "acknowledged" : !critical ? "delivered" : escalated ? "escalated" : "awaiting_acknowledgement"
+                items.append(InboxItem(
+                    deliveryId: id, eventType: type, correlationId: correlation, body: body, critical: critical, deliveredAt: at, ackedAt: acked,
+                    ackDueAt: critical ? due : nil, state: state))
             }
             struct Inbox: Codable { var recipient: String; var items: [InboxItem] }
             return try JSONResponse.make(Inbox(recipient: recipient, items: items))
@@ -104,10 +119,9 @@ struct NotificationRoutes: Sendable {
             let identity = try context.requireIdentity()
             let recipient = try context.parameters.require("recipient")
             guard identity.acts(for: recipient) || identity.role == "operator" else { throw HTTPError(.forbidden, message: "the recipient itself, or operators") }
-            let buffer = try await request.body.collect(upTo: 4096)
-            struct Preference: Codable { var language: String }
-            guard let preference = try? JSONDecoder().decode(Preference.self, from: Data(buffer.readableBytesView)), ["zh", "en"].contains(preference.language) else {
-                throw HTTPError(.badRequest, message: #"the body is {"language": "zh"} or {"language": "en"}"#)
+            let preference = try await request.decodeJSON(Preference.self, limit: 4096)
+            guard ["zh", "en"].contains(preference.language) else {
+                throw HTTPError(.badRequest, message: #"/language: is zh or en"#)
             }
             try await database.client.query("""
                 INSERT INTO notification.recipients (recipient, language) VALUES (\(recipient), \(preference.language))
@@ -125,6 +139,16 @@ struct NotificationRoutes: Sendable {
             }
             return try JSONResponse.make(rules)
         }
+        v1.get("rules/:type") { _, context in
+            _ = try context.requireIdentity()
+            let type = try context.parameters.require("type")
+            let rows = try await database.client.query(
+                "SELECT event_type, recipients, channels, critical FROM notification.rules WHERE event_type = \(type)", logger: database.logger)
+            for try await (type, recipients, channels, critical) in rows.decode((String, [String], [String], Bool).self) {
+                return try JSONResponse.make(Rule(eventType: type, recipients: recipients, channels: channels, critical: critical))
+            }
+            throw HTTPError(.notFound, message: "no rule for \(type); notification routes \(Routing.types.map(\.name).joined(separator: ", "))")
+        }
         v1.put("rules/:type") { request, context in
             let identity = try context.requireIdentity()
             guard ["operator", "task-force"].contains(identity.role) else { throw HTTPError(.forbidden, message: "operators and the task force set rules") }
@@ -132,10 +156,11 @@ struct NotificationRoutes: Sendable {
             guard Routing.types.contains(where: { $0.name == type }) else {
                 throw HTTPError(.notFound, message: "notification does not route \(type); it routes \(Routing.types.map(\.name).joined(separator: ", "))")
             }
-            let buffer = try await request.body.collect(upTo: 64 * 1024)
-            guard let rule = try? JSONDecoder().decode(Rule.self, from: Data(buffer.readableBytesView)), !rule.recipients.isEmpty,
-                  !rule.channels.isEmpty, Set(rule.channels).isSubset(of: ["inbox", "webhook", "sms", "email"]) else {
-                throw HTTPError(.badRequest, message: #"the body is {"eventType": …, "recipients": ["unit", …], "channels": ["inbox", "webhook", "sms", "email"], "critical": false}"#)
+            let rule = try await request.decodeJSON(RuleBody.self, limit: 64 * 1024)
+            if let named = rule.eventType, named != type { throw HTTPError(.badRequest, message: "/eventType: names \(named), the path \(type)") }
+            guard !rule.recipients.isEmpty else { throw HTTPError(.badRequest, message: "/recipients: name at least one: \(Self.recipientRoles)") }
+            guard !rule.channels.isEmpty, Set(rule.channels).isSubset(of: ["inbox", "webhook", "sms", "email"]) else {
+                throw HTTPError(.badRequest, message: "/channels: one or more of inbox, webhook, sms, email")
             }
             try await database.client.query("""
                 INSERT INTO notification.rules (event_type, recipients, channels, critical) VALUES (\(type), \(rule.recipients), \(rule.channels), \(rule.critical))
@@ -148,10 +173,8 @@ struct NotificationRoutes: Sendable {
             guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "operators set endpoints") }
             let recipient = try context.parameters.require("recipient"), channel = try context.parameters.require("channel")
             guard ["webhook", "sms", "email"].contains(channel) else { throw HTTPError(.badRequest, message: "channel is webhook, sms or email") }
-            let buffer = try await request.body.collect(upTo: 64 * 1024)
-            guard let body = try? JSONDecoder().decode(EndpointBody.self, from: Data(buffer.readableBytesView)), !body.address.isEmpty else {
-                throw HTTPError(.badRequest, message: #"the body is {"address": "...", "secret": "..."}"#)
-            }
+            let body = try await request.decodeJSON(EndpointBody.self, limit: 64 * 1024)
+            guard !body.address.isEmpty else { throw HTTPError(.badRequest, message: "/address: is required: a URL, a phone number or an e-mail address") }
             try await database.client.query("""
                 INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(recipient), \(channel), \(body.address), \(body.secret))
                 ON CONFLICT (recipient, channel) DO UPDATE SET address = EXCLUDED.address, secret = EXCLUDED.secret

@@ -360,11 +360,17 @@ public struct IntakeReceiptV1: EventPayload, Hashable {
     /// Set on a second receipt, `rejected`, for an event intake accepted and a service then could not
     /// apply (feedback on another unit's task, say): which service, with the reasons.
     public var refusedBy: String?
+    /// For a batch (`screening.batch.v1`): how many rows were accepted and passed on, and how many left out
+    /// (each named in `reasons`). Assessment's `GET /v1/screenings/{reportId}` says how many it has applied.
+    public var acceptedRows: Int?
+    public var rejectedRows: Int?
 
     public init(
         eventID: String, eventType: String, externalID: String?, status: Status, reasons: [FieldError], reportID: String?, at: Date,
-        refusedBy: String? = nil
+        refusedBy: String? = nil, acceptedRows: Int? = nil, rejectedRows: Int? = nil
     ) {
+        self.acceptedRows = acceptedRows
+        self.rejectedRows = rejectedRows
         self.eventID = eventID
         self.eventType = eventType
         self.externalID = externalID
@@ -376,7 +382,7 @@ public struct IntakeReceiptV1: EventPayload, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "eventId", eventType, externalID = "externalId", status, reasons, reportID = "reportId", at, refusedBy
+        case eventID = "eventId", eventType, externalID = "externalId", status, reasons, reportID = "reportId", at, refusedBy, acceptedRows, rejectedRows
     }
 }
 

@@ -503,4 +503,61 @@ struct ScenarioTests {
             }, "a repeated breach did not reach the task force")
         }
     }
+
+    @Test("a 2,000-row screening: the receipt says how many rows were accepted and left out, assessment how many it applied")
+    func screeningBatch() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let schoolCode = Self.schoolCode()
+            let school = try Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+            let rows = (0..<2000).map { index in
+                // Every 500th row names nobody; every 100th screens positive.
+                index % 500 == 7 ? #"{"student":{},"score":50,"threshold":65}"#
+                    : #"{"student":{"studentNumber":"M-\#(index)"},"score":\#(index % 100 == 0 ? 80 : 30),"threshold":65}"#
+            }
+            let id = try await school.publish("screening.batch.v1", """
+                {"externalId":"\(Self.ext())","schoolCode":"\(schoolCode)","scale":"MHT","screenedAt":"\(Self.now())","results":[\(rows.joined(separator: ","))]}
+                """)
+            let receipt = try #require(try await school.receipts(for: id, timeout: .seconds(60)).first)
+            #expect(receipt.status == .accepted && receipt.acceptedRows == 1996 && receipt.rejectedRows == 4, "\(receipt)")
+            #expect(receipt.reasons.map(\.field).allSatisfy { $0.hasPrefix("/results/") } && receipt.reasons.count == 4)
+            let reportID = try #require(receipt.reportID)
+            var applied: JSONValue = .null
+            #expect(try await eventually(timeout: .seconds(60)) {
+                applied = try await suite.call("assessment", "/v1/screenings/\(reportID)", as: school.identity).json
+                return Self.number(applied, "appliedRows") == 1996
+            }, "\(applied)")
+            #expect(Self.number(applied, "positive") == 20 && Self.number(applied, "rejectedRows") == 4)
+            let page = try await suite.call("assessment", "/v1/ledgers/psychological_risk?school=\(schoolCode)&limit=500", as: Self.taskForce)
+            #expect(Self.array(page.json, "entries").count == 20)
+        }
+    }
+
+    @Test("a broken one-key alarm becomes a hazard with a deadline and a task for the school; a passing re-inspection closes it")
+    func brokenAlarm() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let schoolCode = Self.schoolCode()
+            let school = try Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+            func inspect(_ passed: Bool) async throws {
+                try await school.send("inspection.report.v1", """
+                    {"externalId":"\(Self.ext())","schoolCode":"\(schoolCode)","kind":"daily_check","inspectedAt":"\(Self.now())",
+                     "checks":[{"item":"one_key_alarm","passed":\(passed)\(passed ? "" : #","note":"alarm not linked to 110""#)}]}
+                    """)
+            }
+            try await inspect(false)
+            #expect(try await eventually {
+                let hazards = try await suite.call("inspection", "/v1/hazards?school=\(schoolCode)&state=open", as: school.identity)
+                let tasks = try await suite.call("intervention", "/v1/units/\(schoolCode)/tasks", as: school.identity)
+                return Self.array(hazards.json).contains { Self.string($0, "item") == "one_key_alarm" && Self.string($0, "severity") == "critical" }
+                    && Self.array(tasks.json).contains { Self.string($0, "measure") == "hazard_rectification" }
+            })
+            try await inspect(true)
+            #expect(try await eventually {
+                let hazards = try await suite.call("inspection", "/v1/hazards?school=\(schoolCode)&state=open", as: school.identity)
+                return Self.array(hazards.json).isEmpty
+            })
+        }
+    }
 }
+
