@@ -158,6 +158,8 @@ enum InterventionMigrations {
                 legal_vice_principal_unit text,
                 updated_at                timestamptz NOT NULL
             );
+            """),
+        Migration(8, "which call or report asked for a referral", """
             ALTER TABLE intervention.referrals
                 ADD COLUMN from_intake_id  text,
                 ADD COLUMN from_event_type text;

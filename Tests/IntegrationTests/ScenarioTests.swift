@@ -559,5 +559,67 @@ struct ScenarioTests {
             })
         }
     }
+
+    @Test("a 12355 call with danger now: a 110 referral at once, listed by its target with the call it came from")
+    func hotlineDangerNow() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let hotline = try Agency("hotline", kind: "youth_league_hotline", intakePort: suite.ports["intake"]!)
+            let call = try await hotline.send("hotline.call.v1", """
+                {"externalId":"\(Self.ext())","receivedAt":"\(Self.now())","callerRole":"parent","topic":"family",
+                 "riskFlags":["self_harm"],"immediateDanger":true,"cityMatter":false,"minor":{"idNumber":"\(Self.idNumber())"}}
+                """)
+            var referral: JSONValue = .null
+            #expect(try await eventually {
+                let list = try await suite.call("intervention", "/v1/referrals?target=police_110", as: Self.taskForce)
+                referral = Self.array(list.json).first { Self.string($0, "fromIntakeId") == call.reportID } ?? .null
+                return referral != .null
+            })
+            #expect(Self.string(referral, "target") == "police_110" && Self.string(referral, "fromEventType") == "hotline.call.v1", "\(referral)")
+            // The task force hears of the child at critical risk; its inbox says the notice awaits acknowledgement.
+            #expect(try await eventually {
+                let inbox = try await suite.call("notification", "/v1/inbox/district-task-force", as: Self.taskForce)
+                return Self.array(inbox.json, "items").contains {
+                    Self.string($0, "correlationId") == call.eventID && Self.string($0, "state") == "awaiting_acknowledgement"
+                        && Self.string($0, "ackDueAt") != nil
+                }
+            })
+        }
+    }
+
+    @Test("civil affairs reports a left-behind child in hardship: the child is on the hardship ledger, explained")
+    func familySituation() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let civil = try Agency("civil", kind: "civil_affairs", intakePort: suite.ports["intake"]!)
+            try await civil.send("family.situation.v1", """
+                {"externalId":"\(Self.ext())","child":{"idNumber":"\(Self.idNumber())"},"flags":["left_behind","hardship"],"notedAt":"\(Self.now())"}
+                """)
+            var reason = ""
+            #expect(try await eventually {
+                let page = try await suite.call("assessment", "/v1/ledgers/children_in_hardship", as: civil.identity)
+                reason = Self.array(page.json, "entries").first.flatMap { Self.string($0, "reason") } ?? ""
+                return reason.contains("left_behind") && reason.contains("economic_hardship")
+            }, "ledger reason: \(reason)")
+        }
+    }
+
+    @Test("the quarter's rating: a school never inspected is non-compliant, with the reason in the bulletin")
+    func quarterlyRating() async throws {
+        let suite = try Suite()
+        try await withServices(suite.all) { () async throws in
+            let schoolCode = Self.schoolCode()
+            let registry = try await suite.call(method: "PUT", "inspection", "/v1/schools/\(schoolCode)", as: Self.taskForce, body: #"{"name":"未检学校","type":"primary"}"#)
+            #expect(registry.status == 204)
+            let quarter = InspectionService.quarter(of: Date())
+            let computed = try await suite.call(method: "POST", "inspection", "/v1/ratings/\(quarter)/compute", as: Self.taskForce)
+            #expect(computed.status == 200, "\(computed.text)")
+            let ratings = try await suite.call("inspection", "/v1/ratings/\(quarter)?district=\(schoolCode.prefix(6))", as: Self.taskForce)
+            let mine = Self.array(ratings.json).first { Self.string($0, "schoolCode") == schoolCode }
+            #expect(mine.flatMap { Self.string($0, "rating") } == "non_compliant", "\(ratings.text)")
+            let bulletin = try await suite.call("inspection", "/v1/ratings/\(quarter)/bulletin?district=\(schoolCode.prefix(6))", as: Self.taskForce)
+            #expect(bulletin.text.contains(schoolCode) && bulletin.text.contains("未检学校"), "\(bulletin.text)")
+        }
+    }
 }
 
