@@ -131,7 +131,6 @@ struct InspectionStore: Sendable {
             }
             let reason = breach
                 ? (venue.kind == .hotel || venue.kind == .shortLet ? "took in minors without the checks for minors" : "admitted minors")
-                    + " (\(venue.kind.rawValue))"
                 : "\(findings) findings of minors within \(days) days (\(venue.kind.rawValue))"
             emissions.append(Emission(VenueFlaggedV1(
                 venueKey: key, kind: venue.kind, name: venue.name, district: district, regulatorUnit: regulator,

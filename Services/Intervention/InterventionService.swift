@@ -145,7 +145,7 @@ struct InterventionService: HuhangService {
                 let followUp = try await store.assign(
                     caseID: caseID, subjectID: subject, unit: school, measure: .jointFollowUp, tier: .high, urgent: false,
                     due: now.addingTimeInterval(configuration.plan[.high] ?? 72 * 3600),
-                    note: "minors of this school were found at a \(flagged.kind.rawValue) (finding \(flagged.findingID)); follow up with \(regulator)",
+                    note: "minors of this school were found at \(flagged.kind.rawValue) \(flagged.name) (finding \(flagged.findingID)); follow up with \(regulator)",
                     by: actor, at: now, on: context.connection)
                 try await context.emit(followUp, subject: caseID)
             }

@@ -135,7 +135,7 @@ public enum ContractExamples {
         SubjectSealedV1(subjectID: subject, sealed: true, at: time),
         VenueFlaggedV1(
             venueKey: "licence:370102-WB-0042", kind: .internetCafe, name: "星空网咖", district: "370102", regulatorUnit: "culture-370102",
-            dueAt: time.addingTimeInterval(15 * 86_400), reason: "minors admitted to a internet_cafe",
+            dueAt: time.addingTimeInterval(15 * 86_400), reason: "admitted minors",
             findingID: "0d9f1d5e-5a77-4a53-9f5b-2b0a3f1c9e42", breaches: 1, schoolCodes: ["370102-M03"], at: time),
         SchoolUpdatedV1(schoolCode: "370102-M03", district: "370102", policeUnit: "psb-370102-lx", legalVicePrincipalUnit: "proc-370102", at: time),
         CareTeamChangedV1(

@@ -194,15 +194,18 @@ public final class Consumer: Service, Sendable {
             let attempt = Int(delivery.properties.headers[HeaderName.attempt]?.intValue ?? 0) + 1
             if attempt > queues.retryDelays.count {
                 let reason = "gave up after \(queues.retryDelays.count) retries: \(reason)"
-                logger.warning("message set aside", metadata: [
-                    "event.id": "\(delivery.properties.messageID ?? "-")", "error.message": "\(reason)",
+                // A message that failed every retry is lost to the loop until an operator replays it: an error.
+                logger.error("message set aside", metadata: [
+                    "amqp.queue": "\(queues.deadQueue)", "event.id": "\(delivery.properties.messageID ?? "-")",
+                    "event.type": "\(delivery.properties.type ?? delivery.routingKey)", "error.message": "\(reason)",
                 ])
                 settled = await moveAside(delivery, to: queues.deadQueue, reason: reason, attempt: attempt, on: connection)
                 if settled { outcomes["dead"]?.increment() }
             } else {
-                logger.info("message retried later", metadata: [
-                    "event.id": "\(delivery.properties.messageID ?? "-")", "retry.attempt": "\(attempt)",
-                    "error.message": "\(reason)",
+                // A handler that failed is worth an operator's look even when a retry may mend it.
+                logger.warning("message retried later", metadata: [
+                    "event.id": "\(delivery.properties.messageID ?? "-")", "event.type": "\(delivery.properties.type ?? delivery.routingKey)",
+                    "retry.attempt": "\(attempt)", "error.message": "\(reason)",
                 ])
                 settled = await moveAside(delivery, to: queues.retryQueue(attempt), reason: reason, attempt: attempt, on: connection)
                 if settled { outcomes["retry"]?.increment() }
