@@ -23,7 +23,7 @@ RUN --mount=type=cache,target=/src/.build \
     swift build -c release --static-swift-stdlib \
  && mkdir /out \
  && bin="$(swift build -c release --show-bin-path)" \
- && for p in intake assessment intervention inspection notification huhang-admin; do cp "$bin/$p" /out/; done \
+ && for p in intake assessment intervention inspection notification console huhang-admin; do cp "$bin/$p" /out/; done \
  && strip /out/* \
  && cp -R "$bin"/*.resources /out/
 

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "intervention", targets: ["Intervention"]),
         .executable(name: "inspection", targets: ["Inspection"]),
         .executable(name: "notification", targets: ["Notification"]),
+        .executable(name: "console", targets: ["Console"]),
         .executable(name: "huhang-admin", targets: ["Admin"]),
         .executable(name: "huhang-bench", targets: ["Bench"]),
         .executable(name: "huhang-faults", targets: ["Faults"]),
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -129,6 +132,21 @@ let package = Package(
             path: "Services/Notification"
         ),
 
+        // The people's console: server-rendered pages built from the five services' APIs.
+        .executableTarget(
+            name: "Console",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            path: "Services/Console"
+        ),
+
         // MARK: Tools
 
         .executableTarget(
@@ -194,7 +212,10 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Contracts", "Messaging", "Storage", "ServiceKit",
-                "Intake", "Assessment", "Intervention", "Inspection", "Notification", "ToolKit",
+                "Intake", "Assessment", "Intervention", "Inspection", "Notification", "Console", "ToolKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

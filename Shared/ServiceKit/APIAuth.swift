@@ -13,15 +13,20 @@ public struct APIIdentity: Sendable, Hashable, Codable {
     /// school code its reports name (`370102-M03`), whatever its agency code; for most agencies the
     /// agency code itself.
     public var unit: String
+    /// The person acting, when a person signed in to the console made the call (their console user name);
+    /// nil for an agency's system or the operator's tool.
+    public var person: String?
 
     /// - Parameters:
     ///   - agency: The agency's code.
     ///   - role: The caller's role.
     ///   - unit: The unit it acts for; the agency code when nil.
-    public init(agency: String, role: String, unit: String? = nil) {
+    ///   - person: The person acting, for calls the console makes for someone signed in.
+    public init(agency: String, role: String, unit: String? = nil, person: String? = nil) {
         self.agency = agency
         self.role = role
         self.unit = unit.flatMap { $0.isEmpty ? nil : $0 } ?? agency
+        self.person = person.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Whether the caller is `unit` itself, by its agency code or by the unit it acts for.
@@ -66,6 +71,7 @@ public struct APITokens: Sendable {
         var sub: String
         var role: String
         var unit: String?
+        var person: String?
         var iat: Int
         var exp: Int
     }
@@ -88,7 +94,8 @@ public struct APITokens: Sendable {
         let header = try Self.base64URL(JSONEncoder().encode(Header(alg: "HS256", typ: "JWT")))
         let issued = Int(now.timeIntervalSince1970)
         let claims = Claims(
-            sub: identity.agency, role: identity.role, unit: identity.unit == identity.agency ? nil : identity.unit, iat: issued, exp: issued + Int(lifetime.components.seconds))
+            sub: identity.agency, role: identity.role, unit: identity.unit == identity.agency ? nil : identity.unit, person: identity.person,
+            iat: issued, exp: issued + Int(lifetime.components.seconds))
         let payload = try Self.base64URL(JSONEncoder().encode(claims))
         let signature = Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data("\(header).\(payload)".utf8), using: key)))
         return "\(header).\(payload).\(signature)"
@@ -115,7 +122,7 @@ public struct APITokens: Sendable {
             throw Invalid(description: "token claims missing sub, role, iat or exp")
         }
         guard Double(claims.exp) > now.timeIntervalSince1970 else { throw Invalid(description: "token expired") }
-        return APIIdentity(agency: claims.sub, role: claims.role, unit: claims.unit)
+        return APIIdentity(agency: claims.sub, role: claims.role, unit: claims.unit, person: claims.person)
     }
 
     static func base64URL(_ data: Data) -> String {

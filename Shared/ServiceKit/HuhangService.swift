@@ -31,12 +31,17 @@ public protocol HuhangService: Sendable {
 
     /// Long-running work of the service's own (timers, schedulers), started after migrations.
     func backgroundServices() -> [any Service]
+
+    /// Adds routes outside `/v1` that carry no bearer token: the console's pages, which sign people in
+    /// with a session of their own. The other services have none.
+    func addPages(to router: Router<HuhangRequestContext>)
 }
 
 extension HuhangService {
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {}
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) { addRoutes(to: v1) }
     public func backgroundServices() -> [any Service] { [] }
+    public func addPages(to router: Router<HuhangRequestContext>) {}
 }
 
 /// What a service gets to work with.

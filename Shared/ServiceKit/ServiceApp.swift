@@ -112,6 +112,7 @@ public struct RunningService<S: HuhangService>: Sendable {
         let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens))
         service.addRoutes(to: v1, events: dispatcher)
         AuditRoutes.add(to: v1, database: database)
+        service.addPages(to: router)
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: S.name),

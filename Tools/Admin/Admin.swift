@@ -11,7 +11,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "huhang-admin",
         abstract: "Operate Huhang and talk to it as an agency would.",
-        subcommands: [AgencyCommand.self, DeadCommand.self, Publish.self, SampleReport.self, Token.self, Examples.self])
+        subcommands: [AgencyCommand.self, PersonCommand.self, DeadCommand.self, Publish.self, SampleReport.self, Token.self, Examples.self])
 }
 
 /// Publishes one event on `huhang.intake` as an agency, the way an agency's integration does.

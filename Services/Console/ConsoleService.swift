@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import Storage
+
+/// The console: where the people who act on a case — the task force, a school's safety officer, a police
+/// station's officer, a caseworker — sign in and work the loop in a browser. It keeps people, sessions and
+/// sign-in attempts, and no case data: every page is built from the five services' `/v1` APIs, called for
+/// the signed-in person.
+struct ConsoleService: HuhangService {
+    static let name = "console"
+    static let defaultHTTPPort = 8080
+    static let migrations = ConsoleMigrations.all
+
+    let store: ConsoleStore
+    let pages: ConsolePages
+    let configuration: ConsoleConfiguration
+    let logger: Logger
+    let clock: any WallClock
+
+    init(context: ServiceContext) throws {
+        configuration = try ConsoleConfiguration()
+        store = ConsoleStore(database: context.database)
+        let cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
+        let tokens = try APITokens(secret: context.configuration.apiTokenKey ?? APITokens.developmentSecret)
+        pages = ConsolePages(
+            store: store, signIn: SignIn(store: store, cipher: cipher, configuration: configuration),
+            services: ServiceCalls(urls: configuration.services, tokens: tokens), configuration: configuration, clock: context.clock)
+        logger = context.logger
+        clock = context.clock
+        if configuration.skipTOTP {
+            logger.warning("CONSOLE_DEMO_SKIP_TOTP: people without an authenticator sign in with a password alone (loopback only)")
+        }
+    }
+
+    /// The console handles no events.
+    func register(_ handlers: inout HandlerRegistry) {}
+
+    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+        PeopleRoutes(store: store).add(to: v1)
+    }
+
+    func addPages(to router: Router<HuhangRequestContext>) {
+        pages.add(to: router)
+    }
+
+    func backgroundServices() -> [any Service] {
+        let store = self.store, clock = self.clock, idle = configuration.sessionIdle
+        return [RepeatingJob("session-sweep", every: .seconds(60), logger: logger) {
+            let now = clock.now()
+            _ = try await store.sweep(idleSince: now.addingTimeInterval(-idle), now: now)
+            return false
+        }]
+    }
+}
+
+/// Operators manage people (`huhang-admin person …` calls these with an operator token).
+///
+/// | route | |
+/// |---|---|
+/// | `POST /v1/people` | `{"username", "displayName", "agency", "unit"?, "role", "password"}`: a new person, who enrols an authenticator at the first sign-in |
+/// | `GET /v1/people` | everyone, without secrets |
+/// | `POST /v1/people/{username}/deactivate`, `…/activate` | ends or restores their access (deactivating ends their sessions) |
+/// | `POST /v1/people/{username}/reset` | `{"password"}`: a new password and a new authenticator to enrol; their sessions end |
+struct PeopleRoutes: Sendable {
+    let store: ConsoleStore
+
+    struct NewPerson: Codable {
+        var username: String
+        var displayName: String
+        var agency: String
+        var unit: String?
+        var role: ConsoleRole
+        var password: String
+    }
+
+    struct Listed: Codable {
+        var username: String
+        var displayName: String
+        var agency: String
+        var unit: String
+        var role: String
+        var authenticator: Bool
+        var language: String
+        var active: Bool
+    }
+
+    struct Reset: Codable { var password: String }
+
+    static func operatorOnly(_ identity: APIIdentity) throws {
+        guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "operators manage people") }
+    }
+
+    func add(to v1: RouterGroup<HuhangRequestContext>) {
+        v1.post("people") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.operatorOnly(identity)
+            let new = try await request.decodeJSON(NewPerson.self)
+            let username = new.username.lowercased()
+            guard username.range(of: #"^[a-z0-9][a-z0-9._-]{1,63}$"#, options: .regularExpression) != nil else {
+                throw HTTPError(.badRequest, message: "/username: 2–64 lower-case letters, digits, dots, dashes or underscores")
+            }
+            if let problem = SignIn.passwordProblem(new.password) { throw HTTPError(.badRequest, message: "/password: \(problem)") }
+            guard !new.displayName.trimmingCharacters(in: .whitespaces).isEmpty else { throw HTTPError(.badRequest, message: "/displayName: is required") }
+            let person = Person(
+                id: UUID(), username: username, displayName: new.displayName, agency: new.agency, unit: new.unit ?? new.agency, role: new.role,
+                passwordHash: try await SignIn.hash(new.password), totpSecret: nil, totpEnrolled: false, language: .zh, active: true)
+            guard try await store.add(person) else { throw HTTPError(.conflict, message: "/username: \(username) is taken") }
+            try await Audit.record(identity, action: "person-add", resource: "person/\(username)", in: store.database)
+            return try JSONResponse.make(Self.listed(person), status: .created)
+        }
+        v1.get("people") { _, context in
+            try Self.operatorOnly(try context.requireIdentity())
+            return try JSONResponse.make(try await store.list().map(Self.listed))
+        }
+        for (action, active) in [("deactivate", false), ("activate", true)] {
+            v1.post("people/:username/\(action)") { _, context in
+                let identity = try context.requireIdentity()
+                try Self.operatorOnly(identity)
+                let username = try context.parameters.require("username")
+                guard try await store.setActive(username, active) else { throw HTTPError(.notFound, message: "no person \(username)") }
+                try await Audit.record(identity, action: "person-\(action)", resource: "person/\(username)", in: store.database)
+                return Response(status: .noContent)
+            }
+        }
+        v1.post("people/:username/reset") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.operatorOnly(identity)
+            let username = try context.parameters.require("username")
+            let body = try await request.decodeJSON(Reset.self)
+            if let problem = SignIn.passwordProblem(body.password) { throw HTTPError(.badRequest, message: "/password: \(problem)") }
+            guard try await store.reset(username, passwordHash: try await SignIn.hash(body.password)) else {
+                throw HTTPError(.notFound, message: "no person \(username)")
+            }
+            try await Audit.record(identity, action: "person-reset", resource: "person/\(username)", in: store.database)
+            return Response(status: .noContent)
+        }
+    }
+
+    static func listed(_ person: Person) -> Listed {
+        Listed(
+            username: person.username, displayName: person.displayName, agency: person.agency, unit: person.unit, role: person.role.rawValue,
+            authenticator: person.totpEnrolled, language: person.language.rawValue, active: person.active)
+    }
+}

@@ -1,0 +1,312 @@
+import Contracts
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Mustache
+import NIOCore
+import ServiceKit
+
+/// The console's pages: signing in (password, then the authenticator's code, enrolled at the first
+/// sign-in), the home page by role, the person's own account, signing out. Every page is rendered on the
+/// server and works without JavaScript; every form that changes something carries the session's CSRF
+/// token and must come from the console's own origin.
+struct ConsolePages: Sendable {
+    let store: ConsoleStore
+    let signIn: SignIn
+    let services: ServiceCalls
+    let configuration: ConsoleConfiguration
+    let clock: any WallClock
+
+    static let sessionCookie = "huhang_session"
+    static let signInCookie = "huhang_signin"
+    static let languageCookie = "huhang_lang"
+
+    func add(to router: Router<HuhangRequestContext>) {
+        router.get("/static/console.css") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
+                body: .init(byteBuffer: ByteBuffer(string: Templates.css)))
+        }
+        router.get("/signin") { request, _ in
+            let language = Self.language(request)
+            let token = Self.preSessionToken(request)
+            var response = try page("signin", title: "signInTitle", language: language, values: ["csrf": token])
+            response.setCookie(preSessionCookie(token))
+            if let chosen = request.uri.queryParameters["lang"].flatMap({ Language(rawValue: String($0)) }) {
+                response.setCookie(Cookie(name: Self.languageCookie, value: chosen.rawValue, path: "/", secure: configuration.secureCookies,
+                                          httpOnly: true, sameSite: .strict))
+            }
+            return response
+        }
+        router.post("/signin") { request, context in
+            let language = Self.language(request)
+            let form = try await Self.form(request)
+            guard Self.sameOrigin(request), let token = request.cookies[Self.signInCookie]?.value, form["_csrf"] == token else {
+                return try problem("formExpired", back: "/signin", language: language, status: .forbidden)
+            }
+            let username = (form["username"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            let (outcome, person) = try await signIn.checkPassword(username: username, password: form["password"] ?? "", at: clock.now())
+            let words = Words.table(language)
+            switch outcome {
+            case .locked(let until):
+                context.logger.notice("sign-in refused: account locked", metadata: ["console.outcome": "locked"])
+                return try page("signin", title: "signInTitle", language: language, status: .forbidden,
+                                values: ["csrf": token, "username": username, "locked": true, "until": Self.time(until)])
+            case .refused:
+                context.logger.notice("sign-in refused", metadata: ["console.outcome": "refused"])
+                return try page("signin", title: "signInTitle", language: language, status: .unauthorized,
+                                values: ["csrf": token, "username": username, "error": words["refused"]!])
+            case .needsCode(let enrolled):
+                return try await startSession(person!, stage: .password, redirect: enrolled ? "/signin/code" : "/signin/enrol")
+            case .signedIn:
+                context.logger.info("signed in", metadata: ["console.outcome": "password"])
+                return try await startSession(person!, stage: .signedIn, redirect: "/")
+            }
+        }
+        router.get("/signin/code") { request, _ in
+            guard let session = try await session(request, stage: .password) else { return Response.redirect(to: "/signin") }
+            return try page("code", title: "codeTitle", language: session.person.language, values: ["csrf": session.csrf])
+        }
+        router.post("/signin/code") { request, context in
+            try await confirmCode(request, context, template: "code", title: "codeTitle")
+        }
+        router.get("/signin/enrol") { request, _ in
+            guard let session = try await session(request, stage: .password) else { return Response.redirect(to: "/signin") }
+            guard !session.person.totpEnrolled else { return Response.redirect(to: "/signin/code") }
+            let enrolment = try await signIn.offerEnrolment(for: session.person)
+            return try page("enrol", title: "enrolTitle", language: session.person.language,
+                            values: ["csrf": session.csrf, "typed": enrolment.typed, "url": enrolment.url])
+        }
+        router.post("/signin/enrol") { request, context in
+            try await confirmCode(request, context, template: "code", title: "enrolTitle")
+        }
+        router.post("/signout") { request, _ in
+            let form = try await Self.form(request)
+            if let session = try await session(request, stage: nil), Self.sameOrigin(request), form["_csrf"] == session.csrf {
+                try await store.endSession(tokenHash: session.tokenHash)
+            }
+            var response = Response.redirect(to: "/signin")
+            response.setCookie(sessionCookie("", maxAge: 0))
+            return response
+        }
+        router.get("/") { request, context in
+            guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            return try await home(session, context)
+        }
+        router.get("/account") { request, _ in
+            guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            return try page("account", title: "accountTitle", session: session,
+                            values: ["zh": session.person.language == .zh, "en": session.person.language == .en])
+        }
+        router.post("/account/language") { request, _ in
+            guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            let form = try await Self.form(request)
+            guard Self.sameOrigin(request), form["_csrf"] == session.csrf else {
+                return try problem("formExpired", back: "/account", language: session.person.language, status: .forbidden)
+            }
+            try await store.setLanguage(session.person.id, Language(rawValue: form["language"] ?? "") ?? .zh)
+            return Response.redirect(to: "/account")
+        }
+    }
+
+    // MARK: Steps
+
+    /// The second step, also ending enrolment: a right code signs the person in with a new session token.
+    func confirmCode(_ request: Request, _ context: HuhangRequestContext, template: String, title: String) async throws -> Response {
+        guard let session = try await session(request, stage: .password) else { return Response.redirect(to: "/signin") }
+        let form = try await Self.form(request)
+        guard Self.sameOrigin(request), form["_csrf"] == session.csrf else {
+            return try problem("formExpired", back: "/signin", language: session.person.language, status: .forbidden)
+        }
+        let now = clock.now()
+        let failures = try await store.failures(session.person.username, since: now.addingTimeInterval(-2 * configuration.lockout))
+        if let until = SignIn.lockedUntil(failures, attempts: configuration.lockoutAttempts, lockout: configuration.lockout, now: now) {
+            try await store.endSession(tokenHash: session.tokenHash)
+            return try page("signin", title: "signInTitle", language: session.person.language, status: .forbidden,
+                            values: ["csrf": SignIn.newToken(), "username": session.person.username, "locked": true, "until": Self.time(until)])
+        }
+        guard try await signIn.checkCode(form["code"] ?? "", for: session.person, at: now) else {
+            context.logger.notice("sign-in refused: wrong code", metadata: ["console.outcome": "code"])
+            return try page(template, title: title, language: session.person.language, status: .unauthorized,
+                            values: ["csrf": session.csrf, "error": Words.table(session.person.language)["wrongCode"]!])
+        }
+        if !session.person.totpEnrolled { try await store.confirmTOTP(session.person.id, at: now) }
+        try await store.endSession(tokenHash: session.tokenHash)
+        context.logger.info("signed in", metadata: ["console.outcome": "code"])
+        return try await startSession(session.person, stage: .signedIn, redirect: "/")
+    }
+
+    /// A new session (a new token at each step, so that no token outlives a change of what it allows).
+    func startSession(_ person: Person, stage: Session.Stage, redirect: String) async throws -> Response {
+        let token = SignIn.newToken()
+        try await store.createSession(tokenHash: SignIn.tokenHash(token), personID: person.id, stage: stage, csrf: SignIn.newToken(), at: clock.now())
+        var response = Response.redirect(to: redirect)
+        response.setCookie(sessionCookie(token))
+        return response
+    }
+
+    /// The request's session, at the stage asked (any when nil), still within its idle time; its last use moves on.
+    func session(_ request: Request, stage: Session.Stage?) async throws -> Session? {
+        guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty else { return nil }
+        let now = clock.now()
+        let hash = SignIn.tokenHash(token)
+        guard let session = try await store.session(tokenHash: hash, idleSince: now.addingTimeInterval(-configuration.sessionIdle)) else {
+            return nil
+        }
+        if let stage, session.stage != stage { return nil }
+        if now.timeIntervalSince(session.lastSeen) > 30 { try await store.touch(tokenHash: hash, at: now) }
+        return session
+    }
+
+    // MARK: Home
+
+    func home(_ session: Session, _ context: HuhangRequestContext) async throws -> Response {
+        let person = session.person
+        let identity = APIIdentity(agency: person.agency, role: person.role.rawValue, unit: person.unit, person: person.username)
+        var values: [String: Any] = [:]
+        do {
+            if person.role == .taskForce {
+                let daily = try await services.get("intervention", "/v1/daily", as: identity)
+                if case .object(var counts) = daily {
+                    counts["date"] = counts["date"] ?? .string(Self.day(clock.now()))
+                    values["daily"] = counts.mapValues(Self.plain)
+                }
+            } else {
+                let unit = person.unit.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? person.unit
+                let answer = try await services.get("intervention", "/v1/units/\(unit)/tasks", as: identity)
+                let words = Words.table(person.language)
+                let tasks: [[String: Any]] = Self.items(answer).map { task in
+                    let measure = Self.plain(task["measure"] ?? .null), status = Self.plain(task["status"] ?? .null)
+                    return [
+                        "measure": words["measure.\(measure)"] ?? measure, "status": words["status.\(status)"] ?? status,
+                        "due": Self.time(Self.date(task["dueAt"]) ?? Date()), "late": task["late"] == .bool(true),
+                    ]
+                }
+                values["tasks"] = tasks
+                values["hasTasks"] = !tasks.isEmpty
+                values["noTasks"] = tasks.isEmpty
+            }
+        } catch let down as ServiceCalls.Unavailable {
+            return try problem(message: Words.table(person.language)["serviceDown"]! + " " + down.service, back: "/", session: session)
+        }
+        return try page("home", title: "homeTitle", session: session, values: values)
+    }
+
+    // MARK: Rendering
+
+    /// A page inside the layout, with the security headers every page carries.
+    func page(
+        _ template: String, title: String, session: Session? = nil, language: Language? = nil, status: HTTPResponse.Status = .ok,
+        values: [String: Any] = [:]
+    ) throws -> Response {
+        let language = session?.person.language ?? language ?? .zh
+        let words = Words.table(language)
+        var content = values
+        content["t"] = words
+        let body = Templates.library.render(content, withTemplate: template) ?? ""
+        var layout: [String: Any] = ["t": words, "title": words[title] ?? title, "body": body]
+        if let session {
+            layout["person"] = [
+                "displayName": session.person.displayName, "unit": session.person.unit, "csrf": session.csrf,
+                "roleName": words["role.\(session.person.role.rawValue)"] ?? session.person.role.rawValue,
+            ]
+        }
+        let html = Templates.library.render(layout, withTemplate: "layout") ?? ""
+        return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func problem(_ key: String, back: String, language: Language, status: HTTPResponse.Status) throws -> Response {
+        try page("problem", title: "problemTitle", language: language, status: status,
+                 values: ["message": Words.table(language)[key] ?? key, "back": back])
+    }
+
+    func problem(message: String, back: String, session: Session) throws -> Response {
+        try page("problem", title: "problemTitle", session: session, status: .serviceUnavailable, values: ["message": message, "back": back])
+    }
+
+    /// No third-party script or stylesheet, no framing, nothing cached.
+    static let pageHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8",
+        .contentSecurityPolicy: "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        .xContentTypeOptions: "nosniff",
+        .cacheControl: "no-store",
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
+    ]
+
+    func sessionCookie(_ token: String, maxAge: Int? = nil) -> Cookie {
+        Cookie(name: Self.sessionCookie, value: token, maxAge: maxAge, path: "/", secure: configuration.secureCookies, httpOnly: true,
+               sameSite: .strict)
+    }
+
+    func preSessionCookie(_ token: String) -> Cookie {
+        Cookie(name: Self.signInCookie, value: token, path: "/signin", secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
+    }
+
+    // MARK: Requests
+
+    /// The sign-in form's CSRF token, kept in a cookie of its own until a session exists.
+    static func preSessionToken(_ request: Request) -> String {
+        request.cookies[signInCookie]?.value ?? SignIn.newToken()
+    }
+
+    /// The language before anyone is signed in: the switch's cookie, else Chinese.
+    static func language(_ request: Request) -> Language {
+        if let chosen = request.uri.queryParameters["lang"].flatMap({ Language(rawValue: String($0)) }) { return chosen }
+        return request.cookies[languageCookie].flatMap { Language(rawValue: $0.value) } ?? .zh
+    }
+
+    /// Whether a form came from the console's own pages: its `Origin` (else `Referer`) names the host it was sent to.
+    static func sameOrigin(_ request: Request) -> Bool {
+        guard let host = request.head.authority else { return false }
+        let source = request.headers[.origin] ?? request.headers[.referer]
+        guard let source, let url = URL(string: source), let sourceHost = url.host else { return false }
+        let sourceAuthority = url.port.map { "\(sourceHost):\($0)" } ?? sourceHost
+        return sourceAuthority == host
+    }
+
+    /// An `application/x-www-form-urlencoded` body (the only kind the pages send).
+    static func form(_ request: Request) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+            }
+            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    // MARK: Values
+
+    static func time(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+
+    static func day(_ date: Date) -> String { String(time(date).prefix(10)) }
+
+    static func date(_ value: JSONValue?) -> Date? {
+        if case .string(let text)? = value { return ContractCoding.parseTime(text) }
+        return nil
+    }
+
+    static func plain(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let text): text
+        case .number(let number): number == number.rounded() ? String(Int(number)) : String(number)
+        case .bool(let flag): flag ? "✓" : "—"
+        default: ""
+        }
+    }
+
+    static func items(_ value: JSONValue) -> [[String: JSONValue]] {
+        guard case .array(let items) = value else { return [] }
+        return items.compactMap { if case .object(let object) = $0 { object } else { nil } }
+    }
+}

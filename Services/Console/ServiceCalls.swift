@@ -1,0 +1,54 @@
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ServiceKit
+
+/// The five services' APIs, called for a signed-in person with a token of a minute that names their
+/// agency, role, unit and themselves — so every service's audit says who read what.
+struct ServiceCalls: Sendable {
+    let urls: [String: String]
+    let tokens: APITokens
+
+    /// A service did not answer, or answered with a server error: the page says which.
+    struct Unavailable: Error {
+        let service: String
+    }
+
+    /// A service refused the call; its message is safe to show.
+    struct Refused: Error {
+        let status: Int
+        let message: String
+    }
+
+    /// GETs a service's `/v1` path as `identity`. - Returns: The JSON answer.
+    func get(_ service: String, _ path: String, as identity: APIIdentity) async throws -> JSONValue {
+        try await send("GET", service, path, as: identity, body: nil)
+    }
+
+    func send(_ method: String, _ service: String, _ path: String, as identity: APIIdentity, body: [UInt8]?) async throws -> JSONValue {
+        guard let base = urls[service] else { throw Unavailable(service: service) }
+        var request = HTTPClientRequest(url: base + path)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "Authorization", value: "Bearer \(try tokens.issue(identity, lifetime: .seconds(60)))")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            bytes = try await response.body.collect(upTo: 8 * 1024 * 1024)
+        } catch {
+            throw Unavailable(service: service)
+        }
+        guard response.status.code < 500 else { throw Unavailable(service: service) }
+        guard (200..<300).contains(response.status.code) else {
+            throw Refused(status: Int(response.status.code), message: String(buffer: bytes))
+        }
+        guard bytes.readableBytes > 0 else { return .null }
+        return try JSONValue.parse(Array(bytes.readableBytesView))
+    }
+}

@@ -1,0 +1,179 @@
+import Mustache
+
+/// The console's pages, shipped inside the binary. Mustache escapes every `{{value}}`; only `{{{body}}}`,
+/// a page already rendered, is inserted as it is.
+enum Templates {
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in all {
+            do { try library.register(text, named: name) } catch { fatalError("template \(name) does not parse: \(error)") }
+        }
+        return library
+    }()
+
+    static let all: [String: String] = [
+        "layout": layout, "signin": signIn, "code": code, "enrol": enrol, "home": home, "account": account, "problem": problem,
+    ]
+
+    static let layout = """
+        <!DOCTYPE html>
+        <html lang="{{t.htmlLang}}">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · {{t.product}}</title>
+        <link rel="stylesheet" href="/static/console.css">
+        </head>
+        <body>
+        <a class="skip" href="#main">{{t.skip}}</a>
+        <header>
+        <p class="product">{{t.product}}</p>
+        {{#person}}
+        <nav aria-label="{{t.navigation}}">
+        <a href="/">{{t.home}}</a>
+        <a href="/account">{{t.account}}</a>
+        <form method="post" action="/signout" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.signOut}}</button></form>
+        </nav>
+        <p class="who">{{displayName}} · {{unit}} · {{roleName}}</p>
+        {{/person}}
+        </header>
+        <main id="main">
+        <h1>{{title}}</h1>
+        {{{body}}}
+        </main>
+        <footer><p>{{t.footer}}</p></footer>
+        </body>
+        </html>
+        """
+
+    static let signIn = """
+        {{#locked}}<p class="error" role="alert">{{t.locked}} {{until}}</p>{{/locked}}
+        <form method="post" action="/signin" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error}} invalid{{/error}}">
+        <label for="username">{{t.username}}</label>
+        <input id="username" name="username" autocomplete="username" required value="{{username}}"{{#error}} aria-invalid="true" aria-describedby="username-error"{{/error}}>
+        {{#error}}<p class="error" id="username-error">{{error}}</p>{{/error}}
+        </div>
+        <div class="field">
+        <label for="password">{{t.password}}</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required>
+        </div>
+        <button type="submit">{{t.signIn}}</button>
+        </form>
+        <p><a href="/signin?lang={{t.otherLang}}" lang="{{t.otherLang}}">{{t.otherLanguage}}</a></p>
+        """
+
+    static let code = """
+        <form method="post" action="/signin/code" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error}} invalid{{/error}}">
+        <label for="code">{{t.code}}</label>
+        <p class="hint" id="code-hint">{{t.codeHint}}</p>
+        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" required
+               aria-describedby="code-hint{{#error}} code-error{{/error}}"{{#error}} aria-invalid="true"{{/error}}>
+        {{#error}}<p class="error" id="code-error">{{error}}</p>{{/error}}
+        </div>
+        <button type="submit">{{t.confirm}}</button>
+        </form>
+        """
+
+    static let enrol = """
+        <p>{{t.enrolIntro}}</p>
+        <ol>
+        <li>{{t.enrolStep1}} <code class="secret">{{typed}}</code></li>
+        <li>{{t.enrolStep2}} <a href="{{url}}">{{t.enrolLink}}</a></li>
+        <li>{{t.enrolStep3}}</li>
+        </ol>
+        <form method="post" action="/signin/enrol" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error}} invalid{{/error}}">
+        <label for="code">{{t.code}}</label>
+        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required
+               {{#error}}aria-invalid="true" aria-describedby="code-error"{{/error}}>
+        {{#error}}<p class="error" id="code-error">{{error}}</p>{{/error}}
+        </div>
+        <button type="submit">{{t.confirm}}</button>
+        </form>
+        """
+
+    static let home = """
+        {{#daily}}
+        <section aria-labelledby="today">
+        <h2 id="today">{{t.today}} {{date}}</h2>
+        <dl class="counts">
+        <div><dt>{{t.newCases}}</dt><dd>{{casesOpened}}</dd></div>
+        <div><dt>{{t.tasksAssigned}}</dt><dd>{{tasksAssigned}}</dd></div>
+        <div><dt>{{t.tasksLate}}</dt><dd>{{tasksLate}}</dd></div>
+        <div><dt>{{t.tasksCompleted}}</dt><dd>{{tasksCompleted}}</dd></div>
+        <div><dt>{{t.openCases}}</dt><dd>{{openCases}}</dd></div>
+        <div><dt>{{t.lateTasks}}</dt><dd>{{lateTasksOutstanding}}</dd></div>
+        </dl>
+        </section>
+        {{/daily}}
+        {{#hasTasks}}
+        <section aria-labelledby="tasks">
+        <h2 id="tasks">{{t.yourTasks}}</h2>
+        <table>
+        <caption>{{t.tasksCaption}}</caption>
+        <thead><tr><th scope="col">{{t.measure}}</th><th scope="col">{{t.due}}</th><th scope="col">{{t.status}}</th></tr></thead>
+        <tbody>
+        {{#tasks}}<tr{{#late}} class="late"{{/late}}><td>{{measure}}</td><td>{{due}}</td><td>{{#late}}<strong>⚠ {{t.late}}</strong> {{/late}}{{status}}</td></tr>{{/tasks}}
+        </tbody>
+        </table>
+        </section>
+        {{/hasTasks}}
+        {{#noTasks}}<p>{{t.noTasks}}</p>{{/noTasks}}
+        """
+
+    static let account = """
+        <form method="post" action="/account/language">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <fieldset>
+        <legend>{{t.language}}</legend>
+        <p><input type="radio" id="lang-zh" name="language" value="zh"{{#zh}} checked{{/zh}}> <label for="lang-zh" lang="zh">中文</label></p>
+        <p><input type="radio" id="lang-en" name="language" value="en"{{#en}} checked{{/en}}> <label for="lang-en" lang="en">English</label></p>
+        </fieldset>
+        <button type="submit">{{t.save}}</button>
+        </form>
+        """
+
+    static let problem = """
+        <p role="alert">{{message}}</p>
+        <p><a href="{{back}}">{{t.tryAgain}}</a></p>
+        """
+
+    static let css = """
+        :root { --ink: #1a1a1a; --paper: #ffffff; --accent: #0b5394; --error: #a30000; --late: #7a4500; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 16px/1.5 "Noto Sans CJK SC", "Noto Sans", system-ui, sans-serif; color: var(--ink); background: var(--paper); }
+        header, main, footer { padding: 0.75rem 1rem; max-width: 60rem; margin: 0 auto; }
+        header { border-bottom: 2px solid var(--accent); }
+        .product { font-weight: bold; margin: 0; }
+        nav a, nav button { margin-right: 1rem; }
+        a { color: var(--accent); }
+        a:focus, button:focus, input:focus, select:focus { outline: 3px solid #ff9f1a; outline-offset: 2px; }
+        .skip { position: absolute; left: -999px; }
+        .skip:focus { left: 1rem; top: 1rem; background: var(--paper); padding: 0.5rem; }
+        .inline { display: inline; }
+        .field { margin: 1rem 0; }
+        label { display: block; font-weight: bold; }
+        input { font-size: 1rem; padding: 0.5rem; width: 100%; max-width: 24rem; border: 2px solid #555; border-radius: 4px; }
+        input[type=radio] { width: auto; }
+        .invalid input { border-color: var(--error); }
+        .error { color: var(--error); font-weight: bold; }
+        .error::before { content: "✖ "; }
+        .hint { margin: 0.25rem 0; color: #444; }
+        button { font-size: 1rem; padding: 0.5rem 1rem; background: var(--accent); color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
+        nav button { background: none; color: var(--accent); text-decoration: underline; padding: 0; }
+        table { border-collapse: collapse; width: 100%; }
+        th, td { text-align: left; padding: 0.4rem; border-bottom: 1px solid #999; }
+        tr.late td { color: var(--late); }
+        .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 0.5rem; }
+        .counts div { border: 1px solid #999; padding: 0.5rem; }
+        .counts dd { font-size: 1.6rem; margin: 0; }
+        code.secret { font-size: 1.2rem; letter-spacing: 0.05em; word-break: break-all; }
+        footer { color: #444; font-size: 0.9rem; }
+        @media print { nav, .skip, footer { display: none; } }
+        """
+}

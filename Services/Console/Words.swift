@@ -1,0 +1,66 @@
+/// The console's words, Chinese first, English by the switch. Every key exists in both.
+enum Words {
+    static func table(_ language: Language) -> [String: String] {
+        language == .en ? en : zh
+    }
+
+    static let zh: [String: String] = [
+        "htmlLang": "zh-Hans", "otherLang": "en", "otherLanguage": "English", "product": "护航 Huhang", "skip": "跳到正文",
+        "navigation": "主导航", "home": "首页", "account": "我的账户", "signOut": "退出", "footer": "护航：未成年人保护与校园安全协同平台",
+        "signInTitle": "登录", "username": "用户名", "password": "密码", "signIn": "登录",
+        "refused": "用户名或密码不正确", "locked": "连续 5 次登录失败，账户已锁定，解锁时间：",
+        "codeTitle": "输入动态验证码", "code": "6 位动态验证码", "codeHint": "打开身份验证器应用，输入当前显示的 6 位数字。",
+        "wrongCode": "验证码不正确或已过期，请输入应用中当前的 6 位数字", "confirm": "确认",
+        "enrolTitle": "设置身份验证器", "enrolIntro": "首次登录需设置身份验证器（如手机上的验证器应用），以后每次登录都要输入它生成的验证码。",
+        "enrolStep1": "在验证器应用中选择“手动输入密钥”，输入：", "enrolStep2": "或在手机上直接打开：", "enrolLink": "添加到验证器",
+        "enrolStep3": "在下方输入应用显示的 6 位数字。",
+        "homeTitle": "工作台", "today": "今日", "newCases": "新增案件", "tasksAssigned": "已交办任务", "tasksLate": "今日逾期",
+        "tasksCompleted": "已完成任务", "openCases": "在办案件", "lateTasks": "逾期任务",
+        "yourTasks": "本单位任务", "tasksCaption": "按截止时间排序，逾期任务标有 ⚠", "measure": "措施", "due": "截止时间", "status": "状态",
+        "late": "逾期", "noTasks": "本单位暂无任务。",
+        "accountTitle": "我的账户", "language": "界面语言", "save": "保存",
+        "problemTitle": "暂时无法完成", "tryAgain": "返回重试", "serviceDown": "以下服务暂时无法访问，请稍后重试：",
+        "formExpired": "页面已过期（安全校验未通过），请重新提交。", "notSignedIn": "请先登录。",
+        "role.task-force": "专班", "role.caseworker": "经办人", "role.education": "教育局", "role.operator": "运维",
+        "measure.first_response": "首次响应", "measure.incident_response": "事件处置", "measure.hazard_rectification": "隐患整改",
+        "measure.school_supervision": "学校督导", "measure.venue_rectification": "场所限期整改", "measure.joint_follow_up": "联合跟进",
+        "measure.counselling": "心理辅导", "measure.family_education": "亲职教育", "measure.legal_education": "法治教育",
+        "measure.skills_training": "技能培训", "measure.persuade_return": "劝返复学", "measure.specialised_school": "专门学校",
+        "measure.judicial_aid": "司法救助", "measure.social_aid": "社会救助", "measure.medical_green_channel": "医疗绿色通道",
+        "measure.guardianship_supervision_order": "督促监护令", "measure.temporary_guardian": "临时监护",
+        "status.assigned": "待接收", "status.accepted": "已接收", "status.progress": "办理中", "status.completed": "已完成",
+        "status.rejected": "已退回", "status.cancelled": "已撤销",
+    ]
+
+    static let en: [String: String] = [
+        "htmlLang": "en", "otherLang": "zh", "otherLanguage": "中文", "product": "Huhang 护航", "skip": "Skip to content",
+        "navigation": "Main", "home": "Home", "account": "My account", "signOut": "Sign out",
+        "footer": "Huhang: protecting minors and keeping schools safe, together",
+        "signInTitle": "Sign in", "username": "User name", "password": "Password", "signIn": "Sign in",
+        "refused": "The user name or password is not right", "locked": "Five failed sign-ins: the account is locked until",
+        "codeTitle": "Enter your one-time code", "code": "6-digit code", "codeHint": "Open your authenticator app and type the 6 digits it shows now.",
+        "wrongCode": "That code is wrong or has expired; type the 6 digits the app shows now", "confirm": "Confirm",
+        "enrolTitle": "Set up your authenticator",
+        "enrolIntro": "At your first sign-in, set up an authenticator (an app on your phone); from then on you sign in with the code it shows.",
+        "enrolStep1": "In the authenticator app, choose to enter a key by hand, and type:", "enrolStep2": "Or, on your phone, open:",
+        "enrolLink": "Add to authenticator", "enrolStep3": "Type the 6 digits the app shows below.",
+        "homeTitle": "Work", "today": "Today", "newCases": "New cases", "tasksAssigned": "Tasks assigned", "tasksLate": "Went late today",
+        "tasksCompleted": "Tasks completed", "openCases": "Open cases", "lateTasks": "Late tasks",
+        "yourTasks": "Your unit's tasks", "tasksCaption": "Soonest due first; late tasks are marked ⚠", "measure": "Measure", "due": "Due",
+        "status": "Status", "late": "Late", "noTasks": "Your unit has no tasks.",
+        "accountTitle": "My account", "language": "Language", "save": "Save",
+        "problemTitle": "This could not be done now", "tryAgain": "Go back and try again",
+        "serviceDown": "These services cannot be reached just now; try again in a moment:",
+        "formExpired": "The page had expired (its security check failed); please send it again.", "notSignedIn": "Please sign in first.",
+        "role.task-force": "Task force", "role.caseworker": "Caseworker", "role.education": "Education bureau", "role.operator": "Operator",
+        "measure.first_response": "First response", "measure.incident_response": "Incident response",
+        "measure.hazard_rectification": "Hazard rectification", "measure.school_supervision": "School supervision",
+        "measure.venue_rectification": "Venue rectification", "measure.joint_follow_up": "Joint follow-up",
+        "measure.counselling": "Counselling", "measure.family_education": "Family education", "measure.legal_education": "Legal education",
+        "measure.skills_training": "Skills training", "measure.persuade_return": "Persuade to return", "measure.specialised_school": "Specialised school",
+        "measure.judicial_aid": "Judicial aid", "measure.social_aid": "Social aid", "measure.medical_green_channel": "Medical green channel",
+        "measure.guardianship_supervision_order": "Guardianship supervision order", "measure.temporary_guardian": "Temporary guardian",
+        "status.assigned": "Assigned", "status.accepted": "Accepted", "status.progress": "In progress", "status.completed": "Completed",
+        "status.rejected": "Rejected", "status.cancelled": "Cancelled",
+    ]
+}

@@ -1,0 +1,3 @@
+import ServiceKit
+
+await ServiceApp.main(ConsoleService.self)
