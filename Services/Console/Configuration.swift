@@ -10,6 +10,7 @@ import ServiceKit
 /// | `CONSOLE_LOCKOUT_MINUTES` | `15` | how long the lock lasts (and the window the failures are counted in) |
 /// | `CONSOLE_SECURE_COOKIES` | `auto` | `true`: the session cookie is `Secure` (HTTPS only); `false`: not; `auto`: `Secure` unless `HTTP_HOST` is a loopback address |
 /// | `CONSOLE_DEMO_SKIP_TOTP` | `false` | `true` lets people without an authenticator sign in with the password alone — honoured only when `HTTP_HOST` is a loopback address, for the demo accounts of `scripts/up` |
+/// | `CONSOLE_API_TIMEOUT_MS` | `3000` | how long a page waits for a service's API before it says the service cannot be reached |
 /// | `INTAKE_URL`, `ASSESSMENT_URL`, `INTERVENTION_URL`, `INSPECTION_URL`, `NOTIFICATION_URL` | `http://127.0.0.1:8081` … `8085` | the services whose APIs the pages are built from |
 struct ConsoleConfiguration: Sendable {
     var sessionIdle: TimeInterval
@@ -18,6 +19,7 @@ struct ConsoleConfiguration: Sendable {
     var secureCookies: Bool
     var skipTOTP: Bool
     var services: [String: String]
+    var apiTimeout: Int
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func integer(_ key: String, _ fallback: Int) throws -> Int {
@@ -28,6 +30,7 @@ struct ConsoleConfiguration: Sendable {
         sessionIdle = TimeInterval(try integer("CONSOLE_SESSION_IDLE_MINUTES", 30) * 60)
         lockoutAttempts = try integer("CONSOLE_LOCKOUT_ATTEMPTS", 5)
         lockout = TimeInterval(try integer("CONSOLE_LOCKOUT_MINUTES", 15) * 60)
+        apiTimeout = try integer("CONSOLE_API_TIMEOUT_MS", 3000)
         let host = environment["HTTP_HOST"] ?? "0.0.0.0"
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
         switch environment["CONSOLE_SECURE_COOKIES"] ?? "auto" {

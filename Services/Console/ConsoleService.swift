@@ -27,7 +27,8 @@ struct ConsoleService: HuhangService {
         let tokens = try APITokens(secret: context.configuration.apiTokenKey ?? APITokens.developmentSecret)
         pages = ConsolePages(
             store: store, signIn: SignIn(store: store, cipher: cipher, configuration: configuration),
-            services: ServiceCalls(urls: configuration.services, tokens: tokens), configuration: configuration, clock: context.clock)
+            services: ServiceCalls(urls: configuration.services, tokens: tokens, timeout: .milliseconds(Int64(configuration.apiTimeout))),
+            configuration: configuration, clock: context.clock)
         logger = context.logger
         clock = context.clock
         if configuration.skipTOTP {

@@ -10,6 +10,9 @@ import ServiceKit
 struct ServiceCalls: Sendable {
     let urls: [String: String]
     let tokens: APITokens
+    /// How long a page waits for a service. The HTTP client retries a refused connection until then, so a
+    /// service that is down costs a page this long before it says which.
+    var timeout: TimeAmount = .seconds(3)
 
     /// A service did not answer, or answered with a server error: the page says which.
     struct Unavailable: Error {
@@ -39,7 +42,7 @@ struct ServiceCalls: Sendable {
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            response = try await HTTPClient.shared.execute(request, timeout: timeout)
             bytes = try await response.body.collect(upTo: 8 * 1024 * 1024)
         } catch {
             throw Unavailable(service: service)

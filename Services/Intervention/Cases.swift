@@ -27,7 +27,10 @@ struct CaseStore {
     struct Actor: Sendable {
         var text: String
         static func event(_ id: String) -> Actor { Actor(text: "event:\(id)") }
-        static func api(_ identity: APIIdentity) -> Actor { Actor(text: "api:\(identity.agency)/\(identity.role)") }
+        /// An API caller; a person signed in to the console is named (`api:agency/role/person`).
+        static func api(_ identity: APIIdentity) -> Actor {
+            Actor(text: "api:\(identity.agency)/\(identity.role)" + (identity.person.map { "/\($0)" } ?? ""))
+        }
         static let timer = Actor(text: "timer")
     }
 

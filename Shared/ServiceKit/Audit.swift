@@ -19,13 +19,13 @@ public enum Audit {
         _ identity: APIIdentity, action: String, resource: String, reason: String? = nil, in database: Database
     ) async throws {
         try await database.client.query("""
-            INSERT INTO \(unescaped: database.schema).audit (agency, role, action, resource, reason)
-            VALUES (\(identity.agency), \(identity.role), \(action), \(resource), \(reason))
+            INSERT INTO \(unescaped: database.schema).audit (agency, role, action, resource, reason, person, unit)
+            VALUES (\(identity.agency), \(identity.role), \(action), \(resource), \(reason), \(identity.person), \(identity.unit))
             """, logger: database.logger)
     }
 }
 
-/// `GET /v1/audit?resource=&agency=&limit=&before=`: a service's audit trail, newest first, for the district
+/// `GET /v1/audit?resource=&agency=&person=&limit=&before=`: a service's audit trail, newest first, for the district
 /// task force and operators. Every service serves it the same way.
 public enum AuditRoutes {
     struct Entry: Codable {
@@ -36,6 +36,9 @@ public enum AuditRoutes {
         var action: String
         var resource: String
         var reason: String?
+        /// The person who acted, when they did it in the console.
+        var person: String?
+        var unit: String?
     }
 
     /// - Parameters:
@@ -48,17 +51,20 @@ public enum AuditRoutes {
                 throw HTTPError(.forbidden, message: "the audit trail is for the task force and operators")
             }
             let query = request.uri.queryParameters
-            let resource = query["resource"].map(String.init), agency = query["agency"].map(String.init)
+            let resource = query["resource"].map(String.init), agency = query["agency"].map(String.init), person = query["person"].map(String.init)
             let limit = min(max(Int(query["limit"].map(String.init) ?? "") ?? 100, 1), 1000)
             let before = Int64(query["before"].map(String.init) ?? "") ?? Int64.max
             let rows = try await database.client.query("""
-                SELECT id, at, agency, role, action, resource, reason FROM \(unescaped: database.schema).audit
-                WHERE (\(resource)::text IS NULL OR resource = \(resource)) AND (\(agency)::text IS NULL OR agency = \(agency)) AND id < \(before)
+                SELECT id, at, agency, role, action, resource, reason, person, unit FROM \(unescaped: database.schema).audit
+                WHERE (\(resource)::text IS NULL OR resource = \(resource)) AND (\(agency)::text IS NULL OR agency = \(agency))
+                  AND (\(person)::text IS NULL OR person = \(person)) AND id < \(before)
                 ORDER BY id DESC LIMIT \(limit)
                 """, logger: database.logger)
             var entries: [Entry] = []
-            for try await (id, at, agency, role, action, resource, reason) in rows.decode((Int64, Date, String, String, String, String, String?).self) {
-                entries.append(Entry(id: id, at: at, agency: agency, role: role, action: action, resource: resource, reason: reason))
+            for try await (id, at, agency, role, action, resource, reason, person, unit)
+                in rows.decode((Int64, Date, String, String, String, String, String?, String?, String?).self) {
+                entries.append(Entry(
+                    id: id, at: at, agency: agency, role: role, action: action, resource: resource, reason: reason, person: person, unit: unit))
             }
             return try JSONResponse.make(entries)
         }

@@ -64,6 +64,11 @@ public enum Migrator {
             CREATE INDEX audit_resource ON {schema}.audit (resource, at);
             CREATE INDEX audit_agency ON {schema}.audit (agency, at);
             """),
+        Migration(3, "the person in the audit", """
+            ALTER TABLE {schema}.audit ADD COLUMN person text, ADD COLUMN unit text;
+            COMMENT ON COLUMN {schema}.audit.person IS 'the console user who acted, when a person signed in to the console made the call';
+            CREATE INDEX audit_person ON {schema}.audit (person, at) WHERE person IS NOT NULL;
+            """),
     ]
 
     /// Creates the schema if needed and applies what is missing: first the

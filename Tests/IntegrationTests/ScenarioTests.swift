@@ -347,8 +347,16 @@ struct ScenarioTests {
             // Break the glass: a stated reason opens it, for the task force only.
             let refused = try await suite.call("assessment", "/v1/subjects/\(subject)/risk?sealed=include&reason=review", as: procuratorate.identity)
             #expect(refused.status == 403)
-            let opened = try await suite.call("assessment", "/v1/subjects/\(subject)/risk?sealed=include&reason=court%20order%20review", as: Self.taskForce)
+            let person = "tf-\(UUID().uuidString.prefix(6).lowercased())"
+            let reader = APIIdentity(agency: "district-task-force", role: "task-force", person: person)
+            let opened = try await suite.call("assessment", "/v1/subjects/\(subject)/risk?sealed=include&reason=court%20order%20review", as: reader)
             #expect(Self.array(opened.json, "sealedRecord").count >= 2, "\(opened.text)")
+            // The audit names the person who broke the glass, and why.
+            let audit = try await suite.call("assessment", "/v1/audit?person=\(person)", as: Self.taskForce)
+            #expect(Self.array(audit.json).contains {
+                Self.string($0, "action") == "break-the-glass" && Self.string($0, "reason") == "court order review"
+                    && Self.string($0, "resource") == "subject/\(subject)/risk"
+            }, "\(audit.text)")
 
             // The task force's seal of a case (POST /v1/cases/{id}/seal) hides what the minor is said to have done.
             let schoolCode = Self.schoolCode()
