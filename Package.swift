@@ -214,6 +214,8 @@ let package = Package(
                 "Contracts", "Messaging", "Storage", "ServiceKit",
                 "Intake", "Assessment", "Intervention", "Inspection", "Notification", "Console", "ToolKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),

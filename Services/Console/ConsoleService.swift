@@ -45,6 +45,7 @@ struct ConsoleService: HuhangService {
 
     func addPages(to router: Router<HuhangRequestContext>) {
         pages.add(to: router)
+        WorkPages(pages: pages).add(to: router)
     }
 
     func backgroundServices() -> [any Service] {

@@ -209,6 +209,7 @@ struct ConsolePages: Sendable {
         if let session {
             layout["person"] = [
                 "displayName": session.person.displayName, "unit": session.person.unit, "csrf": session.csrf,
+                "taskForce": session.person.role == .taskForce,
                 "roleName": words["role.\(session.person.role.rawValue)"] ?? session.person.role.rawValue,
             ]
         }

@@ -13,6 +13,7 @@ enum Templates {
 
     static let all: [String: String] = [
         "layout": layout, "signin": signIn, "code": code, "enrol": enrol, "home": home, "account": account, "problem": problem,
+        "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage,
     ]
 
     static let layout = """
@@ -31,6 +32,8 @@ enum Templates {
         {{#person}}
         <nav aria-label="{{t.navigation}}">
         <a href="/">{{t.home}}</a>
+        {{#taskForce}}<a href="/cases">{{t.cases}}</a>{{/taskForce}}
+        {{^taskForce}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/taskForce}}
         <a href="/account">{{t.account}}</a>
         <form method="post" action="/signout" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.signOut}}</button></form>
         </nav>
@@ -126,6 +129,93 @@ enum Templates {
         {{#noTasks}}<p>{{t.noTasks}}</p>{{/noTasks}}
         """
 
+    static let tasks = """
+        {{#noTasks}}<p>{{t.noTasks}}</p>{{/noTasks}}
+        {{#tasks}}
+        <article class="task{{#late}} late{{/late}}" aria-labelledby="task-{{taskId}}">
+        <h2 id="task-{{taskId}}">{{measure}}</h2>
+        <p>{{#late}}<strong>⚠ {{t.late}}</strong> · {{/late}}{{t.due}} {{due}} · {{t.status}}: {{status}}</p>
+        {{#hasNote}}<p>{{note}}</p>{{/hasNote}}
+        {{#open}}
+        <form method="post" action="/tasks/{{taskId}}/feedback" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#statusError}} invalid{{/statusError}}">
+        <label for="status-{{taskId}}">{{t.feedback}}</label>
+        <select id="status-{{taskId}}" name="status"{{#statusError}} aria-invalid="true" aria-describedby="status-error-{{taskId}}"{{/statusError}}>
+        {{#choices}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/choices}}
+        </select>
+        {{#statusError}}<p class="error" id="status-error-{{taskId}}">{{statusError}}</p>{{/statusError}}
+        </div>
+        <div class="field">
+        <label for="note-{{taskId}}">{{t.note}}</label>
+        <textarea id="note-{{taskId}}" name="note" rows="3">{{typedNote}}</textarea>
+        </div>
+        <div class="field{{#reasonError}} invalid{{/reasonError}}">
+        <label for="reason-{{taskId}}">{{t.reason}}</label>
+        <input id="reason-{{taskId}}" name="reason" value="{{typedReason}}"{{#reasonError}} aria-invalid="true" aria-describedby="reason-error-{{taskId}}"{{/reasonError}}>
+        {{#reasonError}}<p class="error" id="reason-error-{{taskId}}">{{reasonError}}</p>{{/reasonError}}
+        </div>
+        <button type="submit">{{t.send}}</button>
+        </form>
+        {{/open}}
+        </article>
+        {{/tasks}}
+        """
+
+    static let inbox = """
+        {{#empty}}<p>{{t.inboxEmpty}}</p>{{/empty}}
+        <ul class="inbox">
+        {{#items}}
+        <li>
+        <p>{{#critical}}<strong>❗ {{t.critical}}</strong> · {{/critical}}{{at}} · {{state}}{{#awaiting}} · {{t.ackBy}} {{ackBy}}{{/awaiting}}</p>
+        <p>{{body}}</p>
+        {{#awaiting}}
+        <form method="post" action="/inbox/{{deliveryId}}/ack"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.acknowledge}}</button></form>
+        {{/awaiting}}
+        </li>
+        {{/items}}
+        </ul>
+        """
+
+    static let cases = """
+        <form method="get" action="/cases" class="filters">
+        <div class="field"><label for="tier">{{t.tier}}</label>
+        <select id="tier" name="tier"><option value="">{{t.any}}</option>
+        {{#tiers}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/tiers}}
+        </select></div>
+        <div class="field"><label for="school">{{t.school}}</label><input id="school" name="school" value="{{school}}"></div>
+        <div class="field"><label for="unit">{{t.unit}}</label><input id="unit" name="unit" value="{{unit}}"></div>
+        <div class="field"><input type="checkbox" id="late" name="late" value="true"{{#late}} checked{{/late}}> <label for="late" class="inline-label">{{t.onlyLate}}</label></div>
+        <button type="submit">{{t.filter}}</button>
+        </form>
+        {{#empty}}<p>{{t.noCases}}</p>{{/empty}}
+        {{^empty}}
+        <table>
+        <caption>{{t.casesCaption}}</caption>
+        <thead><tr><th scope="col">{{t.case}}</th><th scope="col">{{t.tier}}</th><th scope="col">{{t.school}}</th><th scope="col">{{t.opened}}</th><th scope="col">{{t.openTasks}}</th><th scope="col">{{t.lateTasks}}</th></tr></thead>
+        <tbody>
+        {{#cases}}<tr><td><a href="/cases/{{caseId}}">{{short}}</a></td><td><span aria-hidden="true">{{tierIcon}}</span> {{tier}}</td><td>{{school}}</td><td>{{opened}}</td><td>{{openTasks}}</td><td>{{#hasLate}}<strong>⚠ {{lateTasks}}</strong>{{/hasLate}}{{^hasLate}}0{{/hasLate}}</td></tr>{{/cases}}
+        </tbody>
+        </table>
+        {{/empty}}
+        """
+
+    static let casePage = """
+        <p>{{t.case}} {{short}} · <span aria-hidden="true">{{tierIcon}}</span> {{tier}} · {{status}}{{#school}} · {{t.school}} {{school}}{{/school}}</p>
+        <p>{{reason}}</p>
+        <h2>{{t.tasks}}</h2>
+        <table>
+        <thead><tr><th scope="col">{{t.measure}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.due}}</th><th scope="col">{{t.status}}</th></tr></thead>
+        <tbody>
+        {{#tasks}}<tr{{#late}} class="late"{{/late}}><td>{{measure}}</td><td>{{unit}}</td><td>{{due}}</td><td>{{#late}}<strong>⚠ {{t.late}}</strong> {{/late}}{{status}}</td></tr>{{/tasks}}
+        </tbody>
+        </table>
+        <h2>{{t.chronology}}</h2>
+        <ol class="chronology">
+        {{#chronology}}<li><time>{{at}}</time> {{kind}}: {{detail}} <span class="by">({{by}})</span></li>{{/chronology}}
+        </ol>
+        """
+
     static let account = """
         <form method="post" action="/account/language">
         <input type="hidden" name="_csrf" value="{{csrf}}">
@@ -172,6 +262,14 @@ enum Templates {
         .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 0.5rem; }
         .counts div { border: 1px solid #999; padding: 0.5rem; }
         .counts dd { font-size: 1.6rem; margin: 0; }
+        select, textarea { font-size: 1rem; padding: 0.5rem; width: 100%; max-width: 24rem; border: 2px solid #555; border-radius: 4px; }
+        input[type=checkbox] { width: auto; }
+        .inline-label { display: inline; }
+        article.task { border: 1px solid #999; padding: 0.75rem; margin: 0.75rem 0; }
+        article.task.late { border-left: 6px solid var(--late); }
+        ul.inbox { list-style: none; padding: 0; }
+        ul.inbox li { border-bottom: 1px solid #999; padding: 0.5rem 0; }
+        .by { color: #444; }
         code.secret { font-size: 1.2rem; letter-spacing: 0.05em; word-break: break-all; }
         footer { color: #444; font-size: 0.9rem; }
         @media print { nav, .skip, footer { display: none; } }

@@ -3,11 +3,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdOTP
+import AsyncHTTPClient
+import NIOHTTP1
 import HummingbirdTesting
 import Mustache
 import NIOCore
 import ServiceKit
 import Storage
+import Contracts
 import Testing
 
 /// The console's sign-in, in process (HummingbirdTesting) against the real database: password then
@@ -210,5 +213,163 @@ struct ConsoleWordsTests {
         #expect(Templates.all.keys.allSatisfy { Templates.library.getTemplate(named: $0) != nil })
         let html = Templates.library.render(["message": "<script>alert(1)</script>", "back": "/", "t": Words.zh], withTemplate: "problem") ?? ""
         #expect(!html.contains("<script>") && html.contains("&lt;script&gt;"))
+    }
+}
+
+/// The loop in the console, over HTTP as a browser speaks it (forms, cookies, redirects), with the five
+/// services and the console running: the task force and a school's safety officer sign in with password
+/// and authenticator, the task force reads the case, the school answers its task and acknowledges its
+/// notice, and the services' audit and the case's chronology name the people.
+@Suite("Console: the loop in the pages", .serialized)
+struct ConsoleLoopTests {
+    /// A browser without JavaScript: keeps cookies, does not follow redirects by itself.
+    final class Browser: @unchecked Sendable {
+        let base: String
+        var cookies: [String: String] = [:]
+        init(base: String) { self.base = base }
+
+        /// A client that shows each redirect instead of following it.
+        static let client = HTTPClient(
+            eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
+        struct Page { var status: Int; var location: String?; var text: String }
+
+        func go(_ path: String, form: [String: String]? = nil) async throws -> Page {
+            var request = HTTPClientRequest(url: base + path)
+            // No connection outlives its request, so the console's server stops at once when a test ends early.
+            request.headers.add(name: "Connection", value: "close")
+            request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
+            if let form {
+                request.method = .POST
+                request.headers.add(name: "Origin", value: base)
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                let body = form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+                request.body = .bytes(ByteBuffer(string: body))
+            }
+            let response = try await Self.client.execute(request, timeout: .seconds(30))
+            for field in response.headers["Set-Cookie"] {
+                let pair = field.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+                cookies[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
+            }
+            let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
+            return Page(status: Int(response.status.code), location: response.headers.first(name: "Location"), text: text)
+        }
+
+        /// The value of the first hidden `_csrf` field.
+        static func csrf(_ page: Page) -> String {
+            guard let range = page.text.range(of: #"name="_csrf" value=""#) else { return "" }
+            return String(page.text[range.upperBound...].prefix { $0 != "\"" })
+        }
+
+        /// Signs in, enrolling the authenticator from the key the page shows, as a person with an app would.
+        func signIn(_ username: String, _ password: String) async throws {
+            let form = try await go("/signin")
+            let answer = try await go("/signin", form: ["_csrf": Self.csrf(form), "username": username, "password": password])
+            #expect(answer.location == "/signin/enrol", "\(answer.status) \(answer.text)")
+            let enrol = try await go("/signin/enrol")
+            // The key shown in groups of four, base32: what a person types into their app.
+            let key = try #require(enrol.text.range(of: #"<code class="secret">"#).map { enrol.text[$0.upperBound...].prefix { $0 != "<" } })
+            let secret = try #require(Base32.decode(key.replacingOccurrences(of: " ", with: "")))
+            let code = TOTP(secret: String(decoding: secret, as: UTF8.self)).compute()
+            let done = try await go("/signin/enrol", form: ["_csrf": Self.csrf(enrol), "code": String(format: "%06d", code)])
+            #expect(done.location == "/", "\(done.status) \(done.text)")
+        }
+    }
+
+    /// RFC 4648 base32, as authenticator apps read keys.
+    enum Base32 {
+        static func decode(_ text: String) -> [UInt8]? {
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+            var bits = 0, value = 0
+            var bytes: [UInt8] = []
+            for character in text.uppercased() where character != "=" {
+                guard let index = alphabet.firstIndex(of: character) else { return nil }
+                value = (value << 5) | index
+                bits += 5
+                if bits >= 8 {
+                    bytes.append(UInt8((value >> (bits - 8)) & 0xFF))
+                    bits -= 8
+                }
+            }
+            return bytes
+        }
+    }
+
+    @Test("the task force reads a case, the school answers its task and acknowledges its notice, and the audit names them")
+    func loopInThePages() async throws {
+        let suite = try ScenarioTests.Suite()
+        let consolePort = try freePort()
+        var settings = ["HTTP_HOST": "127.0.0.1"]
+        for name in ["intake", "assessment", "intervention", "inspection", "notification"] {
+            settings[name.uppercased() + "_URL"] = "http://127.0.0.1:\(suite.ports[name]!)"
+        }
+        for (key, value) in settings { setenv(key, value, 1) }
+        let made = try? RunningService<ConsoleService>(
+            configuration: try TestEnvironment.serviceConfiguration("console", port: consolePort), logger: TestEnvironment.logger)
+        for key in settings.keys { unsetenv(key) }
+        let console = try #require(made)
+        try await withServices(suite.all + [console]) { () async throws in
+            try await Self.loop(suite, consolePort: consolePort)
+        }
+    }
+
+    static func loop(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
+        let schoolCode = ScenarioTests.schoolCode()
+        let school = try ScenarioTests.Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+        let operatorToken = try APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: "operator"), lifetime: .seconds(60))
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let people = [("tf-\(run)", "district-task-force", "district-task-force", "task-force"), ("sch-\(run)", school.code, schoolCode, "caseworker")]
+        for (username, agency, unit, role) in people {
+            let added = try await httpPost(
+                "http://127.0.0.1:\(consolePort)/v1/people", body: """
+                    {"username":"\(username)","displayName":"\(role == "task-force" ? "张专班" : "王老师")","agency":"\(agency)","unit":"\(unit)","role":"\(role)","password":"a long password 123"}
+                    """, headers: ["Authorization": "Bearer \(operatorToken)"])
+            #expect(added.status == 201, "\(added.body)")
+        }
+        try await school.send("report.incident.v1", """
+            {"externalId":"\(ScenarioTests.ext())","category":"bullying","immediateDanger":true,"occurredAt":"\(ScenarioTests.now())",
+             "schoolCode":"\(schoolCode)","people":[{"role":"victim","studentNumber":"C-1"}]}
+            """)
+        var caseID = ""
+        #expect(try await eventually {
+            let cases = try await suite.call("intervention", "/v1/cases?school=\(schoolCode)", as: ScenarioTests.taskForce)
+            caseID = ScenarioTests.array(cases.json).first.flatMap { ScenarioTests.string($0, "caseId") } ?? ""
+            return !caseID.isEmpty
+        })
+
+        // The task force: the day's loop, the case list, the case.
+        let taskForce = Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await taskForce.signIn("tf-\(run)", "a long password 123")
+        let home = try await taskForce.go("/")
+        #expect(home.status == 200 && home.text.contains("今日") && home.text.contains("张专班"), "\(home.text)")
+        let list = try await taskForce.go("/cases?school=\(schoolCode)")
+        #expect(list.text.contains("/cases/\(caseID)"))
+        let casePage = try await taskForce.go("/cases/\(caseID)")
+        #expect(casePage.status == 200 && casePage.text.contains("首次响应"), "\(casePage.text)")
+
+        // The school: its tasks, feedback with a mistake (kept, said next to the field), then done; its notice acknowledged.
+        let staff = Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await staff.signIn("sch-\(run)", "a long password 123")
+        let tasks = try await staff.go("/tasks")
+        let taskID = try #require(tasks.text.range(of: #"action="/tasks/"#).map { tasks.text[$0.upperBound...].prefix { $0 != "/" } })
+        let mistake = try await staff.go("/tasks/\(taskID)/feedback", form: ["_csrf": Browser.csrf(tasks), "status": "rejected", "note": "已家访"])
+        #expect(mistake.status == 400 && mistake.text.contains("退回任务时请写明原因") && mistake.text.contains("已家访"))
+        let sent = try await staff.go("/tasks/\(taskID)/feedback", form: ["_csrf": Browser.csrf(tasks), "status": "completed", "note": "已家访并约谈"])
+        #expect(sent.status == 303)
+        var inbox = try await staff.go("/inbox")
+        #expect(try await eventually {
+            inbox = try await staff.go("/inbox")
+            return inbox.text.contains(#"action="/inbox/"#)
+        }, "no notice to acknowledge: \(inbox.text)")
+        let delivery = try #require(inbox.text.range(of: #"action="/inbox/"#).map { inbox.text[$0.upperBound...].prefix { $0 != "/" } })
+        let acked = try await staff.go("/inbox/\(delivery)/ack", form: ["_csrf": Browser.csrf(inbox)])
+        #expect(acked.status == 303)
+        #expect(try await staff.go("/inbox").text.contains("已确认"))
+
+        // Back as the task force: the first response is completed, by whom; the audit names who read the case.
+        let after = try await taskForce.go("/cases/\(caseID)")
+        #expect(after.text.contains("已完成") && after.text.contains("sch-\(run)"), "\(after.text)")
+        let audit = try await suite.call("intervention", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(audit.json).contains { ScenarioTests.string($0, "resource") == "case/\(caseID)" }, "\(audit.text)")
     }
 }
