@@ -13,7 +13,7 @@ enum Templates {
 
     static let all: [String: String] = [
         "layout": layout, "signin": signIn, "code": code, "enrol": enrol, "home": home, "account": account, "problem": problem,
-        "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage,
+        "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed,
     ]
 
     static let layout = """
@@ -210,10 +210,92 @@ enum Templates {
         {{#tasks}}<tr{{#late}} class="late"{{/late}}><td>{{measure}}</td><td>{{unit}}</td><td>{{due}}</td><td>{{#late}}<strong>⚠ {{t.late}}</strong> {{/late}}{{status}}</td></tr>{{/tasks}}
         </tbody>
         </table>
+        {{#taskForce}}
+        {{#isOpen}}
+        <section aria-labelledby="plan-h" class="action">
+        <h2 id="plan-h">{{t.addMeasure}}</h2>
+        {{#error_plan}}<p class="error" role="alert">{{error_plan}}</p>{{/error_plan}}
+        <form method="post" action="/cases/{{caseId}}/plan">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field"><label for="measure">{{t.measure}}</label>
+        <select id="measure" name="measure">{{#measures}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/measures}}</select></div>
+        <div class="field"><label for="plan-unit">{{t.unit}}</label><input id="plan-unit" name="unit" value="{{typed_unit}}" required></div>
+        <div class="field"><label for="plan-note">{{t.note}}</label><input id="plan-note" name="note" value="{{typed_note}}"></div>
+        <button type="submit">{{t.assign}}</button>
+        </form>
+        </section>
+        <section aria-labelledby="team-h" class="action">
+        <h2 id="team-h">{{t.careTeam}}</h2>
+        <p class="hint">{{t.careTeamHint}}</p>
+        {{#error_team}}<p class="error" role="alert">{{error_team}}</p>{{/error_team}}
+        <form method="post" action="/cases/{{caseId}}/team">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        {{#team}}
+        <fieldset><legend>{{label}}</legend>
+        <div class="field"><label for="{{role}}-name">{{t.name}}</label><input id="{{role}}-name" name="{{role}}_name" value="{{name}}" autocomplete="off"></div>
+        <div class="field"><label for="{{role}}-contact">{{t.contact}}</label><input id="{{role}}-contact" name="{{role}}_contact" value="{{contact}}" autocomplete="off"></div>
+        <div class="field"><label for="{{role}}-unit">{{t.memberUnit}}</label><input id="{{role}}-unit" name="{{role}}_unit" value="{{unit}}"></div>
+        </fieldset>
+        {{/team}}
+        <button type="submit">{{t.setTeam}}</button>
+        </form>
+        </section>
+        {{#tasks}}{{#open}}
+        <form method="post" action="/cases/{{caseId}}/cancel" class="action">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="task" value="{{taskId}}">
+        <div class="field"><label for="cancel-{{taskId}}">{{t.cancelReason}} ({{measure}} · {{unit}})</label><input id="cancel-{{taskId}}" name="reason"></div>
+        <button type="submit">{{t.cancelTask}}</button>
+        </form>
+        {{/open}}{{/tasks}}
+        {{#error_cancel}}<p class="error" role="alert">{{error_cancel}}</p>{{/error_cancel}}
+        <section aria-labelledby="close-h" class="action">
+        <h2 id="close-h">{{t.closeCase}}</h2>
+        <form method="post" action="/cases/{{caseId}}/close">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error_close}} invalid{{/error_close}}"><label for="review">{{t.review}}</label>
+        <textarea id="review" name="review" rows="3"{{#error_close}} aria-invalid="true" aria-describedby="close-error"{{/error_close}}>{{typed_review}}</textarea>
+        {{#error_close}}<p class="error" id="close-error">{{error_close}}</p>{{/error_close}}</div>
+        <button type="submit">{{t.closeCase}}</button>
+        </form>
+        </section>
+        {{/isOpen}}
+        {{^isOpen}}
+        <form method="post" action="/cases/{{caseId}}/reopen" class="action">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field"><label for="reopen">{{t.reopenReason}}</label><input id="reopen" name="reason"></div>
+        {{#error_reopen}}<p class="error" role="alert">{{error_reopen}}</p>{{/error_reopen}}
+        <button type="submit">{{t.reopen}}</button>
+        </form>
+        {{/isOpen}}
+        <section aria-labelledby="seal-h" class="action">
+        <h2 id="seal-h">{{t.seal}}</h2>
+        <form method="post" action="/cases/{{caseId}}/seal">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field"><label for="order">{{t.order}}</label><input id="order" name="order" value="{{typed_order}}"></div>
+        {{#error_seal}}<p class="error" role="alert">{{error_seal}}</p>{{/error_seal}}
+        <button type="submit">{{t.seal}}</button>
+        </form>
+        </section>
+        {{/taskForce}}
         <h2>{{t.chronology}}</h2>
         <ol class="chronology">
         {{#chronology}}<li><time>{{at}}</time> {{kind}}: {{detail}} <span class="by">({{by}})</span></li>{{/chronology}}
         </ol>
+        """
+
+    static let sealed = """
+        <p>{{t.sealedIntro}}</p>
+        <form method="post" action="/cases/{{caseId}}/access">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error}} invalid{{/error}}">
+        <label for="reason">{{t.accessReason}}</label>
+        <p class="hint" id="reason-hint">{{t.accessRecorded}}</p>
+        <textarea id="reason" name="reason" rows="3" aria-describedby="reason-hint{{#error}} reason-error{{/error}}"{{#error}} aria-invalid="true"{{/error}}>{{typedReason}}</textarea>
+        {{#error}}<p class="error" id="reason-error">{{error}}</p>{{/error}}
+        </div>
+        <button type="submit">{{t.openSealed}}</button>
+        </form>
+        <p><a href="{{back}}">{{t.cases}}</a></p>
         """
 
     static let account = """
@@ -270,6 +352,8 @@ enum Templates {
         ul.inbox { list-style: none; padding: 0; }
         ul.inbox li { border-bottom: 1px solid #999; padding: 0.5rem 0; }
         .by { color: #444; }
+        section.action, form.action { border-top: 1px solid #999; margin-top: 1rem; padding-top: 0.5rem; }
+        fieldset { border: 1px solid #999; margin: 0.5rem 0; }
         code.secret { font-size: 1.2rem; letter-spacing: 0.05em; word-break: break-all; }
         footer { color: #444; font-size: 0.9rem; }
         @media print { nav, .skip, footer { display: none; } }

@@ -68,6 +68,55 @@ struct WorkPages: Sendable {
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             return try await casePage(session, try context.parameters.require("id"))
         }
+        // Every action the API offers on a case, each a form of its own.
+        router.post("/cases/:id/:action") { request, context in
+            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            let caseID = try context.parameters.require("id"), action = try context.parameters.require("action")
+            let form = try await ConsolePages.form(request)
+            guard ConsolePages.sameOrigin(request), form["_csrf"] == session.csrf else {
+                return try pages.problem("formExpired", back: "/cases/\(caseID)", language: session.person.language, status: .forbidden)
+            }
+            let words = Words.table(session.person.language)
+            func text(_ key: String) -> String { (form[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+            let call: (method: String, path: String, body: [String: Any], required: String?)
+            switch action {
+            case "access": call = ("POST", "/v1/cases/\(caseID)/access", ["reason": text("reason")], "reason")
+            case "close": call = ("POST", "/v1/cases/\(caseID)/close", ["review": text("review")], "review")
+            case "reopen": call = ("POST", "/v1/cases/\(caseID)/reopen", ["reason": text("reason")], "reason")
+            case "seal": call = ("POST", "/v1/cases/\(caseID)/seal", ["order": text("order")], "order")
+            case "unseal": call = ("POST", "/v1/cases/\(caseID)/unseal", ["order": text("order")], "order")
+            case "plan":
+                var measure: [String: Any] = ["measure": text("measure"), "unit": text("unit")]
+                if !text("note").isEmpty { measure["note"] = text("note") }
+                call = ("POST", "/v1/cases/\(caseID)/plan", ["measures": [measure]], "unit")
+            case "cancel":
+                call = ("POST", "/v1/tasks/\(pages.path(text("task")))/cancel", ["reason": text("reason")], "reason")
+            case "team":
+                let members: [[String: Any]] = ["guardian", "head_teacher", "psychological_teacher", "community_police"].compactMap { role in
+                    let name = text("\(role)_name"), contact = text("\(role)_contact")
+                    guard !name.isEmpty || !contact.isEmpty else { return nil }
+                    var member: [String: Any] = ["role": role, "name": name, "contact": contact]
+                    if !text("\(role)_unit").isEmpty { member["unit"] = text("\(role)_unit") }
+                    return member
+                }
+                call = ("PUT", "/v1/cases/\(caseID)/team", ["members": members], nil)
+            default:
+                return try pages.problem(message: "?", back: "/cases/\(caseID)", session: session)
+            }
+            if let required = call.required, text(required).isEmpty {
+                return try await casePage(session, caseID, failed: (action, words["required"]!), typed: form)
+            }
+            do {
+                _ = try await pages.services.send(
+                    call.method, "intervention", call.path, as: pages.identity(session),
+                    body: Array(try JSONSerialization.data(withJSONObject: call.body)))
+            } catch let refused as ServiceCalls.Refused {
+                return try await casePage(session, caseID, failed: (action, ServiceCalls.message(refused)), typed: form)
+            } catch let down as ServiceCalls.Unavailable {
+                return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/cases/\(caseID)", session: session)
+            }
+            return Response.redirect(to: "/cases/\(caseID)")
+        }
     }
 
     // MARK: Pages
@@ -166,14 +215,20 @@ struct WorkPages: Sendable {
         return try pages.page("cases", title: "casesTitle", session: session, values: values)
     }
 
-    func casePage(_ session: Session, _ caseID: String) async throws -> Response {
+    func casePage(
+        _ session: Session, _ caseID: String, failed: (action: String, message: String)? = nil, typed: [String: String] = [:]
+    ) async throws -> Response {
         let words = Words.table(session.person.language)
         let answer: JSONValue
         do {
             answer = try await pages.services.get("intervention", "/v1/cases/\(pages.path(caseID))", as: pages.identity(session))
         } catch let refused as ServiceCalls.Refused {
-            return try pages.page("problem", title: "problemTitle", session: session, status: .init(code: refused.status),
-                                  values: ["message": ServiceCalls.message(refused), "back": "/cases"])
+            // A sealed case: break the glass with a reason, which the audit keeps.
+            let sealed = refused.status == 403 && ServiceCalls.message(refused).contains("sealed")
+            return try pages.page(sealed ? "sealed" : "problem", title: sealed ? "sealedTitle" : "problemTitle", session: session,
+                                  status: failed == nil ? .init(code: refused.status) : .badRequest,
+                                  values: ["message": ServiceCalls.message(refused), "back": "/cases", "caseId": caseID, "csrf": session.csrf,
+                                           "error": failed?.message as Any, "typedReason": typed["reason"] ?? ""])
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/cases", session: session)
         }
@@ -182,9 +237,10 @@ struct WorkPages: Sendable {
         let tasks: [[String: Any]] = ConsolePages.items(detail["tasks"] ?? .null).map { task in
             let measure = ConsolePages.plain(task["measure"] ?? .null), state = ConsolePages.plain(task["status"] ?? .null)
             return [
+                "taskId": ConsolePages.plain(task["taskId"] ?? .null),
                 "measure": words["measure.\(measure)"] ?? measure, "unit": ConsolePages.plain(task["unit"] ?? .null),
                 "status": words["status.\(state)"] ?? state, "due": ConsolePages.time(ConsolePages.date(task["dueAt"]) ?? Date()),
-                "late": task["late"] == .bool(true),
+                "late": task["late"] == .bool(true), "open": ["assigned", "accepted", "progress"].contains(state),
             ]
         }
         let chronology: [[String: Any]] = ConsolePages.items(detail["chronology"] ?? .null).map { entry in
@@ -193,11 +249,25 @@ struct WorkPages: Sendable {
                 "detail": ConsolePages.plain(entry["detail"] ?? .null), "by": ConsolePages.plain(entry["by"] ?? .null),
             ]
         }
-        return try pages.page("case", title: "caseTitle", session: session, values: [
+        var values: [String: Any] = [
+            "caseId": caseID, "csrf": session.csrf, "taskForce": session.person.role == .taskForce,
             "short": String(caseID.prefix(8)), "tier": words["tier.\(tier)"] ?? tier, "tierIcon": ConsolePages.tierIcon(tier),
-            "status": words["caseStatus.\(status)"] ?? status, "school": ConsolePages.plain(detail["schoolCode"] ?? .null),
+            "status": words["caseStatus.\(status)"] ?? status, "isOpen": status == "open", "school": ConsolePages.plain(detail["schoolCode"] ?? .null),
             "reason": ConsolePages.plain(detail["reason"] ?? .null), "tasks": tasks, "chronology": chronology,
-        ])
+            "measures": ["counselling", "family_education", "legal_education", "skills_training", "persuade_return", "specialised_school",
+                         "judicial_aid", "social_aid", "medical_green_channel", "guardianship_supervision_order", "temporary_guardian"].map {
+                ["value": $0, "label": words["measure.\($0)"] ?? $0, "selected": typed["measure"] == $0] as [String: Any]
+            },
+            "team": ["guardian", "head_teacher", "psychological_teacher", "community_police"].map { role in
+                ["role": role, "label": words["careRole.\(role)"] ?? role, "name": typed["\(role)_name"] ?? "",
+                 "contact": typed["\(role)_contact"] ?? "", "unit": typed["\(role)_unit"] ?? ""] as [String: Any]
+            },
+        ]
+        if let failed {
+            values["error_\(failed.action)"] = failed.message
+            for (key, value) in typed where key != "_csrf" { values["typed_\(key)"] = value }
+        }
+        return try pages.page("case", title: "caseTitle", session: session, status: failed == nil ? .ok : .badRequest, values: values)
     }
 }
 

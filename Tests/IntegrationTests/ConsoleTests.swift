@@ -371,5 +371,34 @@ struct ConsoleLoopTests {
         #expect(after.text.contains("已完成") && after.text.contains("sch-\(run)"), "\(after.text)")
         let audit = try await suite.call("intervention", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
         #expect(ScenarioTests.array(audit.json).contains { ScenarioTests.string($0, "resource") == "case/\(caseID)" }, "\(audit.text)")
+
+        // The task force's actions: a care team, a measure (first without its unit: said, and what was typed kept), a seal.
+        let page = try await taskForce.go("/cases/\(caseID)")
+        let team = try await taskForce.go("/cases/\(caseID)/team", form: [
+            "_csrf": Browser.csrf(page), "guardian_name": "王家长", "guardian_contact": "13800000000",
+            "head_teacher_name": "李老师", "head_teacher_contact": "li@school.example", "head_teacher_unit": schoolCode,
+        ])
+        #expect(team.status == 303, "\(team.text)")
+        let missing = try await taskForce.go("/cases/\(caseID)/plan", form: ["_csrf": Browser.csrf(page), "measure": "counselling", "note": "每周一次"])
+        #expect(missing.status == 400 && missing.text.contains("请填写此项") && missing.text.contains("每周一次"))
+        let planned = try await taskForce.go("/cases/\(caseID)/plan", form: [
+            "_csrf": Browser.csrf(page), "measure": "counselling", "unit": schoolCode, "note": "每周一次"])
+        #expect(planned.status == 303, "\(planned.text)")
+        let withPlan = try await taskForce.go("/cases/\(caseID)")
+        #expect(withPlan.text.contains("心理辅导"), "\(withPlan.text)")
+        let sealed = try await taskForce.go("/cases/\(caseID)/seal", form: ["_csrf": Browser.csrf(page), "order": "（2026）鲁0102刑初1号"])
+        #expect(sealed.status == 303, "\(sealed.text)")
+        // A sealed case opens only on a stated reason, which the audit keeps with the person.
+        let closed = try await taskForce.go("/cases/\(caseID)")
+        #expect(closed.status == 403 && closed.text.contains("查阅理由"), "\(closed.text)")
+        let noReason = try await taskForce.go("/cases/\(caseID)/access", form: ["_csrf": Browser.csrf(closed), "reason": " "])
+        #expect(noReason.status == 400 && noReason.text.contains("请填写此项"))
+        let opened = try await taskForce.go("/cases/\(caseID)/access", form: ["_csrf": Browser.csrf(closed), "reason": "法院调卷"])
+        #expect(opened.status == 303)
+        #expect(try await taskForce.go("/cases/\(caseID)").status == 200)
+        let glass = try await suite.call("intervention", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(glass.json).contains {
+            ScenarioTests.string($0, "action") == "break-the-glass" && ScenarioTests.string($0, "reason") == "法院调卷"
+        }, "\(glass.text)")
     }
 }
