@@ -204,6 +204,8 @@ struct ConsolePages: Sendable {
         let words = Words.table(language)
         var content = values
         content["t"] = words
+        // Every form of a signed-in page carries the session's CSRF token.
+        if let session, content["csrf"] == nil { content["csrf"] = session.csrf }
         let body = Templates.library.render(content, withTemplate: template) ?? ""
         var layout: [String: Any] = ["t": words, "title": words[title] ?? title, "body": body]
         if let session {

@@ -73,7 +73,7 @@ enum Templates {
         <div class="field{{#error}} invalid{{/error}}">
         <label for="code">{{t.code}}</label>
         <p class="hint" id="code-hint">{{t.codeHint}}</p>
-        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" required
+        <input id="code" name="code" inputmode="numeric" autocomplete="off" pattern="[0-9 ]*" required
                aria-describedby="code-hint{{#error}} code-error{{/error}}"{{#error}} aria-invalid="true"{{/error}}>
         {{#error}}<p class="error" id="code-error">{{error}}</p>{{/error}}
         </div>
@@ -92,7 +92,7 @@ enum Templates {
         <input type="hidden" name="_csrf" value="{{csrf}}">
         <div class="field{{#error}} invalid{{/error}}">
         <label for="code">{{t.code}}</label>
-        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required
+        <input id="code" name="code" inputmode="numeric" autocomplete="off" required
                {{#error}}aria-invalid="true" aria-describedby="code-error"{{/error}}>
         {{#error}}<p class="error" id="code-error">{{error}}</p>{{/error}}
         </div>
@@ -104,14 +104,14 @@ enum Templates {
         {{#daily}}
         <section aria-labelledby="today">
         <h2 id="today">{{t.today}} {{date}}</h2>
-        <dl class="counts">
-        <div><dt>{{t.newCases}}</dt><dd>{{casesOpened}}</dd></div>
-        <div><dt>{{t.tasksAssigned}}</dt><dd>{{tasksAssigned}}</dd></div>
-        <div><dt>{{t.tasksLate}}</dt><dd>{{tasksLate}}</dd></div>
-        <div><dt>{{t.tasksCompleted}}</dt><dd>{{tasksCompleted}}</dd></div>
-        <div><dt>{{t.openCases}}</dt><dd>{{openCases}}</dd></div>
-        <div><dt>{{t.lateTasks}}</dt><dd>{{lateTasksOutstanding}}</dd></div>
-        </dl>
+        <ul class="counts">
+        <li><a href="/cases">{{t.newCases}} <strong>{{casesOpened}}</strong></a></li>
+        <li>{{t.tasksAssigned}} <strong>{{tasksAssigned}}</strong></li>
+        <li><a href="/cases?late=true">{{t.tasksLate}} <strong>{{tasksLate}}</strong></a></li>
+        <li>{{t.tasksCompleted}} <strong>{{tasksCompleted}}</strong></li>
+        <li><a href="/cases">{{t.openCases}} <strong>{{openCases}}</strong></a></li>
+        <li><a href="/cases?late=true">{{t.lateTasks}} <strong>{{lateTasksOutstanding}}</strong></a></li>
+        </ul>
         </section>
         {{/daily}}
         {{#hasTasks}}
@@ -341,9 +341,9 @@ enum Templates {
         table { border-collapse: collapse; width: 100%; }
         th, td { text-align: left; padding: 0.4rem; border-bottom: 1px solid #999; }
         tr.late td { color: var(--late); }
-        .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 0.5rem; }
-        .counts div { border: 1px solid #999; padding: 0.5rem; }
-        .counts dd { font-size: 1.6rem; margin: 0; }
+        .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 0.5rem; list-style: none; padding: 0; }
+        .counts li { border: 1px solid #999; padding: 0.5rem; }
+        .counts strong { display: block; font-size: 1.6rem; }
         select, textarea { font-size: 1rem; padding: 0.5rem; width: 100%; max-width: 24rem; border: 2px solid #555; border-radius: 4px; }
         input[type=checkbox] { width: auto; }
         .inline-label { display: inline; }

@@ -90,9 +90,10 @@ struct ConsoleSignInTests {
         }
     }
 
-    /// The CSRF field of a page's form.
+    /// The CSRF field of the page's main form (the one after `<main`, not the sign-out form in the header).
     func csrf(_ page: Page) -> String {
-        guard let range = page.text.range(of: #"name="_csrf" value=""#) else { return "" }
+        let main = page.text.range(of: "<main").map { page.text[$0.lowerBound...] } ?? page.text[...]
+        guard let range = main.range(of: #"name="_csrf" value=""#) else { return "" }
         return String(page.text[range.upperBound...].prefix { $0 != "\"" })
     }
 
@@ -175,6 +176,12 @@ struct ConsoleSignInTests {
                                              form: ["language": "en"])
             #expect(language.status == .forbidden)
             #expect(try await harness.store.person(username: username)?.language == .zh)
+            // With its token, the switch takes: the pages speak English from then on.
+            let account = try await request(harness, .get, "/account", cookies: [ConsolePages.sessionCookie: session])
+            let switched = try await request(harness, .post, "/account/language", cookies: [ConsolePages.sessionCookie: session],
+                                             form: ["_csrf": csrf(account), "language": "en"])
+            #expect(switched.location == "/account", "\(switched.status) \(switched.text)")
+            #expect(try await request(harness, .get, "/account", cookies: [ConsolePages.sessionCookie: session]).text.contains("My account"))
         }
     }
 
@@ -257,8 +264,9 @@ struct ConsoleLoopTests {
 
         /// The value of the first hidden `_csrf` field.
         static func csrf(_ page: Page) -> String {
-            guard let range = page.text.range(of: #"name="_csrf" value=""#) else { return "" }
-            return String(page.text[range.upperBound...].prefix { $0 != "\"" })
+            let main = page.text.range(of: "<main").map { page.text[$0.lowerBound...] } ?? page.text[...]
+            guard let range = main.range(of: #"name="_csrf" value=""#) else { return "" }
+            return String(main[range.upperBound...].prefix { $0 != "\"" })
         }
 
         /// Signs in, enrolling the authenticator from the key the page shows, as a person with an app would.
@@ -400,5 +408,88 @@ struct ConsoleLoopTests {
         #expect(ScenarioTests.array(glass.json).contains {
             ScenarioTests.string($0, "action") == "break-the-glass" && ScenarioTests.string($0, "reason") == "法院调卷"
         }, "\(glass.text)")
+    }
+}
+
+/// The console in a real browser: `Tests/Browser/console_browser.py` drives Debian's Chromium over
+/// WebDriver (selenium) through the loop, checks every page with axe-core and saves screenshots to
+/// `.dev/screenshots` (zh and en, and a phone's width). scripts/test installs the browser and the packages.
+@Suite("Console in a browser", .serialized)
+struct ConsoleBrowserTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the loop in Chromium: sign-in with an authenticator, a late task's case, feedback, acknowledgement, a seal opened on a reason; no serious accessibility violation")
+    func loopInChromium() async throws {
+        let python = Self.root.appendingPathComponent(".dev/venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("Chromium, chromedriver or .dev/venv is missing: scripts/test installs chromium, chromium-driver, fonts-noto-cjk and selenium")
+            return
+        }
+        // A first response due within two seconds, so the case has a late task by the time the browser opens it.
+        let suite = try ScenarioTests.Suite(settings: ["FIRST_RESPONSE_HOURS": "0.0005,0.0005,0.0005"])
+        let consolePort = try freePort()
+        var settings = ["HTTP_HOST": "127.0.0.1"]
+        for name in ["intake", "assessment", "intervention", "inspection", "notification"] {
+            settings[name.uppercased() + "_URL"] = "http://127.0.0.1:\(suite.ports[name]!)"
+        }
+        for (key, value) in settings { setenv(key, value, 1) }
+        let made = try? RunningService<ConsoleService>(
+            configuration: try TestEnvironment.serviceConfiguration("console", port: consolePort), logger: TestEnvironment.logger)
+        for key in settings.keys { unsetenv(key) }
+        let console = try #require(made)
+        try await withServices(suite.all + [console]) { () async throws in
+            try await Self.run(suite, consolePort: consolePort, python: python)
+        }
+    }
+
+    static func run(_ suite: ScenarioTests.Suite, consolePort: Int, python: URL) async throws {
+        let schoolCode = ScenarioTests.schoolCode()
+        let school = try ScenarioTests.Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
+        let operatorToken = try APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: "operator"), lifetime: .seconds(60))
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let password = "a long password 123"
+        for (username, name, agency, unit, role) in [
+            ("tf-\(run)", "张专班", "district-task-force", "district-task-force", "task-force"), ("sch-\(run)", "王老师", school.code, schoolCode, "caseworker"),
+        ] {
+            let added = try await httpPost("http://127.0.0.1:\(consolePort)/v1/people", body: """
+                {"username":"\(username)","displayName":"\(name)","agency":"\(agency)","unit":"\(unit)","role":"\(role)","password":"\(password)"}
+                """, headers: ["Authorization": "Bearer \(operatorToken)"])
+            #expect(added.status == 201, "\(added.body)")
+        }
+        try await school.send("report.incident.v1", """
+            {"externalId":"\(ScenarioTests.ext())","category":"bullying","immediateDanger":true,"occurredAt":"\(ScenarioTests.now())",
+             "schoolCode":"\(schoolCode)","people":[{"role":"victim","studentNumber":"B-1"}]}
+            """)
+        var caseID = ""
+        #expect(try await eventually {
+            let cases = try await suite.call("intervention", "/v1/cases?school=\(schoolCode)&late=true", as: ScenarioTests.taskForce)
+            caseID = ScenarioTests.array(cases.json).first.flatMap { ScenarioTests.string($0, "caseId") } ?? ""
+            return !caseID.isEmpty
+        }, "no case with a late task")
+
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [root.appendingPathComponent("Tests/Browser/console_browser.py").path]
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "CONSOLE_URL": "http://127.0.0.1:\(consolePort)", "TF_USER": "tf-\(run)", "SCHOOL_USER": "sch-\(run)", "PASSWORD": password,
+            "CASE_ID": caseID, "SCREENSHOTS": root.appendingPathComponent(".dev/screenshots").path,
+        ]) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        print("browser: \(output.suffix(3000))")
+        #expect(process.terminationStatus == 0, "\(output.suffix(3000))")
+
+        // Each service's audit names the person: the case read and the break-the-glass with its reason.
+        let audit = try await suite.call("intervention", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
+        let actions = ScenarioTests.array(audit.json).compactMap { ScenarioTests.string($0, "action") }
+        #expect(actions.contains("read") && actions.contains("break-the-glass"), "\(audit.text)")
+        #expect(ScenarioTests.array(audit.json).contains { ScenarioTests.string($0, "reason") == "法院调卷审查" })
+        // The task is no longer late, and the chronology says who answered it.
+        let detail = try await suite.call("intervention", "/v1/cases/\(caseID)", as: ScenarioTests.taskForce)
+        #expect(detail.text.contains("sch-\(run)"), "\(detail.text)")
     }
 }

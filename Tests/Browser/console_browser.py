@@ -1,0 +1,182 @@
+"""The console in a real browser (Debian's Chromium, driven over WebDriver by selenium), with an
+accessibility check (axe-core) on every page. Run by the integration test `Console in a browser`,
+which starts the five services and the console and hands over:
+
+    CONSOLE_URL, TF_USER, SCHOOL_USER, PASSWORD, CASE_ID, SCREENSHOTS (a folder)
+
+The task force signs in with password and authenticator, opens the day's loop and the late task's case,
+sets a care team; the school's person signs in, gives feedback on the task and acknowledges the notice;
+the task force sees the task done, seals the case and opens it again on a stated reason. Each page is
+saved as a screenshot, in Chinese and in English. Prints one JSON line; exits 1 on any failure.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import struct
+import sys
+import time
+
+from axe_selenium_python import Axe
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+URL = os.environ["CONSOLE_URL"].rstrip("/")
+TF_USER = os.environ["TF_USER"]
+SCHOOL_USER = os.environ["SCHOOL_USER"]
+PASSWORD = os.environ["PASSWORD"]
+CASE_ID = os.environ["CASE_ID"]
+SHOTS = os.environ["SCREENSHOTS"]
+os.makedirs(SHOTS, exist_ok=True)
+
+failures = []
+checked = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+
+
+def totp(key_text, at=None):
+    """RFC 6238 with SHA-1, 30 s, 6 digits, from the base32 key the console shows."""
+    key = base64.b32decode(key_text.replace(" ", "") + "=" * (-len(key_text.replace(" ", "")) % 8))
+    counter = struct.pack(">Q", int((at or time.time()) // 30))
+    digest = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]:
+        options.add_argument(argument)
+    options.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def look(driver, name):
+    """A screenshot, and axe-core's verdict: no serious or critical violation."""
+    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+    axe = Axe(driver)
+    axe.inject()
+    results = axe.run()
+    bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
+    checked.append({"page": name, "violations": len(results["violations"]), "serious": len(bad)})
+    for violation in bad:
+        failures.append(f"{name}: axe {violation['impact']} {violation['id']}: {violation['help']} "
+                        f"({[n['target'] for n in violation['nodes']][:3]})")
+
+
+def submit(driver, selector, until):
+    """Presses a form's button and waits for the page the form leads to."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_element(By.TAG_NAME, "html") != old)
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    if until:
+        try:
+            WebDriverWait(driver, 15).until(lambda d: until in d.current_url)
+        except Exception:
+            pass
+
+
+def fill(driver, field, value):
+    element = driver.find_element(By.ID, field)
+    element.clear()
+    element.send_keys(value)
+
+
+def sign_in(driver, user, shot):
+    driver.get(URL + "/signin")
+    look(driver, f"{shot}-signin")
+    fill(driver, "username", user)
+    fill(driver, "password", PASSWORD)
+    submit(driver, "main form button[type=submit]", "/signin/enrol")
+    check("/signin/enrol" in driver.current_url, f"{user}: the first sign-in asks to enrol an authenticator ({driver.current_url})")
+    look(driver, f"{shot}-enrol")
+    key = driver.find_element(By.CSS_SELECTOR, "code.secret").text
+    fill(driver, "code", totp(key))
+    submit(driver, "main form button[type=submit]", None)
+    check(driver.current_url.rstrip("/") == URL, f"{user}: signed in to the home page ({driver.current_url})")
+
+
+def main():
+    task_force = browser()
+    try:
+        sign_in(task_force, TF_USER, "taskforce")
+        look(task_force, "taskforce-home-zh")
+        check("今日" in task_force.page_source, "the task force's home shows today's loop")
+        task_force.get(URL + "/cases?late=true")
+        look(task_force, "taskforce-cases-late")
+        check(f"/cases/{CASE_ID}" in task_force.page_source, "the late task's case is in the list of cases with late tasks")
+        task_force.find_element(By.CSS_SELECTOR, f'a[href="/cases/{CASE_ID}"]').click()
+        look(task_force, "taskforce-case")
+        check("⚠" in task_force.page_source, "the case page marks the late task in words and a sign")
+        fill(task_force, "guardian-name", "王家长")
+        fill(task_force, "guardian-contact", "13800000000")
+        fill(task_force, "head_teacher-name", "李老师")
+        fill(task_force, "head_teacher-contact", "li@school.example")
+        submit(task_force, "#team-h ~ form button[type=submit]", None)
+        check("team" in task_force.page_source, "the care team is saved and recorded in the chronology")
+
+        school = browser()
+        try:
+            sign_in(school, SCHOOL_USER, "school")
+            school.get(URL + "/tasks")
+            look(school, "school-tasks")
+            form = school.find_element(By.CSS_SELECTOR, "article.task form")
+            Select(form.find_element(By.TAG_NAME, "select")).select_by_value("completed")
+            form.find_element(By.TAG_NAME, "textarea").send_keys("已家访并约谈双方家长")
+            old = school.find_element(By.TAG_NAME, "html")
+            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            WebDriverWait(school, 15).until(lambda d: d.find_element(By.TAG_NAME, "html") != old)
+            check("已完成" in school.page_source, "the school's feedback completes its task")
+            school.get(URL + "/inbox")
+            look(school, "school-inbox")
+            buttons = school.find_elements(By.CSS_SELECTOR, "ul.inbox form button")
+            check(len(buttons) > 0, "the school has a notice to acknowledge")
+            if buttons:
+                submit(school, "ul.inbox form button", "/inbox")
+                check("已确认" in school.page_source, "the notice is acknowledged")
+            # The same pages in English, by the switch on the account page.
+            school.get(URL + "/account")
+            school.find_element(By.ID, "lang-en").click()
+            submit(school, "main form button[type=submit]", "/account")
+            school.get(URL + "/tasks")
+            look(school, "school-tasks-en")
+            check("Your unit's tasks" in school.page_source, "the school's tasks in English")
+        finally:
+            school.quit()
+
+        task_force.get(URL + f"/cases/{CASE_ID}")
+        check("已完成" in task_force.page_source, "back as the task force, the task is done")
+        fill(task_force, "order", "（2026）鲁0102刑初1号")
+        submit(task_force, "#seal-h ~ form button[type=submit]", None)
+        look(task_force, "taskforce-sealed")
+        check("查阅理由" in task_force.page_source, "a sealed case asks for a reason")
+        fill(task_force, "reason", "法院调卷审查")
+        submit(task_force, "main form button[type=submit]", None)
+        check(f"/cases/{CASE_ID}" in task_force.current_url and "办理经过" in task_force.page_source, "the stated reason opens the case")
+        task_force.get(URL + "/account")
+        task_force.find_element(By.ID, "lang-en").click()
+        submit(task_force, "main form button[type=submit]", "/account")
+        task_force.get(URL + "/")
+        look(task_force, "taskforce-home-en")
+        check("Today" in task_force.page_source, "the task force's home in English")
+        # The phone: the same page at a phone's width.
+        task_force.set_window_size(390, 844)
+        task_force.get(URL + f"/cases/{CASE_ID}")
+        look(task_force, "taskforce-case-phone")
+    finally:
+        task_force.quit()
+
+    print(json.dumps({"pages": checked, "failures": failures}, ensure_ascii=False))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
