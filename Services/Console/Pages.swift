@@ -75,8 +75,11 @@ struct ConsolePages: Sendable {
             guard let session = try await session(request, stage: .password) else { return Response.redirect(to: "/signin") }
             guard !session.person.totpEnrolled else { return Response.redirect(to: "/signin/code") }
             let enrolment = try await signIn.offerEnrolment(for: session.person)
+            // The key as a QR code the console draws itself: nothing leaves for a third party to render.
+            let words = Words.table(session.person.language)
+            let qr = (try? QRCode(Array(enrolment.url.utf8)).svg(label: words["qrLabel"]!)) ?? ""
             return try page("enrol", title: "enrolTitle", language: session.person.language,
-                            values: ["csrf": session.csrf, "typed": enrolment.typed, "url": enrolment.url])
+                            values: ["csrf": session.csrf, "typed": enrolment.typed, "url": enrolment.url, "qr": qr])
         }
         router.post("/signin/enrol") { request, context in
             try await confirmCode(request, context, template: "code", title: "enrolTitle")

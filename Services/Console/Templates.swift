@@ -83,6 +83,7 @@ enum Templates {
 
     static let enrol = """
         <p>{{t.enrolIntro}}</p>
+        <figure class="qr">{{{qr}}}<figcaption>{{t.enrolScan}}</figcaption></figure>
         <ol>
         <li>{{t.enrolStep1}} <code class="secret">{{typed}}</code></li>
         <li>{{t.enrolStep2}} <a href="{{url}}">{{t.enrolLink}}</a></li>
@@ -354,6 +355,8 @@ enum Templates {
         .by { color: #444; }
         section.action, form.action { border-top: 1px solid #999; margin-top: 1rem; padding-top: 0.5rem; }
         fieldset { border: 1px solid #999; margin: 0.5rem 0; }
+        figure.qr { margin: 1rem 0; }
+        figure.qr svg { max-width: 100%; height: auto; border: 1px solid #999; }
         code.secret { font-size: 1.2rem; letter-spacing: 0.05em; word-break: break-all; }
         footer { color: #444; font-size: 0.9rem; }
         @media print { nav, .skip, footer { display: none; } }
