@@ -615,7 +615,15 @@ private final class Loop: @unchecked Sendable {
                 properties: message.properties,
                 body: message.body,
                 connectionID: connectionID)
-            deliveries?.yield(delivery)
+            if let deliveries {
+                deliveries.yield(delivery)
+            } else {
+                // Arrived after the consumer was cancelled and its stream ended: never handled here, so the
+                // broker delivers it again once this connection closes.
+                logger.notice("delivery after the consumer was cancelled; left to the broker", metadata: [
+                    "amqp.delivery_tag": "\(deliver.delivery_tag)", "event.id": "\(message.properties.messageID ?? "-")",
+                ])
+            }
         case huhang_method_basic_ack():
             let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             settle(ack.delivery_tag, multiple: ack.multiple != 0, outcome: .confirmed)
