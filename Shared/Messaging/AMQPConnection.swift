@@ -543,14 +543,11 @@ private final class Loop: @unchecked Sendable {
         // Deliveries that arrived before cancel-ok were queued by rabbitmq-c;
         // hand them over before ending the stream. A quorum queue may still
         // have deliveries on their way to the channel when cancel-ok leaves
-        // it: keep reading until the connection has been quiet for 600 ms
-        // (at most 3 s), so that they are handled now, not redelivered later.
-        // (250 ms let one in three rolling restarts of the fault suite's
-        // fault 18 redeliver a message, once intake did more per event; 600 ms
-        // passed 5 of 5. Shutdown takes about 0.9 s instead of 0.6 s.)
+        // it: keep reading until the connection has been quiet for 250 ms
+        // (at most 2 s), so that they are handled now, not redelivered later.
         try readAvailableFrames()
-        let until = Date().addingTimeInterval(3)
-        while Date() < until, try readFrames(quietFor: 0.6) > 0 {}
+        let until = Date().addingTimeInterval(2)
+        while Date() < until, try readFrames(quietFor: 0.25) > 0 {}
         consumerTag = nil
         deliveries?.finish()
         deliveries = nil
