@@ -303,19 +303,35 @@ struct ConsoleLoopTests {
         }
     }
 
-    @Test("the task force reads a case, the school answers its task and acknowledges its notice, and the audit names them")
-    func loopInThePages() async throws {
-        let suite = try ScenarioTests.Suite()
-        let consolePort = try freePort()
+    /// A console on loopback in front of the suite's five services. - Returns: It and its port.
+    static func console(for suite: ScenarioTests.Suite) throws -> (RunningService<ConsoleService>, Int) {
+        let port = try freePort()
         var settings = ["HTTP_HOST": "127.0.0.1"]
         for name in ["intake", "assessment", "intervention", "inspection", "notification"] {
             settings[name.uppercased() + "_URL"] = "http://127.0.0.1:\(suite.ports[name]!)"
         }
-        for (key, value) in settings { setenv(key, value, 1) }
-        let made = try? RunningService<ConsoleService>(
-            configuration: try TestEnvironment.serviceConfiguration("console", port: consolePort), logger: TestEnvironment.logger)
-        for key in settings.keys { unsetenv(key) }
-        let console = try #require(made)
+        let console = try withProcessEnvironment(settings) {
+            try RunningService<ConsoleService>(
+                configuration: try TestEnvironment.serviceConfiguration("console", port: port), logger: TestEnvironment.logger)
+        }
+        return (console, port)
+    }
+
+    /// Adds a person through the console's operator API, as `huhang-admin person add` does.
+    static func addPerson(
+        consolePort: Int, username: String, name: String, agency: String, unit: String, role: String, password: String
+    ) async throws {
+        let token = try APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: "operator"), lifetime: .seconds(60))
+        let added = try await httpPost("http://127.0.0.1:\(consolePort)/v1/people", body: """
+            {"username":"\(username)","displayName":"\(name)","agency":"\(agency)","unit":"\(unit)","role":"\(role)","password":"\(password)"}
+            """, headers: ["Authorization": "Bearer \(token)"])
+        #expect(added.status == 201, "\(added.body)")
+    }
+
+    @Test("the task force reads a case, the school answers its task and acknowledges its notice, and the audit names them")
+    func loopInThePages() async throws {
+        let suite = try ScenarioTests.Suite()
+        let (console, consolePort) = try Self.console(for: suite)
         try await withServices(suite.all + [console]) { () async throws in
             try await Self.loop(suite, consolePort: consolePort)
         }
@@ -324,16 +340,11 @@ struct ConsoleLoopTests {
     static func loop(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
         let schoolCode = ScenarioTests.schoolCode()
         let school = try ScenarioTests.Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
-        let operatorToken = try APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: "operator"), lifetime: .seconds(60))
         let run = UUID().uuidString.prefix(6).lowercased()
-        let people = [("tf-\(run)", "district-task-force", "district-task-force", "task-force"), ("sch-\(run)", school.code, schoolCode, "caseworker")]
-        for (username, agency, unit, role) in people {
-            let added = try await httpPost(
-                "http://127.0.0.1:\(consolePort)/v1/people", body: """
-                    {"username":"\(username)","displayName":"\(role == "task-force" ? "张专班" : "王老师")","agency":"\(agency)","unit":"\(unit)","role":"\(role)","password":"a long password 123"}
-                    """, headers: ["Authorization": "Bearer \(operatorToken)"])
-            #expect(added.status == 201, "\(added.body)")
-        }
+        try await addPerson(consolePort: consolePort, username: "tf-\(run)", name: "张专班", agency: "district-task-force",
+                            unit: "district-task-force", role: "task-force", password: "a long password 123")
+        try await addPerson(consolePort: consolePort, username: "sch-\(run)", name: "王老师", agency: school.code, unit: schoolCode,
+                            role: "caseworker", password: "a long password 123")
         try await school.send("report.incident.v1", """
             {"externalId":"\(ScenarioTests.ext())","category":"bullying","immediateDanger":true,"occurredAt":"\(ScenarioTests.now())",
              "schoolCode":"\(schoolCode)","people":[{"role":"victim","studentNumber":"C-1"}]}
@@ -427,16 +438,7 @@ struct ConsoleBrowserTests {
         }
         // A first response due within two seconds, so the case has a late task by the time the browser opens it.
         let suite = try ScenarioTests.Suite(settings: ["FIRST_RESPONSE_HOURS": "0.0005,0.0005,0.0005"])
-        let consolePort = try freePort()
-        var settings = ["HTTP_HOST": "127.0.0.1"]
-        for name in ["intake", "assessment", "intervention", "inspection", "notification"] {
-            settings[name.uppercased() + "_URL"] = "http://127.0.0.1:\(suite.ports[name]!)"
-        }
-        for (key, value) in settings { setenv(key, value, 1) }
-        let made = try? RunningService<ConsoleService>(
-            configuration: try TestEnvironment.serviceConfiguration("console", port: consolePort), logger: TestEnvironment.logger)
-        for key in settings.keys { unsetenv(key) }
-        let console = try #require(made)
+        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
         try await withServices(suite.all + [console]) { () async throws in
             try await Self.run(suite, consolePort: consolePort, python: python)
         }
@@ -445,17 +447,12 @@ struct ConsoleBrowserTests {
     static func run(_ suite: ScenarioTests.Suite, consolePort: Int, python: URL) async throws {
         let schoolCode = ScenarioTests.schoolCode()
         let school = try ScenarioTests.Agency("sch", kind: "school", unit: schoolCode, intakePort: suite.ports["intake"]!)
-        let operatorToken = try APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: "operator"), lifetime: .seconds(60))
         let run = UUID().uuidString.prefix(6).lowercased()
         let password = "a long password 123"
-        for (username, name, agency, unit, role) in [
-            ("tf-\(run)", "张专班", "district-task-force", "district-task-force", "task-force"), ("sch-\(run)", "王老师", school.code, schoolCode, "caseworker"),
-        ] {
-            let added = try await httpPost("http://127.0.0.1:\(consolePort)/v1/people", body: """
-                {"username":"\(username)","displayName":"\(name)","agency":"\(agency)","unit":"\(unit)","role":"\(role)","password":"\(password)"}
-                """, headers: ["Authorization": "Bearer \(operatorToken)"])
-            #expect(added.status == 201, "\(added.body)")
-        }
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "tf-\(run)", name: "张专班", agency: "district-task-force",
+                                             unit: "district-task-force", role: "task-force", password: password)
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "sch-\(run)", name: "王老师", agency: school.code,
+                                             unit: schoolCode, role: "caseworker", password: password)
         try await school.send("report.incident.v1", """
             {"externalId":"\(ScenarioTests.ext())","category":"bullying","immediateDanger":true,"occurredAt":"\(ScenarioTests.now())",
              "schoolCode":"\(schoolCode)","people":[{"role":"victim","studentNumber":"B-1"}]}
@@ -467,21 +464,12 @@ struct ConsoleBrowserTests {
             return !caseID.isEmpty
         }, "no case with a late task")
 
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [root.appendingPathComponent("Tests/Browser/console_browser.py").path]
-        process.environment = ProcessInfo.processInfo.environment.merging([
+        let (status, output) = try runPython(python, script: "Tests/Browser/console_browser.py", environment: [
             "CONSOLE_URL": "http://127.0.0.1:\(consolePort)", "TF_USER": "tf-\(run)", "SCHOOL_USER": "sch-\(run)", "PASSWORD": password,
             "CASE_ID": caseID, "SCREENSHOTS": root.appendingPathComponent(".dev/screenshots").path,
-        ]) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        ])
         print("browser: \(output.suffix(3000))")
-        #expect(process.terminationStatus == 0, "\(output.suffix(3000))")
+        #expect(status == 0, "\(output.suffix(3000))")
 
         // Each service's audit names the person: the case read and the break-the-glass with its reason.
         let audit = try await suite.call("intervention", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)

@@ -371,21 +371,11 @@ struct OnboardingTests {
         let code = "pika-" + String(UUID().uuidString.lowercased().prefix(8))
         try await withServices([intake]) { () async throws in
             let agencyURL = try onboard(code: code, port: port)
-            let process = Process()
-            process.executableURL = python
-            process.arguments = [root.appendingPathComponent("Tests/AgencyClients/pika_agency.py").path]
-            process.environment = ProcessInfo.processInfo.environment.merging([
-                "AGENCY_AMQP_URL": agencyURL,
-                "AGENCY_CODE": code, "OTHER_AGENCY": "agency-demo",
-            ]) { _, new in new }
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let (status, output) = try runPython(python, script: "Tests/AgencyClients/pika_agency.py", environment: [
+                "AGENCY_AMQP_URL": agencyURL, "AGENCY_CODE": code, "OTHER_AGENCY": "agency-demo",
+            ])
             print("pika client: \(output)")
-            #expect(process.terminationStatus == 0, "\(output)")
+            #expect(status == 0, "\(output)")
         }
     }
 

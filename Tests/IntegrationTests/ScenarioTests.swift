@@ -43,9 +43,7 @@ struct ScenarioTests {
 
         /// The suite with services' own settings (read from the environment as they start) changed for it alone.
         init(settings: [String: String]) throws {
-            for (key, value) in settings { setenv(key, value, 1) }
-            defer { for key in settings.keys { unsetenv(key) } }
-            try self.init()
+            self = try withProcessEnvironment(settings) { try Suite() }
         }
 
         var all: [any ServiceRunnable] { [intake, assessment, intervention, inspection, notification] }

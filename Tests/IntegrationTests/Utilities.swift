@@ -298,3 +298,28 @@ func onboardAgency(code: String, kind: String, unit: String? = nil, eventTypes: 
     guard result.status == 0 else { throw TestFailure("huhang-admin agency register \(code): \(result.output)") }
     return TestEnvironment.amqpURL.replacingOccurrences(of: "huhang:huhang@", with: "\(code):\(password)@")
 }
+
+/// Runs a script of the project's own (`Tests/…`) with `.dev/venv`'s Python, as scripts/test installs it.
+/// - Returns: Its exit status and what it printed.
+func runPython(_ python: URL, script: String, environment: [String: String]) throws -> (status: Int32, output: String) {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let process = Process()
+    process.executableURL = python
+    process.arguments = [root.appendingPathComponent(script).path]
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
+
+/// Builds something (a service whose own settings it reads from the environment as it starts) with
+/// `settings` in this process's environment, and takes them out again.
+func withProcessEnvironment<T>(_ settings: [String: String], _ body: () throws -> T) rethrows -> T {
+    for (key, value) in settings { setenv(key, value, 1) }
+    defer { for key in settings.keys { unsetenv(key) } }
+    return try body()
+}
