@@ -397,6 +397,9 @@ private final class Loop: @unchecked Sendable {
 
     var consumerTag: String?
     var deliveries: AsyncThrowingStream<Delivery, any Error>.Continuation?
+    /// The consumer's prefetch, and how many of its deliveries are neither acknowledged nor rejected yet.
+    var prefetch = 0
+    var unsettled = 0
 
     init(connectionID: UInt64, configuration: AMQPConfiguration, logger: Logger, onBlocked: @escaping (Bool) -> Void) {
         self.connectionID = connectionID
@@ -533,21 +536,34 @@ private final class Loop: @unchecked Sendable {
         }
         consumerTag = ok.pointee.consumer_tag.string
         deliveries = continuation
+        self.prefetch = Int(prefetch)
+        unsettled = 0
     }
 
     func cancelConsumer() throws {
         guard let state, let tag = consumerTag else { return }
+        // A quorum queue hands back to the queue — to be redelivered later — whatever it sends this consumer
+        // between the broker's channel taking basic.cancel and the queue applying it (a delivery for a cancelled
+        // consumer tag is returned). So first take away the queue's reason to send: until every prefetch slot is
+        // taken the queue may send more, and acks queued by handlers wait behind this command, freeing none. Under
+        // load the slots fill in a moment; at a trickle a quiet 300 ms does instead (at most 1 s in all).
+        let started = Date()
+        let until = started.addingTimeInterval(1)
+        while unsettled < prefetch, Date() < until, try readFrame(within: 0.3) {}
         let arena = CArena()
         amqp_basic_cancel(state, Self.channel, arena.bytes(tag))
         try check(amqp_get_rpc_reply(state), .channelClosed, "basic.cancel")
         // Deliveries that arrived before cancel-ok were queued by rabbitmq-c;
-        // hand them over before ending the stream. A quorum queue may still
-        // have deliveries on their way to the channel when cancel-ok leaves
-        // it: keep reading until the connection has been quiet for 250 ms
-        // (at most 2 s), so that they are handled now, not redelivered later.
+        // hand them over before ending the stream. Some may still be on their
+        // way to the channel when cancel-ok leaves it: keep reading until the
+        // connection has been quiet for 250 ms (at most 2 s).
         try readAvailableFrames()
-        let until = Date().addingTimeInterval(2)
-        while Date() < until, try readFrames(quietFor: 0.25) > 0 {}
+        let drainUntil = Date().addingTimeInterval(2)
+        while Date() < drainUntil, try readFrames(quietFor: 0.25) > 0 {}
+        logger.info("consumer cancelled", metadata: [
+            "amqp.unsettled": "\(unsettled)", "amqp.prefetch": "\(prefetch)",
+            "amqp.wait_ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
+        ])
         consumerTag = nil
         deliveries?.finish()
         deliveries = nil
@@ -557,33 +573,38 @@ private final class Loop: @unchecked Sendable {
         guard let state else { throw AMQPError(.connectionLost, "connection is closed") }
         let status = amqp_basic_ack(state, Self.channel, tag, 0)
         guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, "ack failed: \(Self.describe(status))") }
+        unsettled = max(unsettled - 1, 0)
     }
 
     func reject(_ tag: UInt64, requeue: Bool) throws {
         guard let state else { throw AMQPError(.connectionLost, "connection is closed") }
         let status = amqp_basic_reject(state, Self.channel, tag, requeue ? 1 : 0)
         guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, "reject failed: \(Self.describe(status))") }
+        unsettled = max(unsettled - 1, 0)
     }
 
     // MARK: Frames
 
-    /// Reads and handles every frame already available, without waiting.
-    /// Also sends a heartbeat when one is due and notices missed ones.
     /// Reads and handles frames until none arrives for `quiet` seconds. - Returns: How many were handled.
     func readFrames(quietFor quiet: Double) throws -> Int {
-        guard let state else { return 0 }
         var handled = 0
-        while true {
-            var frame = amqp_frame_t()
-            var wait = timeval(tv_sec: 0, tv_usec: Int(quiet * 1_000_000))
-            let status = amqp_simple_wait_frame_noblock(state, &frame, &wait)
-            if status == AMQP_STATUS_TIMEOUT.rawValue { return handled }
-            guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, Self.describe(status)) }
-            try handle(frame)
-            handled += 1
-        }
+        while try readFrame(within: quiet) { handled += 1 }
+        return handled
     }
 
+    /// Reads and handles one frame if one arrives within `seconds`. - Returns: Whether one did.
+    func readFrame(within seconds: Double) throws -> Bool {
+        guard let state else { return false }
+        var frame = amqp_frame_t()
+        var wait = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        let status = amqp_simple_wait_frame_noblock(state, &frame, &wait)
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return false }
+        guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, Self.describe(status)) }
+        try handle(frame)
+        return true
+    }
+
+    /// Reads and handles every frame already available, without waiting.
     func readAvailableFrames() throws {
         guard let state else { return }
         while true {
@@ -616,6 +637,7 @@ private final class Loop: @unchecked Sendable {
                 body: message.body,
                 connectionID: connectionID)
             if let deliveries {
+                unsettled += 1
                 deliveries.yield(delivery)
             } else {
                 // Arrived after the consumer was cancelled and its stream ended: never handled here, so the
