@@ -175,6 +175,8 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "Contracts", "Messaging", "ServiceKit", "Storage", "ToolKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -99,8 +99,42 @@ struct ConsolePages: Sendable {
         }
         router.get("/account") { request, _ in
             guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
-            return try page("account", title: "accountTitle", session: session,
-                            values: ["zh": session.person.language == .zh, "en": session.person.language == .en])
+            return try account(session, ["changed": request.uri.queryParameters["changed"] != nil])
+        }
+        router.post("/account/password") { request, context in
+            guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            let form = try await Self.form(request)
+            guard Self.sameOrigin(request), form["_csrf"] == session.csrf else {
+                return try problem("formExpired", back: "/account", language: session.person.language, status: .forbidden)
+            }
+            let words = Words.table(session.person.language)
+            let new = form["new"] ?? ""
+            // Each mistake next to its field; passwords are never typed back into the page.
+            guard try await signIn.verify(form["current"] ?? "", of: session.person, at: clock.now()) else {
+                return try account(session, ["error_current": words["wrongPassword"]!], status: .badRequest)
+            }
+            if SignIn.passwordProblem(new) != nil {
+                return try account(session, ["error_new": words["passwordTooShort"]!], status: .badRequest)
+            }
+            guard new == form["repeat"] else { return try account(session, ["error_repeat": words["passwordsDiffer"]!], status: .badRequest) }
+            try await store.setPassword(session.person.id, hash: try await SignIn.hash(new), keeping: session.tokenHash)
+            context.logger.notice("password changed", metadata: ["console.outcome": "password"])
+            return Response.redirect(to: "/account?changed=1")
+        }
+        router.post("/account/authenticator") { request, context in
+            guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            let form = try await Self.form(request)
+            guard Self.sameOrigin(request), form["_csrf"] == session.csrf else {
+                return try problem("formExpired", back: "/account", language: session.person.language, status: .forbidden)
+            }
+            guard try await signIn.verify(form["current"] ?? "", of: session.person, at: clock.now()) else {
+                return try account(session, ["error_authenticator": Words.table(session.person.language)["wrongPassword"]!], status: .badRequest)
+            }
+            // The old authenticator stops working now; the person is half signed in until the new one is confirmed.
+            try await store.forgetTOTP(session.person.id)
+            try await store.endSession(tokenHash: session.tokenHash)
+            context.logger.notice("authenticator to be enrolled again", metadata: ["console.outcome": "authenticator"])
+            return try await startSession(session.person, stage: .password, redirect: "/signin/enrol")
         }
         router.post("/account/language") { request, _ in
             guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
@@ -111,6 +145,14 @@ struct ConsolePages: Sendable {
             try await store.setLanguage(session.person.id, Language(rawValue: form["language"] ?? "") ?? .zh)
             return Response.redirect(to: "/account")
         }
+    }
+
+    /// The person's own account: password, authenticator, language.
+    func account(_ session: Session, _ values: [String: Any], status: HTTPResponse.Status = .ok) throws -> Response {
+        var values = values
+        values["zh"] = session.person.language == .zh
+        values["en"] = session.person.language == .en
+        return try page("account", title: "accountTitle", session: session, status: status, values: values)
     }
 
     // MARK: Steps
@@ -167,18 +209,26 @@ struct ConsolePages: Sendable {
     func home(_ session: Session, _ context: HuhangRequestContext) async throws -> Response {
         let person = session.person
         let identity = APIIdentity(agency: person.agency, role: person.role.rawValue, unit: person.unit, person: person.username)
+        let words = Words.table(person.language)
         var values: [String: Any] = [:]
         do {
             if person.role == .taskForce {
-                let daily = try await services.get("intervention", "/v1/daily", as: identity)
+                // Today's counts and the last 14 days, asked for at once.
+                async let dailyAnswer = services.get("intervention", "/v1/daily", as: identity)
+                async let daysAnswer = services.get("intervention", "/v1/days", as: identity)
+                let (daily, days) = try await (dailyAnswer, daysAnswer)
                 if case .object(var counts) = daily {
                     counts["date"] = counts["date"] ?? .string(Self.day(clock.now()))
                     values["daily"] = counts.mapValues(Self.plain)
                 }
+                values.merge(Self.fortnight(Self.items(days), words: words)) { $1 }
             } else {
-                let unit = person.unit.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? person.unit
-                let answer = try await services.get("intervention", "/v1/units/\(unit)/tasks", as: identity)
-                let words = Words.table(person.language)
+                let unit = path(person.unit)
+                async let tasksAnswer = services.get("intervention", "/v1/units/\(unit)/tasks", as: identity)
+                // Hazards at the unit's school, or given to the unit to rectify.
+                async let atSchool = services.get("inspection", "/v1/hazards?state=open&school=\(unit)", as: identity)
+                async let ofUnit = services.get("inspection", "/v1/hazards?state=open&unit=\(unit)", as: identity)
+                let (answer, schoolHazards, unitHazards) = try await (tasksAnswer, atSchool, ofUnit)
                 let tasks: [[String: Any]] = Self.items(answer).map { task in
                     let measure = Self.plain(task["measure"] ?? .null), status = Self.plain(task["status"] ?? .null)
                     return [
@@ -189,11 +239,44 @@ struct ConsolePages: Sendable {
                 values["tasks"] = tasks
                 values["hasTasks"] = !tasks.isEmpty
                 values["noTasks"] = tasks.isEmpty
+                var seen = Set<String>()
+                let hazards: [[String: Any]] = (Self.items(schoolHazards) + Self.items(unitHazards)).compactMap { hazard in
+                    let id = Self.plain(hazard["hazardId"] ?? .null)
+                    guard seen.insert(id).inserted else { return nil }
+                    let severity = Self.plain(hazard["severity"] ?? .null)
+                    return [
+                        "item": Self.plain(hazard["item"] ?? .null), "school": Self.plain(hazard["schoolCode"] ?? .null),
+                        "severity": words["severity.\(severity)"] ?? severity, "unit": Self.plain(hazard["unit"] ?? .null),
+                        "due": Self.time(Self.date(hazard["dueAt"]) ?? Date()), "late": hazard["late"] == .bool(true),
+                    ]
+                }
+                values["hazards"] = hazards
+                values["hasHazards"] = !hazards.isEmpty
             }
         } catch let down as ServiceCalls.Unavailable {
-            return try problem(message: Words.table(person.language)["serviceDown"]! + " " + down.service, back: "/", session: session)
+            return try problem(message: words["serviceDown"]! + " " + down.service, back: "/", session: session)
         }
         return try page("home", title: "homeTitle", session: session, values: values)
+    }
+
+    /// The last days of the loop as four small charts, one per count, and the same figures as a table.
+    static func fortnight(_ days: [[String: JSONValue]], words: [String: String]) -> [String: Any] {
+        guard !days.isEmpty else { return [:] }
+        func count(_ day: [String: JSONValue], _ key: String) -> Int {
+            if case .number(let value)? = day[key] { return Int(value) }
+            return 0
+        }
+        let labels = days.map { String(plain($0["date"] ?? .null).suffix(5)) }
+        let series = ["casesOpened": "newCases", "tasksAssigned": "tasksAssigned", "tasksLate": "wentLate", "tasksCompleted": "tasksCompleted"]
+        let charts: [[String: Any]] = ["casesOpened", "tasksAssigned", "tasksLate", "tasksCompleted"].map { key in
+            ["svg": BarChart.svg(id: "chart-\(key)", title: words[series[key]!]!, labels: labels, values: days.map { count($0, key) }),
+             "title": words[series[key]!]!]
+        }
+        let rows: [[String: Any]] = days.map { day in
+            ["date": plain(day["date"] ?? .null), "casesOpened": count(day, "casesOpened"), "tasksAssigned": count(day, "tasksAssigned"),
+             "tasksLate": count(day, "tasksLate"), "tasksCompleted": count(day, "tasksCompleted"), "casesClosed": count(day, "casesClosed")]
+        }
+        return ["charts": charts, "days": rows, "hasDays": true]
     }
 
     // MARK: Rendering

@@ -63,6 +63,15 @@ struct SignIn: Sendable {
         return (.needsCode(enrolled: person.totpEnrolled), person)
     }
 
+    /// A signed-in person's password, asked again before a change to their account. A wrong one counts as a
+    /// failed sign-in, so that a session left open cannot be used to guess it.
+    func verify(_ password: String, of person: Person, at now: Date) async throws -> Bool {
+        let hash = person.passwordHash
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        if !matches { try await store.recordAttempt(person.username, succeeded: false, at: now) }
+        return matches
+    }
+
     /// The second step: the code from the person's authenticator, at this time step or one either side.
     func checkCode(_ code: String, for person: Person, at now: Date) async throws -> Bool {
         guard let sealed = person.totpSecret, let value = Int(code.filter(\.isNumber)), code.filter(\.isNumber).count == 6 else {

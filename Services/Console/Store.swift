@@ -151,9 +151,24 @@ struct ConsoleStore: Sendable {
             "UPDATE console.people SET language = \(language.rawValue) WHERE person_id = \(personID)", logger: logger)
     }
 
-    func setPassword(_ personID: UUID, hash: String) async throws {
-        try await database.client.query(
-            "UPDATE console.people SET password_hash = \(hash), updated_at = now() WHERE person_id = \(personID)", logger: logger)
+    /// A new password; every other session of the person ends.
+    func setPassword(_ personID: UUID, hash: String, keeping tokenHash: String) async throws {
+        try await database.withTransaction { connection in
+            try await connection.query(
+                "UPDATE console.people SET password_hash = \(hash), updated_at = now() WHERE person_id = \(personID)", logger: logger)
+            try await connection.query(
+                "DELETE FROM console.sessions WHERE person_id = \(personID) AND token_hash <> \(tokenHash)", logger: logger)
+        }
+    }
+
+    /// The authenticator is forgotten: the person enrols a new one at once; every session ends.
+    func forgetTOTP(_ personID: UUID) async throws {
+        try await database.withTransaction { connection in
+            try await connection.query("""
+                UPDATE console.people SET totp_secret = NULL, totp_enrolled_at = NULL, updated_at = now() WHERE person_id = \(personID)
+                """, logger: logger)
+            try await connection.query("DELETE FROM console.sessions WHERE person_id = \(personID)", logger: logger)
+        }
     }
 
     // MARK: Sign-in attempts

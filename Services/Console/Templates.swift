@@ -13,7 +13,7 @@ enum Templates {
 
     static let all: [String: String] = [
         "layout": layout, "signin": signIn, "code": code, "enrol": enrol, "home": home, "account": account, "problem": problem,
-        "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed,
+        "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit,
     ]
 
     static let layout = """
@@ -32,7 +32,7 @@ enum Templates {
         {{#person}}
         <nav aria-label="{{t.navigation}}">
         <a href="/">{{t.home}}</a>
-        {{#taskForce}}<a href="/cases">{{t.cases}}</a>{{/taskForce}}
+        {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
         {{^taskForce}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/taskForce}}
         <a href="/account">{{t.account}}</a>
         <form method="post" action="/signout" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.signOut}}</button></form>
@@ -115,6 +115,23 @@ enum Templates {
         </ul>
         </section>
         {{/daily}}
+        {{#hasDays}}
+        <section aria-labelledby="fortnight">
+        <h2 id="fortnight">{{t.fortnight}}</h2>
+        <div class="charts">
+        {{#charts}}<figure>{{{svg}}}<figcaption>{{title}}</figcaption></figure>{{/charts}}
+        </div>
+        <div class="scroll">
+        <table>
+        <caption>{{t.fortnightCaption}}</caption>
+        <thead><tr><th scope="col">{{t.date}}</th><th scope="col">{{t.newCases}}</th><th scope="col">{{t.tasksAssigned}}</th><th scope="col">{{t.wentLate}}</th><th scope="col">{{t.tasksCompleted}}</th><th scope="col">{{t.casesClosed}}</th></tr></thead>
+        <tbody>
+        {{#days}}<tr><th scope="row">{{date}}</th><td>{{casesOpened}}</td><td>{{tasksAssigned}}</td><td>{{tasksLate}}</td><td>{{tasksCompleted}}</td><td>{{casesClosed}}</td></tr>{{/days}}
+        </tbody>
+        </table>
+        </div>
+        </section>
+        {{/hasDays}}
         {{#hasTasks}}
         <section aria-labelledby="tasks">
         <h2 id="tasks">{{t.yourTasks}}</h2>
@@ -128,6 +145,18 @@ enum Templates {
         </section>
         {{/hasTasks}}
         {{#noTasks}}<p>{{t.noTasks}}</p>{{/noTasks}}
+        {{#hasHazards}}
+        <section aria-labelledby="hazards">
+        <h2 id="hazards">{{t.openHazards}}</h2>
+        <table>
+        <caption>{{t.hazardsCaption}}</caption>
+        <thead><tr><th scope="col">{{t.hazardItem}}</th><th scope="col">{{t.school}}</th><th scope="col">{{t.severity}}</th><th scope="col">{{t.rectifyingUnit}}</th><th scope="col">{{t.rectifyBy}}</th></tr></thead>
+        <tbody>
+        {{#hazards}}<tr{{#late}} class="late"{{/late}}><td>{{item}}</td><td>{{school}}</td><td>{{severity}}</td><td>{{unit}}</td><td>{{#late}}<strong>⚠ {{t.late}}</strong> {{/late}}{{due}}</td></tr>{{/hazards}}
+        </tbody>
+        </table>
+        </section>
+        {{/hasHazards}}
         """
 
     static let tasks = """
@@ -184,6 +213,10 @@ enum Templates {
         <select id="tier" name="tier"><option value="">{{t.any}}</option>
         {{#tiers}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/tiers}}
         </select></div>
+        <div class="field"><label for="status">{{t.status}}</label>
+        <select id="status" name="status"><option value="">{{t.any}}</option>
+        {{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}
+        </select></div>
         <div class="field"><label for="school">{{t.school}}</label><input id="school" name="school" value="{{school}}"></div>
         <div class="field"><label for="unit">{{t.unit}}</label><input id="unit" name="unit" value="{{unit}}"></div>
         <div class="field"><input type="checkbox" id="late" name="late" value="true"{{#late}} checked{{/late}}> <label for="late" class="inline-label">{{t.onlyLate}}</label></div>
@@ -199,6 +232,7 @@ enum Templates {
         </tbody>
         </table>
         {{/empty}}
+        <nav aria-label="{{t.pages}}" class="pager">{{#first}}<a href="{{first}}">{{t.firstPage}}</a> {{/first}}{{#next}}<a href="{{next}}" rel="next">{{t.nextPage}}</a>{{/next}}</nav>
         """
 
     static let casePage = """
@@ -211,6 +245,37 @@ enum Templates {
         {{#tasks}}<tr{{#late}} class="late"{{/late}}><td>{{measure}}</td><td>{{unit}}</td><td>{{due}}</td><td>{{#late}}<strong>⚠ {{t.late}}</strong> {{/late}}{{status}}</td></tr>{{/tasks}}
         </tbody>
         </table>
+        {{#hasTeam}}
+        <h2>{{t.careTeam}}</h2>
+        <ul>{{#members}}<li>{{label}}：{{name}}{{#unit}} · {{unit}}{{/unit}}</li>{{/members}}</ul>
+        {{/hasTeam}}
+        {{#hasFollowUps}}
+        <h2>{{t.followUps}}</h2>
+        <table>
+        <thead><tr><th scope="col">{{t.due}}</th><th scope="col">{{t.visited}}</th><th scope="col">{{t.note}}</th></tr></thead>
+        <tbody>{{#followUps}}<tr><td>{{due}}</td><td>{{visited}}</td><td>{{note}}</td></tr>{{/followUps}}</tbody>
+        </table>
+        {{/hasFollowUps}}
+        {{#hasReferrals}}
+        <h2 id="referrals-h">{{t.referrals}}</h2>
+        {{#error_outcome}}<p class="error" role="alert">{{error_outcome}}</p>{{/error_outcome}}
+        <ul class="referrals">
+        {{#referrals}}
+        <li>
+        <p>{{#urgent}}<strong>❗ {{t.urgent}}</strong> · {{/urgent}}{{target}} · {{requested}} · {{status}}{{#outcome}} · {{outcome}}{{/outcome}}</p>
+        {{#open}}{{#taskForce}}
+        <form method="post" action="/cases/{{caseId}}/outcome">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="referral" value="{{referralId}}">
+        <div class="field"><label for="outcome-{{referralId}}">{{t.outcome}}</label>
+        <select id="outcome-{{referralId}}" name="outcome">{{#outcomes}}<option value="{{value}}">{{label}}</option>{{/outcomes}}</select></div>
+        <div class="field"><label for="outcome-note-{{referralId}}">{{t.note}}</label><input id="outcome-note-{{referralId}}" name="note"></div>
+        <button type="submit">{{t.recordOutcome}}</button>
+        </form>
+        {{/taskForce}}{{/open}}
+        </li>
+        {{/referrals}}
+        </ul>
+        {{/hasReferrals}}
         {{#taskForce}}
         {{#isOpen}}
         <section aria-labelledby="plan-h" class="action">
@@ -268,6 +333,7 @@ enum Templates {
         <button type="submit">{{t.reopen}}</button>
         </form>
         {{/isOpen}}
+        {{^sealed}}
         <section aria-labelledby="seal-h" class="action">
         <h2 id="seal-h">{{t.seal}}</h2>
         <form method="post" action="/cases/{{caseId}}/seal">
@@ -277,11 +343,44 @@ enum Templates {
         <button type="submit">{{t.seal}}</button>
         </form>
         </section>
+        {{/sealed}}
+        {{#sealed}}
+        <section aria-labelledby="unseal-h" class="action">
+        <h2 id="unseal-h">{{t.unseal}}</h2>
+        <p>{{t.sealedNow}}</p>
+        <form method="post" action="/cases/{{caseId}}/unseal">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field"><label for="unseal-order">{{t.unsealOrder}}</label><input id="unseal-order" name="order" value="{{typed_order}}"></div>
+        {{#error_unseal}}<p class="error" role="alert">{{error_unseal}}</p>{{/error_unseal}}
+        <button type="submit">{{t.unseal}}</button>
+        </form>
+        </section>
+        {{/sealed}}
         {{/taskForce}}
         <h2>{{t.chronology}}</h2>
         <ol class="chronology">
         {{#chronology}}<li><time>{{at}}</time> {{kind}}: {{detail}} <span class="by">({{by}})</span></li>{{/chronology}}
         </ol>
+        """
+
+    static let audit = """
+        <form method="get" action="/audit" class="filters">
+        <div class="field"><label for="person">{{t.auditPerson}}</label><input id="person" name="person" value="{{person}}" autocomplete="off"></div>
+        <button type="submit">{{t.filter}}</button>
+        </form>
+        {{#hasMissing}}<p class="error" role="alert">{{t.auditMissing}} {{missing}}</p>{{/hasMissing}}
+        {{#empty}}<p>{{t.auditEmpty}}</p>{{/empty}}
+        {{^empty}}
+        <div class="scroll">
+        <table>
+        <caption>{{t.auditCaption}}</caption>
+        <thead><tr><th scope="col">{{t.time}}</th><th scope="col">{{t.who}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.service}}</th><th scope="col">{{t.action}}</th><th scope="col">{{t.record}}</th><th scope="col">{{t.auditReason}}</th></tr></thead>
+        <tbody>
+        {{#entries}}<tr><td>{{at}}</td><td>{{who}}</td><td>{{unit}}</td><td>{{service}}</td><td>{{action}}</td><td>{{#caseId}}<a href="/cases/{{caseId}}">{{resource}}</a>{{/caseId}}{{^caseId}}{{resource}}{{/caseId}}</td><td>{{reason}}</td></tr>{{/entries}}
+        </tbody>
+        </table>
+        </div>
+        {{/empty}}
         """
 
     static let sealed = """
@@ -300,6 +399,45 @@ enum Templates {
         """
 
     static let account = """
+        {{#changed}}<p role="status" class="done">{{t.passwordChanged}}</p>{{/changed}}
+        <section aria-labelledby="password-h">
+        <h2 id="password-h">{{t.changePassword}}</h2>
+        <form method="post" action="/account/password" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error_current}} invalid{{/error_current}}">
+        <label for="current">{{t.currentPassword}}</label>
+        <input id="current" name="current" type="password" autocomplete="current-password"{{#error_current}} aria-invalid="true" aria-describedby="current-error"{{/error_current}}>
+        {{#error_current}}<p class="error" id="current-error">{{error_current}}</p>{{/error_current}}
+        </div>
+        <div class="field{{#error_new}} invalid{{/error_new}}">
+        <label for="new">{{t.newPassword}}</label>
+        <p class="hint" id="new-hint">{{t.passwordRule}}</p>
+        <input id="new" name="new" type="password" autocomplete="new-password" aria-describedby="new-hint{{#error_new}} new-error{{/error_new}}"{{#error_new}} aria-invalid="true"{{/error_new}}>
+        {{#error_new}}<p class="error" id="new-error">{{error_new}}</p>{{/error_new}}
+        </div>
+        <div class="field{{#error_repeat}} invalid{{/error_repeat}}">
+        <label for="repeat">{{t.repeatPassword}}</label>
+        <input id="repeat" name="repeat" type="password" autocomplete="new-password"{{#error_repeat}} aria-invalid="true" aria-describedby="repeat-error"{{/error_repeat}}>
+        {{#error_repeat}}<p class="error" id="repeat-error">{{error_repeat}}</p>{{/error_repeat}}
+        </div>
+        <button type="submit">{{t.changePassword}}</button>
+        </form>
+        </section>
+        <section aria-labelledby="authenticator-h">
+        <h2 id="authenticator-h">{{t.newAuthenticator}}</h2>
+        <p>{{t.newAuthenticatorIntro}}</p>
+        <form method="post" action="/account/authenticator" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error_authenticator}} invalid{{/error_authenticator}}">
+        <label for="authenticator-password">{{t.currentPassword}}</label>
+        <input id="authenticator-password" name="current" type="password" autocomplete="current-password"{{#error_authenticator}} aria-invalid="true" aria-describedby="authenticator-error"{{/error_authenticator}}>
+        {{#error_authenticator}}<p class="error" id="authenticator-error">{{error_authenticator}}</p>{{/error_authenticator}}
+        </div>
+        <button type="submit">{{t.newAuthenticator}}</button>
+        </form>
+        </section>
+        <section aria-labelledby="language-h">
+        <h2 id="language-h">{{t.language}}</h2>
         <form method="post" action="/account/language">
         <input type="hidden" name="_csrf" value="{{csrf}}">
         <fieldset>
@@ -309,6 +447,7 @@ enum Templates {
         </fieldset>
         <button type="submit">{{t.save}}</button>
         </form>
+        </section>
         """
 
     static let problem = """
@@ -359,6 +498,18 @@ enum Templates {
         figure.qr svg { max-width: 100%; height: auto; border: 1px solid #999; }
         code.secret { font-size: 1.2rem; letter-spacing: 0.05em; word-break: break-all; }
         footer { color: #444; font-size: 0.9rem; }
+        .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 0.5rem; }
+        .charts figure { margin: 0; border: 1px solid #999; padding: 0.25rem; }
+        svg.chart { width: 100%; height: auto; }
+        svg.chart .bar { fill: var(--accent); }
+        svg.chart .axis { stroke: var(--ink); stroke-width: 1; }
+        svg.chart text { font-size: 11px; fill: var(--ink); }
+        svg.chart title { font-weight: bold; }
+        .scroll { overflow-x: auto; }
+        .done { border-left: 6px solid var(--accent); padding-left: 0.5rem; }
+        .done::before { content: "✔ "; }
+        ul.referrals { list-style: none; padding: 0; }
+        ul.referrals li { border-bottom: 1px solid #999; padding: 0.5rem 0; }
         @media print { nav, .skip, footer { display: none; } }
         """
 }

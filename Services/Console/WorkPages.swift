@@ -60,6 +60,10 @@ struct WorkPages: Sendable {
             }
             return Response.redirect(to: "/inbox")
         }
+        router.get("/audit") { request, _ in
+            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            return try await audit(session, request)
+        }
         router.get("/cases") { request, _ in
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             return try await cases(session, request)
@@ -91,6 +95,10 @@ struct WorkPages: Sendable {
                 call = ("POST", "/v1/cases/\(caseID)/plan", ["measures": [measure]], "unit")
             case "cancel":
                 call = ("POST", "/v1/tasks/\(pages.path(text("task")))/cancel", ["reason": text("reason")], "reason")
+            case "outcome":
+                var body: [String: Any] = ["outcome": text("outcome")]
+                if !text("note").isEmpty { body["note"] = text("note") }
+                call = ("POST", "/v1/referrals/\(pages.path(text("referral")))/outcome", body, "outcome")
             case "team":
                 let members: [[String: Any]] = ["guardian", "head_teacher", "psychological_teacher", "community_police"].compactMap { role in
                     let name = text("\(role)_name"), contact = text("\(role)_contact")
@@ -120,6 +128,50 @@ struct WorkPages: Sendable {
     }
 
     // MARK: Pages
+
+    /// The task force's view of the five services' audit trails, newest first, optionally for one person.
+    func audit(_ session: Session, _ request: Request) async throws -> Response {
+        let words = Words.table(session.person.language)
+        guard session.person.role == .taskForce else {
+            return try pages.page("problem", title: "problemTitle", session: session, status: .forbidden,
+                                  values: ["message": words["taskForceOnly"]!, "back": "/"])
+        }
+        let person = request.uri.queryParameters["person"].map(String.init)?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let filter = person.isEmpty ? "" : "&person=\(pages.path(person))"
+        let identity = pages.identity(session)
+        let services = ["intake", "assessment", "intervention", "inspection", "notification"]
+        var entries: [(service: String, entry: [String: JSONValue])] = []
+        var missing: [String] = []
+        await withTaskGroup(of: (String, JSONValue?).self) { group in
+            for service in services {
+                group.addTask { (service, try? await pages.services.get(service, "/v1/audit?limit=50" + filter, as: identity)) }
+            }
+            for await (service, answer) in group {
+                guard let answer else { missing.append(service); continue }
+                entries += ConsolePages.items(answer).map { (service, $0) }
+            }
+        }
+        entries.sort { (ConsolePages.date($0.entry["at"]) ?? .distantPast) > (ConsolePages.date($1.entry["at"]) ?? .distantPast) }
+        let names = Dictionary(try await pages.store.list().map { ($0.username, $0.displayName) }, uniquingKeysWith: { first, _ in first })
+        let rows: [[String: Any]] = entries.prefix(100).map { service, entry in
+            let who = ConsolePages.plain(entry["person"] ?? .null), resource = ConsolePages.plain(entry["resource"] ?? .null)
+            let caseID = resource.hasPrefix("case/") ? String(resource.dropFirst(5)) : nil
+            let action = ConsolePages.plain(entry["action"] ?? .null)
+            var row: [String: Any] = [
+                "at": ConsolePages.time(ConsolePages.date(entry["at"]) ?? Date()), "service": service,
+                "who": who.isEmpty ? "—" : (names[who].map { "\($0) (\(who))" } ?? who),
+                "unit": ConsolePages.plain(entry["unit"] ?? entry["agency"] ?? .null),
+                "action": words["action.\(action)"].map { "\($0) (\(action))" } ?? action,
+                "resource": resource, "reason": ConsolePages.plain(entry["reason"] ?? .null),
+            ]
+            if let caseID { row["caseId"] = caseID }
+            return row
+        }
+        return try pages.page("audit", title: "auditTitle", session: session, values: [
+            "entries": rows, "empty": rows.isEmpty, "person": person, "missing": missing.sorted().joined(separator: ", "),
+            "hasMissing": !missing.isEmpty,
+        ])
+    }
 
     func tasks(_ session: Session, failed: (task: String, field: String, message: String)? = nil, typed: [String: String] = [:]) async throws -> Response {
         let words = Words.table(session.person.language)
@@ -178,12 +230,15 @@ struct WorkPages: Sendable {
         return try pages.page("inbox", title: "inboxTitle", session: session, values: ["items": items, "empty": items.isEmpty, "csrf": session.csrf])
     }
 
+    /// Cases on one page of the list.
+    static let casesPerPage = 50
+
     func cases(_ session: Session, _ request: Request) async throws -> Response {
         let words = Words.table(session.person.language)
         let query = request.uri.queryParameters
         var filter: [String] = []
         var chosen: [String: Any] = [:]
-        for key in ["tier", "status", "school", "unit"] {
+        for key in ["tier", "status", "school", "unit", "after"] {
             if let value = query[Substring(key)].map(String.init), !value.isEmpty {
                 filter.append("\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
                 chosen[key] = value
@@ -193,7 +248,8 @@ struct WorkPages: Sendable {
         if query["late"] == "true" { filter.append("late=true"); chosen["late"] = true }
         let answer: JSONValue
         do {
-            answer = try await pages.services.get("intervention", "/v1/cases?limit=100&" + filter.joined(separator: "&"), as: pages.identity(session))
+            answer = try await pages.services.get(
+                "intervention", "/v1/cases?limit=\(Self.casesPerPage)&order=newest&" + filter.joined(separator: "&"), as: pages.identity(session))
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/", session: session)
         }
@@ -209,6 +265,18 @@ struct WorkPages: Sendable {
         var values = chosen
         values["tiers"] = ["critical", "high", "medium"].map { tier in
             ["value": tier, "label": words["tier.\(tier)"] ?? tier, "selected": chosen["tier"] as? String == tier] as [String: Any]
+        }
+        values["statuses"] = ["open", "closed"].map { status in
+            ["value": status, "label": words["caseStatus.\(status)"] ?? status, "selected": chosen["status"] as? String == status] as [String: Any]
+        }
+        // The next page keeps the filters and starts after the last case shown.
+        if rows.count == Self.casesPerPage, let last = rows.last?["caseId"] as? String {
+            var next = filter.filter { !$0.hasPrefix("after=") }
+            next.append("after=\(last)")
+            values["next"] = "/cases?" + next.joined(separator: "&")
+        }
+        if chosen["after"] != nil {
+            values["first"] = "/cases?" + filter.filter { !$0.hasPrefix("after=") }.joined(separator: "&")
         }
         values["cases"] = rows
         values["empty"] = rows.isEmpty
@@ -249,7 +317,36 @@ struct WorkPages: Sendable {
                 "detail": ConsolePages.plain(entry["detail"] ?? .null), "by": ConsolePages.plain(entry["by"] ?? .null),
             ]
         }
+        let members: [[String: Any]] = ConsolePages.items(detail["team"] ?? .null).map { member in
+            let role = ConsolePages.plain(member["role"] ?? .null)
+            return ["label": words["careRole.\(role)"] ?? role, "name": ConsolePages.plain(member["name"] ?? .null),
+                    "unit": ConsolePages.plain(member["unit"] ?? .null)]
+        }
+        let followUps: [[String: Any]] = ConsolePages.items(detail["followUps"] ?? .null).map { visit in
+            let visited = ConsolePages.date(visit["visitedAt"]).map(ConsolePages.time)
+            return [
+                "due": ConsolePages.time(ConsolePages.date(visit["dueAt"]) ?? Date()),
+                "visited": visited.map { "\($0) · \(ConsolePages.plain(visit["recordedBy"] ?? .null))" }
+                    ?? (visit["cancelled"] == .bool(true) ? words["followUpCancelled"]! : words["followUpPending"]!),
+                "note": ConsolePages.plain(visit["note"] ?? .null),
+            ]
+        }
+        let referrals: [[String: Any]] = ConsolePages.items(detail["referrals"] ?? .null).map { referral in
+            let target = ConsolePages.plain(referral["target"] ?? .null), state = ConsolePages.plain(referral["status"] ?? .null)
+            var outcomes: [String] = []
+            if case .array(let listed)? = referral["outcomes"] { outcomes = listed.map(ConsolePages.plain) }
+            let outcome = ConsolePages.plain(referral["outcome"] ?? .null)
+            return [
+                "referralId": ConsolePages.plain(referral["referralId"] ?? .null), "target": words["referral.\(target)"] ?? target,
+                "status": words["referralStatus.\(state)"] ?? state, "open": state == "open", "urgent": referral["urgent"] == .bool(true),
+                "outcome": outcome.isEmpty ? "" : words["outcome.\(outcome)"] ?? outcome,
+                "outcomes": outcomes.map { ["value": $0, "label": words["outcome.\($0)"] ?? $0] },
+                "requested": ConsolePages.time(ConsolePages.date(referral["requestedAt"]) ?? Date()),
+            ]
+        }
         var values: [String: Any] = [
+            "members": members, "hasTeam": !members.isEmpty, "followUps": followUps, "hasFollowUps": !followUps.isEmpty,
+            "referrals": referrals, "hasReferrals": !referrals.isEmpty, "sealed": detail["sealed"] == .bool(true),
             "caseId": caseID, "csrf": session.csrf, "taskForce": session.person.role == .taskForce,
             "short": String(caseID.prefix(8)), "tier": words["tier.\(tier)"] ?? tier, "tierIcon": ConsolePages.tierIcon(tier),
             "status": words["caseStatus.\(status)"] ?? status, "isOpen": status == "open", "school": ConsolePages.plain(detail["schoolCode"] ?? .null),

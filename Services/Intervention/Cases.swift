@@ -361,6 +361,55 @@ struct CaseStore {
         return Summary(casesOpened: 0, tasksAssigned: 0, tasksLate: 0, tasksCompleted: 0, casesClosed: 0, openCases: 0, lateTasksOutstanding: 0)
     }
 
+    /// The loop day by day, from `start` to `end` (midnights in China Standard Time): one row per day, in order.
+    /// - Parameters:
+    ///   - start: The first day's midnight.
+    ///   - end: The midnight after the last day.
+    ///   - now: Tasks become late only up to now.
+    ///   - connection: Where to read.
+    func days(from start: Date, to end: Date, now: Date, on connection: PostgresConnection) async throws -> [Day] {
+        let lateBy = min(end, now)
+        // Each table read once for the whole range, grouped by the local day.
+        let rows = try await connection.query("""
+            WITH d AS (SELECT g::date AS day FROM generate_series((\(start) AT TIME ZONE 'Asia/Shanghai')::date,
+                                                                  (\(end) AT TIME ZONE 'Asia/Shanghai')::date - 1, interval '1 day') AS g),
+            opened AS (SELECT (opened_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n FROM intervention.cases
+                       WHERE NOT sealed AND opened_at >= \(start) AND opened_at < \(end) GROUP BY 1),
+            closed AS (SELECT (closed_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n FROM intervention.cases
+                       WHERE NOT sealed AND closed_at >= \(start) AND closed_at < \(end) GROUP BY 1),
+            assigned AS (SELECT (t.created_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n
+                         FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                         WHERE NOT c.sealed AND t.created_at >= \(start) AND t.created_at < \(end) GROUP BY 1),
+            late AS (SELECT (t.due_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n
+                     FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                     WHERE NOT c.sealed AND t.due_at >= \(start) AND t.due_at < \(lateBy) AND t.status <> 'cancelled'
+                       AND (t.completed_at IS NULL OR t.completed_at > t.due_at) GROUP BY 1),
+            completed AS (SELECT (t.completed_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n
+                          FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                          WHERE NOT c.sealed AND t.status = 'completed' AND t.completed_at >= \(start) AND t.completed_at < \(end) GROUP BY 1)
+            SELECT d.day::text, coalesce(opened.n, 0)::int, coalesce(assigned.n, 0)::int, coalesce(late.n, 0)::int,
+                   coalesce(completed.n, 0)::int, coalesce(closed.n, 0)::int
+            FROM d LEFT JOIN opened USING (day) LEFT JOIN assigned USING (day) LEFT JOIN late USING (day)
+                   LEFT JOIN completed USING (day) LEFT JOIN closed USING (day)
+            ORDER BY d.day
+            """, logger: logger)
+        var days: [Day] = []
+        for try await (day, opened, assigned, late, completed, closed) in rows.decode((String, Int, Int, Int, Int, Int).self) {
+            days.append(Day(date: day, casesOpened: opened, tasksAssigned: assigned, tasksLate: late, tasksCompleted: completed, casesClosed: closed))
+        }
+        return days
+    }
+
+    /// One day of the loop: cases opened and closed, tasks assigned, falling late and completed.
+    struct Day: Codable, Sendable, Hashable {
+        var date: String
+        var casesOpened: Int
+        var tasksAssigned: Int
+        var tasksLate: Int
+        var tasksCompleted: Int
+        var casesClosed: Int
+    }
+
     struct Summary: Codable, Sendable, Hashable {
         var casesOpened: Int
         var tasksAssigned: Int

@@ -13,7 +13,7 @@ import Storage
 ///
 /// | route | who |
 /// |---|---|
-/// | `GET /v1/cases?status=&tier=&school=&unit=&late=&limit=&after=` | task force: all; a unit: its own |
+/// | `GET /v1/cases?status=&tier=&school=&unit=&late=&order=oldest|newest&limit=&after=` | task force: all; a unit: its own |
 /// | `GET /v1/cases/{id}` | task force; a unit with a task in it — audited |
 /// | `PUT /v1/cases/{id}/team` | task force |
 /// | `POST /v1/cases/{id}/plan` | task force |
@@ -27,6 +27,7 @@ import Storage
 /// | `GET /v1/referrals?status=&kind=`, `POST /v1/referrals/{id}/outcome` | task force; the outcome also the unit whose task made it |
 /// | `PUT /v1/departments/{category}` | task force, operators: the units that answer a school's report of that category |
 /// | `GET /v1/daily?date=`, `GET /v1/summary?period=week|month|quarter&date=` | task force |
+/// | `GET /v1/days?from=&to=`: the loop day by day (at most 92 days; the last 14 by default) | task force |
 struct InterventionRoutes: Sendable {
     let store: CaseStore
     let database: Database
@@ -81,11 +82,27 @@ struct InterventionRoutes: Sendable {
         guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "the district task force only") }
     }
 
-    /// Runs an operation in a transaction and puts its events in the outbox; maps refusals to statuses.
-    func perform(_ operation: @Sendable @escaping (PostgresConnection) async throws -> [Emission]) async throws -> Int {
+    /// What a person did, for the audit: written in the transaction of the change.
+    struct Audited: Sendable {
+        var identity: APIIdentity
+        var action: String
+        var resource: String
+        var reason: String?
+    }
+
+    /// Runs an operation in a transaction, writes its audit entry and puts its events in the outbox; maps refusals to statuses.
+    /// - Parameters:
+    ///   - audited: Who did what, when a person acts on a case or a task.
+    ///   - operation: The change; returns the events it causes.
+    /// - Returns: How many events it caused.
+    func perform(_ audited: Audited? = nil, _ operation: @Sendable @escaping (PostgresConnection) async throws -> [Emission]) async throws -> Int {
         do {
             return try await database.withTransaction { connection in
                 let emissions = try await operation(connection)
+                if let audited {
+                    try await Audit.record(
+                        audited.identity, action: audited.action, resource: audited.resource, reason: audited.reason, on: connection, in: database)
+                }
                 try await Origination.enqueue(emissions, source: InterventionService.name, on: connection, schema: database.schema, logger: database.logger)
                 return emissions.count
             }
@@ -135,6 +152,12 @@ struct InterventionRoutes: Sendable {
         return true
     }
 
+    /// A day as `YYYY-MM-DD` in China Standard Time.
+    static func day(_ date: Date) -> String {
+        let parts = CaseStore.calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+
     /// The day, week (from Monday), month or quarter holding `date` (today when absent), in China Standard Time.
     func period(_ kind: String, _ date: String?) throws -> (Date, Date) {
         let calendar = CaseStore.calendar
@@ -179,6 +202,9 @@ struct InterventionRoutes: Sendable {
             func text(_ key: String) -> String? { query[Substring(key)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
             let limit = min(max(Int(text("limit") ?? "") ?? 50, 1), 500)
             let late = text("late") == "true"
+            // Oldest first by default; `order=newest` for the latest first. `after` is the last case of the page before.
+            guard ["oldest", "newest"].contains(text("order") ?? "oldest") else { throw HTTPError(.badRequest, message: "order is oldest or newest") }
+            let newest = text("order") == "newest"
             let everyone = identity.role == "task-force"
             let now = clock.now()
             let rows = try await database.client.query("""
@@ -193,8 +219,11 @@ struct InterventionRoutes: Sendable {
                   AND (NOT \(late) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id
                                                 AND t.status IN ('assigned', 'accepted', 'progress') AND t.due_at < \(now)))
                   AND (\(everyone) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = ANY(\([identity.unit, identity.agency])::text[])))
-                  AND (\(text("after"))::text IS NULL OR c.opened_at > (SELECT opened_at FROM intervention.cases WHERE case_id::text = \(text("after"))))
-                ORDER BY c.opened_at, c.case_id LIMIT \(limit)
+                  AND (\(text("after"))::text IS NULL OR CASE WHEN \(newest)
+                         THEN (c.opened_at, c.case_id) < (SELECT opened_at, case_id FROM intervention.cases WHERE case_id::text = \(text("after")))
+                         ELSE (c.opened_at, c.case_id) > (SELECT opened_at, case_id FROM intervention.cases WHERE case_id::text = \(text("after"))) END)
+                ORDER BY CASE WHEN \(newest) THEN c.opened_at END DESC, CASE WHEN \(newest) THEN c.case_id END DESC, c.opened_at, c.case_id
+                LIMIT \(limit)
                 """, logger: database.logger)
             var cases: [CaseSummary] = []
             for try await (id, subject, tier, status, school, opened, open, lateTasks)
@@ -240,10 +269,9 @@ struct InterventionRoutes: Sendable {
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
             let order = try await request.decodeJSON(TextBody.self).order ?? ""
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "seal", resource: "case/\(caseID)", reason: order)) { connection in
                 try await store.seal(true, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
             }
-            try await Audit.record(identity, action: "seal", resource: "case/\(caseID)", reason: order, in: database)
             return Response(status: .noContent)
         }
         v1.post("cases/:id/unseal") { request, context in
@@ -251,10 +279,9 @@ struct InterventionRoutes: Sendable {
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
             let order = try await request.decodeJSON(TextBody.self).order ?? ""
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "unseal", resource: "case/\(caseID)", reason: order)) { connection in
                 try await store.seal(false, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
             }
-            try await Audit.record(identity, action: "unseal", resource: "case/\(caseID)", reason: order, in: database)
             return Response(status: .noContent)
         }
         v1.post("cases/:id/followups") { request, context in
@@ -262,7 +289,7 @@ struct InterventionRoutes: Sendable {
             let caseID = try context.parameters.require("id")
             guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
             let note = try await request.decodeJSON(TextBody.self).note
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "followup", resource: "case/\(caseID)")) { connection in
                 try await store.recordFollowUp(caseID: caseID, by: identity.unit, note: note, actor: .api(identity), at: clock.now(), on: connection)
             }
             return Response(status: .created)
@@ -301,7 +328,7 @@ struct InterventionRoutes: Sendable {
                 guard allowed else { throw HTTPError(.forbidden, message: "the task force, or the unit the referral's task is assigned to") }
             }
             let outcome = try await request.decodeJSON(OutcomeBody.self)
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "referral-outcome", resource: "referral/\(id)", reason: outcome.outcome)) { connection in
                 try await store.resolveReferral(
                     id: id, outcome: outcome.outcome, note: outcome.note, by: identity.unit, actor: .api(identity), at: clock.now(), on: connection)
             }
@@ -325,6 +352,17 @@ struct InterventionRoutes: Sendable {
             let (start, end) = try period("day", request.uri.queryParameters["date"].map(String.init))
             return try JSONResponse.make(try await database.client.withConnection { try await store.summary(from: start, to: end, now: clock.now(), on: $0) })
         }
+        v1.get("days") { request, context in
+            let identity = try context.requireIdentity()
+            try Self.taskForce(identity)
+            let query = request.uri.queryParameters
+            let (_, end) = try period("day", query["to"].map(String.init))
+            let (start, _) = try period("day", query["from"].map(String.init) ?? Self.day(end.addingTimeInterval(-14 * 86400)))
+            guard start < end, end.timeIntervalSince(start) <= 92 * 86400 + 3600 else {
+                throw HTTPError(.badRequest, message: "from is before to, at most 92 days apart (YYYY-MM-DD, China Standard Time)")
+            }
+            return try JSONResponse.make(try await database.client.withConnection { try await store.days(from: start, to: end, now: clock.now(), on: $0) })
+        }
         v1.get("summary") { request, context in
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
@@ -346,7 +384,7 @@ struct InterventionRoutes: Sendable {
             let sealed = try team.members.map { try cipher.seal($0) }
             let now = clock.now()
             let announced = try announcement(of: team.members, caseID: caseID, at: now)
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "team", resource: "case/\(caseID)")) { connection in
                 let locked = try await store.lockCase(caseID, on: connection)
                 try await connection.query("DELETE FROM intervention.team_members WHERE case_id::text = \(caseID)", logger: database.logger)
                 try await connection.query("""
@@ -367,7 +405,7 @@ struct InterventionRoutes: Sendable {
             let plan = try await request.decodeJSON(PlanBody.self)
             guard !plan.measures.isEmpty else { throw HTTPError(.badRequest, message: "a plan needs at least one measure") }
             let now = clock.now()
-            let assigned = try await perform { connection in
+            let assigned = try await perform(Audited(identity: identity, action: "plan", resource: "case/\(caseID)")) { connection in
                 let locked = try await store.lockCase(caseID, on: connection)
                 guard locked.status == "open" else { throw InterventionError(.conflict, "case \(caseID) is \(locked.status)") }
                 var emissions: [Emission] = []
@@ -389,7 +427,8 @@ struct InterventionRoutes: Sendable {
             guard feedback.status != .cancelled, feedback.status != .assigned else {
                 throw HTTPError(.badRequest, message: "feedback is accepted, progress, completed or rejected")
             }
-            _ = try await perform { connection in
+            let audited = Audited(identity: identity, action: "feedback-\(feedback.status.rawValue)", resource: "task/\(taskID)", reason: feedback.reason)
+            _ = try await perform(audited) { connection in
                 try await store.update(
                     taskID: taskID, unit: identity.role == "task-force" ? nil : identity.unit, status: feedback.status, note: feedback.note, reason: feedback.reason,
                     by: .api(identity), at: clock.now(), on: connection)
@@ -401,7 +440,7 @@ struct InterventionRoutes: Sendable {
             try Self.taskForce(identity)
             let taskID = try context.parameters.require("id")
             let text = try await request.decodeJSON(TextBody.self)
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "cancel", resource: "task/\(taskID)", reason: text.reason)) { connection in
                 try await store.update(
                     taskID: taskID, unit: nil, status: .cancelled, note: nil, reason: text.reason, by: .api(identity), at: clock.now(), on: connection)
             }
@@ -412,7 +451,7 @@ struct InterventionRoutes: Sendable {
             try Self.taskForce(identity)
             let caseID = try context.parameters.require("id")
             let text = try await request.decodeJSON(TextBody.self)
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "close", resource: "case/\(caseID)")) { connection in
                 try await store.close(
                     caseID: caseID, review: text.review ?? "", by: .api(identity), closedBy: identity.agency, at: clock.now(), on: connection)
             }
@@ -424,7 +463,7 @@ struct InterventionRoutes: Sendable {
             let caseID = try context.parameters.require("id")
             let text = try await request.decodeJSON(TextBody.self)
             let now = clock.now()
-            _ = try await perform { connection in
+            _ = try await perform(Audited(identity: identity, action: "reopen", resource: "case/\(caseID)", reason: text.reason)) { connection in
                 var emissions = try await store.reopen(caseID: caseID, reason: text.reason ?? "", by: .api(identity), at: now, on: connection)
                 // Notification forgot the care team's contacts when the case closed; tell it them again.
                 let members = try await team(of: caseID, on: connection)
@@ -469,14 +508,15 @@ struct InterventionRoutes: Sendable {
 
     func caseDetail(_ caseID: String) async throws -> CaseDetail? {
         let rows = try await database.client.query("""
-            SELECT subject_id, tier, status, school_code, reason, opened_at, closed_at, review FROM intervention.cases WHERE case_id::text = \(caseID)
+            SELECT subject_id, tier, status, school_code, reason, opened_at, closed_at, review, sealed
+            FROM intervention.cases WHERE case_id::text = \(caseID)
             """, logger: database.logger)
         var detail: CaseDetail?
-        for try await (subject, tier, status, school, reason, opened, closed, review)
-            in rows.decode((String, String, String, String?, String, Date, Date?, String?).self) {
+        for try await (subject, tier, status, school, reason, opened, closed, review, sealed)
+            in rows.decode((String, String, String, String?, String, Date, Date?, String?, Bool).self) {
             detail = CaseDetail(
                 caseID: caseID, subjectID: subject, tier: tier, status: status, schoolCode: school, reason: reason, openedAt: opened,
-                closedAt: closed, review: review, team: [], tasks: [], chronology: [])
+                closedAt: closed, review: review, sealed: sealed, team: [], tasks: [], followUps: [], referrals: [], chronology: [])
         }
         guard var detail else { return nil }
         detail.team = try await database.client.withConnection { try await team(of: caseID, on: $0) }
@@ -488,6 +528,23 @@ struct InterventionRoutes: Sendable {
             detail.tasks.append(TaskLine(
                 taskID: id, caseID: caseID, unit: unit, measure: measure, status: status, dueAt: due,
                 late: ["assigned", "accepted", "progress"].contains(status) && due < now, note: note, reason: reason))
+        }
+        let followUps = try await database.client.query("""
+            SELECT due_at, visited_at, recorded_by, note, cancelled_at IS NOT NULL FROM intervention.followups
+            WHERE case_id::text = \(caseID) ORDER BY due_at
+            """, logger: database.logger)
+        for try await (due, visited, by, note, cancelled) in followUps.decode((Date, Date?, String?, String?, Bool).self) {
+            detail.followUps.append(.init(dueAt: due, visitedAt: visited, recordedBy: by, note: note, cancelled: cancelled))
+        }
+        let referrals = try await database.client.query("""
+            SELECT referral_id, kind, status, outcome, note, urgent, requested_at, resolved_at, resolved_by FROM intervention.referrals
+            WHERE case_id::text = \(caseID) ORDER BY requested_at
+            """, logger: database.logger)
+        for try await (id, target, status, outcome, note, urgent, requested, resolved, by)
+            in referrals.decode((String, String, String, String?, String?, Bool, Date, Date?, String?).self) {
+            detail.referrals.append(.init(
+                referralID: id, target: target, status: status, outcome: outcome, note: note, urgent: urgent, requestedAt: requested,
+                resolvedAt: resolved, resolvedBy: by, outcomes: ReferralKind(rawValue: target)?.outcomes ?? []))
         }
         let chronology = try await database.client.query("""
             SELECT kind, detail, event_id, at FROM intervention.chronology WHERE case_id::text = \(caseID) ORDER BY at, id
@@ -534,11 +591,35 @@ struct InterventionRoutes: Sendable {
         var openedAt: Date
         var closedAt: Date?
         var review: String?
+        /// Sealed by a court's order: out of every list, opened only by break-the-glass.
+        var sealed: Bool
         var team: [Member]
         var tasks: [TaskLine]
+        /// Visits after the case closed (the due one, those made, those cancelled by a reopening).
+        var followUps: [FollowUp]
+        /// Referrals to other bodies made in the case, with their outcomes.
+        var referrals: [CaseReferral]
         var chronology: [Entry]
         enum CodingKeys: String, CodingKey {
-            case caseID = "caseId", subjectID = "subjectId", tier, status, schoolCode, reason, openedAt, closedAt, review, team, tasks, chronology
+            case caseID = "caseId", subjectID = "subjectId", tier, status, schoolCode, reason, openedAt, closedAt, review, sealed, team, tasks,
+                 followUps, referrals, chronology
+        }
+        struct FollowUp: Codable { var dueAt: Date; var visitedAt: Date?; var recordedBy: String?; var note: String?; var cancelled: Bool }
+        struct CaseReferral: Codable {
+            var referralID: String
+            var target: String
+            var status: String
+            var outcome: String?
+            var note: String?
+            var urgent: Bool
+            var requestedAt: Date
+            var resolvedAt: Date?
+            var resolvedBy: String?
+            /// The outcomes this kind of referral may end with (`POST /v1/referrals/{id}/outcome`).
+            var outcomes: [String]
+            enum CodingKeys: String, CodingKey {
+                case referralID = "referralId", target, status, outcome, note, urgent, requestedAt, resolvedAt, resolvedBy, outcomes
+            }
         }
     }
 }

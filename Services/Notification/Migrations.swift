@@ -102,5 +102,9 @@ enum NotificationMigrations {
         Migration(7, "index for delivery ids looked up as text", """
             CREATE INDEX deliveries_id_text ON notification.deliveries ((delivery_id::text));
             """),
+        Migration(8, "who acknowledged a notice", """
+            ALTER TABLE notification.deliveries ADD COLUMN acked_by text;
+            COMMENT ON COLUMN notification.deliveries.acked_by IS 'the person (console user name) who acknowledged, else the unit whose token did';
+            """),
     ]
 }

@@ -28,6 +28,8 @@ struct NotificationRoutes: Sendable {
         var critical: Bool
         var deliveredAt: Date
         var ackedAt: Date?
+        /// Who acknowledged: the person, when it was done in the console, else the unit.
+        var ackedBy: String?
         /// For a critical notice: by when the unit must acknowledge it, before it goes to the next level.
         var ackDueAt: Date?
         /// `acknowledged`; `awaiting_acknowledgement` (critical, before `ackDueAt`); `escalated` (critical, not
@@ -65,16 +67,16 @@ struct NotificationRoutes: Sendable {
                 throw HTTPError(.forbidden, message: "this inbox belongs to another unit")
             }
             let rows = try await database.client.query("""
-                SELECT delivery_id::text, event_type, correlation_id, body, critical, delivered_at, acked_at, ack_due_at, escalated_at IS NOT NULL
+                SELECT delivery_id::text, event_type, correlation_id, body, critical, delivered_at, acked_at, ack_due_at, escalated_at IS NOT NULL, acked_by
                 FROM notification.deliveries WHERE recipient = \(recipient) AND channel = 'inbox'
                 ORDER BY delivered_at DESC LIMIT 100
                 """, logger: database.logger)
             var items: [InboxItem] = []
-            for try await (id, type, correlation, body, critical, at, acked, due, escalated)
-                in rows.decode((String, String, String, String, Bool, Date, Date?, Date?, Bool).self) {
+            for try await (id, type, correlation, body, critical, at, acked, due, escalated, ackedBy)
+                in rows.decode((String, String, String, String, Bool, Date, Date?, Date?, Bool, String?).self) {
                 let state = acked != nil ? "acknowledged" : !critical ? "delivered" : escalated ? "escalated" : "awaiting_acknowledgement"
                 items.append(InboxItem(
-                    deliveryId: id, eventType: type, correlationId: correlation, body: body, critical: critical, deliveredAt: at, ackedAt: acked,
+                    deliveryId: id, eventType: type, correlationId: correlation, body: body, critical: critical, deliveredAt: at, ackedAt: acked, ackedBy: ackedBy,
                     ackDueAt: critical ? due : nil, state: state))
             }
             struct Inbox: Codable { var recipient: String; var items: [InboxItem] }
@@ -85,12 +87,20 @@ struct NotificationRoutes: Sendable {
             let recipient = try context.parameters.require("recipient")
             let delivery = try context.parameters.require("delivery")
             guard identity.acts(for: recipient) else { throw HTTPError(.forbidden, message: "only the recipient acknowledges") }
-            let rows = try await database.client.query("""
-                UPDATE notification.deliveries SET acked_at = coalesce(acked_at, \(clock.now()))
-                WHERE delivery_id::text = \(delivery) AND recipient = \(recipient) RETURNING 1
-                """, logger: database.logger)
-            var found = false
-            for try await _ in rows { found = true }
+            // The first acknowledgement stands; who gave it is kept with it and in the audit.
+            let found = try await database.withTransaction { connection -> Bool in
+                let rows = try await connection.query("""
+                    UPDATE notification.deliveries SET acked_at = coalesce(acked_at, \(clock.now())),
+                           acked_by = CASE WHEN acked_at IS NULL THEN \(identity.person ?? identity.unit) ELSE acked_by END
+                    WHERE delivery_id::text = \(delivery) AND recipient = \(recipient) RETURNING 1
+                    """, logger: database.logger)
+                var found = false
+                for try await _ in rows { found = true }
+                if found {
+                    try await Audit.record(identity, action: "acknowledge", resource: "delivery/\(delivery)", on: connection, in: database)
+                }
+                return found
+            }
             guard found else { throw HTTPError(.notFound, message: "no delivery \(delivery) for \(recipient)") }
             return Response(status: .noContent)
         }

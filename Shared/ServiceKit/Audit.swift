@@ -4,9 +4,10 @@ import Logging
 import PostgresNIO
 import Storage
 
-/// The audit trail of reads through the APIs: who (agency and role) did what
-/// to which record, and why when a reason is required. Every API route that
-/// returns a person's record writes an entry before answering.
+/// The audit trail: who (agency, role, unit and — from the console — the person) read or changed which
+/// record through the APIs, and why when a reason is required. Every API route that returns a person's
+/// record writes an entry before answering; every route by which a person acts on a case, a task or a
+/// notice writes one in the same transaction as the change.
 public enum Audit {
     /// Records one access.
     /// - Parameters:
@@ -18,10 +19,30 @@ public enum Audit {
     public static func record(
         _ identity: APIIdentity, action: String, resource: String, reason: String? = nil, in database: Database
     ) async throws {
-        try await database.client.query("""
-            INSERT INTO \(unescaped: database.schema).audit (agency, role, action, resource, reason, person, unit)
-            VALUES (\(identity.agency), \(identity.role), \(action), \(resource), \(reason), \(identity.person), \(identity.unit))
-            """, logger: database.logger)
+        try await database.client.query(entry(identity, action: action, resource: resource, reason: reason, schema: database.schema),
+                                        logger: database.logger)
+    }
+
+    /// Records one action in the transaction that makes it, so that no change stands without its entry.
+    /// - Parameters:
+    ///   - identity: The verified caller.
+    ///   - action: What was done, e.g. `acknowledge`.
+    ///   - resource: Which record, by id.
+    ///   - reason: The stated reason, if any.
+    ///   - connection: The connection holding the transaction.
+    ///   - database: The service's database (its schema and logger).
+    public static func record(
+        _ identity: APIIdentity, action: String, resource: String, reason: String? = nil, on connection: PostgresConnection, in database: Database
+    ) async throws {
+        try await connection.query(entry(identity, action: action, resource: resource, reason: reason, schema: database.schema),
+                                   logger: database.logger)
+    }
+
+    static func entry(_ identity: APIIdentity, action: String, resource: String, reason: String?, schema: String) -> PostgresQuery {
+        """
+        INSERT INTO \(unescaped: schema).audit (agency, role, action, resource, reason, person, unit)
+        VALUES (\(identity.agency), \(identity.role), \(action), \(resource), \(reason), \(identity.person), \(identity.unit))
+        """
     }
 }
 

@@ -72,7 +72,8 @@ public struct RunningService<S: HuhangService>: Sendable {
     public let database: Database
     public let publisher: Publisher
     public let relay: OutboxRelay
-    public let consumer: Consumer
+    /// Reads the service's queue; nil for a service that handles no events (the console), which then needs no broker to start.
+    public let consumer: Consumer?
     public let readiness: Readiness
 
     /// Assembles the service.
@@ -94,7 +95,7 @@ public struct RunningService<S: HuhangService>: Sendable {
             declaresShared: configuration.declaresSharedTopology)
         let dispatcher = EventDispatcher(registry: registry, database: database, service: S.name, logger: logger)
         let processor = MessageProcessor(dispatcher: dispatcher)
-        let consumer = Consumer(
+        let consumer = registry.bindings.isEmpty ? nil : Consumer(
             amqp: configuration.amqp, queues: queues,
             configuration: ConsumerConfiguration(prefetch: configuration.prefetch, concurrency: configuration.handlerConcurrency),
             publisher: publisher, logger: logger
@@ -118,7 +119,7 @@ public struct RunningService<S: HuhangService>: Sendable {
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: S.name),
             logger: logger)
 
-        let gated: [any Service] = [relay] + service.backgroundServices() + [consumer]
+        let gated: [any Service] = [relay] + service.backgroundServices() + (consumer.map { [$0] } ?? [])
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database, serviceName: "database"),
             .init(service: publisher, serviceName: "publisher"),
@@ -149,9 +150,9 @@ public final class Readiness: Sendable {
     private let migrated = Mutex(false)
     private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
     let database: Database
-    let consumer: Consumer
+    let consumer: Consumer?
 
-    init(database: Database, consumer: Consumer) {
+    init(database: Database, consumer: Consumer?) {
         self.database = database
         self.consumer = consumer
     }
@@ -182,11 +183,11 @@ public final class Readiness: Sendable {
 
     /// The readiness report.
     public func check() async -> (ready: Bool, checks: [String: Bool]) {
-        let checks = [
+        var checks = [
             "migrations": isMigrated,
-            "broker": consumer.isConnected,
             "database": await database.isReachable(),
         ]
+        if let consumer { checks["broker"] = consumer.isConnected }
         return (checks.values.allSatisfy { $0 }, checks)
     }
 }

@@ -30,6 +30,7 @@ SCHOOL_USER = os.environ["SCHOOL_USER"]
 PASSWORD = os.environ["PASSWORD"]
 CASE_ID = os.environ["CASE_ID"]
 SHOTS = os.environ["SCREENSHOTS"]
+SCHOOL_UNIT = os.environ["SCHOOL_UNIT"]
 os.makedirs(SHOTS, exist_ok=True)
 
 failures = []
@@ -116,6 +117,8 @@ def main():
         task_force.find_element(By.CSS_SELECTOR, f'a[href="/cases/{CASE_ID}"]').click()
         look(task_force, "taskforce-case")
         check("⚠" in task_force.page_source, "the case page marks the late task in words and a sign")
+        check(any(SCHOOL_UNIT in row.text for row in task_force.find_elements(By.CSS_SELECTOR, "tr.late")),
+              "the school's task is among the late ones")
         fill(task_force, "guardian-name", "王家长")
         fill(task_force, "guardian-contact", "13800000000")
         fill(task_force, "head_teacher-name", "李老师")
@@ -145,7 +148,7 @@ def main():
             # The same pages in English, by the switch on the account page.
             school.get(URL + "/account")
             school.find_element(By.ID, "lang-en").click()
-            submit(school, "main form button[type=submit]", "/account")
+            submit(school, 'form[action="/account/language"] button[type=submit]', "/account")
             school.get(URL + "/tasks")
             look(school, "school-tasks-en")
             check("Your unit's tasks" in school.page_source, "the school's tasks in English")
@@ -154,6 +157,13 @@ def main():
 
         task_force.get(URL + f"/cases/{CASE_ID}")
         check("已完成" in task_force.page_source, "back as the task force, the task is done")
+        late = [row.text for row in task_force.find_elements(By.CSS_SELECTOR, "tr.late")]
+        check(not any(SCHOOL_UNIT in row for row in late), f"back as the task force, the school's task is no longer late ({late})")
+        task_force.get(URL + "/audit?person=" + SCHOOL_USER)
+        look(task_force, "taskforce-audit")
+        check(f"王老师 ({SCHOOL_USER})" in task_force.page_source and "acknowledge" in task_force.page_source
+              and "feedback-completed" in task_force.page_source, "the audit names the school's person for the feedback and the acknowledgement")
+        task_force.get(URL + f"/cases/{CASE_ID}")
         fill(task_force, "order", "（2026）鲁0102刑初1号")
         submit(task_force, "#seal-h ~ form button[type=submit]", None)
         look(task_force, "taskforce-sealed")
@@ -161,9 +171,15 @@ def main():
         fill(task_force, "reason", "法院调卷审查")
         submit(task_force, "main form button[type=submit]", None)
         check(f"/cases/{CASE_ID}" in task_force.current_url and "办理经过" in task_force.page_source, "the stated reason opens the case")
+        check(f'action="/cases/{CASE_ID}/unseal"' in task_force.page_source, "an opened sealed case offers the unseal order")
+        task_force.get(URL + "/audit?person=" + TF_USER)
+        check("break-the-glass" in task_force.page_source and "法院调卷审查" in task_force.page_source,
+              "the break-the-glass read is in the audit with its reason")
+        task_force.get(URL + "/account")
+        look(task_force, "taskforce-account")
         task_force.get(URL + "/account")
         task_force.find_element(By.ID, "lang-en").click()
-        submit(task_force, "main form button[type=submit]", "/account")
+        submit(task_force, 'form[action="/account/language"] button[type=submit]', "/account")
         task_force.get(URL + "/")
         look(task_force, "taskforce-home-en")
         check("Today" in task_force.page_source, "the task force's home in English")

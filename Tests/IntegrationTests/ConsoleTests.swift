@@ -208,6 +208,69 @@ struct ConsoleSignInTests {
     }
 }
 
+extension ConsoleSignInTests {
+    @Test("a person changes their own password (mistakes said next to the field) and enrols a new authenticator; other sessions end")
+    func ownAccount() async throws {
+        try await withConsole { harness in
+            let (username, password) = try await person(harness)
+            let session = try await signIn(harness, username, password)
+            let other = try await signIn(harness, username, password)
+            let cookie = [ConsolePages.sessionCookie: session]
+            let account = try await request(harness, .get, "/account", cookies: cookie)
+            let token = csrf(account)
+            let wrong = try await request(harness, .post, "/account/password", cookies: cookie,
+                                          form: ["_csrf": token, "current": "not it at all", "new": "a new long password", "repeat": "a new long password"])
+            #expect(wrong.status == .badRequest && wrong.text.contains(#"id="current-error""#) && wrong.text.contains("当前密码不正确"))
+            let short = try await request(harness, .post, "/account/password", cookies: cookie,
+                                          form: ["_csrf": token, "current": password, "new": "short", "repeat": "short"])
+            #expect(short.status == .badRequest && short.text.contains(#"id="new-error""#))
+            let differ = try await request(harness, .post, "/account/password", cookies: cookie,
+                                           form: ["_csrf": token, "current": password, "new": "a new long password", "repeat": "another long password"])
+            #expect(differ.status == .badRequest && differ.text.contains(#"id="repeat-error""#))
+            #expect(!differ.text.contains("a new long password"), "a password is never typed back into the page")
+            let changed = try await request(harness, .post, "/account/password", cookies: cookie,
+                                            form: ["_csrf": token, "current": password, "new": "a new long password", "repeat": "a new long password"])
+            #expect(changed.location == "/account?changed=1", "\(changed.status) \(changed.text)")
+            #expect(try await request(harness, .get, "/account", cookies: cookie).status == .ok, "this session goes on")
+            #expect(try await request(harness, .get, "/account", cookies: [ConsolePages.sessionCookie: other]).location == "/signin",
+                    "the other session ended")
+            // The new password signs in; then a new authenticator: the old one is forgotten and enrolment starts at once.
+            let again = try await signIn(harness, username, "a new long password")
+            let page = try await request(harness, .get, "/account", cookies: [ConsolePages.sessionCookie: again])
+            let before = try #require(try await harness.store.person(username: username)?.totpSecret)
+            let renew = try await request(harness, .post, "/account/authenticator", cookies: [ConsolePages.sessionCookie: again],
+                                          form: ["_csrf": csrf(page), "current": "a new long password"])
+            #expect(renew.location == "/signin/enrol", "\(renew.status) \(renew.text)")
+            let person = try #require(try await harness.store.person(username: username))
+            #expect(!person.totpEnrolled && person.totpSecret == nil && before.count > 0)
+            let enrolling = try #require(renew.cookies[ConsolePages.sessionCookie])
+            let enrol = try await request(harness, .get, "/signin/enrol", cookies: [ConsolePages.sessionCookie: enrolling])
+            #expect(enrol.status == .ok && enrol.text.contains("<svg"))
+            #expect(try await request(harness, .get, "/account", cookies: [ConsolePages.sessionCookie: enrolling]).location == "/signin",
+                    "half signed in until the new authenticator is confirmed")
+        }
+    }
+}
+
+@Suite("Console charts")
+struct ConsoleChartTests {
+    @Test("a bar per day, heights in proportion to the largest, both ends of the axis written, labels escaped")
+    func bars() {
+        let svg = BarChart.svg(id: "c", title: "新增 <案件>", labels: ["11-16", "11-17", "11-18"], values: [0, 2, 4])
+        #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>"))
+        #expect(svg.contains(#"role="img" aria-labelledby="c-t""#) && svg.contains("<title id=\"c-t\">新增 &lt;案件&gt;</title>"))
+        let heights = svg.components(separatedBy: #"class="bar""#).dropLast().compactMap { part -> Double? in
+            guard let range = part.range(of: #"height=""#, options: .backwards) else { return nil }
+            return Double(part[range.upperBound...].prefix { $0 != "\"" })
+        }
+        #expect(heights == [0, 58, 116], "\(heights)")
+        #expect(svg.contains(">4</text>") && svg.contains(">0</text>") && svg.contains(">11-16</text>") && svg.contains(">11-18</text>"))
+        #expect(svg.contains("<title>11-17: 2</title>"))
+        // Nothing counted: flat, not a division by zero.
+        #expect(BarChart.svg(id: "z", title: "z", labels: ["a"], values: [0]).contains(#"height="0.0""#))
+    }
+}
+
 @Suite("Console words and templates")
 struct ConsoleWordsTests {
     @Test("every word the console shows exists in Chinese and in English")
@@ -384,6 +447,13 @@ struct ConsoleLoopTests {
         let acked = try await staff.go("/inbox/\(delivery)/ack", form: ["_csrf": Browser.csrf(inbox)])
         #expect(acked.status == 303)
         #expect(try await staff.go("/inbox").text.contains("已确认"))
+        // Each service keeps who acted: the acknowledgement in notification, the feedback in intervention.
+        let acknowledged = try await suite.call("notification", "/v1/audit?person=sch-\(run)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(acknowledged.json).contains {
+            ScenarioTests.string($0, "action") == "acknowledge" && ScenarioTests.string($0, "resource") == "delivery/\(delivery)"
+        }, "\(acknowledged.text)")
+        let answered = try await suite.call("intervention", "/v1/audit?person=sch-\(run)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(answered.json).contains { ScenarioTests.string($0, "action") == "feedback-completed" }, "\(answered.text)")
 
         // Back as the task force: the first response is completed, by whom; the audit names who read the case.
         let after = try await taskForce.go("/cases/\(caseID)")
@@ -405,6 +475,31 @@ struct ConsoleLoopTests {
         #expect(planned.status == 303, "\(planned.text)")
         let withPlan = try await taskForce.go("/cases/\(caseID)")
         #expect(withPlan.text.contains("心理辅导"), "\(withPlan.text)")
+        #expect(withPlan.text.contains("王家长") && withPlan.text.contains("李老师"), "the care team is shown")
+        // Judicial aid is a referral: its outcome is recorded on the case page.
+        let aid = try await taskForce.go("/cases/\(caseID)/plan", form: ["_csrf": Browser.csrf(page), "measure": "judicial_aid", "unit": "procuratorate-x"])
+        #expect(aid.status == 303, "\(aid.text)")
+        let referred = try await taskForce.go("/cases/\(caseID)")
+        let referral = try #require(referred.text.range(of: #"name="referral" value=""#).map { referred.text[$0.upperBound...].prefix { $0 != "\"" } },
+                                    "\(referred.text)")
+        #expect(referred.text.contains("司法救助") && referred.text.contains("已批准"), "the outcomes are offered in words")
+        let outcome = try await taskForce.go("/cases/\(caseID)/outcome", form: [
+            "_csrf": Browser.csrf(page), "referral": String(referral), "outcome": "granted", "note": "救助金已发放"])
+        #expect(outcome.status == 303, "\(outcome.text)")
+        #expect(try await taskForce.go("/cases/\(caseID)").text.contains("已办结"))
+        let acted = try await suite.call("intervention", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
+        let done = Set(ScenarioTests.array(acted.json).compactMap { ScenarioTests.string($0, "action") })
+        #expect(done.isSuperset(of: ["read", "team", "plan", "referral-outcome"]), "\(done)")
+        // The task force's audit page names the people, across the services.
+        let trail = try await taskForce.go("/audit")
+        #expect(trail.status == 200 && trail.text.contains("王老师 (sch-\(run))") && trail.text.contains("acknowledge")
+                && trail.text.contains("张专班 (tf-\(run))"), "\(trail.text)")
+        let one = try await taskForce.go("/audit?person=sch-\(run)")
+        #expect(!one.text.contains("张专班 (tf-\(run))") && one.text.contains("feedback-completed"))
+        // The day's loop with the last fourteen days: four charts and their table.
+        let day = try await taskForce.go("/")
+        #expect(day.text.components(separatedBy: #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 150""#).count == 5, "\(day.text)")
+        #expect(day.text.components(separatedBy: #"<th scope="row">"#).count == 15, "fourteen days in the table")
         let sealed = try await taskForce.go("/cases/\(caseID)/seal", form: ["_csrf": Browser.csrf(page), "order": "（2026）鲁0102刑初1号"])
         #expect(sealed.status == 303, "\(sealed.text)")
         // A sealed case opens only on a stated reason, which the audit keeps with the person.
@@ -419,6 +514,12 @@ struct ConsoleLoopTests {
         #expect(ScenarioTests.array(glass.json).contains {
             ScenarioTests.string($0, "action") == "break-the-glass" && ScenarioTests.string($0, "reason") == "法院调卷"
         }, "\(glass.text)")
+        // Opened, the sealed case offers the unseal order instead of the seal.
+        let open = try await taskForce.go("/cases/\(caseID)")
+        #expect(open.text.contains(#"action="/cases/\#(caseID)/unseal""#) && !open.text.contains(#"action="/cases/\#(caseID)/seal""#))
+        let unsealed = try await taskForce.go("/cases/\(caseID)/unseal", form: ["_csrf": Browser.csrf(open), "order": "（2026）鲁0102刑更1号"])
+        #expect(unsealed.status == 303, "\(unsealed.text)")
+        #expect(try await taskForce.go("/cases?school=\(schoolCode)").text.contains("/cases/\(caseID)"), "back in the lists")
     }
 }
 
@@ -466,7 +567,7 @@ struct ConsoleBrowserTests {
 
         let (status, output) = try runPython(python, script: "Tests/Browser/console_browser.py", environment: [
             "CONSOLE_URL": "http://127.0.0.1:\(consolePort)", "TF_USER": "tf-\(run)", "SCHOOL_USER": "sch-\(run)", "PASSWORD": password,
-            "CASE_ID": caseID, "SCREENSHOTS": root.appendingPathComponent(".dev/screenshots").path,
+            "CASE_ID": caseID, "SCREENSHOTS": root.appendingPathComponent(".dev/screenshots").path, "SCHOOL_UNIT": schoolCode,
         ])
         print("browser: \(output.suffix(3000))")
         #expect(status == 0, "\(output.suffix(3000))")

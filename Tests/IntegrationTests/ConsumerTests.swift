@@ -122,12 +122,13 @@ struct ConsumerTests {
         try await withServices([service]) { () async throws in
             #expect(try await service.publisher.publish(PingV1(key: before)) == .confirmed)
             #expect(try await eventually { try await applied(service.database, before) == 1 })
-            let opened = service.consumer.connectionsOpened
-            service.consumer.dropConnection()
-            #expect(try await eventually(timeout: .seconds(10)) { service.consumer.connectionsOpened == opened + 1 })
+            let consumer = try #require(service.consumer)
+            let opened = consumer.connectionsOpened
+            consumer.dropConnection()
+            #expect(try await eventually(timeout: .seconds(10)) { consumer.connectionsOpened == opened + 1 })
             #expect(try await service.publisher.publish(PingV1(key: after)) == .confirmed)
             #expect(try await eventually { try await applied(service.database, after) == 1 })
-            #expect(service.consumer.isConnected)
+            #expect(consumer.isConnected)
         }
     }
 

@@ -1,0 +1,62 @@
+/// Bar charts drawn by the console as SVG, inside the page: nothing for a third party to render, no script.
+/// Each series is a chart of its own with its name as a title, so that no reading depends on colour; the
+/// page puts the same figures in a table beside it for screen readers and for copying.
+enum BarChart {
+    /// One chart.
+    /// - Parameters:
+    ///   - id: Unique on the page; names the chart's title for `aria-labelledby`.
+    ///   - title: What is counted, e.g. "new cases".
+    ///   - labels: One per bar (e.g. `11-17`); the first and last are written under the axis.
+    ///   - values: One per bar, not negative.
+    /// - Returns: An `<svg>` element.
+    static func svg(id: String, title: String, labels: [String], values: [Int]) -> String {
+        let count = max(values.count, 1)
+        let width = 320, height = 150
+        let left = 34, right = 6, top = 12, bottom = 22
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let peak = max(values.max() ?? 0, 1)
+        let step = Double(plotWidth) / Double(count)
+        let barWidth = max(step * 0.7, 1)
+        var parts: [String] = []
+        parts.append(#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(width) \#(height)" role="img" aria-labelledby="\#(escape(id))-t" class="chart">"#)
+        parts.append(#"<title id="\#(escape(id))-t">\#(escape(title))</title>"#)
+        // The axis: zero and the largest value, both written.
+        parts.append(#"<line x1="\#(left)" y1="\#(top + plotHeight)" x2="\#(width - right)" y2="\#(top + plotHeight)" class="axis"/>"#)
+        parts.append(#"<line x1="\#(left)" y1="\#(top)" x2="\#(left)" y2="\#(top + plotHeight)" class="axis"/>"#)
+        parts.append(#"<text x="\#(left - 4)" y="\#(top + 4)" text-anchor="end">\#(peak)</text>"#)
+        parts.append(#"<text x="\#(left - 4)" y="\#(top + plotHeight)" text-anchor="end">0</text>"#)
+        for (index, value) in values.enumerated() {
+            let barHeight = Double(plotHeight) * Double(max(value, 0)) / Double(peak)
+            let x = Double(left) + Double(index) * step + (step - barWidth) / 2
+            let y = Double(top + plotHeight) - barHeight
+            let label = index < labels.count ? labels[index] : ""
+            parts.append(#"<rect x="\#(format(x))" y="\#(format(y))" width="\#(format(barWidth))" height="\#(format(barHeight))" class="bar"><title>\#(escape(label)): \#(value)</title></rect>"#)
+        }
+        if let first = labels.first, let last = labels.last {
+            parts.append(#"<text x="\#(left)" y="\#(height - 6)">\#(escape(first))</text>"#)
+            parts.append(#"<text x="\#(width - right)" y="\#(height - 6)" text-anchor="end">\#(escape(last))</text>"#)
+        }
+        parts.append("</svg>")
+        return parts.joined(separator: "\n")
+    }
+
+    static func format(_ value: Double) -> String {
+        String(Double((value * 10).rounded()) / 10)
+    }
+
+    /// Text made safe inside SVG markup.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}
