@@ -5,6 +5,7 @@ enum Words {
     }
 
     static let zh: [String: String] = [
+        "action.school": "修改学校信息", "action.checklist": "修改检查项目", "action.compute-rating": "计算季度评级",
         "action.read": "查阅", "action.break-the-glass": "说明理由查阅封存案件", "action.seal": "封存", "action.unseal": "解除封存",
         "action.team": "设定帮扶小组", "action.plan": "制定方案", "action.feedback-accepted": "接收任务", "action.feedback-progress": "反馈进展",
         "action.feedback-completed": "反馈完成", "action.feedback-rejected": "退回任务", "action.cancel": "撤销任务", "action.close": "结案",
@@ -75,6 +76,7 @@ enum Words {
     ]
 
     static let en: [String: String] = [
+        "action.school": "Changed a school", "action.checklist": "Changed a checklist item", "action.compute-rating": "Computed a quarter's rating",
         "action.read": "Read", "action.break-the-glass": "Opened a sealed case on a reason", "action.seal": "Sealed", "action.unseal": "Unsealed",
         "action.team": "Set the care team", "action.plan": "Added to the plan", "action.feedback-accepted": "Accepted a task",
         "action.feedback-progress": "Reported progress", "action.feedback-completed": "Completed a task", "action.feedback-rejected": "Rejected a task",

@@ -78,7 +78,8 @@ struct InspectionRoutes: Sendable {
 
     func add(to v1: RouterGroup<HuhangRequestContext>) {
         v1.put("schools/:code") { request, context in
-            try Self.manage(try context.requireIdentity(), also: ["education"])
+            let identity = try context.requireIdentity()
+            try Self.manage(identity, also: ["education"])
             let code = try context.parameters.require("code")
             let school = try await request.decodeJSON(School.self)
             if let type = school.type, !["kindergarten", "primary", "middle", "vocational"].contains(type) {
@@ -107,6 +108,7 @@ struct InspectionRoutes: Sendable {
                     at: clock.now())
                 try await Origination.enqueue(
                     [Emission(updated, subject: code)], source: InspectionService.name, on: connection, schema: database.schema, logger: database.logger)
+                try await Audit.record(identity, action: "school", resource: "school/\(code)", on: connection, in: database)
             }
             return Response(status: .noContent)
         }
@@ -161,12 +163,14 @@ struct InspectionRoutes: Sendable {
             return try JSONResponse.make(hazards)
         }
         v1.post("ratings/:quarter/compute") { _, context in
-            try Self.manage(try context.requireIdentity())
+            let identity = try context.requireIdentity()
+            try Self.manage(identity)
             let quarter = try context.parameters.require("quarter")
             guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
             let (rated, changed) = try await database.withTransaction { connection in
                 let (count, emissions) = try await store.computeRatings(quarter, at: clock.now(), on: connection)
                 try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: database.logger)
+                try await Audit.record(identity, action: "compute-rating", resource: "rating/\(quarter)", on: connection, in: database)
                 return (count, emissions.count)
             }
             return try JSONResponse.make(["quarter": "\(quarter)", "schools": "\(rated)", "changed": "\(changed)"])
@@ -214,17 +218,21 @@ struct InspectionRoutes: Sendable {
             return try JSONResponse.make(items)
         }
         v1.put("checklist/:item") { request, context in
-            try Self.manage(try context.requireIdentity())
+            let identity = try context.requireIdentity()
+            try Self.manage(identity)
             let item = try context.parameters.require("item")
             guard InspectionReportV1.Item(rawValue: item) != nil else { throw HTTPError(.notFound, message: "no checklist item \(item)") }
             let body = try await request.decodeJSON(ChecklistItem.self)
             guard HazardReportedV1.Severity(rawValue: body.severity) != nil, body.rectifyDays > 0, !body.unit.isEmpty else {
                 throw HTTPError(.badRequest, message: "severity is minor, major or critical; rectifyDays positive; unit e.g. {school} or fire-{district}")
             }
-            try await database.client.query("""
-                INSERT INTO inspection.checklist (item, severity, rectify_days, unit) VALUES (\(item), \(body.severity), \(body.rectifyDays), \(body.unit))
-                ON CONFLICT (item) DO UPDATE SET severity = EXCLUDED.severity, rectify_days = EXCLUDED.rectify_days, unit = EXCLUDED.unit
-                """, logger: database.logger)
+            try await database.withTransaction { connection in
+                try await connection.query("""
+                    INSERT INTO inspection.checklist (item, severity, rectify_days, unit) VALUES (\(item), \(body.severity), \(body.rectifyDays), \(body.unit))
+                    ON CONFLICT (item) DO UPDATE SET severity = EXCLUDED.severity, rectify_days = EXCLUDED.rectify_days, unit = EXCLUDED.unit
+                    """, logger: database.logger)
+                try await Audit.record(identity, action: "checklist", resource: "checklist/\(item)", on: connection, in: database)
+            }
             return Response(status: .noContent)
         }
     }

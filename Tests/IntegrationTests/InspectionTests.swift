@@ -135,6 +135,9 @@ struct InspectionTests {
             #expect(first.status == 200)
             let again = try await call("POST", "/v1/ratings/\(quarter)/compute")
             #expect(again.body.contains(#""changed":"0""#))
+            // Who changed the registry and computed the ratings is in inspection's audit.
+            #expect(try await count(inspection.database, "SELECT count(*)::int FROM inspection.audit WHERE action = 'school' AND resource = \("school/\(model)")") == 1)
+            #expect(try await count(inspection.database, "SELECT count(*)::int FROM inspection.audit WHERE action = 'compute-rating' AND resource = \("rating/\(quarter)")") >= 2)
             let rated = try JSONDecoder().decode([InspectionRoutes.Rated].self, from: Data(try await call("GET", "/v1/ratings/\(quarter)?district=\(district)").body.utf8))
             #expect(Dictionary(uniqueKeysWithValues: rated.map { ($0.schoolCode, $0.rating) }) == [model: "model", compliant: "compliant", failing: "non_compliant"])
             #expect(try await count(inspection.database, """

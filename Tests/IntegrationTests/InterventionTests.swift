@@ -74,7 +74,9 @@ struct InterventionTests {
             #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.team_members WHERE case_id = \(caseID)::uuid AND position(convert_to('王妈妈', 'UTF8') in identity) = 0") == 4)
             let detail = try await call("GET", "/v1/cases/\(caseID)", as: "tf", role: "task-force")
             #expect(detail.status == 200 && detail.body.contains("王妈妈") && detail.body.contains("community_police"))
-            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.audit WHERE resource = \("case/\(caseID)")") == 1)
+            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.audit WHERE resource = \("case/\(caseID)") AND action = 'read'") == 1)
+            // Setting the team is audited too, once (the refused attempts changed nothing and are not).
+            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.audit WHERE resource = \("case/\(caseID)") AND action = 'team'") == 1)
 
             // One person, one plan: two measures, two tasks, due by the plan deadline (24 h for critical).
             let plan = #"{"measures":[{"measure":"counselling","unit":"\#(school)"},{"measure":"family_education","unit":"women-federation-370102"}]}"#
