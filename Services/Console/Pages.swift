@@ -288,7 +288,7 @@ struct ConsolePages: Sendable {
     ) throws -> Response {
         let language = session?.person.language ?? language ?? .zh
         let words = Words.table(language)
-        var content = values
+        var content = Self.tidy(values)
         content["t"] = words
         // Every form of a signed-in page carries the session's CSRF token.
         if let session, content["csrf"] == nil { content["csrf"] = session.csrf }
@@ -303,6 +303,32 @@ struct ConsolePages: Sendable {
         }
         let html = Templates.library.render(layout, withTemplate: "layout") ?? ""
         return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The values a template sees, without what is absent: a nil or an empty text is left out, so that
+    /// `{{#key}}…{{/key}}` shows nothing for it (the templates test for presence; a value printed where it is
+    /// missing prints nothing either).
+    static func tidy(_ values: [String: Any]) -> [String: Any] {
+        var tidied: [String: Any] = [:]
+        for (key, value) in values {
+            if let kept = tidy(value: value) { tidied[key] = kept }
+        }
+        return tidied
+    }
+
+    static func tidy(value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return nil }
+            return tidy(value: wrapped)
+        }
+        switch value {
+        case let text as String: return text.isEmpty ? nil : text
+        case let object as [String: Any]: return tidy(object)
+        case let list as [[String: Any]]: return list.map { tidy($0) }
+        case let list as [Any]: return list.compactMap { tidy(value: $0) }
+        default: return value
+        }
     }
 
     func problem(_ key: String, back: String, language: Language, status: HTTPResponse.Status) throws -> Response {

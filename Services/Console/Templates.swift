@@ -166,6 +166,7 @@ enum Templates {
         <h2 id="task-{{taskId}}">{{measure}}</h2>
         <p>{{#late}}<strong>⚠ {{t.late}}</strong> · {{/late}}{{t.due}} {{due}} · {{t.status}}: {{status}}</p>
         {{#hasNote}}<p>{{note}}</p>{{/hasNote}}
+        <p><a href="/cases/{{caseId}}">{{t.openCase}}</a></p>
         {{#open}}
         <form method="post" action="/tasks/{{taskId}}/feedback" novalidate>
         <input type="hidden" name="_csrf" value="{{csrf}}">

@@ -5,6 +5,7 @@ enum Words {
     }
 
     static let zh: [String: String] = [
+        "openCase": "查看所属案件",
         "action.school": "修改学校信息", "action.checklist": "修改检查项目", "action.compute-rating": "计算季度评级",
         "action.read": "查阅", "action.break-the-glass": "说明理由查阅封存案件", "action.seal": "封存", "action.unseal": "解除封存",
         "action.team": "设定帮扶小组", "action.plan": "制定方案", "action.feedback-accepted": "接收任务", "action.feedback-progress": "反馈进展",
@@ -76,6 +77,7 @@ enum Words {
     ]
 
     static let en: [String: String] = [
+        "openCase": "The case it belongs to",
         "action.school": "Changed a school", "action.checklist": "Changed a checklist item", "action.compute-rating": "Computed a quarter's rating",
         "action.read": "Read", "action.break-the-glass": "Opened a sealed case on a reason", "action.seal": "Sealed", "action.unseal": "Unsealed",
         "action.team": "Set the care team", "action.plan": "Added to the plan", "action.feedback-accepted": "Accepted a task",

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import struct
 import sys
 import time
@@ -62,6 +63,8 @@ def browser():
 def look(driver, name):
     """A screenshot, and axe-core's verdict: no serious or critical violation."""
     driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+    text = driver.find_element(By.TAG_NAME, "body").text
+    check(not re.search(r"\bnil\b|Optional\(", text), f"{name}: nothing absent is printed as nil")
     axe = Axe(driver)
     axe.inject()
     results = axe.run()

@@ -278,6 +278,22 @@ struct ConsoleWordsTests {
         #expect(Set(Words.zh.keys) == Set(Words.en.keys), "only in one: \(Set(Words.zh.keys).symmetricDifference(Words.en.keys).sorted())")
     }
 
+    @Test("what is absent is left out before a page is drawn: no error shown without one, no dangling separator")
+    func absentValues() {
+        let values = ConsolePages.tidy([
+            "error": Optional<String>.none as Any, "message": "x", "empty": "", "flag": false,
+            "members": [["label": "监护人", "name": "王家长", "unit": ""]], "nested": ["inner": Optional("y") as Any],
+        ])
+        #expect(values["error"] == nil && values["empty"] == nil && values["message"] as? String == "x" && values["flag"] as? Bool == false)
+        #expect((values["members"] as? [[String: Any]])?.first?["unit"] == nil)
+        #expect((values["nested"] as? [String: Any])?["inner"] as? String == "y")
+        var sealed = values
+        sealed["t"] = Words.zh
+        sealed["caseId"] = "c-1"
+        let html = Templates.library.render(sealed, withTemplate: "sealed") ?? ""
+        #expect(!html.contains(#"class="error""#) && !html.contains("aria-invalid") && !html.contains("nil"), "\(html)")
+    }
+
     @Test("every template parses, and a value is escaped, never inserted as HTML")
     func templatesEscape() {
         #expect(Templates.all.keys.allSatisfy { Templates.library.getTemplate(named: $0) != nil })
