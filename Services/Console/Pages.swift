@@ -224,7 +224,7 @@ struct ConsolePages: Sendable {
                 values.merge(Self.fortnight(Self.items(days), words: words)) { $1 }
             } else {
                 let unit = path(person.unit)
-                async let tasksAnswer = services.get("intervention", "/v1/units/\(unit)/tasks", as: identity)
+                async let tasksAnswer = services.get("intervention", "/v1/units/\(unit)/tasks?status=open", as: identity)
                 // Hazards at the unit's school, or given to the unit to rectify.
                 async let atSchool = services.get("inspection", "/v1/hazards?state=open&school=\(unit)", as: identity)
                 async let ofUnit = services.get("inspection", "/v1/hazards?state=open&unit=\(unit)", as: identity)

@@ -160,6 +160,7 @@ enum Templates {
         """
 
     static let tasks = """
+        {{#sent}}<p role="status" class="done">{{t.feedbackSent}} {{sent}}</p>{{/sent}}
         {{#noTasks}}<p>{{t.noTasks}}</p>{{/noTasks}}
         {{#tasks}}
         <article class="task{{#late}} late{{/late}}" aria-labelledby="task-{{taskId}}">

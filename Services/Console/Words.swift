@@ -5,6 +5,7 @@ enum Words {
     }
 
     static let zh: [String: String] = [
+        "feedbackSent": "反馈已提交：",
         "openCase": "查看所属案件",
         "action.school": "修改学校信息", "action.checklist": "修改检查项目", "action.compute-rating": "计算季度评级",
         "action.read": "查阅", "action.break-the-glass": "说明理由查阅封存案件", "action.seal": "封存", "action.unseal": "解除封存",
@@ -21,7 +22,7 @@ enum Words {
         "openHazards": "未整改隐患", "hazardsCaption": "本校或由本单位整改的隐患，按整改期限排序，逾期的标有 ⚠", "hazardItem": "隐患项目",
         "severity": "等级", "rectifyingUnit": "整改单位", "rectifyBy": "整改期限",
         "severity.minor": "一般", "severity.major": "较大", "severity.critical": "重大",
-        "followUps": "结案回访", "visited": "回访情况", "followUpCancelled": "已取消（案件重新立案）", "followUpPending": "待回访",
+        "followUps": "定期回访", "visited": "回访情况", "followUpCancelled": "已取消", "followUpPending": "待回访",
         "referrals": "转介", "urgent": "紧急", "outcome": "办理结果", "recordOutcome": "登记结果",
         "referral.police_110": "110 报警", "referral.city_12345": "12345 热线", "referral.specialised_school": "专门学校",
         "referral.judicial_aid": "司法救助", "referral.social_aid": "社会救助",
@@ -44,8 +45,8 @@ enum Words {
         "enrolStep3": "在下方输入应用显示的 6 位数字。", "enrolScan": "用验证器应用扫描此二维码，或按下列步骤手动输入。", "qrLabel": "身份验证器密钥二维码",
         "homeTitle": "工作台", "today": "今日", "newCases": "新增案件", "tasksAssigned": "已交办任务", "tasksLate": "今日逾期",
         "tasksCompleted": "已完成任务", "openCases": "在办案件", "lateTasks": "逾期任务",
-        "yourTasks": "本单位任务", "tasksCaption": "按截止时间排序，逾期任务标有 ⚠", "measure": "措施", "due": "截止时间", "status": "状态",
-        "late": "逾期", "noTasks": "本单位暂无任务。",
+        "yourTasks": "本单位待办任务", "tasksCaption": "按截止时间排序，逾期任务标有 ⚠", "measure": "措施", "due": "截止时间", "status": "状态",
+        "late": "逾期", "noTasks": "本单位暂无待办任务。",
         "accountTitle": "我的账户", "language": "界面语言", "save": "保存",
         "problemTitle": "暂时无法完成", "tryAgain": "返回重试", "serviceDown": "以下服务暂时无法访问，请稍后重试：",
         "formExpired": "页面已过期（安全校验未通过），请重新提交。", "notSignedIn": "请先登录。",
@@ -57,7 +58,7 @@ enum Words {
         "required": "请填写此项", "sealedTitle": "已封存案件", "sealedIntro": "此案件已依法封存。查阅须说明理由，查阅记录（人员、时间、理由）将留存备查。",
         "accessReason": "查阅理由", "accessRecorded": "您的姓名、时间和理由将记入审计。", "openSealed": "说明理由并查阅",
         "careRole.guardian": "监护人", "careRole.head_teacher": "班主任", "careRole.psychological_teacher": "心理教师", "careRole.community_police": "社区民警",
-        "tasksTitle": "本单位任务", "tasks": "任务", "inbox": "通知", "cases": "案件", "feedback": "反馈", "note": "情况说明",
+        "tasksTitle": "本单位待办任务", "tasks": "任务", "inbox": "通知", "cases": "案件", "feedback": "反馈", "note": "情况说明",
         "reason": "退回原因（退回时必填）", "send": "提交", "reasonRequired": "退回任务时请写明原因",
         "inboxTitle": "通知", "inboxEmpty": "暂无通知。", "critical": "紧急", "ackBy": "请于此前确认：", "acknowledge": "确认已收到",
         "state.delivered": "已送达", "state.awaiting_acknowledgement": "待确认", "state.acknowledged": "已确认", "state.escalated": "已上报上级",
@@ -77,6 +78,7 @@ enum Words {
     ]
 
     static let en: [String: String] = [
+        "feedbackSent": "Feedback sent:",
         "openCase": "The case it belongs to",
         "action.school": "Changed a school", "action.checklist": "Changed a checklist item", "action.compute-rating": "Computed a quarter's rating",
         "action.read": "Read", "action.break-the-glass": "Opened a sealed case on a reason", "action.seal": "Sealed", "action.unseal": "Unsealed",
@@ -95,7 +97,7 @@ enum Words {
         "openHazards": "Hazards to rectify", "hazardsCaption": "At your school or given to your unit, by deadline; late ones marked ⚠",
         "hazardItem": "Item", "severity": "Severity", "rectifyingUnit": "Rectifying unit", "rectifyBy": "Rectify by",
         "severity.minor": "Minor", "severity.major": "Major", "severity.critical": "Critical",
-        "followUps": "Follow-up visits", "visited": "Visit", "followUpCancelled": "Cancelled (the case was reopened)", "followUpPending": "Due",
+        "followUps": "Follow-up visits", "visited": "Visit", "followUpCancelled": "Cancelled", "followUpPending": "Due",
         "referrals": "Referrals", "urgent": "Urgent", "outcome": "Outcome", "recordOutcome": "Record the outcome",
         "referral.police_110": "Police (110)", "referral.city_12345": "City hotline (12345)", "referral.specialised_school": "Specialised school",
         "referral.judicial_aid": "Judicial aid", "referral.social_aid": "Social aid",
@@ -125,8 +127,8 @@ enum Words {
         "enrolScan": "Scan this code with your authenticator app, or enter the key by hand as below.", "qrLabel": "QR code of your authenticator key",
         "homeTitle": "Work", "today": "Today", "newCases": "New cases", "tasksAssigned": "Tasks assigned", "tasksLate": "Went late today",
         "tasksCompleted": "Tasks completed", "openCases": "Open cases", "lateTasks": "Late tasks",
-        "yourTasks": "Your unit's tasks", "tasksCaption": "Soonest due first; late tasks are marked ⚠", "measure": "Measure", "due": "Due",
-        "status": "Status", "late": "Late", "noTasks": "Your unit has no tasks.",
+        "yourTasks": "Your unit's open tasks", "tasksCaption": "Soonest due first; late tasks are marked ⚠", "measure": "Measure", "due": "Due",
+        "status": "Status", "late": "Late", "noTasks": "Your unit has no open tasks.",
         "accountTitle": "My account", "language": "Language", "save": "Save",
         "problemTitle": "This could not be done now", "tryAgain": "Go back and try again",
         "serviceDown": "These services cannot be reached just now; try again in a moment:",
@@ -143,7 +145,7 @@ enum Words {
         "openSealed": "State the reason and open",
         "careRole.guardian": "Guardian", "careRole.head_teacher": "Head teacher", "careRole.psychological_teacher": "Psychological teacher",
         "careRole.community_police": "Community police officer",
-        "tasksTitle": "Your unit's tasks", "tasks": "Tasks", "inbox": "Notices", "cases": "Cases", "feedback": "Feedback", "note": "What was done",
+        "tasksTitle": "Your unit's open tasks", "tasks": "Tasks", "inbox": "Notices", "cases": "Cases", "feedback": "Feedback", "note": "What was done",
         "reason": "Reason (needed to reject)", "send": "Send", "reasonRequired": "Say why the task is rejected",
         "inboxTitle": "Notices", "inboxEmpty": "No notices.", "critical": "Urgent", "ackBy": "acknowledge by", "acknowledge": "Acknowledge",
         "state.delivered": "Delivered", "state.awaiting_acknowledgement": "Awaiting acknowledgement", "state.acknowledged": "Acknowledged",

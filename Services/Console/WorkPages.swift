@@ -11,7 +11,9 @@ struct WorkPages: Sendable {
     func add(to router: Router<HuhangRequestContext>) {
         router.get("/tasks") { request, _ in
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
-            return try await tasks(session)
+            // After feedback: the status it was given, said at the top (a task done leaves the list).
+            let sent = request.uri.queryParameters["sent"].map(String.init).flatMap { Words.table(session.person.language)["status.\($0)"] }
+            return try await tasks(session, sent: sent)
         }
         router.post("/tasks/:id/feedback") { request, context in
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
@@ -39,7 +41,7 @@ struct WorkPages: Sendable {
             } catch let down as ServiceCalls.Unavailable {
                 return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/tasks", session: session)
             }
-            return Response.redirect(to: "/tasks?done=\(taskID)")
+            return Response.redirect(to: "/tasks?sent=\(pages.path(status))")
         }
         router.get("/inbox") { request, _ in
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
@@ -173,11 +175,15 @@ struct WorkPages: Sendable {
         ])
     }
 
-    func tasks(_ session: Session, failed: (task: String, field: String, message: String)? = nil, typed: [String: String] = [:]) async throws -> Response {
+    /// The unit's worklist: its open tasks, soonest due first; `sent` confirms the feedback just given.
+    func tasks(
+        _ session: Session, failed: (task: String, field: String, message: String)? = nil, typed: [String: String] = [:], sent: String? = nil
+    ) async throws -> Response {
         let words = Words.table(session.person.language)
         let answer: JSONValue
         do {
-            answer = try await pages.services.get("intervention", "/v1/units/\(pages.path(session.person.unit))/tasks", as: pages.identity(session))
+            answer = try await pages.services.get(
+                "intervention", "/v1/units/\(pages.path(session.person.unit))/tasks?status=open", as: pages.identity(session))
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/tasks", session: session)
         }
@@ -205,7 +211,7 @@ struct WorkPages: Sendable {
         }
         return try pages.page(
             "tasks", title: "tasksTitle", session: session, status: failed == nil ? .ok : .badRequest,
-            values: ["tasks": tasks, "noTasks": tasks.isEmpty, "csrf": session.csrf])
+            values: ["tasks": tasks, "noTasks": tasks.isEmpty, "csrf": session.csrf, "sent": sent])
     }
 
     func inbox(_ session: Session) async throws -> Response {

@@ -20,7 +20,7 @@ import Storage
 /// | `POST /v1/cases/{id}/close`, `POST /v1/cases/{id}/reopen` | task force |
 /// | `POST /v1/tasks/{id}/feedback` | the task's unit |
 /// | `POST /v1/tasks/{id}/cancel` | task force |
-/// | `GET /v1/units/{unit}/tasks?status=` | the unit; task force |
+/// | `GET /v1/units/{unit}/tasks?status=` (a status, or `open`) | the unit; task force |
 /// | `PUT /v1/units/{unit}` | task force, operators: the unit's superior for escalation |
 /// | `POST /v1/cases/{id}/seal`, `…/unseal` (with the order), `POST /v1/cases/{id}/access` (a reason; break the glass) | task force; access also a unit in the case |
 /// | `POST /v1/cases/{id}/followups` | task force; a unit in the case |
@@ -478,11 +478,14 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             let unit = try context.parameters.require("unit")
             guard identity.acts(for: unit) || identity.role == "task-force" else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
+            // `status=open`: still to do (assigned, accepted, in progress) — what a unit's worklist shows.
             let status = request.uri.queryParameters["status"].map(String.init)
+            let statuses = status == "open" ? ["assigned", "accepted", "progress"] : status.map { [$0] }
             let rows = try await database.client.query("""
                 SELECT t.task_id::text, t.case_id::text, t.measure, t.status, t.due_at, t.note, t.reason
                 FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
-                WHERE t.unit = \(unit) AND NOT c.sealed AND (\(status)::text IS NULL OR t.status = \(status)) ORDER BY t.due_at LIMIT 500
+                WHERE t.unit = \(unit) AND NOT c.sealed AND (\(statuses)::text[] IS NULL OR t.status = ANY(\(statuses)::text[]))
+                ORDER BY t.due_at LIMIT 500
                 """, logger: database.logger)
             let now = clock.now()
             var tasks: [TaskLine] = []
@@ -595,7 +598,7 @@ struct InterventionRoutes: Sendable {
         var sealed: Bool
         var team: [Member]
         var tasks: [TaskLine]
-        /// Visits after the case closed (the due one, those made, those cancelled by a reopening).
+        /// Follow-up visits of the case, due by its tier: the one due, those made, those cancelled.
         var followUps: [FollowUp]
         /// Referrals to other bodies made in the case, with their outcomes.
         var referrals: [CaseReferral]

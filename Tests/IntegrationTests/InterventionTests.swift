@@ -108,6 +108,9 @@ struct InterventionTests {
             #expect(try await call("POST", "/v1/cases/\(caseID)/close", as: "tf", role: "task-force", body: #"{"review":"early"}"#).status == 409)
             #expect(try await call("POST", "/v1/tasks/\(counselling)/feedback", as: school, body: #"{"status":"completed","note":"Six sessions held."}"#).status == 204)
             #expect(try await call("POST", "/v1/tasks/\(counselling)/feedback", as: school, body: #"{"status":"progress"}"#).status == 409)
+            // The school's worklist (`status=open`) no longer holds the completed task; its whole list still does.
+            #expect(try await call("GET", "/v1/units/\(school)/tasks", as: school).body.contains(counselling))
+            #expect(!(try await call("GET", "/v1/units/\(school)/tasks?status=open", as: school).body.contains(counselling)))
             #expect(try await call("POST", "/v1/tasks/\(family)/cancel", as: "tf", role: "task-force", body: #"{"reason":"the family moved away"}"#).status == 204)
             // A follow-up visit, recorded by the school.
             #expect(try await call("POST", "/v1/cases/\(caseID)/followups", as: school, body: #"{"note":"Visited at home; calmer."}"#).status == 201)
