@@ -44,8 +44,14 @@ struct ConsoleService: HuhangService {
     }
 
     func addPages(to router: Router<HuhangRequestContext>) {
+        Self.addPages(pages, to: router)
+    }
+
+    /// Every page of the console on a router (also the route tests').
+    static func addPages(_ pages: ConsolePages, to router: Router<HuhangRequestContext>) {
         pages.add(to: router)
         WorkPages(pages: pages).add(to: router)
+        PeoplePages(pages: pages).add(to: router)
     }
 
     func backgroundServices() -> [any Service] {
@@ -76,6 +82,31 @@ struct PeopleRoutes: Sendable {
         var unit: String?
         var role: ConsoleRole
         var password: String
+
+        /// What is wrong with it, field by field (the API's field names), in order; empty when nothing.
+        var problems: [(field: String, problem: String)] {
+            var problems: [(String, String)] = []
+            if username.lowercased().range(of: #"^[a-z0-9][a-z0-9._-]{1,63}$"#, options: .regularExpression) == nil {
+                problems.append(("username", "2–64 lower-case letters, digits, dots, dashes or underscores"))
+            }
+            if displayName.trimmingCharacters(in: .whitespaces).isEmpty { problems.append(("displayName", "is required")) }
+            if agency.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"#, options: .regularExpression) == nil {
+                problems.append(("agency", "is an agency code, e.g. school-370102-m03"))
+            }
+            if let unit, unit.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"#, options: .regularExpression) == nil {
+                problems.append(("unit", "is a unit code, e.g. 370102-M03"))
+            }
+            if let problem = SignIn.passwordProblem(password) { problems.append(("password", problem)) }
+            return problems
+        }
+
+        /// The person to store, their password hashed (off the async executors).
+        func person() async throws -> Person {
+            Person(
+                id: UUID(), username: username.lowercased(), displayName: displayName.trimmingCharacters(in: .whitespaces), agency: agency,
+                unit: unit ?? agency, role: role, passwordHash: try await SignIn.hash(password), totpSecret: nil, totpEnrolled: false,
+                language: .zh, active: true)
+        }
     }
 
     struct Listed: Codable {
@@ -100,17 +131,10 @@ struct PeopleRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.operatorOnly(identity)
             let new = try await request.decodeJSON(NewPerson.self)
-            let username = new.username.lowercased()
-            guard username.range(of: #"^[a-z0-9][a-z0-9._-]{1,63}$"#, options: .regularExpression) != nil else {
-                throw HTTPError(.badRequest, message: "/username: 2–64 lower-case letters, digits, dots, dashes or underscores")
-            }
-            if let problem = SignIn.passwordProblem(new.password) { throw HTTPError(.badRequest, message: "/password: \(problem)") }
-            guard !new.displayName.trimmingCharacters(in: .whitespaces).isEmpty else { throw HTTPError(.badRequest, message: "/displayName: is required") }
-            let person = Person(
-                id: UUID(), username: username, displayName: new.displayName, agency: new.agency, unit: new.unit ?? new.agency, role: new.role,
-                passwordHash: try await SignIn.hash(new.password), totpSecret: nil, totpEnrolled: false, language: .zh, active: true)
-            guard try await store.add(person) else { throw HTTPError(.conflict, message: "/username: \(username) is taken") }
-            try await Audit.record(identity, action: "person-add", resource: "person/\(username)", in: store.database)
+            if let (field, problem) = new.problems.first { throw HTTPError(.badRequest, message: "/\(field): \(problem)") }
+            let person = try await new.person()
+            guard try await store.add(person) else { throw HTTPError(.conflict, message: "/username: \(person.username) is taken") }
+            try await Audit.record(identity, action: "person-add", resource: "person/\(person.username)", in: store.database)
             return try JSONResponse.make(Self.listed(person), status: .created)
         }
         v1.get("people") { _, context in

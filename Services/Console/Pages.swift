@@ -211,6 +211,19 @@ struct ConsolePages: Sendable {
         let identity = APIIdentity(agency: person.agency, role: person.role.rawValue, unit: person.unit, person: person.username)
         let words = Words.table(person.language)
         var values: [String: Any] = [:]
+        if person.role == .operator {
+            // The platform at a glance: each service's readiness, asked at once.
+            let services = await withTaskGroup(of: (String, Bool).self) { group in
+                for name in ["intake", "assessment", "intervention", "inspection", "notification"] {
+                    group.addTask { (name, await self.services.isReady(name)) }
+                }
+                var found: [String: Bool] = [:]
+                for await (name, ready) in group { found[name] = ready }
+                return found
+            }
+            let list: [[String: Any]] = services.keys.sorted().map { ["name": $0, "ready": services[$0]!] }
+            return try page("operatorHome", title: "homeTitle", session: session, values: ["services": list])
+        }
         do {
             if person.role == .taskForce {
                 // Today's counts and the last 14 days, asked for at once.
@@ -297,7 +310,8 @@ struct ConsolePages: Sendable {
         if let session {
             layout["person"] = [
                 "displayName": session.person.displayName, "unit": session.person.unit, "csrf": session.csrf,
-                "taskForce": session.person.role == .taskForce,
+                "taskForce": session.person.role == .taskForce, "operator": session.person.role == .operator,
+                "unitWork": session.person.role == .caseworker || session.person.role == .education,
                 "roleName": words["role.\(session.person.role.rawValue)"] ?? session.person.role.rawValue,
             ]
         }

@@ -25,6 +25,15 @@ struct ServiceCalls: Sendable {
         let message: String
     }
 
+    /// Whether a service answers its readiness check.
+    func isReady(_ service: String) async -> Bool {
+        guard let base = urls[service] else { return false }
+        let request = HTTPClientRequest(url: base + "/health/ready")
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: timeout) else { return false }
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        return response.status == .ok
+    }
+
     /// GETs a service's `/v1` path as `identity`. - Returns: The JSON answer.
     func get(_ service: String, _ path: String, as identity: APIIdentity) async throws -> JSONValue {
         try await send("GET", service, path, as: identity, body: nil)

@@ -103,6 +103,24 @@ struct ConsoleStore: Sendable {
         try await people("SELECT \(unescaped: Self.personColumns) FROM console.people ORDER BY username LIMIT 5000")
     }
 
+    /// A page of people by user name, after `after`, of one unit when given.
+    func list(unit: String?, after: String?, limit: Int) async throws -> [Person] {
+        try await people("""
+            SELECT \(unescaped: Self.personColumns) FROM console.people
+            WHERE (\(unit)::text IS NULL OR unit = \(unit)) AND (\(after)::text IS NULL OR username > \(after))
+            ORDER BY username LIMIT \(limit)
+            """)
+    }
+
+    /// The names of these people, by user name (for showing who acted).
+    func names(of usernames: [String]) async throws -> [String: String] {
+        let rows = try await database.client.query(
+            "SELECT username, display_name FROM console.people WHERE username = ANY(\(usernames))", logger: logger)
+        var names: [String: String] = [:]
+        for try await (username, name) in rows.decode((String, String).self) { names[username] = name }
+        return names
+    }
+
     /// Deactivates or reactivates a person; deactivating ends their sessions. - Returns: false when there is no such person.
     func setActive(_ username: String, _ active: Bool) async throws -> Bool {
         try await database.withTransaction { connection in

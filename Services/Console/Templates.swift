@@ -13,7 +13,7 @@ enum Templates {
 
     static let all: [String: String] = [
         "layout": layout, "signin": signIn, "code": code, "enrol": enrol, "home": home, "account": account, "problem": problem,
-        "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit,
+        "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit, "people": people, "operatorHome": operatorHome,
     ]
 
     static let layout = """
@@ -33,7 +33,8 @@ enum Templates {
         <nav aria-label="{{t.navigation}}">
         <a href="/">{{t.home}}</a>
         {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
-        {{^taskForce}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/taskForce}}
+        {{#operator}}<a href="/people">{{t.people}}</a>{{/operator}}
+        {{#unitWork}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/unitWork}}
         <a href="/account">{{t.account}}</a>
         <form method="post" action="/signout" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.signOut}}</button></form>
         </nav>
@@ -383,6 +384,71 @@ enum Templates {
         </table>
         </div>
         {{/empty}}
+        """
+
+    static let people = """
+        {{#done}}<p role="status" class="done">{{done}}</p>{{/done}}
+        {{#error_row}}<p class="error" role="alert">{{error_row}}</p>{{/error_row}}
+        <form method="get" action="/people" class="filters">
+        <div class="field"><label for="unit-filter">{{t.unit}}</label><input id="unit-filter" name="unit" value="{{unit}}"></div>
+        <button type="submit">{{t.filter}}</button>
+        </form>
+        <div class="scroll">
+        <table>
+        <caption>{{t.peopleCaption}}</caption>
+        <thead><tr><th scope="col">{{t.username}}</th><th scope="col">{{t.name}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.roleLabel}}</th><th scope="col">{{t.authenticatorCol}}</th><th scope="col">{{t.accessCol}}</th><th scope="col">{{t.actionsCol}}</th></tr></thead>
+        <tbody>
+        {{#people}}
+        <tr><td>{{username}}</td><td>{{displayName}}</td><td>{{unit}}</td><td>{{role}}</td><td>{{authenticator}}</td>
+        <td>{{#active}}{{t.canSignIn}}{{/active}}{{^active}}<strong>{{t.deactivated}}</strong>{{/active}}</td>
+        <td>{{#self}}{{t.you}}{{/self}}{{^self}}
+        <form method="post" action="/people/{{username}}/{{#active}}deactivate{{/active}}{{^active}}activate{{/active}}" class="inline">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{#active}}{{t.deactivate}}{{/active}}{{^active}}{{t.activate}}{{/active}} {{username}}</button></form>
+        <form method="post" action="/people/{{username}}/reset">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field"><label for="reset-{{username}}">{{t.resetPassword}}</label><input id="reset-{{username}}" name="password" type="password" autocomplete="new-password"></div>
+        <button type="submit">{{t.reset}} {{username}}</button>
+        </form>
+        {{/self}}</td></tr>
+        {{/people}}
+        </tbody>
+        </table>
+        </div>
+        {{#next}}<nav aria-label="{{t.pages}}" class="pager"><a href="{{next}}" rel="next">{{t.nextPage}}</a></nav>{{/next}}
+        <section aria-labelledby="add-h" class="action">
+        <h2 id="add-h">{{t.addPerson}}</h2>
+        <p class="hint">{{t.addPersonHint}}</p>
+        <form method="post" action="/people" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error_username}} invalid{{/error_username}}"><label for="new-username">{{t.username}}</label>
+        <input id="new-username" name="username" value="{{typed_username}}" autocomplete="off"{{#error_username}} aria-invalid="true" aria-describedby="new-username-error"{{/error_username}}>
+        {{#error_username}}<p class="error" id="new-username-error">{{error_username}}</p>{{/error_username}}</div>
+        <div class="field{{#error_displayName}} invalid{{/error_displayName}}"><label for="new-name">{{t.name}}</label>
+        <input id="new-name" name="displayName" value="{{typed_displayName}}" autocomplete="off"{{#error_displayName}} aria-invalid="true" aria-describedby="new-name-error"{{/error_displayName}}>
+        {{#error_displayName}}<p class="error" id="new-name-error">{{error_displayName}}</p>{{/error_displayName}}</div>
+        <div class="field{{#error_agency}} invalid{{/error_agency}}"><label for="new-agency">{{t.agencyCode}}</label>
+        <input id="new-agency" name="agency" value="{{typed_agency}}"{{#error_agency}} aria-invalid="true" aria-describedby="new-agency-error"{{/error_agency}}>
+        {{#error_agency}}<p class="error" id="new-agency-error">{{error_agency}}</p>{{/error_agency}}</div>
+        <div class="field{{#error_unit}} invalid{{/error_unit}}"><label for="new-unit">{{t.unitCode}}</label>
+        <input id="new-unit" name="unit" value="{{typed_unit}}"{{#error_unit}} aria-invalid="true" aria-describedby="new-unit-error"{{/error_unit}}>
+        {{#error_unit}}<p class="error" id="new-unit-error">{{error_unit}}</p>{{/error_unit}}</div>
+        <div class="field{{#error_role}} invalid{{/error_role}}"><label for="new-role">{{t.roleLabel}}</label>
+        <select id="new-role" name="role"{{#error_role}} aria-invalid="true" aria-describedby="new-role-error"{{/error_role}}><option value="">—</option>{{#roles}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/roles}}</select>
+        {{#error_role}}<p class="error" id="new-role-error">{{error_role}}</p>{{/error_role}}</div>
+        <div class="field{{#error_password}} invalid{{/error_password}}"><label for="new-password">{{t.firstPassword}}</label>
+        <input id="new-password" name="password" type="password" autocomplete="new-password"{{#error_password}} aria-invalid="true" aria-describedby="new-password-error"{{/error_password}}>
+        {{#error_password}}<p class="error" id="new-password-error">{{error_password}}</p>{{/error_password}}</div>
+        <button type="submit">{{t.addPerson}}</button>
+        </form>
+        </section>
+        """
+
+    static let operatorHome = """
+        <section aria-labelledby="health-h">
+        <h2 id="health-h">{{t.servicesHealth}}</h2>
+        <ul>{{#services}}<li>{{name}}: {{#ready}}✔ {{t.ready}}{{/ready}}{{^ready}}<strong>✖ {{t.notReady}}</strong>{{/ready}}</li>{{/services}}</ul>
+        </section>
+        <p><a href="/people">{{t.peopleTitle}}</a></p>
         """
 
     static let sealed = """

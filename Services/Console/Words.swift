@@ -5,6 +5,19 @@ enum Words {
     }
 
     static let zh: [String: String] = [
+        "people": "人员", "peopleTitle": "人员管理", "peopleCaption": "可以登录控制台的人员（按用户名排序，每页 50 人）", "roleLabel": "角色",
+        "authenticatorCol": "身份验证器", "accessCol": "状态", "actionsCol": "操作", "yes": "已设置", "notYet": "未设置",
+        "canSignIn": "可登录", "deactivated": "已停用", "you": "（本人）", "deactivate": "停用", "activate": "恢复",
+        "resetPassword": "新的初始密码（至少 12 个字符）", "reset": "重置密码和验证器",
+        "addPerson": "新增人员", "addPersonHint": "新人员首次登录时用初始密码登录并设置身份验证器。", "agencyCode": "所属机构代码",
+        "unitCode": "所代表的单位代码（学校填学校代码；不填则同机构代码）", "firstPassword": "初始密码（至少 12 个字符）",
+        "usernameTaken": "此用户名已被使用", "notYourself": "不能停用自己的账户", "noSuchPerson": "没有这个人员。", "operatorsOnly": "此页面仅供运维人员使用。",
+        "personProblem.username": "用户名为 2–64 个小写字母、数字、点、横线或下划线", "personProblem.displayName": "请填写姓名",
+        "personProblem.agency": "机构代码为字母、数字、点、横线（例如 school-370102-m03）", "personProblem.unit": "单位代码为字母、数字、点、横线（例如 370102-M03）",
+        "personProblem.password": "初始密码至少 12 个字符",
+        "peopleDone.added": "已新增人员。", "peopleDone.deactivate": "已停用，其登录会话已结束。", "peopleDone.activate": "已恢复登录。",
+        "peopleDone.reset": "已重置：此人下次用新的初始密码登录，并重新设置身份验证器。",
+        "servicesHealth": "各服务状态", "ready": "正常", "notReady": "无法访问",
         "feedbackSent": "反馈已提交：",
         "openCase": "查看所属案件",
         "action.school": "修改学校信息", "action.checklist": "修改检查项目", "action.compute-rating": "计算季度评级",
@@ -78,6 +91,22 @@ enum Words {
     ]
 
     static let en: [String: String] = [
+        "people": "People", "peopleTitle": "People", "peopleCaption": "Who may sign in to the console (by user name, 50 a page)", "roleLabel": "Role",
+        "authenticatorCol": "Authenticator", "accessCol": "Access", "actionsCol": "Actions", "yes": "Set up", "notYet": "Not yet",
+        "canSignIn": "Can sign in", "deactivated": "Deactivated", "you": "(you)", "deactivate": "Deactivate", "activate": "Activate",
+        "resetPassword": "New first password (at least 12 characters)", "reset": "Reset password and authenticator",
+        "addPerson": "Add a person", "addPersonHint": "A new person signs in with the first password and sets up an authenticator.",
+        "agencyCode": "Agency code", "unitCode": "Unit they act for (a school's code; the agency code if empty)",
+        "firstPassword": "First password (at least 12 characters)",
+        "usernameTaken": "This user name is taken", "notYourself": "You cannot deactivate your own account", "noSuchPerson": "No such person.",
+        "operatorsOnly": "This page is for operators.",
+        "personProblem.username": "2–64 lower-case letters, digits, dots, dashes or underscores", "personProblem.displayName": "Give their name",
+        "personProblem.agency": "An agency code: letters, digits, dots, dashes (e.g. school-370102-m03)",
+        "personProblem.unit": "A unit code: letters, digits, dots, dashes (e.g. 370102-M03)",
+        "personProblem.password": "The first password needs at least 12 characters",
+        "peopleDone.added": "The person is added.", "peopleDone.deactivate": "Deactivated; their sessions have ended.",
+        "peopleDone.activate": "They can sign in again.", "peopleDone.reset": "Reset: they sign in with the new first password and set up a new authenticator.",
+        "servicesHealth": "The services", "ready": "ready", "notReady": "cannot be reached",
         "feedbackSent": "Feedback sent:",
         "openCase": "The case it belongs to",
         "action.school": "Changed a school", "action.checklist": "Changed a checklist item", "action.compute-rating": "Computed a quarter's rating",

@@ -154,7 +154,7 @@ struct WorkPages: Sendable {
             }
         }
         entries.sort { (ConsolePages.date($0.entry["at"]) ?? .distantPast) > (ConsolePages.date($1.entry["at"]) ?? .distantPast) }
-        let names = Dictionary(try await pages.store.list().map { ($0.username, $0.displayName) }, uniquingKeysWith: { first, _ in first })
+        let names = try await pages.store.names(of: Array(Set(entries.prefix(100).compactMap { ConsolePages.plain($0.entry["person"] ?? .null) })))
         let rows: [[String: Any]] = entries.prefix(100).map { service, entry in
             let who = ConsolePages.plain(entry["person"] ?? .null), resource = ConsolePages.plain(entry["resource"] ?? .null)
             let caseID = resource.hasPrefix("case/") ? String(resource.dropFirst(5)) : nil

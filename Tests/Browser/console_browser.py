@@ -32,6 +32,7 @@ PASSWORD = os.environ["PASSWORD"]
 CASE_ID = os.environ["CASE_ID"]
 SHOTS = os.environ["SCREENSHOTS"]
 SCHOOL_UNIT = os.environ["SCHOOL_UNIT"]
+OPS_USER = os.environ["OPS_USER"]
 os.makedirs(SHOTS, exist_ok=True)
 
 failures = []
@@ -193,6 +194,18 @@ def main():
         look(task_force, "taskforce-case-phone")
     finally:
         task_force.quit()
+
+    # An operator: the services' health and the people.
+    operator = browser()
+    try:
+        sign_in(operator, OPS_USER, "operator")
+        look(operator, "operator-home")
+        check("intervention" in operator.page_source and "✔" in operator.page_source, "the operator's home shows the services' health")
+        operator.get(URL + "/people?unit=" + SCHOOL_UNIT)
+        look(operator, "operator-people")
+        check(SCHOOL_USER in operator.page_source, "the operator's people page lists the school's person")
+    finally:
+        operator.quit()
 
     print(json.dumps({"pages": checked, "failures": failures}, ensure_ascii=False))
     sys.exit(1 if failures else 0)

@@ -39,7 +39,7 @@ struct ConsoleSignInTests {
                 services: ServiceCalls(urls: configuration.services, tokens: try APITokens(secret: APITokens.developmentSecret)),
                 configuration: configuration, clock: clock)
             let router = Router(context: HuhangRequestContext.self)
-            pages.add(to: router)
+            ConsoleService.addPages(pages, to: router)
             let app = Application(router: router)
             try await app.test(.router) { client in
                 try await body(Harness(client: client, store: store, cipher: cipher, clock: clock))
@@ -248,6 +248,59 @@ extension ConsoleSignInTests {
             #expect(enrol.status == .ok && enrol.text.contains("<svg"))
             #expect(try await request(harness, .get, "/account", cookies: [ConsolePages.sessionCookie: enrolling]).location == "/signin",
                     "half signed in until the new authenticator is confirmed")
+        }
+    }
+}
+
+extension ConsoleSignInTests {
+    @Test("an operator adds a person in the console (mistakes next to the field, the password never typed back), deactivates, resets; no one else may")
+    func operatorsPeople() async throws {
+        try await withConsole { harness in
+            let (ops, password) = try await person(harness, role: .operator)
+            let cookie = [ConsolePages.sessionCookie: try await signIn(harness, ops, password)]
+            let page = try await request(harness, .get, "/people", cookies: cookie)
+            #expect(page.status == .ok && page.text.contains(#"action="/people""#), "\(page.text)")
+            let token = csrf(page)
+            let newcomer = "n-" + UUID().uuidString.prefix(8).lowercased(), unit = "U-" + UUID().uuidString.prefix(8)
+            let bad = try await request(harness, .post, "/people", cookies: cookie, form: [
+                "_csrf": token, "username": "No Spaces Allowed", "displayName": "新同事", "agency": "school-370102-m03", "unit": "370102-M03",
+                "role": "caseworker", "password": "short"])
+            #expect(bad.status == .badRequest && bad.text.contains(#"id="new-username-error""#) && bad.text.contains(#"id="new-password-error""#))
+            #expect(bad.text.contains("新同事") && bad.text.contains("370102-M03") && !bad.text.contains(#"value="short""#))
+            let added = try await request(harness, .post, "/people", cookies: cookie, form: [
+                "_csrf": token, "username": newcomer, "displayName": "新同事", "agency": "school-370102-m03", "unit": unit,
+                "role": "caseworker", "password": "a first password 1"])
+            #expect(added.location == "/people?done=added", "\(added.status) \(added.text)")
+            let stored = try #require(try await harness.store.person(username: newcomer))
+            #expect(stored.unit == unit && stored.role == .caseworker && !stored.totpEnrolled)
+            let ofUnit = try await request(harness, .get, "/people?unit=\(unit)", cookies: cookie)
+            #expect(ofUnit.text.contains(newcomer) && ofUnit.text.contains("新同事") && ofUnit.text.contains(#"action="/people/\#(newcomer)/deactivate""#))
+            let again = try await request(harness, .post, "/people", cookies: cookie, form: [
+                "_csrf": token, "username": newcomer, "displayName": "x", "agency": "a-b", "role": "caseworker", "password": "a first password 1"])
+            #expect(again.status == .badRequest && again.text.contains("此用户名已被使用"))
+            // Deactivated, they cannot sign in; an operator cannot deactivate themselves.
+            #expect(try await request(harness, .post, "/people/\(newcomer)/deactivate", cookies: cookie, form: ["_csrf": token]).location
+                    == "/people?done=deactivate")
+            #expect(try await harness.store.person(username: newcomer)?.active == false)
+            let me = try await request(harness, .post, "/people/\(ops)/deactivate", cookies: cookie, form: ["_csrf": token])
+            #expect(me.status == .badRequest && me.text.contains("不能停用自己的账户"))
+            #expect(try await harness.store.person(username: ops)?.active == true)
+            // A reset: a new first password and a new authenticator to enrol.
+            #expect(try await request(harness, .post, "/people/\(newcomer)/activate", cookies: cookie, form: ["_csrf": token]).status == .seeOther)
+            #expect(try await request(harness, .post, "/people/\(newcomer)/reset", cookies: cookie,
+                                      form: ["_csrf": token, "password": "a second password 2"]).location == "/people?done=reset")
+            let form = try await request(harness, .get, "/signin")
+            let first = try await request(harness, .post, "/signin", cookies: [ConsolePages.signInCookie: form.cookies[ConsolePages.signInCookie]!],
+                                          form: ["_csrf": csrf(form), "username": newcomer, "password": "a second password 2"])
+            #expect(first.location == "/signin/enrol")
+            // Anyone but an operator is refused the page and its forms.
+            let (worker, workerPassword) = try await person(harness, role: .caseworker)
+            let other = [ConsolePages.sessionCookie: try await signIn(harness, worker, workerPassword)]
+            #expect(try await request(harness, .get, "/people", cookies: other).status == .forbidden)
+            let account = try await request(harness, .get, "/account", cookies: other)
+            let refused = try await request(harness, .post, "/people/\(newcomer)/deactivate", cookies: other, form: ["_csrf": csrf(account)])
+            let stillActive = try await harness.store.person(username: newcomer)?.active
+            #expect(refused.status == .forbidden && stillActive == true)
         }
     }
 }
@@ -570,6 +623,8 @@ struct ConsoleBrowserTests {
                                              unit: "district-task-force", role: "task-force", password: password)
         try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "sch-\(run)", name: "王老师", agency: school.code,
                                              unit: schoolCode, role: "caseworker", password: password)
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "ops-\(run)", name: "运维小刘", agency: "operations",
+                                             unit: "operations", role: "operator", password: password)
         try await school.send("report.incident.v1", """
             {"externalId":"\(ScenarioTests.ext())","category":"bullying","immediateDanger":true,"occurredAt":"\(ScenarioTests.now())",
              "schoolCode":"\(schoolCode)","people":[{"role":"victim","studentNumber":"B-1"}]}
@@ -583,7 +638,7 @@ struct ConsoleBrowserTests {
 
         let (status, output) = try runPython(python, script: "Tests/Browser/console_browser.py", environment: [
             "CONSOLE_URL": "http://127.0.0.1:\(consolePort)", "TF_USER": "tf-\(run)", "SCHOOL_USER": "sch-\(run)", "PASSWORD": password,
-            "CASE_ID": caseID, "SCREENSHOTS": root.appendingPathComponent(".dev/screenshots").path, "SCHOOL_UNIT": schoolCode,
+            "CASE_ID": caseID, "SCREENSHOTS": root.appendingPathComponent(".dev/screenshots").path, "SCHOOL_UNIT": schoolCode, "OPS_USER": "ops-\(run)",
         ])
         print("browser: \(output.suffix(3000))")
         #expect(status == 0, "\(output.suffix(3000))")
