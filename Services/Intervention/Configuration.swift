@@ -2,7 +2,7 @@ import Contracts
 import Foundation
 import ServiceKit
 
-/// Intervention's own settings: deadlines by tier (DOMAIN.md's table) and the escalation ladder.
+/// Intervention's own settings: deadlines by tier (docs/DOMAIN.md's table) and the escalation ladder.
 ///
 /// | variable | default | meaning |
 /// |---|---|---|

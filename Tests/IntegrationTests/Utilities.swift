@@ -125,7 +125,7 @@ extension RunningService: ServiceRunnable {
 }
 
 /// A test contract and a service that records each effect in a ledger, in
-/// the manner of RELIABILITY.md's oracle: one row per applied message.
+/// the manner of docs/RELIABILITY.md's oracle: one row per applied message.
 struct PingV1: EventPayload, Hashable {
     static let eventType = EventType("test.ping", major: 1)
     var key: String

@@ -5,12 +5,12 @@ import PostgresNIO
 import Storage
 import ToolKit
 
-/// The fault suite: every fault of RELIABILITY.md against real processes (run it through scripts/fault-test).
+/// The fault suite: every fault of docs/RELIABILITY.md against real processes (run it through scripts/fault-test).
 @main
 struct FaultSuite: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "huhang-faults",
-        abstract: "Inject the faults of RELIABILITY.md into a stack of the suite's own and check the ledger.")
+        abstract: "Inject the faults of docs/RELIABILITY.md into a stack of the suite's own and check the ledger.")
 
     @Option(help: "Only these faults, by number, separated by commas.") var only: String?
     @Option(help: "The repository (for scripts/dev-stack).") var root = FileManager.default.currentDirectoryPath
