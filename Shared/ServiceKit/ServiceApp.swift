@@ -72,6 +72,8 @@ public struct RunningService<S: HuhangService>: Sendable {
     public let database: Database
     public let publisher: Publisher
     public let relay: OutboxRelay
+    /// The service's queues and the bindings its handlers make.
+    public let queues: ServiceQueues
     /// Reads the service's queue; nil for a service that handles no events (the console), which then needs no broker to start.
     public let consumer: Consumer?
     public let readiness: Readiness
@@ -140,6 +142,7 @@ public struct RunningService<S: HuhangService>: Sendable {
         self.database = database
         self.publisher = publisher
         self.relay = relay
+        self.queues = queues
         self.consumer = consumer
         self.readiness = readiness
     }
