@@ -164,5 +164,9 @@ enum InterventionMigrations {
                 ADD COLUMN from_intake_id  text,
                 ADD COLUMN from_event_type text;
             """),
+        Migration(9, "the person who broke the glass", """
+            ALTER TABLE intervention.seal_access ADD COLUMN person text;
+            COMMENT ON COLUMN intervention.seal_access.person IS 'the console user who stated the reason; the window opens to them alone';
+            """),
     ]
 }

@@ -145,6 +145,7 @@ struct InterventionRoutes: Sendable {
     func mayOpenIfSealed(_ identity: APIIdentity, caseID: String) async throws -> Bool {
         let rows = try await database.client.query("""
             SELECT NOT c.sealed OR EXISTS (SELECT 1 FROM intervention.seal_access a WHERE a.case_id = c.case_id AND a.agency = \(identity.agency)
+                                           AND a.person IS NOT DISTINCT FROM \(identity.person)
                                            AND a.role = \(identity.role) AND a.expires_at > \(clock.now()))
             FROM intervention.cases c WHERE c.case_id::text = \(caseID)
             """, logger: database.logger)
@@ -245,7 +246,8 @@ struct InterventionRoutes: Sendable {
             return try JSONResponse.make(detail)
         }
         v1.post("cases/:id/access") { request, context in
-            // Break the glass: a sealed case opens to this reader, for a while, on a stated reason kept in the audit.
+            // Break the glass: a sealed case opens to this reader — the person, when the console names one — for a while,
+            // on a stated reason kept in the audit.
             let identity = try context.requireIdentity()
             let caseID = try context.parameters.require("id")
             guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
@@ -254,8 +256,8 @@ struct InterventionRoutes: Sendable {
             let now = clock.now()
             let expires = now.addingTimeInterval(configuration.sealedAccess)
             let rows = try await database.client.query("""
-                INSERT INTO intervention.seal_access (case_id, agency, role, reason, granted_at, expires_at)
-                SELECT case_id, \(identity.agency), \(identity.role), \(reason), \(now), \(expires) FROM intervention.cases
+                INSERT INTO intervention.seal_access (case_id, agency, role, person, reason, granted_at, expires_at)
+                SELECT case_id, \(identity.agency), \(identity.role), \(identity.person), \(reason), \(now), \(expires) FROM intervention.cases
                 WHERE case_id::text = \(caseID) AND sealed RETURNING 1
                 """, logger: database.logger)
             var granted = false

@@ -648,6 +648,10 @@ struct ConsoleBrowserTests {
         let actions = ScenarioTests.array(audit.json).compactMap { ScenarioTests.string($0, "action") }
         #expect(actions.contains("read") && actions.contains("break-the-glass"), "\(audit.text)")
         #expect(ScenarioTests.array(audit.json).contains { ScenarioTests.string($0, "reason") == "法院调卷审查" })
+        // The person's reason opened the sealed case to them alone: this test's own token needs a reason of its own.
+        #expect(try await suite.call("intervention", "/v1/cases/\(caseID)", as: ScenarioTests.taskForce).status == 403)
+        #expect(try await suite.call(method: "POST", "intervention", "/v1/cases/\(caseID)/access", as: ScenarioTests.taskForce,
+                                     body: #"{"reason":"test of the browser loop"}"#).status == 201)
         // The task is no longer late, and the chronology says who answered it.
         let detail = try await suite.call("intervention", "/v1/cases/\(caseID)", as: ScenarioTests.taskForce)
         #expect(detail.text.contains("sch-\(run)"), "\(detail.text)")

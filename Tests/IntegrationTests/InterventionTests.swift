@@ -208,8 +208,10 @@ struct InterventionTests {
     func calls(port: Int) throws -> (String, String, String, String?) async throws -> (status: Int, body: String) {
         let tokens = try APITokens(secret: APITokens.developmentSecret)
         return { method, path, who, body in
+            // agency/role, or agency/role/person for a person signed in to the console.
             let parts = who.split(separator: "/")
-            let token = try tokens.issue(APIIdentity(agency: String(parts[0]), role: String(parts[1])), lifetime: .seconds(3600))
+            let token = try tokens.issue(
+                APIIdentity(agency: String(parts[0]), role: String(parts[1]), person: parts.count > 2 ? String(parts[2]) : nil), lifetime: .seconds(3600))
             return try await http(method, "http://127.0.0.1:\(port)\(path)", body: body, headers: ["Authorization": "Bearer \(token)"])
         }
     }
@@ -305,6 +307,11 @@ struct InterventionTests {
             #expect(try await call("GET", "/v1/audit", "\(school)/caseworker", nil).status == 403)
             // Another reader has no window; the window closes after 30 minutes.
             #expect(try await call("GET", "/v1/cases/\(caseID)", "tf2/task-force", nil).status == 403)
+            // A person's reason opens the case to that person, not to their colleagues of the same agency and role.
+            #expect(try await call("POST", "/v1/cases/\(caseID)/access", "tf/task-force/zhang", #"{"reason":"review for the court"}"#).status == 201)
+            #expect(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force/zhang", nil).status == 200)
+            #expect(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force/li", nil).status == 403)
+            #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.seal_access WHERE case_id = \(caseID)::uuid AND person = 'zhang'") == 1)
             clock.advance(by: 31 * 60)
             #expect(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).status == 403)
             // Only an order unseals.
