@@ -246,7 +246,7 @@ struct ConsolePages: Sendable {
                     let measure = Self.plain(task["measure"] ?? .null), status = Self.plain(task["status"] ?? .null)
                     return [
                         "measure": words["measure.\(measure)"] ?? measure, "status": words["status.\(status)"] ?? status,
-                        "due": Self.time(Self.date(task["dueAt"]) ?? Date()), "late": task["late"] == .bool(true),
+                        "due": Self.when(task["dueAt"]), "late": task["late"] == .bool(true),
                     ]
                 }
                 values["tasks"] = tasks
@@ -260,7 +260,7 @@ struct ConsolePages: Sendable {
                     return [
                         "item": Self.plain(hazard["item"] ?? .null), "school": Self.plain(hazard["schoolCode"] ?? .null),
                         "severity": words["severity.\(severity)"] ?? severity, "unit": Self.plain(hazard["unit"] ?? .null),
-                        "due": Self.time(Self.date(hazard["dueAt"]) ?? Date()), "late": hazard["late"] == .bool(true),
+                        "due": Self.when(hazard["dueAt"]), "late": hazard["late"] == .bool(true),
                     ]
                 }
                 values["hazards"] = hazards
@@ -419,6 +419,11 @@ struct ConsolePages: Sendable {
     }
 
     static func day(_ date: Date) -> String { String(time(date).prefix(10)) }
+
+    /// A time from a service's answer, in China Standard Time; "—" when the answer has none.
+    static func when(_ value: JSONValue?) -> String {
+        date(value).map(time) ?? "—"
+    }
 
     static func date(_ value: JSONValue?) -> Date? {
         if case .string(let text)? = value { return ContractCoding.parseTime(text) }

@@ -160,7 +160,7 @@ struct WorkPages: Sendable {
             let caseID = resource.hasPrefix("case/") ? String(resource.dropFirst(5)) : nil
             let action = ConsolePages.plain(entry["action"] ?? .null)
             var row: [String: Any] = [
-                "at": ConsolePages.time(ConsolePages.date(entry["at"]) ?? Date()), "service": service,
+                "at": ConsolePages.when(entry["at"]), "service": service,
                 "who": who.isEmpty ? "—" : (names[who].map { "\($0) (\(who))" } ?? who),
                 "unit": ConsolePages.plain(entry["unit"] ?? entry["agency"] ?? .null),
                 "action": words["action.\(action)"].map { "\($0) (\(action))" } ?? action,
@@ -193,7 +193,7 @@ struct WorkPages: Sendable {
             let measure = ConsolePages.plain(task["measure"] ?? .null), status = ConsolePages.plain(task["status"] ?? .null)
             var item: [String: Any] = [
                 "taskId": id, "measure": words["measure.\(measure)"] ?? measure, "status": words["status.\(status)"] ?? status,
-                "due": ConsolePages.time(ConsolePages.date(task["dueAt"]) ?? Date()), "late": task["late"] == .bool(true),
+                "due": ConsolePages.when(task["dueAt"]), "late": task["late"] == .bool(true),
                 "note": ConsolePages.plain(task["note"] ?? .null), "hasNote": !ConsolePages.plain(task["note"] ?? .null).isEmpty,
                 "open": open.contains(status), "caseId": ConsolePages.plain(task["caseId"] ?? .null),
             ]
@@ -227,7 +227,7 @@ struct WorkPages: Sendable {
             let state = ConsolePages.plain(item["state"] ?? .null)
             return [
                 "deliveryId": ConsolePages.plain(item["deliveryId"] ?? .null), "body": ConsolePages.plain(item["body"] ?? .null),
-                "at": ConsolePages.time(ConsolePages.date(item["deliveredAt"]) ?? Date()),
+                "at": ConsolePages.when(item["deliveredAt"]),
                 "state": words["state.\(state)"] ?? state, "awaiting": state == "awaiting_acknowledgement",
                 "critical": item["critical"] == .bool(true),
                 "ackBy": ConsolePages.date(item["ackDueAt"]).map(ConsolePages.time) ?? "",
@@ -264,7 +264,7 @@ struct WorkPages: Sendable {
             return [
                 "caseId": ConsolePages.plain(line["caseId"] ?? .null), "short": String(ConsolePages.plain(line["caseId"] ?? .null).prefix(8)),
                 "tier": words["tier.\(tier)"] ?? tier, "tierIcon": ConsolePages.tierIcon(tier), "school": ConsolePages.plain(line["schoolCode"] ?? .null),
-                "opened": ConsolePages.time(ConsolePages.date(line["openedAt"]) ?? Date()), "openTasks": ConsolePages.plain(line["openTasks"] ?? .null),
+                "opened": ConsolePages.when(line["openedAt"]), "openTasks": ConsolePages.plain(line["openTasks"] ?? .null),
                 "lateTasks": ConsolePages.plain(line["lateTasks"] ?? .null), "hasLate": (line["lateTasks"] ?? .null) != .number(0),
             ]
         }
@@ -313,13 +313,13 @@ struct WorkPages: Sendable {
             return [
                 "taskId": ConsolePages.plain(task["taskId"] ?? .null),
                 "measure": words["measure.\(measure)"] ?? measure, "unit": ConsolePages.plain(task["unit"] ?? .null),
-                "status": words["status.\(state)"] ?? state, "due": ConsolePages.time(ConsolePages.date(task["dueAt"]) ?? Date()),
+                "status": words["status.\(state)"] ?? state, "due": ConsolePages.when(task["dueAt"]),
                 "late": task["late"] == .bool(true), "open": ["assigned", "accepted", "progress"].contains(state),
             ]
         }
         let chronology: [[String: Any]] = ConsolePages.items(detail["chronology"] ?? .null).map { entry in
             [
-                "at": ConsolePages.time(ConsolePages.date(entry["at"]) ?? Date()), "kind": ConsolePages.plain(entry["kind"] ?? .null),
+                "at": ConsolePages.when(entry["at"]), "kind": ConsolePages.plain(entry["kind"] ?? .null),
                 "detail": ConsolePages.plain(entry["detail"] ?? .null), "by": ConsolePages.plain(entry["by"] ?? .null),
             ]
         }
@@ -331,7 +331,7 @@ struct WorkPages: Sendable {
         let followUps: [[String: Any]] = ConsolePages.items(detail["followUps"] ?? .null).map { visit in
             let visited = ConsolePages.date(visit["visitedAt"]).map(ConsolePages.time)
             return [
-                "due": ConsolePages.time(ConsolePages.date(visit["dueAt"]) ?? Date()),
+                "due": ConsolePages.when(visit["dueAt"]),
                 "visited": visited.map { "\($0) · \(ConsolePages.plain(visit["recordedBy"] ?? .null))" }
                     ?? (visit["cancelled"] == .bool(true) ? words["followUpCancelled"]! : words["followUpPending"]!),
                 "note": ConsolePages.plain(visit["note"] ?? .null),
@@ -347,7 +347,7 @@ struct WorkPages: Sendable {
                 "status": words["referralStatus.\(state)"] ?? state, "open": state == "open", "urgent": referral["urgent"] == .bool(true),
                 "outcome": outcome.isEmpty ? "" : words["outcome.\(outcome)"] ?? outcome,
                 "outcomes": outcomes.map { ["value": $0, "label": words["outcome.\($0)"] ?? $0] },
-                "requested": ConsolePages.time(ConsolePages.date(referral["requestedAt"]) ?? Date()),
+                "requested": ConsolePages.when(referral["requestedAt"]),
             ]
         }
         var values: [String: Any] = [

@@ -19,6 +19,8 @@ struct IntakeService: HuhangService {
     let subjects: SubjectResolver
     let agencies: AgencyRegistry
     let database: Database
+    /// The time of day (the injected clock, as in every service).
+    let clock: any WallClock
 
     let cipher: PersonalDataCipher
 
@@ -27,6 +29,7 @@ struct IntakeService: HuhangService {
         cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
         agencies = AgencyRegistry(database: context.database)
         database = context.database
+        clock = context.clock
     }
 
     func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) {
@@ -34,7 +37,7 @@ struct IntakeService: HuhangService {
         GatewayRoutes.add(to: v1, events: events, status: EventStatus(database: database), agencies: agencies)
         IdentityRoutes.add(to: v1, database: database, cipher: cipher)
         MatchRoutes.add(to: v1, database: database)
-        IntakeStatisticsRoutes.add(to: v1, database: database)
+        IntakeStatisticsRoutes.add(to: v1, database: database, clock: clock)
     }
 
     func register(_ handlers: inout HandlerRegistry) {
@@ -100,7 +103,7 @@ struct IntakeService: HuhangService {
         case .allowed(let allowed, _):
             unit = allowed
         }
-        let now = Date()
+        let now = clock.now()
         let read: AgencyEventReader.Read<E>
         switch AgencyEventReader.read(E.self, from: body, now: now, context) {
         case .success(let value): read = value
@@ -163,7 +166,7 @@ struct IntakeService: HuhangService {
     ) async throws {
         let receipt = IntakeReceiptV1(
             eventID: context.envelope.id, eventType: context.envelope.type, externalID: externalID, status: status,
-            reasons: reasons, reportID: reportID, at: Date(), acceptedRows: rows?.accepted, rejectedRows: rows?.rejected)
+            reasons: reasons, reportID: reportID, at: clock.now(), acceptedRows: rows?.accepted, rejectedRows: rows?.rejected)
         try await EventStatus.record(receipt, agency: agency, on: context.connection, logger: context.logger)
         try await context.emit(receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: agency)
     }

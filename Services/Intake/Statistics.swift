@@ -24,12 +24,12 @@ enum IntakeStatisticsRoutes {
         var openMatches: Int
     }
 
-    static func add(to v1: RouterGroup<HuhangRequestContext>, database: Database) {
+    static func add(to v1: RouterGroup<HuhangRequestContext>, database: Database, clock: any WallClock) {
         v1.get("stats") { request, context in
             let identity = try context.requireIdentity()
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
             let query = request.uri.queryParameters
-            let until = try day(query["until"].map(String.init), field: "until") ?? Date()
+            let until = try day(query["until"].map(String.init), field: "until") ?? clock.now()
             let since = try day(query["since"].map(String.init), field: "since") ?? until.addingTimeInterval(-30 * 86_400)
             guard since < until else { throw HTTPError(.badRequest, message: "since must be before until") }
             func counts(_ query: PostgresQuery) async throws -> [String: Int] {
