@@ -99,12 +99,8 @@ struct AssessmentConfiguration: Sendable {
     var reviewBatch: Int
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func integer(_ key: String, _ fallback: Int) throws -> Int {
-            guard let text = environment[key], !text.isEmpty else { return fallback }
-            guard let value = Int(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive integer") }
-            return value
-        }
-        reviewInterval = .milliseconds(try integer("ASSESSMENT_REVIEW_INTERVAL_MS", 5000))
-        reviewBatch = try integer("ASSESSMENT_REVIEW_BATCH", 500)
+        let environment = EnvironmentReader(environment)
+        reviewInterval = .milliseconds(try environment.integer("ASSESSMENT_REVIEW_INTERVAL_MS", default: 5000))
+        reviewBatch = try environment.integer("ASSESSMENT_REVIEW_BATCH", default: 500)
     }
 }

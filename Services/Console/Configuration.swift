@@ -22,15 +22,11 @@ struct ConsoleConfiguration: Sendable {
     var apiTimeout: Int
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func integer(_ key: String, _ fallback: Int) throws -> Int {
-            guard let text = environment[key], !text.isEmpty else { return fallback }
-            guard let value = Int(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive whole number") }
-            return value
-        }
-        sessionIdle = TimeInterval(try integer("CONSOLE_SESSION_IDLE_MINUTES", 30) * 60)
-        lockoutAttempts = try integer("CONSOLE_LOCKOUT_ATTEMPTS", 5)
-        lockout = TimeInterval(try integer("CONSOLE_LOCKOUT_MINUTES", 15) * 60)
-        apiTimeout = try integer("CONSOLE_API_TIMEOUT_MS", 3000)
+        let reader = EnvironmentReader(environment)
+        sessionIdle = TimeInterval(try reader.integer("CONSOLE_SESSION_IDLE_MINUTES", default: 30) * 60)
+        lockoutAttempts = try reader.integer("CONSOLE_LOCKOUT_ATTEMPTS", default: 5)
+        lockout = TimeInterval(try reader.integer("CONSOLE_LOCKOUT_MINUTES", default: 15) * 60)
+        apiTimeout = try reader.integer("CONSOLE_API_TIMEOUT_MS", default: 3000)
         let host = environment["HTTP_HOST"] ?? "0.0.0.0"
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
         switch environment["CONSOLE_SECURE_COOKIES"] ?? "auto" {
@@ -43,7 +39,7 @@ struct ConsoleConfiguration: Sendable {
         var services: [String: String] = [:]
         for (name, port) in [("intake", 8081), ("assessment", 8082), ("intervention", 8083), ("inspection", 8084), ("notification", 8085)] {
             let key = name.uppercased() + "_URL"
-            services[name] = environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:\(port)"
+            services[name] = reader.string(key, default: "http://127.0.0.1:\(port)")
         }
         self.services = services
     }

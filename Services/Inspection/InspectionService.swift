@@ -82,16 +82,12 @@ struct InspectionConfiguration: Sendable {
     var poll: Duration
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func integer(_ key: String, _ fallback: Int) throws -> Int {
-            guard let text = environment[key], !text.isEmpty else { return fallback }
-            guard let value = Int(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive whole number") }
-            return value
-        }
         rules = try RatingRules(environment: environment)
-        venueFlagFindings = try integer("VENUE_FLAG_FINDINGS", 3)
-        venueFlagDays = try integer("VENUE_FLAG_DAYS", 90)
-        venueRectifyDays = try integer("VENUE_RECTIFY_DAYS", 15)
-        poll = .milliseconds(try integer("HAZARD_POLL_MS", 1000))
+        let environment = EnvironmentReader(environment)
+        venueFlagFindings = try environment.integer("VENUE_FLAG_FINDINGS", default: 3)
+        venueFlagDays = try environment.integer("VENUE_FLAG_DAYS", default: 90)
+        venueRectifyDays = try environment.integer("VENUE_RECTIFY_DAYS", default: 15)
+        poll = .milliseconds(try environment.integer("HAZARD_POLL_MS", default: 1000))
     }
 }
 

@@ -37,14 +37,10 @@ struct RatingRules: Codable, Sendable, Hashable {
     init() {}
 
     init(environment: [String: String]) throws {
-        func integer(_ key: String, _ fallback: Int) throws -> Int {
-            guard let text = environment[key], !text.isEmpty else { return fallback }
-            guard let value = Int(text), value >= 0 else { throw ConfigurationError(key: key, value: text, expected: "a whole number, 0 or more") }
-            return value
-        }
-        nonCompliantLateHazards = max(1, try integer("NON_COMPLIANT_LATE_HAZARDS", 2))
-        modelMinInspections = try integer("MODEL_MIN_INSPECTIONS", 3)
-        modelMaxIncidents = try integer("MODEL_MAX_INCIDENTS", 1)
+        let environment = EnvironmentReader(environment)
+        nonCompliantLateHazards = try environment.integer("NON_COMPLIANT_LATE_HAZARDS", default: 2, minimum: 1)
+        modelMinInspections = try environment.integer("MODEL_MIN_INSPECTIONS", default: 3, minimum: 0)
+        modelMaxIncidents = try environment.integer("MODEL_MAX_INCIDENTS", default: 1, minimum: 0)
     }
 
     /// The rating and the rules that decided it.

@@ -15,11 +15,7 @@ struct IntakeConfiguration {
     var subjectHashKey: String?
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        if let path = environment["SUBJECT_HASH_KEY_FILE"], !path.isEmpty {
-            subjectHashKey = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            subjectHashKey = environment["SUBJECT_HASH_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        }
+        subjectHashKey = try EnvironmentReader(environment).secret("SUBJECT_HASH_KEY")
     }
 }
 

@@ -40,11 +40,8 @@ struct InterventionConfiguration: Sendable {
             }
             return [.critical: values[0] * 3600, .high: values[1] * 3600, .medium: values[2] * 3600, .low: values[2] * 3600]
         }
-        func number(_ key: String, _ fallback: Double) throws -> Double {
-            guard let text = environment[key], !text.isEmpty else { return fallback }
-            guard let value = Double(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive number") }
-            return value
-        }
+        let reader = EnvironmentReader(environment)
+        func number(_ key: String, _ fallback: Double) throws -> Double { try reader.positive(key, default: fallback) }
         firstResponse = try hours("FIRST_RESPONSE_HOURS", [1, 24, 120])
         plan = try hours("PLAN_HOURS", [24, 72, 240])
         superiorAfter = try number("ESCALATE_SUPERIOR_AFTER_HOURS", 24) * 3600
@@ -53,7 +50,7 @@ struct InterventionConfiguration: Sendable {
             throw ConfigurationError(
                 key: "ESCALATE_TASK_FORCE_AFTER_HOURS", value: String(taskForceAfter / 3600), expected: "more than ESCALATE_SUPERIOR_AFTER_HOURS")
         }
-        taskForceUnit = environment["TASK_FORCE_UNIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-task-force"
+        taskForceUnit = reader.taskForceUnit
         escalationPoll = .milliseconds(Int(try number("ESCALATION_POLL_MS", 1000)))
         var days = try hours("FOLLOW_UP_DAYS", [7, 14, 30])
         for tier in RiskTier.allCases { days[tier] = (days[tier] ?? 0) * 24 }

@@ -173,18 +173,15 @@ struct NotificationConfiguration: Sendable {
     }
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func number(_ key: String, _ fallback: Double) throws -> Double {
-            guard let text = environment[key], !text.isEmpty else { return fallback }
-            guard let value = Double(text), value > 0 else { throw ConfigurationError(key: key, value: text, expected: "a positive number") }
-            return value
-        }
+        let reader = EnvironmentReader(environment)
+        func number(_ key: String, _ fallback: Double) throws -> Double { try reader.positive(key, default: fallback) }
         maxAttempts = Int(try number("NOTIFY_MAX_ATTEMPTS", 6))
         retryBase = try number("NOTIFY_RETRY_BASE_MS", 1000) / 1000
         timeout = try number("NOTIFY_TIMEOUT_MS", 5000) / 1000
         concurrency = Int(try number("NOTIFY_CONCURRENCY", 16))
         ackTimeout = try number("ACK_TIMEOUT_MINUTES", 15) * 60
-        taskForceUnit = environment["TASK_FORCE_UNIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-task-force"
-        taskForceEscalation = environment["TASK_FORCE_ESCALATION"].flatMap { $0.isEmpty ? nil : $0 } ?? "district-leadership"
+        taskForceUnit = reader.taskForceUnit
+        taskForceEscalation = reader.string("TASK_FORCE_ESCALATION", default: "district-leadership")
         func provider(_ name: String) throws -> Provider? {
             guard let text = environment["\(name)_PROVIDER_URL"], !text.isEmpty else { return nil }
             guard let url = URL(string: text), url.scheme?.hasPrefix("http") == true else {

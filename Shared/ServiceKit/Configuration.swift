@@ -56,15 +56,10 @@ public struct ServiceConfiguration: Sendable {
     ///   - defaultHTTPPort: The service's default port.
     ///   - environment: The variables to read.
     public init(service: String, defaultHTTPPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func value(_ key: String, _ fallback: String) -> String {
-            environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
-        }
-        func int(_ key: String, _ fallback: Int) throws -> Int {
-            let text = value(key, String(fallback))
-            guard let number = Int(text) else { throw ConfigurationError(key: key, value: text, expected: "an integer") }
-            return number
-        }
-        let heartbeat = try int("AMQP_HEARTBEAT", 10)
+        let reader = EnvironmentReader(environment)
+        func value(_ key: String, _ fallback: String) -> String { reader.string(key, default: fallback) }
+        func int(_ key: String, _ fallback: Int, minimum: Int = 1) throws -> Int { try reader.integer(key, default: fallback, minimum: minimum) }
+        let heartbeat = try int("AMQP_HEARTBEAT", 10, minimum: 0)
         amqp = try AMQPConfiguration(
             url: value("AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672"),
             heartbeatSeconds: heartbeat, connectionName: service)
@@ -74,15 +69,15 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError(key: "AMQP_SHARED_TOPOLOGY", value: shared, expected: "declare or check")
         }
         declaresSharedTopology = shared == "declare"
-        handlerConcurrency = max(1, try int("HANDLER_CONCURRENCY", 8))
+        handlerConcurrency = try int("HANDLER_CONCURRENCY", 8, minimum: 1)
         database = try DatabaseConfiguration(
             url: value("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang"),
-            maximumConnections: max(2, try int("DATABASE_POOL_SIZE", 10)))
-        database.idleTimeout = .seconds(max(1, try int("DATABASE_IDLE_SECONDS", 10)))
-        let keepAlive = try int("DATABASE_KEEPALIVE_SECONDS", 0)
+            maximumConnections: try int("DATABASE_POOL_SIZE", 10, minimum: 2))
+        database.idleTimeout = .seconds(try int("DATABASE_IDLE_SECONDS", 10, minimum: 1))
+        let keepAlive = try int("DATABASE_KEEPALIVE_SECONDS", 0, minimum: 0)
         database.keepAlive = keepAlive > 0 ? .seconds(keepAlive) : nil
         httpHost = value("HTTP_HOST", "0.0.0.0")
-        httpPort = try int("HTTP_PORT", defaultHTTPPort)
+        httpPort = try int("HTTP_PORT", defaultHTTPPort, minimum: 0)
         let level = value("LOG_LEVEL", "info")
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw ConfigurationError(key: "LOG_LEVEL", value: level, expected: "trace, debug, info, notice, warning, error or critical")
@@ -94,28 +89,20 @@ public struct ServiceConfiguration: Sendable {
         }
         self.logFormat = logFormat
         outbox = OutboxRelayConfiguration(
-            batchSize: max(1, try int("OUTBOX_BATCH_SIZE", 500)),
-            pollInterval: .milliseconds(max(10, try int("OUTBOX_POLL_INTERVAL_MS", 1000))),
-            sentRetention: .seconds(max(1, try int("OUTBOX_RETENTION_SECONDS", 24 * 3600))),
-            inboxRetention: .seconds(max(1, try int("INBOX_RETENTION_SECONDS", 30 * 24 * 3600))),
-            housekeepingInterval: .seconds(max(1, try int("HOUSEKEEPING_INTERVAL_SECONDS", 30))))
+            batchSize: try int("OUTBOX_BATCH_SIZE", 500, minimum: 1),
+            pollInterval: .milliseconds(try int("OUTBOX_POLL_INTERVAL_MS", 1000, minimum: 10)),
+            sentRetention: .seconds(try int("OUTBOX_RETENTION_SECONDS", 24 * 3600, minimum: 1)),
+            inboxRetention: .seconds(try int("INBOX_RETENTION_SECONDS", 30 * 24 * 3600, minimum: 1)),
+            housekeepingInterval: .seconds(try int("HOUSEKEEPING_INTERVAL_SECONDS", 30, minimum: 1)))
         let delays = value("RETRY_DELAYS", "1,5,30,120,600")
         let parsed = delays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !parsed.isEmpty, parsed.count == delays.split(separator: ",").count else {
             throw ConfigurationError(key: "RETRY_DELAYS", value: delays, expected: "seconds separated by commas, e.g. 1,5,30")
         }
         retryDelays = parsed.map { .milliseconds(Int($0 * 1000)) }
-        deliveryLimit = max(1, try int("DELIVERY_LIMIT", 10))
-        shutdownTimeout = .seconds(max(1, try int("SHUTDOWN_TIMEOUT", 8)))
-        if let path = environment["API_TOKEN_KEY_FILE"], !path.isEmpty {
-            do {
-                apiTokenKey = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            } catch {
-                throw ConfigurationError(key: "API_TOKEN_KEY_FILE", value: path, expected: "a readable file")
-            }
-        } else {
-            apiTokenKey = environment["API_TOKEN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        }
+        deliveryLimit = try int("DELIVERY_LIMIT", 10, minimum: 1)
+        shutdownTimeout = .seconds(try int("SHUTDOWN_TIMEOUT", 8, minimum: 1))
+        apiTokenKey = try reader.secret("API_TOKEN_KEY")
         if let key = apiTokenKey, key.utf8.count < 32 {
             throw ConfigurationError(key: "API_TOKEN_KEY", value: "(hidden)", expected: "at least 32 characters")
         }

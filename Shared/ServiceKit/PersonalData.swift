@@ -62,22 +62,14 @@ public struct PersonalDataCipher: Sendable {
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
     ) throws -> PersonalDataCipher {
-        func read(_ key: String) throws -> String {
-            guard let path = environment[key], !path.isEmpty else { return "" }
-            do {
-                return try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw ConfigurationError(key: key, value: path, expected: "a readable file")
-            }
-        }
-        var secret = try read("PERSONAL_DATA_KEY_FILE").trimmingCharacters(in: .whitespacesAndNewlines)
-        if secret.isEmpty { secret = environment["PERSONAL_DATA_KEY"] ?? "" }
+        let reader = EnvironmentReader(environment)
+        var secret = try reader.secret("PERSONAL_DATA_KEY") ?? ""
         if secret.isEmpty {
             logger.warning("PERSONAL_DATA_KEY not set; using the development key — never in production")
             secret = "huhang-development-personal-data-key-not-for-production"
         }
-        let previous = try read("PERSONAL_DATA_PREVIOUS_KEYS_FILE").split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let previous = (try reader.file("PERSONAL_DATA_PREVIOUS_KEYS_FILE") ?? "").split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return try PersonalDataCipher(secret: secret, previous: previous)
     }
 

@@ -1,0 +1,57 @@
+import Foundation
+import ServiceKit
+import Testing
+
+/// The one reader of settings: empty is unset, out of range is refused by name, secrets come from files.
+@Suite("Environment reader")
+struct EnvironmentReaderTests {
+    @Test("an empty value is unset; a whole number below its minimum, or not a number, is refused with the variable named")
+    func integers() throws {
+        let reader = EnvironmentReader(["A": "", "B": "7", "C": "0", "D": "seven", "E": " 3 "])
+        #expect(reader.string("A") == nil && reader.string("A", default: "x") == "x")
+        #expect(try reader.integer("A", default: 5) == 5)
+        #expect(try reader.integer("B", default: 5) == 7)
+        #expect(try reader.integer("C", default: 5, minimum: 0) == 0)
+        #expect(try reader.integer("E", default: 5) == 3)
+        #expect(throws: ConfigurationError.self) { try reader.integer("C", default: 5) }
+        do {
+            _ = try reader.integer("D", default: 5, minimum: 2)
+            Issue.record("a word was taken for a number")
+        } catch let error as ConfigurationError {
+            #expect(error.key == "D" && error.description == "D=seven is not valid: expected a whole number, 2 or more")
+        }
+    }
+
+    @Test("a positive number allows decimals and refuses zero, negatives and words")
+    func positives() throws {
+        let reader = EnvironmentReader(["H": "0.0005", "Z": "0", "N": "-1", "W": "soon", "I": "inf"])
+        #expect(try reader.positive("H", default: 1) == 0.0005)
+        #expect(try reader.positive("missing", default: 24) == 24)
+        for key in ["Z", "N", "W", "I"] {
+            #expect(throws: ConfigurationError.self) { try reader.positive(key, default: 1) }
+        }
+    }
+
+    @Test("a secret comes from the file <NAME>_FILE names, trimmed, before the variable itself; an unreadable file is refused")
+    func secrets() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("huhang-secret-\(UUID().uuidString)")
+        try "from-the-file-0123456789\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try EnvironmentReader(["K": "from-the-variable", "K_FILE": file.path]).secret("K") == "from-the-file-0123456789")
+        #expect(try EnvironmentReader(["K": "from-the-variable"]).secret("K") == "from-the-variable")
+        #expect(try EnvironmentReader([:]).secret("K") == nil)
+        #expect(throws: ConfigurationError.self) { try EnvironmentReader(["K_FILE": "/nonexistent/secret"]).secret("K") }
+        #expect(EnvironmentReader(["TASK_FORCE_UNIT": ""]).taskForceUnit == "district-task-force")
+    }
+
+    @Test("the services' shared settings refuse what they once clamped")
+    func sharedSettings() throws {
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: "x", defaultHTTPPort: 1, environment: ["DATABASE_POOL_SIZE": "1"])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: "x", defaultHTTPPort: 1, environment: ["HANDLER_CONCURRENCY": "0"])
+        }
+        #expect(try ServiceConfiguration(service: "x", defaultHTTPPort: 1, environment: ["HTTP_PORT": "0"]).httpPort == 0)
+    }
+}
