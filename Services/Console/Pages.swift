@@ -101,12 +101,7 @@ struct ConsolePages: Sendable {
             guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             return try account(session, ["changed": request.uri.queryParameters["changed"] != nil])
         }
-        router.post("/account/password") { request, context in
-            guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
-            let form = try await Self.form(request)
-            guard Self.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try problem("formExpired", back: "/account", language: session.person.language, status: .forbidden)
-            }
+        postForm(router, "/account/password", back: { _ in "/account" }) { request, context, session, form in
             let words = Words.table(session.person.language)
             let new = form["new"] ?? ""
             // Each mistake next to its field; passwords are never typed back into the page.
@@ -121,12 +116,7 @@ struct ConsolePages: Sendable {
             context.logger.notice("password changed", metadata: ["console.outcome": "password"])
             return Response.redirect(to: "/account?changed=1")
         }
-        router.post("/account/authenticator") { request, context in
-            guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
-            let form = try await Self.form(request)
-            guard Self.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try problem("formExpired", back: "/account", language: session.person.language, status: .forbidden)
-            }
+        postForm(router, "/account/authenticator", back: { _ in "/account" }) { request, context, session, form in
             guard try await signIn.verify(form["current"] ?? "", of: session.person, at: clock.now()) else {
                 return try account(session, ["error_authenticator": Words.table(session.person.language)["wrongPassword"]!], status: .badRequest)
             }
@@ -136,14 +126,31 @@ struct ConsolePages: Sendable {
             context.logger.notice("authenticator to be enrolled again", metadata: ["console.outcome": "authenticator"])
             return try await startSession(session.person, stage: .password, redirect: "/signin/enrol")
         }
-        router.post("/account/language") { request, _ in
+        postForm(router, "/account/language", back: { _ in "/account" }) { request, context, session, form in
+            try await store.setLanguage(session.person.id, Language(rawValue: form["language"] ?? "") ?? .zh)
+            return Response.redirect(to: "/account")
+        }
+    }
+
+    /// Registers a form a signed-in person posts: the route runs only with their session, the session's CSRF
+    /// token and a same-origin `Origin` (or `Referer`); otherwise the person signs in again, or is told the form
+    /// expired and where to go back to.
+    /// - Parameters:
+    ///   - router: The console's router.
+    ///   - path: The form's action.
+    ///   - back: Where the "form expired" page leads.
+    ///   - handle: The route, given the request, its context, the session and the form's fields.
+    func postForm(
+        _ router: Router<HuhangRequestContext>, _ path: RouterPath, back: @escaping @Sendable (HuhangRequestContext) -> String,
+        _ handle: @escaping @Sendable (Request, HuhangRequestContext, Session, [String: String]) async throws -> Response
+    ) {
+        router.post(path) { request, context in
             guard let session = try await session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             let form = try await Self.form(request)
             guard Self.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try problem("formExpired", back: "/account", language: session.person.language, status: .forbidden)
+                return try problem("formExpired", back: back(context), language: session.person.language, status: .forbidden)
             }
-            try await store.setLanguage(session.person.id, Language(rawValue: form["language"] ?? "") ?? .zh)
-            return Response.redirect(to: "/account")
+            return try await handle(request, context, session, form)
         }
     }
 

@@ -18,12 +18,7 @@ struct PeoplePages: Sendable {
             return try await people(session, unit: query["unit"].map(String.init), after: query["after"].map(String.init),
                                     done: query["done"].map(String.init))
         }
-        router.post("/people") { request, context in
-            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
-            let form = try await ConsolePages.form(request)
-            guard ConsolePages.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try pages.problem("formExpired", back: "/people", language: session.person.language, status: .forbidden)
-            }
+        pages.postForm(router, "/people", back: { _ in "/people" }) { request, context, session, form in
             guard session.person.role == .operator else { return try forbidden(session) }
             let words = Words.table(session.person.language)
             func text(_ key: String) -> String { (form[key] ?? "").trimmingCharacters(in: .whitespaces) }
@@ -44,13 +39,8 @@ struct PeoplePages: Sendable {
             context.logger.notice("person added", metadata: ["console.role": "\(person.role.rawValue)"])
             return Response.redirect(to: "/people?done=added")
         }
-        router.post("/people/:username/:action") { request, context in
-            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+        pages.postForm(router, "/people/:username/:action", back: { _ in "/people" }) { request, context, session, form in
             let username = try context.parameters.require("username"), action = try context.parameters.require("action")
-            let form = try await ConsolePages.form(request)
-            guard ConsolePages.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try pages.problem("formExpired", back: "/people", language: session.person.language, status: .forbidden)
-            }
             guard session.person.role == .operator else { return try forbidden(session) }
             let words = Words.table(session.person.language)
             let found: Bool

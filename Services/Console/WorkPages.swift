@@ -15,13 +15,8 @@ struct WorkPages: Sendable {
             let sent = request.uri.queryParameters["sent"].map(String.init).flatMap { Words.table(session.person.language)["status.\($0)"] }
             return try await tasks(session, sent: sent)
         }
-        router.post("/tasks/:id/feedback") { request, context in
-            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+        pages.postForm(router, "/tasks/:id/feedback", back: { _ in "/tasks" }) { request, context, session, form in
             let taskID = try context.parameters.require("id")
-            let form = try await ConsolePages.form(request)
-            guard ConsolePages.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try pages.problem("formExpired", back: "/tasks", language: session.person.language, status: .forbidden)
-            }
             let status = form["status"] ?? ""
             let note = (form["note"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -47,13 +42,8 @@ struct WorkPages: Sendable {
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             return try await inbox(session)
         }
-        router.post("/inbox/:delivery/ack") { request, context in
-            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+        pages.postForm(router, "/inbox/:delivery/ack", back: { _ in "/inbox" }) { request, context, session, form in
             let delivery = try context.parameters.require("delivery")
-            let form = try await ConsolePages.form(request)
-            guard ConsolePages.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try pages.problem("formExpired", back: "/inbox", language: session.person.language, status: .forbidden)
-            }
             do {
                 _ = try await pages.services.send(
                     "POST", "notification", "/v1/inbox/\(pages.path(session.person.unit))/\(delivery)/ack", as: pages.identity(session), body: nil)
@@ -75,13 +65,8 @@ struct WorkPages: Sendable {
             return try await casePage(session, try context.parameters.require("id"))
         }
         // Every action the API offers on a case, each a form of its own.
-        router.post("/cases/:id/:action") { request, context in
-            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+        pages.postForm(router, "/cases/:id/:action", back: { context in "/cases/\((try? context.parameters.require("id")) ?? "")" }) { request, context, session, form in
             let caseID = try context.parameters.require("id"), action = try context.parameters.require("action")
-            let form = try await ConsolePages.form(request)
-            guard ConsolePages.sameOrigin(request), form["_csrf"] == session.csrf else {
-                return try pages.problem("formExpired", back: "/cases/\(caseID)", language: session.person.language, status: .forbidden)
-            }
             let words = Words.table(session.person.language)
             func text(_ key: String) -> String { (form[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
             let call: (method: String, path: String, body: [String: Any], required: String?)

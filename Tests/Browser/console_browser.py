@@ -20,8 +20,7 @@ import sys
 import time
 
 from axe_selenium_python import Axe
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browserkit import browser, click_and_wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -53,13 +52,6 @@ def totp(key_text, at=None):
     return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
 
 
-def browser():
-    options = webdriver.ChromeOptions()
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]:
-        options.add_argument(argument)
-    options.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
 
 def look(driver, name):
     """A screenshot, and axe-core's verdict: no serious or critical violation."""
@@ -78,10 +70,7 @@ def look(driver, name):
 
 def submit(driver, selector, until):
     """Presses a form's button and waits for the page the form leads to."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(driver, 15).until(lambda d: d.find_element(By.TAG_NAME, "html") != old)
-    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, selector))
     if until:
         try:
             WebDriverWait(driver, 15).until(lambda d: until in d.current_url)
@@ -138,9 +127,7 @@ def main():
             form = school.find_element(By.CSS_SELECTOR, "article.task form")
             Select(form.find_element(By.TAG_NAME, "select")).select_by_value("completed")
             form.find_element(By.TAG_NAME, "textarea").send_keys("已家访并约谈双方家长")
-            old = school.find_element(By.TAG_NAME, "html")
-            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-            WebDriverWait(school, 15).until(lambda d: d.find_element(By.TAG_NAME, "html") != old)
+            click_and_wait(school, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
             check("反馈已提交： 已完成" in school.page_source and not school.find_elements(By.CSS_SELECTOR, "article.task.late"),
                   "the school's feedback completes its task, which leaves its worklist")
             school.get(URL + "/inbox")

@@ -9,31 +9,20 @@ school's person answers the case's task as done and acknowledges the notice; bac
 task is done and the audit names the school's person. Each page is saved as a screenshot in the folder
 given, and each step prints what it saw.
 """
-import os, sys, time
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import os
+import sys
+
+from browserkit import browser, click_and_wait
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 URL = "http://127.0.0.1:8080"
 SHOTS = sys.argv[1]
 os.makedirs(SHOTS, exist_ok=True)
 
-def browser():
-    o = webdriver.ChromeOptions()
-    for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=zh-CN"]:
-        o.add_argument(a)
-    o.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
-
 def shot(d, name):
     d.save_screenshot(os.path.join(SHOTS, name + ".png"))
     print("screenshot", name, d.current_url)
-
-def click_and_wait(d, el):
-    old = d.find_element(By.TAG_NAME, "html")
-    el.click()
-    WebDriverWait(d, 15).until(lambda x: x.find_element(By.TAG_NAME, "html") != old)
 
 def sign_in(d, user):
     d.get(URL + "/signin")
@@ -41,7 +30,7 @@ def sign_in(d, user):
     d.find_element(By.ID, "password").send_keys("demo-password-huhang")
     click_and_wait(d, d.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
 
-tf = browser()
+tf = browser(height=1000)
 sign_in(tf, "demo.taskforce")
 shot(tf, "up-taskforce-home")
 print("home has today:", "今日" in tf.page_source, "chart:", tf.page_source.count("<svg"))
@@ -56,7 +45,7 @@ tf.find_element(By.ID, "guardian-contact").send_keys("13800000000")
 click_and_wait(tf, tf.find_element(By.CSS_SELECTOR, "#team-h ~ form button[type=submit]"))
 print("team shown:", "王家长" in tf.page_source)
 
-sc = browser()
+sc = browser(height=1000)
 sign_in(sc, "demo.school")
 shot(sc, "up-school-home")
 sc.get(URL + "/tasks")
