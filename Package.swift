@@ -8,12 +8,12 @@ let package = Package(
     products: [
         // The message contracts, for agencies' own Swift code.
         .library(name: "HuhangContracts", targets: ["Contracts"]),
-        .executable(name: "intake", targets: ["Intake"]),
-        .executable(name: "assessment", targets: ["Assessment"]),
-        .executable(name: "intervention", targets: ["Intervention"]),
-        .executable(name: "inspection", targets: ["Inspection"]),
-        .executable(name: "notification", targets: ["Notification"]),
-        .executable(name: "console", targets: ["Console"]),
+        .executable(name: "intake", targets: ["IntakeMain"]),
+        .executable(name: "assessment", targets: ["AssessmentMain"]),
+        .executable(name: "intervention", targets: ["InterventionMain"]),
+        .executable(name: "inspection", targets: ["InspectionMain"]),
+        .executable(name: "notification", targets: ["NotificationMain"]),
+        .executable(name: "console", targets: ["ConsoleMain"]),
         .executable(name: "huhang-admin", targets: ["Admin"]),
         .executable(name: "huhang-bench", targets: ["Bench"]),
         .executable(name: "huhang-faults", targets: ["Faults"]),
@@ -92,36 +92,47 @@ let package = Package(
 
         // MARK: Services
 
-        .executableTarget(
+        // Each service is a library (its domain, stores, routes, handlers; what the tests import) and a
+        // three-line executable under Main/ that runs it.
+
+        .target(
             name: "Intake",
             dependencies: [
                 "ServiceKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            path: "Services/Intake"
+            path: "Services/Intake",
+            exclude: ["Main"]
         ),
-        .executableTarget(
+        .executableTarget(name: "IntakeMain", dependencies: ["Intake", "ServiceKit"], path: "Services/Intake/Main"),
+        .target(
             name: "Assessment",
             dependencies: ["ServiceKit", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Services/Assessment",
+            exclude: ["Main"],
             resources: [.copy("Models")]
         ),
-        .executableTarget(
+        .executableTarget(name: "AssessmentMain", dependencies: ["Assessment", "ServiceKit"], path: "Services/Assessment/Main"),
+        .target(
             name: "Intervention",
             dependencies: [
                 "ServiceKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            path: "Services/Intervention"
+            path: "Services/Intervention",
+            exclude: ["Main"]
         ),
-        .executableTarget(
+        .executableTarget(name: "InterventionMain", dependencies: ["Intervention", "ServiceKit"], path: "Services/Intervention/Main"),
+        .target(
             name: "Inspection",
             dependencies: ["ServiceKit", .product(name: "HTTPTypes", package: "swift-http-types")],
-            path: "Services/Inspection"
+            path: "Services/Inspection",
+            exclude: ["Main"]
         ),
-        .executableTarget(
+        .executableTarget(name: "InspectionMain", dependencies: ["Inspection", "ServiceKit"], path: "Services/Inspection/Main"),
+        .target(
             name: "Notification",
             dependencies: [
                 "ServiceKit",
@@ -130,11 +141,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            path: "Services/Notification"
+            path: "Services/Notification",
+            exclude: ["Main"]
         ),
+        .executableTarget(name: "NotificationMain", dependencies: ["Notification", "ServiceKit"], path: "Services/Notification/Main"),
 
         // The people's console: server-rendered pages built from the five services' APIs.
-        .executableTarget(
+        .target(
             name: "Console",
             dependencies: [
                 "ServiceKit",
@@ -145,8 +158,10 @@ let package = Package(
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
-            path: "Services/Console"
+            path: "Services/Console",
+            exclude: ["Main"]
         ),
+        .executableTarget(name: "ConsoleMain", dependencies: ["Console", "ServiceKit"], path: "Services/Console/Main"),
 
         // MARK: Tools
 
@@ -206,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Contracts", "Messaging", "Storage", "ServiceKit", "Intake", "Assessment", "Inspection", "Notification", "Bench",
+                "Contracts", "Messaging", "Storage", "ServiceKit", "Intake", "Assessment", "Intervention", "Inspection", "Notification", "Bench",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/UnitTests"

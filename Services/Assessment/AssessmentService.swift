@@ -11,10 +11,10 @@ import Storage
 /// the factors of the risk model; each subject is re-assessed from all its
 /// signals, its tier kept with the factors that produced it and the model
 /// version, and the watch ledgers (台账) kept live.
-struct AssessmentService: HuhangService {
-    static let name = "assessment"
-    static let defaultHTTPPort = 8082
-    static var migrations: [Migration] { AssessmentMigrations.all }
+public struct AssessmentService: HuhangService {
+    public static let name = "assessment"
+    public static let defaultHTTPPort = 8082
+    public static var migrations: [Migration] { AssessmentMigrations.all }
 
     let database: Database
     let model = ActiveModel()
@@ -22,14 +22,14 @@ struct AssessmentService: HuhangService {
     let logger: Logger
     let clock: any WallClock
 
-    init(context: ServiceContext) throws {
+    public init(context: ServiceContext) throws {
         database = context.database
         clock = context.clock
         configuration = try AssessmentConfiguration()
         logger = context.logger
     }
 
-    func register(_ handlers: inout HandlerRegistry) {
+    public func register(_ handlers: inout HandlerRegistry) {
         func assess<P: EventPayload>(_ type: P.Type, _ observe: @escaping @Sendable (P, String) -> [Observation]) {
             handlers.on(P.self) { event, context in
                 try await self.assess(observe(event, context.envelope.id), context)
@@ -76,11 +76,11 @@ struct AssessmentService: HuhangService {
         try await context.emit(emissions)
     }
 
-    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
         AssessmentRoutes.add(to: v1, database: database, model: model)
     }
 
-    func backgroundServices() -> [any Service] {
+    public func backgroundServices() -> [any Service] {
         let sweep = ReviewSweep(database: database, model: model, configuration: configuration, clock: clock, logger: logger)
         return [RepeatingJob("review", every: configuration.reviewInterval, logger: logger) { [clock, configuration] in
             try await sweep.reviewOnce(now: clock.now()) >= configuration.reviewBatch

@@ -9,10 +9,10 @@ import Storage
 /// station's officer, a caseworker — sign in and work the loop in a browser. It keeps people, sessions and
 /// sign-in attempts, and no case data: every page is built from the five services' `/v1` APIs, called for
 /// the signed-in person.
-struct ConsoleService: HuhangService {
-    static let name = "console"
-    static let defaultHTTPPort = 8080
-    static let migrations = ConsoleMigrations.all
+public struct ConsoleService: HuhangService {
+    public static let name = "console"
+    public static let defaultHTTPPort = 8080
+    public static let migrations = ConsoleMigrations.all
 
     let store: ConsoleStore
     let pages: ConsolePages
@@ -20,7 +20,7 @@ struct ConsoleService: HuhangService {
     let logger: Logger
     let clock: any WallClock
 
-    init(context: ServiceContext) throws {
+    public init(context: ServiceContext) throws {
         configuration = try ConsoleConfiguration()
         store = ConsoleStore(database: context.database)
         let cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
@@ -37,13 +37,13 @@ struct ConsoleService: HuhangService {
     }
 
     /// The console handles no events.
-    func register(_ handlers: inout HandlerRegistry) {}
+    public func register(_ handlers: inout HandlerRegistry) {}
 
-    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
         PeopleRoutes(store: store).add(to: v1)
     }
 
-    func addPages(to router: Router<HuhangRequestContext>) {
+    public func addPages(to router: Router<HuhangRequestContext>) {
         Self.addPages(pages, to: router)
     }
 
@@ -54,7 +54,7 @@ struct ConsoleService: HuhangService {
         PeoplePages(pages: pages).add(to: router)
     }
 
-    func backgroundServices() -> [any Service] {
+    public func backgroundServices() -> [any Service] {
         let store = self.store, clock = self.clock, idle = configuration.sessionIdle
         return [RepeatingJob("session-sweep", every: .seconds(60), logger: logger) {
             let now = clock.now()

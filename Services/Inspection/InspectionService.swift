@@ -11,10 +11,10 @@ import Storage
 /// Inspection (校园安全): the schools registry, inspections against a
 /// configurable checklist, hazards with responsible units and deadlines,
 /// venue checks, and the quarterly school safety rating with its bulletin.
-struct InspectionService: HuhangService {
-    static let name = "inspection"
-    static let defaultHTTPPort = 8084
-    static let migrations = InspectionMigrations.all
+public struct InspectionService: HuhangService {
+    public static let name = "inspection"
+    public static let defaultHTTPPort = 8084
+    public static let migrations = InspectionMigrations.all
 
     let store: InspectionStore
     let database: Database
@@ -22,7 +22,7 @@ struct InspectionService: HuhangService {
     let logger: Logger
     let configuration: InspectionConfiguration
 
-    init(context: ServiceContext) throws {
+    public init(context: ServiceContext) throws {
         configuration = try InspectionConfiguration()
         store = InspectionStore(rules: configuration.rules, logger: context.logger)
         database = context.database
@@ -32,7 +32,7 @@ struct InspectionService: HuhangService {
 
     static func quarter(of date: Date) -> String { Quarter.of(date) }
 
-    func register(_ handlers: inout HandlerRegistry) {
+    public func register(_ handlers: inout HandlerRegistry) {
         handlers.on(ReportAcceptedV1.self) { report, context in
             guard let school = report.schoolCode else { return .applied }
             try await store.knowSchool(school, on: context.connection)
@@ -55,11 +55,11 @@ struct InspectionService: HuhangService {
         }
     }
 
-    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
         InspectionRoutes(store: store, database: database, clock: clock).add(to: v1)
     }
 
-    func backgroundServices() -> [any Service] {
+    public func backgroundServices() -> [any Service] {
         let watch = HazardWatch(store: store, database: database, clock: clock, logger: logger)
         return [RepeatingJob("hazard-watch", every: configuration.poll, logger: logger) { try await watch.watchOnce() >= 100 }]
     }

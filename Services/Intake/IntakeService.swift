@@ -11,10 +11,10 @@ import Storage
 /// Intake: the agencies' front door. Validates each event, knows which agency
 /// sent it (the broker-verified AMQP `user_id`), drops exact duplicates,
 /// replaces identities by subject ids and passes accepted events on.
-struct IntakeService: HuhangService {
-    static let name = "intake"
-    static let defaultHTTPPort = 8081
-    static let migrations = IntakeMigrations.all
+public struct IntakeService: HuhangService {
+    public static let name = "intake"
+    public static let defaultHTTPPort = 8081
+    public static let migrations = IntakeMigrations.all
 
     let subjects: SubjectResolver
     let agencies: AgencyRegistry
@@ -24,7 +24,7 @@ struct IntakeService: HuhangService {
 
     let cipher: PersonalDataCipher
 
-    init(context: ServiceContext) throws {
+    public init(context: ServiceContext) throws {
         subjects = try SubjectResolver(configuration: IntakeConfiguration(), logger: context.logger)
         cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
         agencies = AgencyRegistry(database: context.database)
@@ -32,7 +32,7 @@ struct IntakeService: HuhangService {
         clock = context.clock
     }
 
-    func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) {
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) {
         AgencyRoutes.add(to: v1, registry: agencies)
         GatewayRoutes.add(to: v1, events: events, status: EventStatus(database: database), agencies: agencies)
         IdentityRoutes.add(to: v1, database: database, cipher: cipher)
@@ -40,7 +40,7 @@ struct IntakeService: HuhangService {
         IntakeStatisticsRoutes.add(to: v1, database: database, clock: clock)
     }
 
-    func register(_ handlers: inout HandlerRegistry) {
+    public func register(_ handlers: inout HandlerRegistry) {
         func accept<E: IntakeRules>(_ type: E.Type) {
             handlers.onRaw(E.eventType, from: ExchangeName.intake) { body, context in
                 try await self.accept(E.self, body, context)

@@ -13,10 +13,10 @@ import Storage
 /// critical, a care team, a plan whose measures become tasks for responsible
 /// units with deadlines by tier, feedback from those units, escalation of
 /// what is late, and closure with a review.
-struct InterventionService: HuhangService {
-    static let name = "intervention"
-    static let defaultHTTPPort = 8083
-    static let migrations = InterventionMigrations.all
+public struct InterventionService: HuhangService {
+    public static let name = "intervention"
+    public static let defaultHTTPPort = 8083
+    public static let migrations = InterventionMigrations.all
 
     let configuration: InterventionConfiguration
     let store: CaseStore
@@ -25,7 +25,7 @@ struct InterventionService: HuhangService {
     let cipher: PersonalDataCipher
     let logger: Logger
 
-    init(context: ServiceContext) throws {
+    public init(context: ServiceContext) throws {
         configuration = try InterventionConfiguration()
         store = CaseStore(configuration: configuration, logger: context.logger)
         database = context.database
@@ -34,7 +34,7 @@ struct InterventionService: HuhangService {
         logger = context.logger
     }
 
-    func register(_ handlers: inout HandlerRegistry) {
+    public func register(_ handlers: inout HandlerRegistry) {
         // A subject at high or critical gets a case (or the signal attaches to the open one) and a first-response task.
         handlers.on(RiskAssessedV1.self) { assessed, context in
             guard assessed.tier >= .high else { return .applied }
@@ -250,11 +250,11 @@ struct InterventionService: HuhangService {
         }
     }
 
-    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
         InterventionRoutes(store: store, database: database, clock: clock, cipher: cipher, configuration: configuration).add(to: v1)
     }
 
-    func backgroundServices() -> [any Service] {
+    public func backgroundServices() -> [any Service] {
         let escalator = Escalator(store: store, database: database, clock: clock, logger: logger)
         return [RepeatingJob("escalation", every: configuration.escalationPoll, logger: logger) { try await escalator.fireOnce() >= 100 }]
     }

@@ -14,10 +14,10 @@ import Storage
 /// the in-app inbox is written at once; webhooks are sent by the dispatcher,
 /// every attempt recorded, retried with back-off and jitter, one delivery per
 /// event, recipient and channel however often the event comes.
-struct NotificationService: HuhangService {
-    static let name = "notification"
-    static let defaultHTTPPort = 8085
-    static let migrations = NotificationMigrations.all
+public struct NotificationService: HuhangService {
+    public static let name = "notification"
+    public static let defaultHTTPPort = 8085
+    public static let migrations = NotificationMigrations.all
 
     let database: Database
     let configuration: NotificationConfiguration
@@ -25,7 +25,7 @@ struct NotificationService: HuhangService {
     let cipher: PersonalDataCipher
     let logger: Logger
 
-    init(context: ServiceContext) throws {
+    public init(context: ServiceContext) throws {
         database = context.database
         configuration = try NotificationConfiguration()
         clock = context.clock
@@ -33,7 +33,7 @@ struct NotificationService: HuhangService {
         logger = context.logger
     }
 
-    func register(_ handlers: inout HandlerRegistry) {
+    public func register(_ handlers: inout HandlerRegistry) {
         for type in Routing.types {
             handlers.onRaw(type, from: ExchangeName.events) { body, context in
                 try await route(body, context)
@@ -131,11 +131,11 @@ struct NotificationService: HuhangService {
         return "zh"
     }
 
-    func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
+    public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
         NotificationRoutes(database: database, clock: clock).add(to: v1)
     }
 
-    func backgroundServices() -> [any Service] {
+    public func backgroundServices() -> [any Service] {
         let dispatcher = Dispatcher(database: database, configuration: configuration, clock: clock, cipher: cipher, logger: logger)
         return [RepeatingJob("notification-dispatch", every: .milliseconds(200), logger: logger) { try await dispatcher.round() }]
     }

@@ -1,3 +1,4 @@
+import Assessment
 import ServiceKit
 
 await ServiceApp.main(AssessmentService.self)

@@ -1,3 +1,4 @@
+import Intervention
 import ServiceKit
 
 await ServiceApp.main(InterventionService.self)

@@ -1,3 +1,4 @@
+import Inspection
 import ServiceKit
 
 await ServiceApp.main(InspectionService.self)

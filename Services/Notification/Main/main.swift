@@ -1,3 +1,4 @@
+import Notification
 import ServiceKit
 
 await ServiceApp.main(NotificationService.self)

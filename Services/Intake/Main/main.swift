@@ -1,3 +1,4 @@
+import Intake
 import ServiceKit
 
 await ServiceApp.main(IntakeService.self)

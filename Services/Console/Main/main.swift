@@ -1,3 +1,4 @@
+import Console
 import ServiceKit
 
 await ServiceApp.main(ConsoleService.self)
