@@ -59,7 +59,7 @@ enum AssessmentRoutes {
             if let tier, RiskTier(rawValue: tier) == nil { throw HTTPError(.badRequest, message: "tier is one of low, medium, high, critical") }
             try await Audit.record(identity, action: "list", resource: "ledger/\(name)", in: database)
             let everyone = identity.role == "task-force"
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT e.id, e.subject_id, e.entered_at, e.reason, s.tier, s.score, e.school_code, e.district
                 FROM assessment.ledger_entries e JOIN assessment.subjects s USING (subject_id)
                 WHERE e.ledger = \(name) AND e.left_at IS NULL AND NOT e.sealed AND e.id > \(after)
@@ -81,7 +81,7 @@ enum AssessmentRoutes {
         v1.get("screenings/:id") { _, context in
             let identity = try context.requireIdentity()
             let id = try context.parameters.require("id")
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT agency, school_code, scale, screened_at, rows, positive, rejected_rows, applied_at FROM assessment.screenings WHERE intake_id = \(id)
                 """, logger: database.logger)
             for try await (agency, school, scale, screened, applied, positive, rejected, at)
@@ -103,7 +103,7 @@ enum AssessmentRoutes {
         v1.get("models") { _, context in
             let identity = try context.requireIdentity()
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
-            let rows = try await database.client.query(
+            let rows = try await database.query(
                 "SELECT version, active, loaded_at, activated_at FROM assessment.models ORDER BY loaded_at", logger: database.logger)
             var models: [ModelVersion] = []
             for try await (version, active, loaded, activated) in rows.decode((String, Bool, Date, Date?).self) {
@@ -115,7 +115,7 @@ enum AssessmentRoutes {
             let identity = try context.requireIdentity()
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
             let version = try context.parameters.require("version")
-            let rows = try await database.client.query(
+            let rows = try await database.query(
                 "SELECT definition::text FROM assessment.models WHERE version = \(version)", logger: database.logger)
             for try await definition in rows.decode(String.self) {
                 // The model as loaded: factors with weights and days, thresholds, triggers, markers, ledgers.
@@ -136,7 +136,7 @@ enum AssessmentRoutes {
             let problems = candidate.problems()
             if !problems.isEmpty { return try JSONResponse.make(problems, status: .badRequest) }
             let json = String(decoding: try JSONEncoder().encode(candidate), as: UTF8.self)
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 INSERT INTO assessment.models (version, definition) VALUES (\(candidate.version), \(json)::jsonb)
                 ON CONFLICT (version) DO NOTHING RETURNING 1
                 """, logger: database.logger)
@@ -179,7 +179,7 @@ enum AssessmentRoutes {
 
     static func maySee(_ identity: APIIdentity, subjectID: String, database: Database) async throws -> Bool {
         if identity.role == "task-force" { return true }
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT 1 FROM assessment.subject_agencies WHERE subject_id = \(subjectID) AND agency = \(identity.agency)
             """, logger: database.logger)
         for try await _ in rows { return true }
@@ -187,7 +187,7 @@ enum AssessmentRoutes {
     }
 
     static func risk(_ subjectID: String, database: Database) async throws -> SubjectRisk? {
-        let current = try await database.client.query("""
+        let current = try await database.query("""
             SELECT tier, score, urgent, coalesce(model_version, ''), factors::text, assessed_at, school_code, district, review_at
             FROM assessment.subjects WHERE subject_id = \(subjectID) AND assessed_at IS NOT NULL
             """, logger: database.logger)
@@ -201,14 +201,14 @@ enum AssessmentRoutes {
                 schoolCode: school, district: district, reviewAt: review, ledgers: [], history: [])
         }
         guard var risk else { return nil }
-        let ledgers = try await database.client.query("""
+        let ledgers = try await database.query("""
             SELECT ledger, entered_at, reason, left_at, left_reason FROM assessment.ledger_entries
             WHERE subject_id = \(subjectID) AND NOT sealed ORDER BY id
             """, logger: database.logger)
         for try await (ledger, entered, reason, left, leftReason) in ledgers.decode((String, Date, String, Date?, String?).self) {
             risk.ledgers.append(.init(ledger: ledger, enteredAt: entered, reason: reason, leftAt: left, leftReason: leftReason))
         }
-        let history = try await database.client.query("""
+        let history = try await database.query("""
             SELECT tier, previous_tier, score, urgent, model_version, reasons::text, event_id, assessed_at
             FROM assessment.assessments WHERE subject_id = \(subjectID) AND NOT sealed ORDER BY assessed_at DESC, id DESC LIMIT 100
             """, logger: database.logger)
@@ -223,7 +223,7 @@ enum AssessmentRoutes {
 
     /// What a seal order hides about a subject: each sealed signal, for the break-the-glass read.
     static func sealedRecord(_ subjectID: String, database: Database) async throws -> [SubjectRisk.SealedSignal] {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = \(subjectID) AND sealed ORDER BY at, event_id
             """, logger: database.logger)
         var record: [SubjectRisk.SealedSignal] = []
@@ -236,7 +236,7 @@ enum AssessmentRoutes {
     static func stats(_ database: Database) async throws -> Stats {
         func counts(_ query: PostgresQuery) async throws -> [String: Int] {
             var result: [String: Int] = [:]
-            for try await (key, count) in try await database.client.query(query, logger: database.logger).decode((String, Int).self) {
+            for try await (key, count) in try await database.query(query, logger: database.logger).decode((String, Int).self) {
                 result[key] = count
             }
             return result

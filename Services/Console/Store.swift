@@ -68,7 +68,7 @@ struct ConsoleStore: Sendable {
         let rows = if let connection {
             try await connection.query(query, logger: logger)
         } else {
-            try await database.client.query(query, logger: logger)
+            try await database.query(query, logger: logger)
         }
         var people: [Person] = []
         for try await (id, username, name, agency, unit, role, hash, secret, enrolled, language, active)
@@ -85,7 +85,7 @@ struct ConsoleStore: Sendable {
 
     /// Adds a person. - Returns: false when the user name is taken.
     func add(_ person: Person) async throws -> Bool {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             INSERT INTO console.people (person_id, username, display_name, agency, unit, role, password_hash, language, active)
             VALUES (\(person.id), \(person.username), \(person.displayName), \(person.agency), \(person.unit), \(person.role.rawValue),
                     \(person.passwordHash), \(person.language.rawValue), \(person.active))
@@ -114,7 +114,7 @@ struct ConsoleStore: Sendable {
 
     /// The names of these people, by user name (for showing who acted).
     func names(of usernames: [String]) async throws -> [String: String] {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             "SELECT username, display_name FROM console.people WHERE username = ANY(\(usernames))", logger: logger)
         var names: [String: String] = [:]
         for try await (username, name) in rows.decode((String, String).self) { names[username] = name }
@@ -153,19 +153,19 @@ struct ConsoleStore: Sendable {
 
     /// Keeps a (sealed) authenticator secret offered at enrolment, not yet confirmed.
     func offerTOTP(_ personID: UUID, sealed: [UInt8]) async throws {
-        try await database.client.query("""
+        try await database.query("""
             UPDATE console.people SET totp_secret = \(ByteBuffer(bytes: sealed)), totp_enrolled_at = NULL WHERE person_id = \(personID)
             """, logger: logger)
     }
 
     /// The person proved they hold the secret: enrolled from now on.
     func confirmTOTP(_ personID: UUID, at now: Date) async throws {
-        try await database.client.query(
+        try await database.query(
             "UPDATE console.people SET totp_enrolled_at = \(now) WHERE person_id = \(personID)", logger: logger)
     }
 
     func setLanguage(_ personID: UUID, _ language: Language) async throws {
-        try await database.client.query(
+        try await database.query(
             "UPDATE console.people SET language = \(language.rawValue) WHERE person_id = \(personID)", logger: logger)
     }
 
@@ -192,14 +192,14 @@ struct ConsoleStore: Sendable {
     // MARK: Sign-in attempts
 
     func recordAttempt(_ username: String, succeeded: Bool, at now: Date) async throws {
-        try await database.client.query("""
+        try await database.query("""
             INSERT INTO console.sign_in_attempts (username, at, succeeded) VALUES (\(username), \(now), \(succeeded))
             """, logger: logger)
     }
 
     /// Failed attempts since `since` and after the last success, oldest first.
     func failures(_ username: String, since: Date) async throws -> [Date] {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT at FROM console.sign_in_attempts a
             WHERE username = \(username) AND NOT succeeded AND at >= \(since)
               AND at > coalesce((SELECT max(at) FROM console.sign_in_attempts s WHERE s.username = a.username AND s.succeeded), '-infinity')
@@ -213,7 +213,7 @@ struct ConsoleStore: Sendable {
     // MARK: Sessions
 
     func createSession(tokenHash: String, personID: UUID, stage: Session.Stage, csrf: String, at now: Date) async throws {
-        try await database.client.query("""
+        try await database.query("""
             INSERT INTO console.sessions (token_hash, person_id, stage, csrf, created_at, last_seen_at)
             VALUES (\(tokenHash), \(personID), \(stage.rawValue), \(csrf), \(now), \(now))
             """, logger: logger)
@@ -224,7 +224,7 @@ struct ConsoleStore: Sendable {
     ///   - tokenHash: The SHA-256 of the cookie's token.
     ///   - idleSince: Sessions last seen before this have ended.
     func session(tokenHash: String, idleSince: Date) async throws -> Session? {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT s.stage, s.csrf, s.last_seen_at, p.person_id, p.username, p.display_name, p.agency, p.unit, p.role, p.password_hash,
                    p.totp_secret, p.totp_enrolled_at IS NOT NULL, p.language, p.active
             FROM console.sessions s JOIN console.people p USING (person_id)
@@ -242,22 +242,22 @@ struct ConsoleStore: Sendable {
     }
 
     func touch(tokenHash: String, at now: Date) async throws {
-        try await database.client.query(
+        try await database.query(
             "UPDATE console.sessions SET last_seen_at = \(now) WHERE token_hash = \(tokenHash)", logger: logger)
     }
 
     func endSession(tokenHash: String) async throws {
-        try await database.client.query("DELETE FROM console.sessions WHERE token_hash = \(tokenHash)", logger: logger)
+        try await database.query("DELETE FROM console.sessions WHERE token_hash = \(tokenHash)", logger: logger)
     }
 
     /// Deletes sessions idle since before `idleSince` and attempts older than a day. - Returns: sessions deleted.
     func sweep(idleSince: Date, now: Date) async throws -> Int {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             WITH gone AS (DELETE FROM console.sessions WHERE last_seen_at < \(idleSince) RETURNING 1) SELECT count(*)::int FROM gone
             """, logger: logger)
         var count = 0
         for try await n in rows.decode(Int.self) { count = n }
-        try await database.client.query(
+        try await database.query(
             "DELETE FROM console.sign_in_attempts WHERE at < \(now.addingTimeInterval(-86_400))", logger: logger)
         return count
     }

@@ -120,7 +120,7 @@ struct InspectionRoutes: Sendable {
             _ = try context.requireIdentity()
             let code = try context.parameters.require("code")
             guard let school = try await schools(code).first else { throw HTTPError(.notFound, message: "no school \(code)") }
-            let rows = try await database.client.query(
+            let rows = try await database.query(
                 "SELECT quarter, rating FROM inspection.ratings WHERE school_code = \(code) ORDER BY quarter", logger: database.logger)
             var history: [[String: String]] = []
             for try await (quarter, rating) in rows.decode((String, String).self) { history.append(["quarter": quarter, "rating": rating]) }
@@ -130,7 +130,7 @@ struct InspectionRoutes: Sendable {
         v1.get("inspections") { request, context in
             _ = try context.requireIdentity()
             let school = request.uri.queryParameters["school"].map(String.init)
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT inspection_id, school_code, kind, unit, inspected_at, passed, failed FROM inspection.inspections
                 WHERE (\(school)::text IS NULL OR school_code = \(school)) ORDER BY inspected_at DESC LIMIT 500
                 """, logger: database.logger)
@@ -148,7 +148,7 @@ struct InspectionRoutes: Sendable {
             let state = query["state"].map(String.init) ?? "open"
             guard ["open", "late", "all"].contains(state) else { throw HTTPError(.badRequest, message: "state is open, late or all") }
             let now = clock.now()
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT hazard_id::text, school_code, item, severity, unit, due_at, reported_at, closed_at FROM inspection.hazards
                 WHERE (\(school)::text IS NULL OR school_code = \(school)) AND (\(unit)::text IS NULL OR unit = \(unit))
                   AND (\(state) = 'all' OR (closed_at IS NULL AND (\(state) = 'open' OR due_at < \(now))))
@@ -195,7 +195,7 @@ struct InspectionRoutes: Sendable {
         v1.get("venues") { request, context in
             _ = try context.requireIdentity()
             let flagged = request.uri.queryParameters["flagged"] == "true"
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT v.venue_key, v.kind, v.name, v.address, v.flagged_at, count(f.intake_id)::int, max(f.found_at)
                 FROM inspection.venues v LEFT JOIN inspection.venue_findings f USING (venue_key)
                 WHERE NOT \(flagged) OR v.flagged_at IS NOT NULL
@@ -210,7 +210,7 @@ struct InspectionRoutes: Sendable {
         }
         v1.get("checklist") { _, context in
             _ = try context.requireIdentity()
-            let rows = try await database.client.query("SELECT item, severity, rectify_days, unit FROM inspection.checklist ORDER BY item", logger: database.logger)
+            let rows = try await database.query("SELECT item, severity, rectify_days, unit FROM inspection.checklist ORDER BY item", logger: database.logger)
             var items: [ChecklistItem] = []
             for try await (item, severity, days, unit) in rows.decode((String, String, Int, String).self) {
                 items.append(ChecklistItem(item: item, severity: severity, rectifyDays: days, unit: unit))
@@ -238,7 +238,7 @@ struct InspectionRoutes: Sendable {
     }
 
     func schools(_ code: String?) async throws -> [School] {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT code, name, type, district, police_officer, legal_vice_principal, guard_posts, police_unit, legal_vice_principal_unit
             FROM inspection.schools
             WHERE \(code)::text IS NULL OR code = \(code) ORDER BY code LIMIT 5000
@@ -256,7 +256,7 @@ struct InspectionRoutes: Sendable {
     func ratings(_ quarter: String, district: String? = nil) async throws -> [Rated] {
         guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
         let previous = Quarter.previous(quarter) ?? ""
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT r.school_code, s.name, r.rating, p.rating, r.reasons::text
             FROM inspection.ratings r LEFT JOIN inspection.schools s ON s.code = r.school_code
             LEFT JOIN inspection.ratings p ON p.school_code = r.school_code AND p.quarter = \(previous)
@@ -283,7 +283,7 @@ struct InspectionRoutes: Sendable {
 
     /// Shares of schools, from the registry and each school's latest check of the item.
     func coverage() async throws -> Coverage {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             WITH latest AS (
                 SELECT DISTINCT ON (i.school_code, c.item) i.school_code, c.item, c.passed
                 FROM inspection.checks c JOIN inspection.inspections i USING (inspection_id)

@@ -100,13 +100,13 @@ struct AgencyRegistry: Sendable {
 
     /// The same check outside a transaction.
     func authorize(_ agency: String, type: String) async throws -> AgencyAuthorization {
-        try await database.client.withConnection { connection in
+        try await database.withConnection { connection in
             try await authorize(agency, type: type, on: connection, logger: database.logger)
         }
     }
 
     func upsert(_ agency: Agency) async throws {
-        try await database.client.query("""
+        try await database.query("""
             INSERT INTO intake.agencies (code, name, kind, event_types, active, unit)
             VALUES (\(agency.code), \(agency.name), \(agency.kind.rawValue), \(agency.eventTypes), \(agency.active), \(agency.unit))
             ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind,
@@ -115,7 +115,7 @@ struct AgencyRegistry: Sendable {
     }
 
     func list() async throws -> [Agency] {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             "SELECT code, name, kind, event_types, active, unit FROM intake.agencies ORDER BY code", logger: database.logger)
         var agencies: [Agency] = []
         for try await (code, name, kind, types, active, unit) in rows.decode((String, String, String, [String], Bool, String?).self) {

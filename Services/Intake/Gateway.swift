@@ -23,7 +23,7 @@ struct EventStatus: Sendable {
 
     /// The receipt for an event, if the agency sent it.
     func receipt(eventID: String, agency: String) async throws -> IntakeReceiptV1? {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT event_type, external_id, status, reasons::text, report_id, at, refused_by, accepted_rows, rejected_rows FROM intake.event_status
             WHERE event_id = \(eventID) AND agency = \(agency)
             """, logger: database.logger)

@@ -42,7 +42,7 @@ enum IdentityRoutes {
                 throw HTTPError(.badRequest, message: "state why in the reason query parameter; it is kept in the audit trail")
             }
             try await Audit.record(identity, action: "read", resource: "subject/\(subjectID)/identities", reason: String(reason.prefix(500)), in: database)
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT l.intake_id::text, a.agency, a.event_type, l.role, l.match_kind, a.received_at, l.identity
                 FROM intake.subject_links l JOIN intake.accepted a USING (intake_id)
                 WHERE l.subject_id = \(subjectID)
@@ -94,7 +94,7 @@ enum MatchRoutes {
             guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "candidate matches are decided by the district task force") }
             let state = request.uri.queryParameters["state"].map(String.init) ?? "open"
             guard ["open", "decided", "all"].contains(state) else { throw HTTPError(.badRequest, message: "state is open, decided or all") }
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT id, subject_id, other_subject_id, basis, intake_id::text, found_at, decision, decided_at FROM intake.match_candidates
                 WHERE \(state) = 'all' OR (\(state) = 'open') = (decision IS NULL)
                 ORDER BY id DESC LIMIT 500

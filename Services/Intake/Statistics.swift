@@ -34,7 +34,7 @@ enum IntakeStatisticsRoutes {
             guard since < until else { throw HTTPError(.badRequest, message: "since must be before until") }
             func counts(_ query: PostgresQuery) async throws -> [String: Int] {
                 var result: [String: Int] = [:]
-                for try await (key, count) in try await database.client.query(query, logger: database.logger).decode((String, Int).self) {
+                for try await (key, count) in try await database.query(query, logger: database.logger).decode((String, Int).self) {
                     result[key] = count
                 }
                 return result

@@ -143,7 +143,7 @@ struct InterventionRoutes: Sendable {
 
     /// A sealed case opens only within a break-the-glass window granted to this reader.
     func mayOpenIfSealed(_ identity: APIIdentity, caseID: String) async throws -> Bool {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT NOT c.sealed OR EXISTS (SELECT 1 FROM intervention.seal_access a WHERE a.case_id = c.case_id AND a.agency = \(identity.agency)
                                            AND a.person IS NOT DISTINCT FROM \(identity.person)
                                            AND a.role = \(identity.role) AND a.expires_at > \(clock.now()))
@@ -189,7 +189,7 @@ struct InterventionRoutes: Sendable {
 
     func mayRead(_ identity: APIIdentity, caseID: String) async throws -> Bool {
         if identity.role == "task-force" { return true }
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND unit = ANY(\([identity.unit, identity.agency])::text[]) LIMIT 1
             """, logger: database.logger)
         for try await _ in rows { return true }
@@ -208,7 +208,7 @@ struct InterventionRoutes: Sendable {
             let newest = text("order") == "newest"
             let everyone = identity.role == "task-force"
             let now = clock.now()
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT c.case_id::text, c.subject_id, c.tier, c.status, c.school_code, c.opened_at,
                        (SELECT count(*)::int FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.status IN ('assigned', 'accepted', 'progress')),
                        (SELECT count(*)::int FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.status IN ('assigned', 'accepted', 'progress') AND t.due_at < \(now))
@@ -255,7 +255,7 @@ struct InterventionRoutes: Sendable {
             guard !reason.isEmpty else { throw HTTPError(.badRequest, message: "state the reason for opening a sealed case") }
             let now = clock.now()
             let expires = now.addingTimeInterval(configuration.sealedAccess)
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 INSERT INTO intervention.seal_access (case_id, agency, role, person, reason, granted_at, expires_at)
                 SELECT case_id, \(identity.agency), \(identity.role), \(identity.person), \(reason), \(now), \(expires) FROM intervention.cases
                 WHERE case_id::text = \(caseID) AND sealed RETURNING 1
@@ -301,7 +301,7 @@ struct InterventionRoutes: Sendable {
             try Self.taskForce(identity)
             let query = request.uri.queryParameters
             let status = query["status"].map(String.init), kind = (query["target"] ?? query["kind"]).map(String.init)
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT r.referral_id, r.kind, r.status, r.outcome, r.case_id::text, r.subject_id, r.from_agency, r.urgent, r.requested_at, r.resolved_at,
                        r.from_intake_id, r.from_event_type
                 FROM intervention.referrals r LEFT JOIN intervention.cases c USING (case_id)
@@ -322,7 +322,7 @@ struct InterventionRoutes: Sendable {
             let id = try context.parameters.require("id")
             // The task force, or the unit whose task made the referral.
             if identity.role != "task-force" {
-                let rows = try await database.client.query("""
+                let rows = try await database.query("""
                     SELECT 1 FROM intervention.referrals r JOIN intervention.tasks t USING (task_id) WHERE r.referral_id = \(id) AND t.unit = ANY(\([identity.unit, identity.agency])::text[])
                     """, logger: database.logger)
                 var allowed = false
@@ -343,7 +343,7 @@ struct InterventionRoutes: Sendable {
             guard IncidentCategory(rawValue: category) != nil else { throw HTTPError(.notFound, message: "no incident category \(category)") }
             let units = try await request.decodeJSON(DepartmentsBody.self).units
             guard !units.isEmpty else { throw HTTPError(.badRequest, message: "name at least one unit; {district} stands for the school's district") }
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO intervention.departments (category, units) VALUES (\(category), \(units)) ON CONFLICT (category) DO UPDATE SET units = EXCLUDED.units
                 """, logger: database.logger)
             return Response(status: .noContent)
@@ -352,7 +352,7 @@ struct InterventionRoutes: Sendable {
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let (start, end) = try period("day", request.uri.queryParameters["date"].map(String.init))
-            return try JSONResponse.make(try await database.client.withConnection { try await store.summary(from: start, to: end, now: clock.now(), on: $0) })
+            return try JSONResponse.make(try await database.withConnection { try await store.summary(from: start, to: end, now: clock.now(), on: $0) })
         }
         v1.get("days") { request, context in
             let identity = try context.requireIdentity()
@@ -363,14 +363,14 @@ struct InterventionRoutes: Sendable {
             guard start < end, end.timeIntervalSince(start) <= 92 * 86400 + 3600 else {
                 throw HTTPError(.badRequest, message: "from is before to, at most 92 days apart (YYYY-MM-DD, China Standard Time)")
             }
-            return try JSONResponse.make(try await database.client.withConnection { try await store.days(from: start, to: end, now: clock.now(), on: $0) })
+            return try JSONResponse.make(try await database.withConnection { try await store.days(from: start, to: end, now: clock.now(), on: $0) })
         }
         v1.get("summary") { request, context in
             let identity = try context.requireIdentity()
             try Self.taskForce(identity)
             let query = request.uri.queryParameters
             let (start, end) = try period(query["period"].map(String.init) ?? "week", query["date"].map(String.init))
-            return try JSONResponse.make(try await database.client.withConnection { try await store.summary(from: start, to: end, now: clock.now(), on: $0) })
+            return try JSONResponse.make(try await database.withConnection { try await store.summary(from: start, to: end, now: clock.now(), on: $0) })
         }
         v1.put("cases/:id/team") { request, context in
             let identity = try context.requireIdentity()
@@ -483,7 +483,7 @@ struct InterventionRoutes: Sendable {
             // `status=open`: still to do (assigned, accepted, in progress) — what a unit's worklist shows.
             let status = request.uri.queryParameters["status"].map(String.init)
             let statuses = status == "open" ? ["assigned", "accepted", "progress"] : status.map { [$0] }
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT t.task_id::text, t.case_id::text, t.measure, t.status, t.due_at, t.note, t.reason
                 FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
                 WHERE t.unit = \(unit) AND NOT c.sealed AND (\(statuses)::text[] IS NULL OR t.status = ANY(\(statuses)::text[]))
@@ -503,7 +503,7 @@ struct InterventionRoutes: Sendable {
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
             let unit = try context.parameters.require("unit")
             let body = try await request.decodeJSON(UnitBody.self)
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO intervention.units (unit, superior) VALUES (\(unit), \(body.superior))
                 ON CONFLICT (unit) DO UPDATE SET superior = EXCLUDED.superior
                 """, logger: database.logger)
@@ -512,7 +512,7 @@ struct InterventionRoutes: Sendable {
     }
 
     func caseDetail(_ caseID: String) async throws -> CaseDetail? {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT subject_id, tier, status, school_code, reason, opened_at, closed_at, review, sealed
             FROM intervention.cases WHERE case_id::text = \(caseID)
             """, logger: database.logger)
@@ -524,9 +524,9 @@ struct InterventionRoutes: Sendable {
                 closedAt: closed, review: review, sealed: sealed, team: [], tasks: [], followUps: [], referrals: [], chronology: [])
         }
         guard var detail else { return nil }
-        detail.team = try await database.client.withConnection { try await team(of: caseID, on: $0) }
+        detail.team = try await database.withConnection { try await team(of: caseID, on: $0) }
         let now = clock.now()
-        let tasks = try await database.client.query("""
+        let tasks = try await database.query("""
             SELECT task_id::text, unit, measure, status, due_at, note, reason FROM intervention.tasks WHERE case_id::text = \(caseID) ORDER BY seq
             """, logger: database.logger)
         for try await (id, unit, measure, status, due, note, reason) in tasks.decode((String, String, String, String, Date, String?, String?).self) {
@@ -534,14 +534,14 @@ struct InterventionRoutes: Sendable {
                 taskID: id, caseID: caseID, unit: unit, measure: measure, status: status, dueAt: due,
                 late: ["assigned", "accepted", "progress"].contains(status) && due < now, note: note, reason: reason))
         }
-        let followUps = try await database.client.query("""
+        let followUps = try await database.query("""
             SELECT due_at, visited_at, recorded_by, note, cancelled_at IS NOT NULL FROM intervention.followups
             WHERE case_id::text = \(caseID) ORDER BY due_at
             """, logger: database.logger)
         for try await (due, visited, by, note, cancelled) in followUps.decode((Date, Date?, String?, String?, Bool).self) {
             detail.followUps.append(.init(dueAt: due, visitedAt: visited, recordedBy: by, note: note, cancelled: cancelled))
         }
-        let referrals = try await database.client.query("""
+        let referrals = try await database.query("""
             SELECT referral_id, kind, status, outcome, note, urgent, requested_at, resolved_at, resolved_by FROM intervention.referrals
             WHERE case_id::text = \(caseID) ORDER BY requested_at
             """, logger: database.logger)
@@ -551,7 +551,7 @@ struct InterventionRoutes: Sendable {
                 referralID: id, target: target, status: status, outcome: outcome, note: note, urgent: urgent, requestedAt: requested,
                 resolvedAt: resolved, resolvedBy: by, outcomes: ReferralKind(rawValue: target)?.outcomes ?? []))
         }
-        let chronology = try await database.client.query("""
+        let chronology = try await database.query("""
             SELECT kind, detail, event_id, at FROM intervention.chronology WHERE case_id::text = \(caseID) ORDER BY at, id
             """, logger: database.logger)
         for try await (kind, text, actor, at) in chronology.decode((String, String, String, Date).self) {

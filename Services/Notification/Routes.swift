@@ -66,7 +66,7 @@ struct NotificationRoutes: Sendable {
             guard identity.acts(for: recipient) || ["task-force", "operator"].contains(identity.role) else {
                 throw HTTPError(.forbidden, message: "this inbox belongs to another unit")
             }
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT delivery_id::text, event_type, correlation_id, body, critical, delivered_at, acked_at, ack_due_at, escalated_at IS NOT NULL, acked_by
                 FROM notification.deliveries WHERE recipient = \(recipient) AND channel = 'inbox'
                 ORDER BY delivered_at DESC LIMIT 100
@@ -109,7 +109,7 @@ struct NotificationRoutes: Sendable {
             guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
             let query = request.uri.queryParameters
             let event = query["event"].map(String.init), recipient = query["recipient"].map(String.init), status = query["status"].map(String.init)
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT delivery_id::text, event_id, event_type, recipient, channel, status, attempts, last_error, delivered_at
                 FROM notification.deliveries
                 WHERE (\(event)::text IS NULL OR event_id = \(event)) AND (\(recipient)::text IS NULL OR recipient = \(recipient))
@@ -133,7 +133,7 @@ struct NotificationRoutes: Sendable {
             guard ["zh", "en"].contains(preference.language) else {
                 throw HTTPError(.badRequest, message: #"/language: is zh or en"#)
             }
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO notification.recipients (recipient, language) VALUES (\(recipient), \(preference.language))
                 ON CONFLICT (recipient) DO UPDATE SET language = EXCLUDED.language
                 """, logger: database.logger)
@@ -141,7 +141,7 @@ struct NotificationRoutes: Sendable {
         }
         v1.get("rules") { _, context in
             _ = try context.requireIdentity()
-            let rows = try await database.client.query(
+            let rows = try await database.query(
                 "SELECT event_type, recipients, channels, critical FROM notification.rules ORDER BY event_type", logger: database.logger)
             var rules: [Rule] = []
             for try await (type, recipients, channels, critical) in rows.decode((String, [String], [String], Bool).self) {
@@ -152,7 +152,7 @@ struct NotificationRoutes: Sendable {
         v1.get("rules/:type") { _, context in
             _ = try context.requireIdentity()
             let type = try context.parameters.require("type")
-            let rows = try await database.client.query(
+            let rows = try await database.query(
                 "SELECT event_type, recipients, channels, critical FROM notification.rules WHERE event_type = \(type)", logger: database.logger)
             for try await (type, recipients, channels, critical) in rows.decode((String, [String], [String], Bool).self) {
                 return try JSONResponse.make(Rule(eventType: type, recipients: recipients, channels: channels, critical: critical))
@@ -172,7 +172,7 @@ struct NotificationRoutes: Sendable {
             guard !rule.channels.isEmpty, Set(rule.channels).isSubset(of: ["inbox", "webhook", "sms", "email"]) else {
                 throw HTTPError(.badRequest, message: "/channels: one or more of inbox, webhook, sms, email")
             }
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO notification.rules (event_type, recipients, channels, critical) VALUES (\(type), \(rule.recipients), \(rule.channels), \(rule.critical))
                 ON CONFLICT (event_type) DO UPDATE SET recipients = EXCLUDED.recipients, channels = EXCLUDED.channels, critical = EXCLUDED.critical
                 """, logger: database.logger)
@@ -185,7 +185,7 @@ struct NotificationRoutes: Sendable {
             guard ["webhook", "sms", "email"].contains(channel) else { throw HTTPError(.badRequest, message: "channel is webhook, sms or email") }
             let body = try await request.decodeJSON(EndpointBody.self, limit: 64 * 1024)
             guard !body.address.isEmpty else { throw HTTPError(.badRequest, message: "/address: is required: a URL, a phone number or an e-mail address") }
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(recipient), \(channel), \(body.address), \(body.secret))
                 ON CONFLICT (recipient, channel) DO UPDATE SET address = EXCLUDED.address, secret = EXCLUDED.secret
                 """, logger: database.logger)

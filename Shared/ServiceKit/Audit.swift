@@ -19,7 +19,7 @@ public enum Audit {
     public static func record(
         _ identity: APIIdentity, action: String, resource: String, reason: String? = nil, in database: Database
     ) async throws {
-        try await database.client.query(entry(identity, action: action, resource: resource, reason: reason, schema: database.schema),
+        try await database.query(entry(identity, action: action, resource: resource, reason: reason, schema: database.schema),
                                         logger: database.logger)
     }
 
@@ -75,7 +75,7 @@ public enum AuditRoutes {
             let resource = query["resource"].map(String.init), agency = query["agency"].map(String.init), person = query["person"].map(String.init)
             let limit = min(max(Int(query["limit"].map(String.init) ?? "") ?? 100, 1), 1000)
             let before = Int64(query["before"].map(String.init) ?? "") ?? Int64.max
-            let rows = try await database.client.query("""
+            let rows = try await database.query("""
                 SELECT id, at, agency, role, action, resource, reason, person, unit FROM \(unescaped: database.schema).audit
                 WHERE (\(resource)::text IS NULL OR resource = \(resource)) AND (\(agency)::text IS NULL OR agency = \(agency))
                   AND (\(person)::text IS NULL OR person = \(person)) AND id < \(before)

@@ -90,8 +90,9 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
 ///
 /// Run it in the service group; it must start before anything queries it.
 public final class Database: Service, Sendable {
-    /// The pool.
-    public let client: PostgresClient
+    /// The pool. Not public: a service's SQL lives in its stores, which query through
+    /// ``query(_:logger:file:line:)``, ``withConnection(_:)`` and ``withTransaction(_:)``.
+    let client: PostgresClient
     /// The schema the service owns, e.g. `intake`.
     public let schema: String
     public let logger: Logger
@@ -118,7 +119,7 @@ public final class Database: Service, Sendable {
         self.logger = logger
     }
 
-    public func run() async throws {
+    public func run() async {
         running.withLock { $0 = true }
         await cancelWhenGracefulShutdown {
             await self.client.run()
@@ -136,6 +137,24 @@ public final class Database: Service, Sendable {
         }
         // Let the pool's run loop begin before the first lease.
         try? await Task.sleep(for: .milliseconds(20))
+    }
+
+    /// Runs one statement on a pooled connection.
+    /// - Parameters:
+    ///   - query: The statement, with its bindings.
+    ///   - logger: Where PostgresNIO logs; the database's own logger when nil.
+    public func query(
+        _ query: PostgresQuery, logger: Logger? = nil, file: String = #fileID, line: Int = #line
+    ) async throws -> PostgresRowSequence {
+        try await client.query(query, logger: logger ?? self.logger, file: file, line: line)
+    }
+
+    /// Runs `body` on one pooled connection, outside a transaction (several reads that need not agree).
+    /// - Parameter body: The work; the connection returns to the pool when it ends.
+    public func withConnection<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> Result {
+        try await client.withConnection(body)
     }
 
     /// Runs `body` in a transaction; commits when it returns, rolls back when it throws.

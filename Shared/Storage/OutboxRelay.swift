@@ -206,19 +206,19 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 let sentSeconds = Int(configuration.sentRetention.components.seconds)
                 let inboxSeconds = Int(configuration.inboxRetention.components.seconds)
-                try await database.client.query("""
+                try await database.query("""
                     DELETE FROM \(unescaped: schema).outbox WHERE id IN (
                         SELECT id FROM \(unescaped: schema).outbox
                         WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => \(sentSeconds))
                         LIMIT 10000)
                     """, logger: logger)
-                try await database.client.query("""
+                try await database.query("""
                     DELETE FROM \(unescaped: schema).inbox WHERE message_id IN (
                         SELECT message_id FROM \(unescaped: schema).inbox
                         WHERE received_at < now() - make_interval(secs => \(inboxSeconds))
                         LIMIT 10000)
                     """, logger: logger)
-                let rows = try await database.client.query(
+                let rows = try await database.query(
                     "SELECT count(*) FROM \(unescaped: schema).outbox WHERE sent_at IS NULL", logger: logger)
                 for try await count in rows.decode(Int.self) { lagGauge.record(count) }
             } catch {

@@ -239,7 +239,7 @@ struct AgencyEventTests {
             let receipt = try await replies.receipts(for: [id])[id]
             await replies.close()
             #expect(receipt?.status == .accepted)
-            let rows = try await intake.database.client.query("""
+            let rows = try await intake.database.query("""
                 SELECT l.subject_id, l.match_kind, encode(l.identity, 'escape') FROM intake.subject_links l
                 WHERE l.intake_id = \(receipt?.reportID ?? "00000000-0000-0000-0000-000000000000")::uuid
                 """)

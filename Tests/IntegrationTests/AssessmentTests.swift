@@ -76,7 +76,7 @@ struct AssessmentTests {
     /// Each subject's tier, score, counted factors and ledgers.
     static func outcome(_ database: Database, subjects: [String]) async throws -> [String: String] {
         var result: [String: String] = [:]
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT s.subject_id, s.tier, s.score, s.factor_ids,
                    coalesce((SELECT string_agg(ledger, ',' ORDER BY ledger) FROM assessment.ledger_entries e
                              WHERE e.subject_id = s.subject_id AND e.left_at IS NULL), '')

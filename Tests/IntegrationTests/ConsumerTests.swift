@@ -163,7 +163,7 @@ struct ConsumerTests {
             })
             #expect(try await applied(service.database, key) == 0)
             // The cause fixed, the letter replayed: applied once, and gone from the dead queue.
-            try await service.database.client.query("INSERT INTO ledgertest.unblocked (key) VALUES (\(key))")
+            try await service.database.query("INSERT INTO ledgertest.unblocked (key) VALUES (\(key))")
             let replayed = try admin(["replay", "--id", id])
             #expect(replayed.status == 0 && replayed.output.contains("1 replayed to ledgertest.events"), "\(replayed.output)")
             #expect(try await eventually { try await applied(service.database, key) == 1 })

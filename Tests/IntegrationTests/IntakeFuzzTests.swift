@@ -105,7 +105,7 @@ struct IntakeFuzzTests {
             }
             #expect(try await eventually(timeout: .seconds(300)) { try await answered() == Self.events })
             var byStatus: [String: Int] = [:]
-            let rows = try await intake.database.client.query("""
+            let rows = try await intake.database.query("""
                 SELECT status, count(*)::int FROM intake.event_status WHERE event_id LIKE \(run + "-msg-%") GROUP BY status
                 """)
             for try await (status, n) in rows.decode((String, Int).self) { byStatus[status] = n }

@@ -24,7 +24,7 @@ struct InterventionTests {
 
     /// The ids of the case's events by type, read from the outbox (written in the same transaction as the change).
     static func outbox(_ database: Database, caseID: String) async throws -> [String] {
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT routing_key FROM intervention.outbox WHERE convert_from(body, 'UTF8') LIKE \("%\"caseId\":\"\(caseID)\"%") ORDER BY id
             """)
         var types: [String] = []
@@ -33,7 +33,7 @@ struct InterventionTests {
     }
 
     static func caseOf(_ database: Database, subject: String) async throws -> String? {
-        let rows = try await database.client.query("SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subject) ORDER BY opened_at DESC LIMIT 1")
+        let rows = try await database.query("SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subject) ORDER BY opened_at DESC LIMIT 1")
         for try await id in rows.decode(String.self) { return id }
         return nil
     }
@@ -164,7 +164,7 @@ struct InterventionTests {
         let first = try replica(), second = try replica()
         var caseID = ""
         try await withServices([first, second]) { () async throws in
-            try await first.database.client.query("INSERT INTO intervention.units (unit, superior) VALUES (\(school), 'education-370102') ON CONFLICT (unit) DO NOTHING")
+            try await first.database.query("INSERT INTO intervention.units (unit, superior) VALUES (\(school), 'education-370102') ON CONFLICT (unit) DO NOTHING")
             let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-escalation"), logger: TestEnvironment.logger)
             #expect(try await publisher.publish(try Self.assessed(subject, tier: .high, previous: .medium, school: school)) == .confirmed)
             await publisher.close()
@@ -192,7 +192,7 @@ struct InterventionTests {
             #expect(try await eventually { try await steps(third.database, caseID).count == 3 })
             try await Task.sleep(for: .seconds(2.5))
             #expect(try await steps(third.database, caseID) == ["task.overdue.v1", "case.escalated.v1", "case.escalated.v1"])
-            let levels = try await third.database.client.query("""
+            let levels = try await third.database.query("""
                 SELECT convert_from(body, 'UTF8') FROM intervention.outbox WHERE routing_key = 'case.escalated.v1'
                 AND convert_from(body, 'UTF8') LIKE \("%\(caseID)%") ORDER BY id
                 """)

@@ -65,7 +65,7 @@ struct NotificationTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await serviceGroup.run() }
             try await withServices([notification]) { () async throws in
-                try await notification.database.client.query("""
+                try await notification.database.query("""
                     INSERT INTO notification.endpoints (recipient, channel, address, secret)
                     VALUES (\(unit), 'webhook', \("http://127.0.0.1:\(hookPort)/hook"), \(receiver.secret))
                     """)
@@ -112,7 +112,7 @@ struct NotificationTests {
         let dead = TestEnvironment.unique("dead-unit"), alive = TestEnvironment.unique("unit")
         try await withServices([notification]) { () async throws in
             // Nothing listens on the dead one's port.
-            try await notification.database.client.query("""
+            try await notification.database.query("""
                 INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(dead), 'webhook', \("http://127.0.0.1:\(try freePort())/hook"), 's')
                 """)
             let configuration = try NotificationConfiguration(environment: ["NOTIFY_MAX_ATTEMPTS": "2", "NOTIFY_RETRY_BASE_MS": "100"])
@@ -161,7 +161,7 @@ struct NotificationTests {
             }
             await publisher.close()
             func delivery(_ unit: String) async throws -> String? {
-                let rows = try await notification.database.client.query(
+                let rows = try await notification.database.query(
                     "SELECT delivery_id::text FROM notification.deliveries WHERE recipient = \(unit) AND channel = 'inbox' AND critical")
                 for try await id in rows.decode(String.self) { return id }
                 return nil
@@ -223,7 +223,7 @@ struct NotificationTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await providerGroup.run() }
             try await withServices([notification]) { () async throws in
-                try await notification.database.client.query(
+                try await notification.database.query(
                     "INSERT INTO notification.endpoints (recipient, channel, address) VALUES (\(unit), 'sms', '+8613800000000')")
                 let task = TaskAssignedV1(
                     taskID: UUID().uuidString, caseID: UUID().uuidString, subjectID: "s-00000000000000000000000000000005", unit: unit,

@@ -46,7 +46,7 @@ struct PrivacyTests {
             #expect(try await eventually(timeout: .seconds(60)) {
                 (try? await httpGet("http://127.0.0.1:\(port)/health/ready").status) == 200
             })
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO intake.agencies (code, name, kind, event_types) VALUES ('agency-demo', 'Demo school', 'school', '{report.incident.v1}')
                 ON CONFLICT (code) DO UPDATE SET event_types = '{report.incident.v1}', active = true
                 """)

@@ -746,7 +746,7 @@ struct ScenarioTests {
         ]
         for (name, types) in services {
             try await withDatabase(schema: name) { connection in
-                let rows = try await connection.client.query("""
+                let rows = try await connection.query("""
                     SELECT DISTINCT event_type FROM \(unescaped: name).inbox WHERE received_at >= \(start)
                     """, logger: connection.logger)
                 var applied: Set<String> = []

@@ -22,7 +22,7 @@ struct StorageTests {
             }
             #expect(try await count(database, "SELECT count(*)::int FROM \(unescaped: database.schema).a") == 2)
             #expect(try await count(database, "SELECT count(*)::int FROM \(unescaped: database.schema).schema_migrations WHERE track = 'service'") == 2)
-            try await database.client.query("DROP SCHEMA \(unescaped: database.schema) CASCADE")
+            try await database.query("DROP SCHEMA \(unescaped: database.schema) CASCADE")
         }
     }
 

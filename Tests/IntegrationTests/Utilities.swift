@@ -67,7 +67,7 @@ func withDatabase<T: Sendable>(
 ) async throws -> T {
     let database = try Database(configuration: try DatabaseConfiguration(url: url), schema: schema, logger: TestEnvironment.logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await database.client.run() }
+        group.addTask { await database.run() }
         defer { group.cancelAll() }
         return try await body(database)
     }
@@ -75,7 +75,7 @@ func withDatabase<T: Sendable>(
 
 /// Reads a single integer.
 func count(_ database: Database, _ query: PostgresQuery) async throws -> Int {
-    let rows = try await database.client.query(query, logger: database.logger)
+    let rows = try await database.query(query, logger: database.logger)
     for try await value in rows.decode(Int.self) { return value }
     return 0
 }

@@ -56,16 +56,16 @@ struct BadInputRun: AsyncParsableCommand {
             throw CommandFailure(description: "intake did not become ready; see \(intake.log.path)")
         }
         let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL, maximumConnections: 2), schema: "intake", logger: logger)
-        let dbTask = Task { await database.client.run() }
+        let dbTask = Task { await database.run() }
         defer { dbTask.cancel() }
         let allTypes = Contracts.agencyPayloads.map { $0.eventType.name }
         for (code, types, active) in [("bad-school", allTypes, true), ("bad-limited", ["report.incident.v1"], true), ("bad-inactive", allTypes, false)] {
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO intake.agencies (code, name, kind, event_types, active) VALUES (\(code), \(code), 'school', \(types), \(active))
                 ON CONFLICT (code) DO UPDATE SET event_types = excluded.event_types, active = excluded.active
                 """, logger: logger)
         }
-        try await database.client.query("DELETE FROM intake.agencies WHERE code = 'bad-unregistered'", logger: logger)
+        try await database.query("DELETE FROM intake.agencies WHERE code = 'bad-unregistered'", logger: logger)
 
         let memory = Sampler(running: ["intake": [intake]])
         memory.start()
@@ -164,16 +164,16 @@ struct BadInputRun: AsyncParsableCommand {
 
         // Intake's own record of what it refused.
         var rejections: [String: Int] = [:]
-        let rows = try await database.client.query("""
+        let rows = try await database.query("""
             SELECT kind, count(*)::int FROM intake.rejections WHERE event_id LIKE \(run + "-%") GROUP BY kind
             """, logger: logger)
         for try await (kind, n) in rows.decode((String, Int).self) { rejections[kind] = n }
-        let withoutReason = try await database.client.query("""
+        let withoutReason = try await database.query("""
             SELECT count(*)::int FROM intake.rejections WHERE event_id LIKE \(run + "-%") AND jsonb_array_length(reasons) = 0
             """, logger: logger)
         var reasonless = 0
         for try await n in withoutReason.decode(Int.self) { reasonless = n }
-        let accepted = try await database.client.query(
+        let accepted = try await database.query(
             "SELECT count(*)::int FROM intake.accepted WHERE event_id LIKE \(run + "-%")", logger: logger)
         var acceptedCount = 0
         for try await n in accepted.decode(Int.self) { acceptedCount = n }

@@ -54,9 +54,9 @@ struct IntakeBench: AsyncParsableCommand {
         let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL), schema: "intake", logger: logger)
         let measured: Result<Double, any Error>
         do { measured = .success(try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.client.run() }
+            group.addTask { await database.run() }
             defer { group.cancelAll() }
-            try await database.client.query("""
+            try await database.query("""
                 INSERT INTO intake.agencies (code, name, kind, event_types) VALUES ('agency-demo', 'Demo school', 'school', '{report.incident.v1}')
                 ON CONFLICT (code) DO UPDATE SET event_types = '{report.incident.v1}', active = true
                 """, logger: logger)
@@ -101,7 +101,7 @@ struct IntakeBench: AsyncParsableCommand {
         }
         await connection.close()
         while true {
-            let rows = try await database.client.query(
+            let rows = try await database.query(
                 "SELECT count(*)::int FROM intake.event_status WHERE event_id LIKE \(run + "-msg-%") AND status = 'accepted'", logger: logger)
             var done = 0
             for try await n in rows.decode(Int.self) { done = n }

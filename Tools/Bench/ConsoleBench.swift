@@ -33,10 +33,10 @@ struct ConsoleBench: AsyncParsableCommand {
         let logs = URL(fileURLWithPath: root).appendingPathComponent(".bench/logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL, maximumConnections: 2), schema: "intervention", logger: logger)
-        let dbTask = Task { await database.client.run() }
+        let dbTask = Task { await database.run() }
         defer { dbTask.cancel() }
         say("clearing intervention's and the console's schemas …")
-        try await database.client.query("DROP SCHEMA IF EXISTS intervention, console CASCADE", logger: logger)
+        try await database.query("DROP SCHEMA IF EXISTS intervention, console CASCADE", logger: logger)
 
         let interventionPort = port + 1, consolePort = port + 2
         let settings = ["AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "LOG_LEVEL": "warning"]
@@ -93,9 +93,9 @@ struct ConsoleBench: AsyncParsableCommand {
                 FROM intervention.cases c, generate_series(1, 4) AS k WHERE c.opened_by_event LIKE 'bench-%'
                 """, logger: logger)
         }
-        try await database.client.query("ANALYZE intervention.cases", logger: logger)
-        try await database.client.query("ANALYZE intervention.tasks", logger: logger)
-        try await database.client.query("ANALYZE intervention.chronology", logger: logger)
+        try await database.query("ANALYZE intervention.cases", logger: logger)
+        try await database.query("ANALYZE intervention.tasks", logger: logger)
+        try await database.query("ANALYZE intervention.chronology", logger: logger)
     }
 
     func measure(interventionPort: Int, consolePort: Int, database: Database, logger: Logger) async throws -> String {
@@ -112,7 +112,7 @@ struct ConsoleBench: AsyncParsableCommand {
         let bearer = "Bearer \(try tokens.issue(identity, lifetime: .seconds(3600)))"
 
         // A case in the middle of the list, with its tasks and chronology.
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             "SELECT case_id::text FROM intervention.cases WHERE status = 'open' ORDER BY opened_at DESC OFFSET 500 LIMIT 1", logger: logger)
         var caseID = ""
         for try await id in rows.decode(String.self) { caseID = id }

@@ -49,12 +49,12 @@ struct PipelineBench: AsyncParsableCommand {
         let extra = try settings()
 
         let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL, maximumConnections: 2), schema: "intake", logger: logger)
-        let dbTask = Task { await database.client.run() }
+        let dbTask = Task { await database.run() }
         defer { dbTask.cancel() }
 
         // A clean slate: no schemas, no queues, so every run starts alike.
         say("clearing the benchmark's database schemas and queues …")
-        try await database.client.query(
+        try await database.query(
             "DROP SCHEMA IF EXISTS intake, assessment, intervention, inspection, notification CASCADE", logger: logger)
         let setup = try await AMQPConnection.connect(broker, logger: logger)
         let listed = try stack.ctl(["list_queues", "-p", stack.vhost, "--no-table-headers", "name"])
@@ -63,7 +63,7 @@ struct PipelineBench: AsyncParsableCommand {
         }
         var durability: [String] = []
         for setting in ["fsync", "synchronous_commit"] {
-            let rows = try await database.client.query("SELECT current_setting(\(setting))", logger: logger)
+            let rows = try await database.query("SELECT current_setting(\(setting))", logger: logger)
             for try await value in rows.decode(String.self) { durability.append("\(setting)=\(value)") }
         }
 
@@ -117,7 +117,7 @@ struct PipelineBench: AsyncParsableCommand {
         var report: Report
         do {
             for agency in EventMix.agencies {
-                try await database.client.query("""
+                try await database.query("""
                     INSERT INTO intake.agencies (code, name, kind, event_types) VALUES (\(agency.code), \(agency.code), \(agency.kind), \(agency.eventTypes))
                     ON CONFLICT (code) DO UPDATE SET event_types = excluded.event_types, kind = excluded.kind, active = true
                     """, logger: logger)

@@ -458,7 +458,7 @@ extension Suite {
             await reference.publish(count: 200, pupils: 1, window: 1, rate: 2000)
             _ = await suite.eventually(90) { try await checker.applied(run: run + "r").pipeline.count == 200 }
             func state(_ prefix: String) async throws -> String {
-                let rows = try await suite.database.client.query("""
+                let rows = try await suite.database.query("""
                     SELECT s.tier || ' ' || s.score FROM assessment.subjects s
                     WHERE s.subject_id IN (SELECT g.subject_id FROM assessment.signals g JOIN intake.outbox o ON o.message_id = g.event_id
                                            WHERE o.properties->>'correlationID' LIKE \(prefix + "-m%"))
@@ -546,7 +546,7 @@ extension Suite {
             try await suite.start("intake", retention)
             try await suite.start("assessment", retention)
             // An unsent row that is old: it must survive every housekeeping round.
-            try await suite.database.client.query("""
+            try await suite.database.query("""
                 INSERT INTO intake.outbox (message_id, exchange, routing_key, properties, body, created_at, next_attempt_at)
                 VALUES ('f20-unsent-canary', 'huhang.events', 'fault.canary.v1', '{"headers":{}}', '\\x7b7d', now() - interval '2 days', now() + interval '1 day')
                 ON CONFLICT (message_id) DO NOTHING
@@ -579,7 +579,7 @@ extension Suite {
                 return waiting == 0 && arriving == 0
             }
             let canary = try await suite.number("SELECT count(*)::int FROM intake.outbox WHERE message_id = 'f20-unsent-canary'")
-            try await suite.database.client.query("DELETE FROM intake.outbox WHERE message_id = 'f20-unsent-canary'", logger: suite.logger)
+            try await suite.database.query("DELETE FROM intake.outbox WHERE message_id = 'f20-unsent-canary'", logger: suite.logger)
             await suite.stopAll("intake")
             await suite.stopAll("assessment")
             // Bounds: what arrives within the retention plus one housekeeping round, with slack for a slow round.

@@ -106,12 +106,12 @@ struct Checker: Sendable {
     /// Times applied by intake (its inbox, keyed by the agency's message id) and end to end (assessment).
     func applied(run: String) async throws -> (intake: [String: Int], pipeline: [String: Int]) {
         var intake: [String: Int] = [:]
-        let first = try await database.client.query("""
+        let first = try await database.query("""
             SELECT message_id, count(*)::int FROM intake.inbox WHERE message_id LIKE \(run + "-%") GROUP BY 1
             """, logger: logger)
         for try await (id, count) in first.decode((String, Int).self) { intake[id] = count }
         var pipeline: [String: Int] = [:]
-        let end = try await database.client.query("""
+        let end = try await database.query("""
             SELECT o.properties->>'correlationID', count(DISTINCT a.message_id)::int
             FROM intake.outbox o JOIN assessment.inbox a ON a.message_id = o.message_id
             WHERE o.routing_key = 'report.accepted.v1' AND o.properties->>'correlationID' LIKE \(run + "-%")
@@ -120,7 +120,7 @@ struct Checker: Sendable {
         for try await (id, count) in end.decode((String, Int).self) { pipeline[id] = count }
         // Two report.accepted rows in intake's outbox for one agency message would be a duplicate even before
         // assessment sees them.
-        let doubled = try await database.client.query("""
+        let doubled = try await database.query("""
             SELECT properties->>'correlationID', count(*)::int FROM intake.outbox
             WHERE routing_key = 'report.accepted.v1' AND properties->>'correlationID' LIKE \(run + "-%")
             GROUP BY 1 HAVING count(*) > 1

@@ -25,7 +25,7 @@ struct FaultSuite: AsyncParsableCommand {
         try suite.stack.up()
         var verdicts: [Verdict] = []
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await suite.database.client.run() }
+            group.addTask { await suite.database.run() }
             do {
                 try await suite.ensure("intake")
                 try await suite.registerAgency()

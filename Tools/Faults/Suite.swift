@@ -75,7 +75,7 @@ final class Suite: @unchecked Sendable {
 
     /// The agency, registered with intake (which must have run its migrations) and the broker.
     func registerAgency() async throws {
-        try await database.client.query("""
+        try await database.query("""
             INSERT INTO intake.agencies (code, name, kind, event_types) VALUES (\(agencyCode), 'Fault suite school', 'school', '{report.incident.v1}')
             ON CONFLICT (code) DO UPDATE SET event_types = '{report.incident.v1}', active = true
             """, logger: logger)
@@ -89,7 +89,7 @@ final class Suite: @unchecked Sendable {
 
     /// A number from one SQL query.
     func number(_ query: PostgresQuery) async throws -> Int {
-        let rows = try await database.client.query(query, logger: logger)
+        let rows = try await database.query(query, logger: logger)
         for try await value in rows.decode(Int?.self) { return value ?? 0 }
         return 0
     }
