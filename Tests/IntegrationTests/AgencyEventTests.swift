@@ -64,7 +64,7 @@ struct AgencyEventTests {
     }
 
     func register(_ intake: RunningService<IntakeService>) async throws {
-        try await AgencyRegistry(database: intake.database).upsert(Agency(
+        try await AgencyStore(database: intake.database).upsert(Agency(
             code: "agency-demo", name: "Demo agency", kind: .school, eventTypes: Self.everyType, active: true))
     }
 

@@ -172,7 +172,7 @@ struct AssessmentTests {
         let subjects = valid.map { resolver.resolve(PersonRef(studentNumber: $0), schoolCode: school).subjectID }
 
         try await withServices([intake, assessment]) { () async throws in
-            try await AgencyRegistry(database: intake.database).upsert(Agency(
+            try await AgencyStore(database: intake.database).upsert(Agency(
                 code: "agency-demo", name: "Demo school", kind: .school, eventTypes: [ScreeningBatchV1.eventType.name], active: true))
             let replies = try await AgencyReplies.open(agency: "agency-demo")
             let agency = try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "agency-demo")

@@ -19,7 +19,7 @@ import Testing
 struct EndToEndTests {
     /// Registers the demo agency with intake, as an operator would.
     func registerDemoAgency(_ intake: RunningService<IntakeService>, eventTypes: [String] = [IncidentReportV1.eventType.name]) async throws {
-        try await AgencyRegistry(database: intake.database).upsert(Agency(
+        try await AgencyStore(database: intake.database).upsert(Agency(
             code: "agency-demo", name: "Demo school", kind: .school, eventTypes: eventTypes, active: true))
     }
 
@@ -263,7 +263,7 @@ struct GatewayTests {
         let report = #"{"externalId":"\#(externalID)","category":"bullying","immediateDanger":false,"occurredAt":"2026-11-18T08:00:00Z","schoolCode":"S-1","people":[{"role":"victim","studentNumber":"12"}]}"#
 
         try await withServices([intake]) { () async throws in
-            try await AgencyRegistry(database: intake.database).upsert(Agency(
+            try await AgencyStore(database: intake.database).upsert(Agency(
                 code: "agency-demo", name: "Demo school", kind: .school, eventTypes: [IncidentReportV1.eventType.name], active: true))
             let id = UUID().uuidString
             let accepted = try await post(report, id: id, token: agencyToken)

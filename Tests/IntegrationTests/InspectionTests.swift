@@ -32,7 +32,7 @@ struct InspectionTests {
             InspectionReportV1(externalID: TestEnvironment.unique("insp"), schoolCode: school, kind: .supervisoryPatrol, inspectedAt: at, checks: checks)
         }
         try await withServices([intake, inspection]) { () async throws in
-            try await AgencyRegistry(database: intake.database).upsert(Agency(
+            try await AgencyStore(database: intake.database).upsert(Agency(
                 code: "agency-demo", name: "Demo police station", kind: .police, eventTypes: [InspectionReportV1.eventType.name], active: true))
             let agency = try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "agency-demo")
             func send(_ report: InspectionReportV1) async throws {

@@ -85,7 +85,7 @@ struct IntakeFuzzTests {
         print("intake fuzz: seed \(Self.seed), \(Self.events) events")
 
         try await withServices([intake]) { () async throws in
-            try await AgencyRegistry(database: intake.database).upsert(Agency(
+            try await AgencyStore(database: intake.database).upsert(Agency(
                 code: "agency-demo", name: "Demo school", kind: .school, eventTypes: Contracts.agencyPayloads.map { $0.eventType.name }, active: true))
             let agency = try AMQPConfiguration(url: TestEnvironment.loadAgencyAMQPURL, connectionName: "fuzz")
             let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)

@@ -1,6 +1,4 @@
 import Foundation
-import Logging
-import PostgresNIO
 
 /// The identifiers one person reference carries, each a keyed hash (``SubjectResolver``).
 struct IdentifierKeys: Sendable, Hashable {
@@ -47,22 +45,6 @@ enum IdentifierRegistry {
         func subject(for keys: IdentifierKeys) -> String? {
             keys.identity.flatMap { known[$0] } ?? keys.student.flatMap { known[$0] }
         }
-    }
-
-    /// Resolves the identifiers of everyone an event names, in one query.
-    /// - Parameters:
-    ///   - named: Each person's identifiers.
-    ///   - resolver: Gives a new person's subject id.
-    ///   - connection: The handler's transaction.
-    static func resolve(_ named: [IdentifierKeys], on connection: PostgresConnection, logger: Logger) async throws -> Resolution {
-        let keys = Array(Set(named.flatMap { [$0.identity, $0.student, $0.candidate].compactMap { $0 } }))
-        var known: [String: String] = [:]
-        if !keys.isEmpty {
-            let rows = try await connection.query(
-                "SELECT key, subject_id FROM intake.identifiers WHERE key = ANY(\(keys)::text[])", logger: logger)
-            for try await (key, subject) in rows.decode((String, String).self) { known[key] = subject }
-        }
-        return plan(named, known: known)
     }
 
     /// What to learn and what to ask the task force, given the subjects of the keys already known.

@@ -2,41 +2,7 @@ import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
-import PostgresNIO
 import ServiceKit
-import Storage
-
-/// The answer intake gave about each event, for `GET /v1/events/{id}` and the gateway's replies.
-struct EventStatus: Sendable {
-    let database: Database
-
-    static func record(_ receipt: IntakeReceiptV1, agency: String, on connection: PostgresConnection, logger: Logger) async throws {
-        let reasons = String(decoding: try JSONEncoder().encode(receipt.reasons), as: UTF8.self)
-        try await connection.query("""
-            INSERT INTO intake.event_status (event_id, agency, event_type, external_id, status, reasons, report_id, at, accepted_rows, rejected_rows)
-            VALUES (\(receipt.eventID), \(agency), \(receipt.eventType), \(receipt.externalID), \(receipt.status.rawValue),
-                    \(reasons)::jsonb, \(receipt.reportID), \(receipt.at), \(receipt.acceptedRows), \(receipt.rejectedRows))
-            ON CONFLICT (event_id) DO NOTHING
-            """, logger: logger)
-    }
-
-    /// The receipt for an event, if the agency sent it.
-    func receipt(eventID: String, agency: String) async throws -> IntakeReceiptV1? {
-        let rows = try await database.query("""
-            SELECT event_type, external_id, status, reasons::text, report_id, at, refused_by, accepted_rows, rejected_rows FROM intake.event_status
-            WHERE event_id = \(eventID) AND agency = \(agency)
-            """, logger: database.logger)
-        for try await (type, externalID, status, reasons, reportID, at, refusedBy, acceptedRows, rejectedRows)
-            in rows.decode((String, String?, String, String, String?, Date, String?, Int?, Int?).self) {
-            return IntakeReceiptV1(
-                eventID: eventID, eventType: type, externalID: externalID, status: IntakeReceiptV1.Status(rawValue: status) ?? .rejected,
-                reasons: (try? JSONDecoder().decode([FieldError].self, from: Data(reasons.utf8))) ?? [], reportID: reportID, at: at,
-                refusedBy: refusedBy, acceptedRows: acceptedRows, rejectedRows: rejectedRows)
-        }
-        return nil
-    }
-}
 
 /// The HTTP gateway, for agencies that cannot speak AMQP: the same events,
 /// validation, registry and idempotency as the bus, with the receipt as the
@@ -52,24 +18,28 @@ struct EventStatus: Sendable {
 /// Answers 202 accepted, 200 duplicate, 400 rejected, 403 forbidden, 409
 /// conflict — each with the receipt — or 503 when the database is away.
 /// `GET /v1/events/{id}` gives the receipt again, only to the agency that sent it.
-enum GatewayRoutes {
-    static func add(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher, status: EventStatus, agencies: AgencyRegistry) {
-        v1.post("events") { request, context in
-            try await receive(request, context, events: events, status: status, agencies: agencies)
-        }
-        v1.get("events/:id") { _, context in
-            let identity = try context.requireIdentity()
-            let id = try context.parameters.require("id")
-            guard let receipt = try await status.receipt(eventID: id, agency: identity.agency) else {
-                throw HTTPError(.notFound, message: "no event \(id) from \(identity.agency)")
-            }
-            return try JSONResponse.make(receipt)
-        }
+struct EventRoutes {
+    /// Runs intake's own handlers on what arrives over HTTP, as the consumer does for the bus.
+    let dispatcher: EventDispatcher
+    let events: EventStore
+    let agencies: AgencyStore
+
+    var collection: RouteCollection<HuhangRequestContext> {
+        RouteCollection(context: HuhangRequestContext.self)
+            .post(use: receive)
+            .get(":id", use: receipt)
     }
 
-    static func receive(
-        _ request: Request, _ context: HuhangRequestContext, events: EventDispatcher, status: EventStatus, agencies: AgencyRegistry
-    ) async throws -> Response {
+    @Sendable func receipt(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let id = try context.parameters.require("id")
+        guard let receipt = try await events.receipt(eventID: id, agency: identity.agency) else {
+            throw HTTPError(.notFound, message: "no event \(id) from \(identity.agency)")
+        }
+        return try JSONResponse.make(receipt)
+    }
+
+    @Sendable func receive(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         guard identity.role == "agency" else {
             throw HTTPError(.forbidden, message: "events are sent with an agency's token (role agency)")
@@ -95,14 +65,14 @@ enum GatewayRoutes {
             traceparent: request.headers[HTTPField.Name("traceparent")!].flatMap { TraceContext(traceparent: $0)?.traceparent }
                 ?? TraceContext.random().traceparent)
         envelope.sender = identity.agency
-        let outcome = await events.dispatch(envelope, body: Array(buffer: body), holdWhileUnavailable: false)
+        let outcome = await dispatcher.dispatch(envelope, body: Array(buffer: body), holdWhileUnavailable: false)
         switch outcome {
         case .applied, .duplicate, .setAside(_):
-            guard let receipt = try await status.receipt(eventID: id, agency: identity.agency) else {
+            guard let receipt = try await events.receipt(eventID: id, agency: identity.agency) else {
                 // The id was used before by another agency.
                 throw HTTPError(.conflict, message: "ce-id \(id) is already taken; use a new id")
             }
-            return try JSONResponse.make(receipt, status: httpStatus(receipt.status))
+            return try JSONResponse.make(receipt, status: Self.httpStatus(receipt.status))
         case .rejected(let reason):
             throw HTTPError(.badRequest, message: reason)
         case .failed:

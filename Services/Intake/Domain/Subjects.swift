@@ -2,22 +2,7 @@ import Contracts
 import Crypto
 import Foundation
 import Logging
-import PostgresNIO
 import ServiceKit
-
-/// Intake's own settings.
-///
-/// | variable | default | meaning |
-/// |---|---|---|
-/// | `SUBJECT_HASH_KEY` | a development key (logged as a warning) | secret key of the keyed hash that turns identities into subject ids; at least 32 characters |
-/// | `SUBJECT_HASH_KEY_FILE` | — | read the key from this file instead |
-struct IntakeConfiguration {
-    var subjectHashKey: String?
-
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        subjectHashKey = try EnvironmentReader(environment).secret("SUBJECT_HASH_KEY")
-    }
-}
 
 /// Turns the people named in an event into stable subject ids without keeping
 /// their identities: a keyed hash (HMAC-SHA256) of the identity number, else
@@ -164,42 +149,5 @@ struct Acceptance {
             links.append(Link(subjectID: subjectID, role: role, kind: kind, identity: identity))
         }
         return subjectID
-    }
-
-    /// Claims (agency, event type, external id) for this event and writes its
-    /// subject links, in one statement; the links are written only with the claim.
-    /// - Returns: `true` when the event is new; `false` when the external id was taken before.
-    func claim(
-        eventID: String, type: String, externalID: String, contentHash: String, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Bool {
-        let learned = resolution?.learned ?? []
-        let matches = resolution?.candidates ?? []
-        let rows = try await connection.query("""
-            WITH claimed AS (
-                INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash, channel)
-                VALUES (\(intakeID)::uuid, \(eventID), \(agency), \(type), \(externalID), \(contentHash), \(channel))
-                ON CONFLICT (agency, event_type, external_id) DO NOTHING
-                RETURNING intake_id),
-            linked AS (
-                INSERT INTO intake.subject_links (intake_id, subject_id, role, match_kind, identity)
-                SELECT claimed.intake_id, s, r, k, CASE WHEN i = '' THEN NULL ELSE decode(i, 'base64') END
-                FROM claimed, unnest(\(links.map(\.subjectID))::text[], \(links.map(\.role))::text[], \(links.map(\.kind.rawValue))::text[],
-                                     \(links.map { $0.identity.map { Data($0).base64EncodedString() } ?? "" })::text[]) AS t(s, r, k, i)
-                ON CONFLICT DO NOTHING),
-            learned AS (
-                INSERT INTO intake.identifiers (key, subject_id, kind)
-                SELECT k, s, kd FROM claimed, unnest(\(learned.map(\.key))::text[], \(learned.map(\.subjectID))::text[],
-                                                     \(learned.map(\.kind))::text[]) AS t(k, s, kd)
-                ON CONFLICT (key) DO NOTHING),
-            candidates AS (
-                INSERT INTO intake.match_candidates (subject_id, other_subject_id, basis, intake_id)
-                SELECT a, b, basis, claimed.intake_id FROM claimed, unnest(\(matches.map(\.subjectID))::text[],
-                                                                          \(matches.map(\.otherSubjectID))::text[],
-                                                                          \(matches.map(\.basis))::text[]) AS t(a, b, basis)
-                ON CONFLICT DO NOTHING)
-            SELECT count(*)::int FROM claimed
-            """, logger: logger)
-        for try await claimed in rows.decode(Int.self) { return claimed == 1 }
-        return false
     }
 }

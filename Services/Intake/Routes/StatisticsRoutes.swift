@@ -1,0 +1,36 @@
+import Contracts
+import Foundation
+import Hummingbird
+import ServiceKit
+
+/// What reached Huhang over a period, for the task force and operators: accepted events by type,
+/// incident reports by the channel they came through (QR code, 110 mailbox, hotline, patrol, walk-in…),
+/// refusals by kind, and candidate matches waiting for the task force. Counts only; no one is named.
+///
+///     GET /v1/stats?since=2026-11-01&until=2026-12-01     (roles task-force, operator; default the last 30 days)
+struct StatisticsRoutes {
+    let events: EventStore
+    let clock: any WallClock
+
+    var collection: RouteCollection<HuhangRequestContext> {
+        RouteCollection(context: HuhangRequestContext.self).get(use: statistics)
+    }
+
+    @Sendable func statistics(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        let query = request.uri.queryParameters
+        let until = try Self.day(query["until"].map(String.init), field: "until") ?? clock.now()
+        let since = try Self.day(query["since"].map(String.init), field: "since") ?? until.addingTimeInterval(-30 * 86_400)
+        guard since < until else { throw HTTPError(.badRequest, message: "since must be before until") }
+        return try JSONResponse.make(try await events.statistics(since: since, until: until))
+    }
+
+    /// A `YYYY-MM-DD` day (midnight, China Standard Time) or a full RFC 3339 time.
+    static func day(_ text: String?, field: String) throws -> Date? {
+        guard let text, !text.isEmpty else { return nil }
+        if let time = ContractCoding.parseTime(text) { return time }
+        if let day = ContractCoding.parseTime(text + "T00:00:00+08:00") { return day }
+        throw HTTPError(.badRequest, message: "\(field) is a day (YYYY-MM-DD) or a time (RFC 3339)")
+    }
+}
