@@ -248,7 +248,7 @@ struct AssessmentTests {
             // The explanation: tier, score, each factor with its weight, the model, the history.
             let (status, text) = try await call("GET", "/v1/subjects/\(subject)/risk", agency: "district-tf", role: "task-force")
             #expect(status == 200)
-            let risk = try ContractCoding.decoder().decode(AssessmentRoutes.SubjectRisk.self, from: Data(text.utf8))
+            let risk = try ContractCoding.decoder().decode(SubjectStore.SubjectRisk.self, from: Data(text.utf8))
             #expect(risk.tier == "medium" && risk.score == 35 && risk.modelVersion == "cangshan-21.v1")
             #expect(Set(risk.factors.map(\.id)) == ["enrolled_absent", "left_behind"])
             #expect(risk.factors.first { $0.id == "enrolled_absent" }?.weight == 25)

@@ -233,6 +233,20 @@ enum AssessmentStore {
 }
 
 extension AssessmentStore {
+    /// Takes up to `limit` subjects due for re-assessment (a signal ageing out, a new model), locked for
+    /// this transaction; replicas skip each other's.
+    static func claimDueForReview(now: Date, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT subject_id FROM assessment.subjects WHERE review_at <= \(now)
+            ORDER BY subject_id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            """, logger: logger)
+        var due: [String] = []
+        for try await id in rows.decode(String.self) { due.append(id) }
+        return due
+    }
+}
+
+extension AssessmentStore {
     /// Seals or unseals what a minor is said to have done (档案封存): their offence signals (case leads,
     /// reports naming them as the alleged perpetrator) are kept but no longer counted or shown; ledger
     /// entries and past assessments that came from them are hidden; the subject is re-assessed without them.

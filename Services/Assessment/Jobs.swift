@@ -23,12 +23,7 @@ struct ReviewSweep: Sendable {
     @discardableResult
     func reviewOnce(now: Date) async throws -> Int {
         try await database.withTransaction { connection in
-            let rows = try await connection.query("""
-                SELECT subject_id FROM assessment.subjects WHERE review_at <= \(now)
-                ORDER BY subject_id LIMIT \(configuration.reviewBatch) FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-            var due: [String] = []
-            for try await id in rows.decode(String.self) { due.append(id) }
+            let due = try await AssessmentStore.claimDueForReview(now: now, limit: configuration.reviewBatch, on: connection, logger: logger)
             guard !due.isEmpty else { return 0 }
             let model = try await model.current(on: connection, logger: logger)
             let emissions = try await AssessmentStore.apply(

@@ -1,0 +1,20 @@
+import Foundation
+import Hummingbird
+import ServiceKit
+
+/// Subjects by tier, ledger, school and district. Counts only.
+///
+///     GET /v1/stats     (the task force, operators)
+struct StatisticsRoutes {
+    let subjects: SubjectStore
+
+    var collection: RouteCollection<HuhangRequestContext> {
+        RouteCollection(context: HuhangRequestContext.self).get(use: statistics)
+    }
+
+    @Sendable func statistics(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        return try JSONResponse.make(try await subjects.statistics())
+    }
+}
