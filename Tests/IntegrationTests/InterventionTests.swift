@@ -60,7 +60,7 @@ struct InterventionTests {
             // The first response is the school's, due in an hour (critical).
             let first = try await call("GET", "/v1/units/\(school)/tasks", as: school)
             #expect(first.status == 200 && first.body.contains("first_response"))
-            let firstTask = try #require(try JSONDecoder.contracts.decode([InterventionRoutes.TaskLine].self, from: Data(first.body.utf8)).first)
+            let firstTask = try #require(try JSONDecoder.contracts.decode([TaskStore.TaskLine].self, from: Data(first.body.utf8)).first)
             #expect(abs(firstTask.dueAt.timeIntervalSince(clock.now()) - 3600) < 2)
             // Another agency may not read the case; the school may (it has a task); each read is audited.
             #expect(try await call("GET", "/v1/cases/\(caseID)", as: "other-school").status == 403)
@@ -82,7 +82,7 @@ struct InterventionTests {
             let plan = #"{"measures":[{"measure":"counselling","unit":"\#(school)"},{"measure":"family_education","unit":"women-federation-370102"}]}"#
             #expect(try await call("POST", "/v1/cases/\(caseID)/plan", as: "tf", role: "task-force", body: plan).status == 201)
             #expect(try await call("POST", "/v1/cases/\(caseID)/plan", as: "tf", role: "task-force", body: #"{"measures":[{"measure":"astrology","unit":"x"}]}"#).status == 400)
-            let tasks = try JSONDecoder.contracts.decode(InterventionRoutes.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", as: "tf", role: "task-force").body.utf8)).tasks
+            let tasks = try JSONDecoder.contracts.decode(CaseStore.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", as: "tf", role: "task-force").body.utf8)).tasks
             #expect(tasks.map(\.measure) == ["first_response", "counselling", "family_education"])
             let counselling = tasks[1].taskID, family = tasks[2].taskID
 
@@ -140,7 +140,7 @@ struct InterventionTests {
                 AND convert_from(body, 'UTF8') LIKE \("%\(caseID)%") AND convert_from(body, 'UTF8') LIKE '%"tasksCancelled":1%' AND convert_from(body, 'UTF8') LIKE '%"tasksCompleted":2%'
                 """)
             #expect(closed == 1)
-            let chronology = try JSONDecoder.contracts.decode(InterventionRoutes.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", as: "tf", role: "task-force").body.utf8)).chronology
+            let chronology = try JSONDecoder.contracts.decode(CaseStore.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", as: "tf", role: "task-force").body.utf8)).chronology
             #expect(chronology.map(\.kind) == [
                 "opened", "task_assigned", "team", "task_assigned", "task_assigned", "task_completed", "task_accepted", "task_completed",
                 "task_cancelled", "followup", "closed", "reopened",
@@ -281,7 +281,7 @@ struct InterventionTests {
             func inLedger() async throws -> Bool { try await call("GET", "/v1/units/\(school)/tasks", "tf/task-force", nil).body.contains(caseID) }
             func opened() async throws -> Int {
                 let body = try await call("GET", "/v1/daily", "tf/task-force", nil).body
-                return try JSONDecoder().decode(CaseStore.Summary.self, from: Data(body.utf8)).casesOpened
+                return try JSONDecoder().decode(ReportStore.Summary.self, from: Data(body.utf8)).casesOpened
             }
             #expect(try await listed())
             #expect(try await inLedger())
@@ -383,7 +383,7 @@ struct InterventionTests {
             // A plan's specialised-school measure is a referral too; its outcome completes the task.
             let plan = #"{"measures":[{"measure":"specialised_school","unit":"education-370102"}]}"#
             #expect(try await call("POST", "/v1/cases/\(caseID)/plan", "tf/task-force", plan).status == 201)
-            let task = try #require(try JSONDecoder.contracts.decode(InterventionRoutes.CaseDetail.self, from: Data(
+            let task = try #require(try JSONDecoder.contracts.decode(CaseStore.CaseDetail.self, from: Data(
                 try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).body.utf8)).tasks.first { $0.measure == "specialised_school" })
             #expect(try await call("POST", "/v1/referrals/\(task.taskID)/outcome", "education-370102/caseworker", #"{"outcome":"granted"}"#).status == 400)
             #expect(try await call("POST", "/v1/referrals/\(task.taskID)/outcome", "education-370102/caseworker", #"{"outcome":"back_to_school"}"#).status == 204)
@@ -432,7 +432,7 @@ struct InterventionTests {
     @Test("the daily summary and digest match a day of known numbers; follow-up visits fall due by tier, once each")
     func dailyLoop() async throws {
         // A day of its own, years ahead, so that nothing else was counted on it.
-        let calendar = CaseStore.calendar
+        let calendar = Periods.calendar
         let day = calendar.date(byAdding: .day, value: Int.random(in: 2_000...20_000), to: calendar.startOfDay(for: Date()))!
         let clock = ManualWallClock(day.addingTimeInterval(9 * 3600))  // 09:00 China Standard Time
         let port = try freePort()
@@ -441,16 +441,16 @@ struct InterventionTests {
         let call = try calls(port: port)
         let subjects = (0..<3).map { _ in Self.subjectID() }
         let school = "370102-" + TestEnvironment.unique("D")
-        let dayText = CaseStore.dayText(day), nextText = CaseStore.dayText(day.addingTimeInterval(86_400))
-        func daily(_ date: String) async throws -> CaseStore.Summary {
-            try JSONDecoder().decode(CaseStore.Summary.self, from: Data(try await call("GET", "/v1/daily?date=\(date)", "tf/task-force", nil).body.utf8))
+        let dayText = Periods.day(day), nextText = Periods.day(day.addingTimeInterval(86_400))
+        func daily(_ date: String) async throws -> ReportStore.Summary {
+            try JSONDecoder().decode(ReportStore.Summary.self, from: Data(try await call("GET", "/v1/daily?date=\(date)", "tf/task-force", nil).body.utf8))
         }
         try await withServices([intervention]) { () async throws in
             // What is still open from before counts at the end of any later day: measured first.
             let base = try await daily(dayText), baseNext = try await daily(nextText)
             // The quarter may hold an earlier run's random day: counted before, compared after.
-            func quarterSummary() async throws -> CaseStore.Summary {
-                try JSONDecoder().decode(CaseStore.Summary.self, from: Data(try await call("GET", "/v1/summary?period=quarter&date=\(dayText)", "tf/task-force", nil).body.utf8))
+            func quarterSummary() async throws -> ReportStore.Summary {
+                try JSONDecoder().decode(ReportStore.Summary.self, from: Data(try await call("GET", "/v1/summary?period=quarter&date=\(dayText)", "tf/task-force", nil).body.utf8))
             }
             let baseQuarter = try await quarterSummary()
             let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-daily"), logger: TestEnvironment.logger)
@@ -465,19 +465,19 @@ struct InterventionTests {
             let plan = #"{"measures":[{"measure":"counselling","unit":"\#(school)"},{"measure":"legal_education","unit":"justice-370102"}]}"#
             #expect(try await call("POST", "/v1/cases/\(cases[0])/plan", "tf/task-force", plan).status == 201)
             func firstTask(_ caseID: String) async throws -> String {
-                let detail = try JSONDecoder.contracts.decode(InterventionRoutes.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).body.utf8))
+                let detail = try JSONDecoder.contracts.decode(CaseStore.CaseDetail.self, from: Data(try await call("GET", "/v1/cases/\(caseID)", "tf/task-force", nil).body.utf8))
                 return detail.tasks[0].taskID
             }
             #expect(try await call("POST", "/v1/tasks/\(try await firstTask(cases[1]))/feedback", "\(school)/caseworker", #"{"status":"completed"}"#).status == 204)
             #expect(try await call("POST", "/v1/tasks/\(try await firstTask(cases[2]))/cancel", "tf/task-force", #"{"reason":"moved to another district"}"#).status == 204)
             #expect(try await call("POST", "/v1/cases/\(cases[2])/close", "tf/task-force", #"{"review":"handed over"}"#).status == 204)
 
-            #expect(try await daily(dayText) == CaseStore.Summary(
+            #expect(try await daily(dayText) == ReportStore.Summary(
                 casesOpened: 3, tasksAssigned: 5, tasksLate: 0, tasksCompleted: 1, casesClosed: 1, openCases: base.openCases + 2,
                 lateTasksOutstanding: base.lateTasksOutstanding))
             // Two days on: case 1's first response (due the next morning) went late that day.
             clock.advance(by: 2 * 86_400)
-            #expect(try await daily(nextText) == CaseStore.Summary(
+            #expect(try await daily(nextText) == ReportStore.Summary(
                 casesOpened: 0, tasksAssigned: 0, tasksLate: 1, tasksCompleted: 0, casesClosed: 0, openCases: baseNext.openCases + 2,
                 lateTasksOutstanding: baseNext.lateTasksOutstanding + 1))
             // The quarter holds both days.

@@ -116,7 +116,7 @@ struct NotificationTests {
                 INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(dead), 'webhook', \("http://127.0.0.1:\(try freePort())/hook"), 's')
                 """)
             let configuration = try NotificationConfiguration(environment: ["NOTIFY_MAX_ATTEMPTS": "2", "NOTIFY_RETRY_BASE_MS": "100"])
-            let dispatcher = Dispatcher(database: notification.database, configuration: configuration, clock: SystemWallClock(), cipher: try PersonalDataCipher.fromEnvironment(logger: TestEnvironment.logger), logger: TestEnvironment.logger)
+            let sender = DeliverySender(database: notification.database, configuration: configuration, clock: SystemWallClock(), cipher: try PersonalDataCipher.fromEnvironment(logger: TestEnvironment.logger), logger: TestEnvironment.logger)
             let publisher = Publisher(configuration: try TestEnvironment.amqp("notification-fail"), logger: TestEnvironment.logger)
             for unit in [dead, alive] {
                 let task = TaskAssignedV1(
@@ -129,9 +129,9 @@ struct NotificationTests {
             #expect(try await eventually {
                 try await count(notification.database, "SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(alive) AND status = 'delivered'") == 1
             })
-            // With a short-fused dispatcher: the dead endpoint is tried twice, then failed with the reason.
+            // With a short-fused sender: the dead endpoint is tried twice, then failed with the reason.
             #expect(try await eventually(timeout: .seconds(30)) {
-                try await dispatcher.dispatchOnce()
+                try await sender.sendOnce()
                 return try await count(notification.database, """
                     SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(dead) AND channel = 'webhook' AND status = 'failed'
                     AND last_error LIKE 'request failed%' AND attempts >= 2

@@ -1,6 +1,8 @@
 import Contracts
 import Foundation
+import Messaging
 @testable import Notification
+import ServiceKit
 import Testing
 
 @Suite("Quiet hours")
@@ -50,17 +52,29 @@ struct TemplateTests {
             taskID: "t", caseID: "2a7d9c1e-3f4b-4e8a", subjectID: "s-00000000000000000000000000000006", unit: "school-1",
             measure: "counselling", tier: .high, dueAt: due, urgent: false)
         let body = Array(try ContractCoding.encoder().encode(task))
-        let notice = try #require(try Routing.notice(type: TaskAssignedV1.eventType.name, body: body, taskForce: "tf"))
+        let notice = Notices.notice(for: try ContractCoding.decoder().decode(TaskAssignedV1.self, from: Data(body)), taskForce: "tf")
         #expect(notice.text("zh") == "新任务：心理辅导（counselling），案件 2a7d9c1e，风险高，请于 2026-11-18 19:06 前完成")
         #expect(notice.text("en") == "Task counselling for case 2a7d9c1e (tier high) due 2026-11-18 19:06 CST")
         #expect(notice.text("fr") == notice.chinese)
         #expect(notice.roles["unit"] == "school-1")
         // Every routed type has words in both languages.
-        #expect(Routing.types.count == 9)
+        let handlers = NotificationHandlers(
+            configuration: try NotificationConfiguration(environment: [:]), clock: SystemWallClock(),
+            cipher: try PersonalDataCipher(secret: String(repeating: "k", count: 32)))
+        // One typed handler per consumed event, all bound from huhang.events.
+        var registry = HandlerRegistry()
+        handlers.register(&registry)
+        #expect(registry.bindings.allSatisfy { $0.exchange == ExchangeName.events })
+        let told = [
+            TaskAssignedV1.eventType, TaskOverdueV1.eventType, CaseEscalatedV1.eventType, ReferralRequestedV1.eventType,
+            HazardOverdueV1.eventType, RatingChangedV1.eventType, FollowUpDueV1.eventType, DailyDigestV1.eventType, RiskAssessedV1.eventType,
+        ]
+        #expect(handlers.noticeTypes == told)
+        #expect(Set(registry.bindings.map(\.routingKey)) == Set((told + [CareTeamChangedV1.eventType, CaseClosedV1.eventType]).map(\.name)))
         // What is not routed, or not critical enough, makes no notice.
         let low = RiskAssessedV1(
             subjectID: "s-00000000000000000000000000000006", tier: .high, previousTier: nil, score: 40, reasons: [], modelVersion: "m",
             provisional: false, urgent: false, schoolCode: nil, assessedAt: due)
-        #expect(try Routing.notice(type: RiskAssessedV1.eventType.name, body: Array(try ContractCoding.encoder().encode(low)), taskForce: "tf") == nil)
+        #expect(Notices.notice(for: low, taskForce: "tf") == nil)
     }
 }

@@ -2,34 +2,16 @@ import Contracts
 import Foundation
 import Logging
 import PostgresNIO
-import ServiceKit
 
-/// The care teams notification may tell of a case: roles, units and sealed
-/// contacts from `careteam.changed.v1`, newest wins; forgotten when the case
-/// closes (`case.closed.v1`), told again by intervention on reopening.
-enum CareTeams {
-    struct Member {
-        var role: CareTeamChangedV1.Member.Role
-        var contact: [UInt8]
-    }
-
-    /// A care-team member's recipient id: the case and the role, never the person.
-    static func recipient(caseID: String, role: CareTeamChangedV1.Member.Role) -> String { "care-team:\(caseID):\(role.rawValue)" }
-
-    /// The channel an opened contact is reached on, as the contract defines it.
-    static func channel(of contact: [UInt8]) -> String? {
-        CareTeamChangedV1.Member.channel(ofContact: String(decoding: contact, as: UTF8.self))
-    }
-
+/// The care teams notification may tell of a case (`notification.care_team_cases`, `notification.care_teams`):
+/// the newest announcement wins; a closed case's contacts are forgotten.
+struct CareTeamStore: Sendable {
     /// Keeps a team as announced, unless a newer announcement or the case's closing was already applied.
-    static func apply(_ team: CareTeamChangedV1, cipher: PersonalDataCipher, on connection: PostgresConnection, logger: Logger) async throws -> HandlerResult {
-        var sealed: [[UInt8]] = []
-        for member in team.members {
-            guard let bytes = Data(base64Encoded: member.contact).map(Array.init), (try? cipher.open(bytes)) != nil else {
-                throw MessageRejection("the \(member.role.rawValue)'s contact is not sealed with a key this deployment holds")
-            }
-            sealed.append(bytes)
-        }
+    /// - Parameters:
+    ///   - team: The announcement.
+    ///   - sealed: Each member's contact, sealed, in the order of `team.members`.
+    ///   - connection: The handler's transaction.
+    static func apply(_ team: CareTeamChangedV1, sealed: [[UInt8]], on connection: PostgresConnection, logger: Logger) async throws {
         let newer = try await connection.query("""
             INSERT INTO notification.care_team_cases (case_id, changed_at, closed) VALUES (\(team.caseID), \(team.at), false)
             ON CONFLICT (case_id) DO UPDATE SET changed_at = excluded.changed_at, closed = false
@@ -38,18 +20,21 @@ enum CareTeams {
             """, logger: logger)
         var applies = false
         for try await _ in newer { applies = true }
-        guard applies else { return .applied }
+        guard applies else { return }
         try await connection.query("DELETE FROM notification.care_teams WHERE case_id = \(team.caseID)", logger: logger)
         try await connection.query("""
             INSERT INTO notification.care_teams (case_id, role, unit, contact)
             SELECT \(team.caseID), r, nullif(u, ''), c FROM unnest(\(team.members.map(\.role.rawValue))::text[], \(team.members.map { $0.unit ?? "" })::text[],
                                                    \(sealed.map { ByteBuffer(bytes: $0) })::bytea[]) AS t(r, u, c)
             """, logger: logger)
-        return .applied
     }
 
     /// Forgets a closed case's contacts; an announcement older than the closing is then ignored.
-    static func forget(caseID: String, at: Date, on connection: PostgresConnection, logger: Logger) async throws -> HandlerResult {
+    /// - Parameters:
+    ///   - caseID: The case.
+    ///   - at: When it closed.
+    ///   - connection: The handler's transaction.
+    static func forget(caseID: String, at: Date, on connection: PostgresConnection, logger: Logger) async throws {
         let closing = try await connection.query("""
             INSERT INTO notification.care_team_cases (case_id, changed_at, closed) VALUES (\(caseID), \(at), true)
             ON CONFLICT (case_id) DO UPDATE SET changed_at = excluded.changed_at, closed = true
@@ -59,20 +44,19 @@ enum CareTeams {
         for try await _ in closing {
             try await connection.query("DELETE FROM notification.care_teams WHERE case_id = \(caseID)", logger: logger)
         }
-        return .applied
     }
 
-    /// The members of a case's team in the given roles.
+    /// The members of a case's team in the given roles, by role.
     static func members(
         of caseID: String, roles: Set<CareTeamChangedV1.Member.Role>, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [Member] {
+    ) async throws -> [CareTeam.Member] {
         let rows = try await connection.query("""
             SELECT role, contact FROM notification.care_teams WHERE case_id = \(caseID) AND role = ANY(\(roles.map(\.rawValue))::text[]) ORDER BY role
             """, logger: logger)
-        var members: [Member] = []
+        var members: [CareTeam.Member] = []
         for try await (role, contact) in rows.decode((String, ByteBuffer).self) {
             guard let role = CareTeamChangedV1.Member.Role(rawValue: role) else { continue }
-            members.append(Member(role: role, contact: Array(buffer: contact)))
+            members.append(CareTeam.Member(role: role, contact: Array(buffer: contact)))
         }
         return members
     }

@@ -1,0 +1,227 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import ServiceKit
+
+/// What intervention does with each event it consumes: cases opened or attached to, tasks assigned with
+/// deadlines by tier, units' feedback applied, referrals tracked, seal orders and deliveries recorded.
+struct InterventionHandlers: Sendable {
+    let stores: InterventionStores
+    let configuration: InterventionConfiguration
+    let clock: any WallClock
+
+    var cases: CaseStore { stores.cases }
+    var tasks: TaskStore { stores.tasks }
+    var referrals: ReferralStore { stores.referrals }
+
+    func register(_ handlers: inout HandlerRegistry) {
+        // A subject at high or critical gets a case (or the signal attaches to the open one) and a first-response task.
+        handlers.on(RiskAssessedV1.self) { assessed, context in
+            guard assessed.tier >= .high else { return .applied }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let reason = "risk assessed \(assessed.tier.rawValue)\(assessed.urgent ? ", urgent" : ""): "
+                + assessed.reasons.prefix(5).joined(separator: "; ")
+            let (caseID, opened, emissions) = try await cases.openOrAttach(
+                subjectID: assessed.subjectID, tier: assessed.tier, schoolCode: assessed.schoolCode, reason: reason, by: actor, at: now,
+                on: context.connection)
+            try await context.emit(emissions)
+            // A case without a first response yet, or a rise to critical, needs one from the school (or the task force).
+            let hasFirstResponse = try await tasks.hasTask(caseID, measure: .firstResponse, on: context.connection)
+            guard opened || !hasFirstResponse || (assessed.tier == .critical && assessed.previousTier != .critical) else { return .applied }
+            let assigned = try await tasks.assign(
+                caseID: caseID, subjectID: assessed.subjectID, unit: assessed.schoolCode ?? configuration.taskForceUnit,
+                measure: .firstResponse, tier: assessed.tier, urgent: assessed.urgent,
+                due: configuration.firstResponseDue(assessed.tier, from: now), by: actor, at: now, on: context.connection)
+            let event = try await context.emit(assigned, subject: caseID)
+            try await tasks.recordAssignedEvent(event.id, taskID: assigned.taskID, on: context.connection)
+            return .applied
+        }
+
+        // A unit's feedback on its task, through intake.
+        handlers.on(TaskFeedbackAcceptedV1.self) { feedback, context in
+            let status: TaskUpdatedV1.Status = switch feedback.status {
+            case .accepted: .accepted
+            case .progress: .progress
+            case .completed: .completed
+            case .rejected: .rejected
+            }
+            do {
+                let emissions = try await tasks.update(
+                    taskID: feedback.taskID, unit: feedback.unit, status: status, note: feedback.note, reason: feedback.reason,
+                    by: .event(context.envelope.id), at: clock.now(), on: context.connection)
+                try await context.emit(emissions)
+                return .applied
+            } catch let error as InterventionError {
+                // Feedback on someone else's task, an unknown one, or out of order: kept aside with the reason,
+                // and the sending unit hears why through intake (a second receipt).
+                let field = error.code == .invalid ? "/reason" : error.code == .conflict ? "/status" : "/taskId"
+                try await context.emit(EventRefusedV1(
+                    intakeID: feedback.intakeID, eventType: TaskFeedbackV1.eventType.name, service: InterventionService.name,
+                    reasons: [FieldError(field: field, problem: error.description)], at: clock.now()), subject: feedback.intakeID)
+                context.logger.notice("task feedback refused", metadata: [
+                    "intervention.task": "\(feedback.taskID)", "intervention.unit": "\(feedback.unit)", "intervention.refusal": "\(error.code)",
+                ])
+                return .setAside(reason: error.description)
+            }
+        }
+
+        // "School blows the whistle, departments report": an incident a school reports opens a case for
+        // each victim (else each person reported) and sets the departments that must act to work, with deadlines.
+        handlers.on(ReportAcceptedV1.self) { report, context in
+            guard let school = report.schoolCode else { return .applied }
+            let victims = report.subjects.filter { $0.role == .victim }
+            let people = victims.isEmpty ? report.subjects.filter { $0.role == .allegedPerpetrator } : victims
+            guard !people.isEmpty else { return .applied }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let tier: RiskTier = report.immediateDanger ? .critical : .high
+            var units = Departments.units(try await stores.units.departments(for: report.category, on: context.connection), schoolCode: school)
+            // 一校一警, 法治副校长: the school's police officer and legal vice-principal stand on every bullying and violence case.
+            if [.bullying, .violence].contains(report.category) {
+                for unit in try await stores.units.schoolUnits(school, on: context.connection) where !units.contains(unit) { units.append(unit) }
+            }
+            for person in people {
+                let (caseID, _, emissions) = try await cases.openOrAttach(
+                    subjectID: person.subjectID, tier: tier, schoolCode: school,
+                    reason: "\(report.category.rawValue) reported by \(report.agency)\(report.immediateDanger ? ", danger now" : "")", by: actor, at: now,
+                    on: context.connection)
+                try await context.emit(emissions)
+                for unit in units {
+                    let task = try await tasks.assign(
+                        caseID: caseID, subjectID: person.subjectID, unit: unit, measure: .incidentResponse, tier: tier, urgent: report.immediateDanger,
+                        due: configuration.firstResponseDue(tier, from: now),
+                        note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))", by: actor, at: now, on: context.connection)
+                    try await context.emit(task, subject: caseID)
+                }
+            }
+            return .applied
+        }
+
+        // A venue that admitted minors (一书一函, 责令限期整改): its regulator gets a rectification task by the deadline,
+        // the minors' schools a joint follow-up task naming no one; a repeated breach while one is open goes to the task force.
+        handlers.on(VenueFlaggedV1.self) { flagged, context in
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let subject = SchoolCase.subjectID("venue|" + flagged.venueKey)
+            let (caseID, _, emissions) = try await cases.openOrAttach(
+                subjectID: subject, tier: .high, schoolCode: nil,
+                reason: "venue \(flagged.name): \(flagged.reason) (finding \(flagged.findingID))", by: actor, at: now, on: context.connection)
+            try await context.emit(emissions)
+            let open = try await tasks.openTasks(caseID: caseID, measure: .venueRectification, on: context.connection)
+            let regulator = flagged.regulatorUnit ?? configuration.taskForceUnit
+            let repeated = !open.isEmpty
+            let task = try await tasks.assign(
+                caseID: caseID, subjectID: subject, unit: repeated ? configuration.taskForceUnit : regulator, measure: .venueRectification,
+                tier: .high, urgent: repeated, due: repeated ? configuration.planDue(.critical, from: now) : flagged.dueAt,
+                note: repeated
+                    ? "repeated breach at \(flagged.kind.rawValue) \(flagged.name) (\(flagged.venueKey)) while \(regulator)'s rectification is open"
+                        + " (\(flagged.breaches) within the window)"
+                    : "rectify \(flagged.kind.rawValue) \(flagged.name) (\(flagged.venueKey)): \(flagged.reason)",
+                by: actor, at: now, on: context.connection)
+            try await context.emit(task, subject: caseID)
+            for school in flagged.schoolCodes {
+                let followUp = try await tasks.assign(
+                    caseID: caseID, subjectID: subject, unit: school, measure: .jointFollowUp, tier: .high, urgent: false,
+                    due: configuration.planDue(.high, from: now),
+                    note: "minors of this school were found at \(flagged.kind.rawValue) \(flagged.name) (finding \(flagged.findingID)); follow up with \(regulator)",
+                    by: actor, at: now, on: context.connection)
+                try await context.emit(followUp, subject: caseID)
+            }
+            return .applied
+        }
+
+        // The registry names who stands beside a school; a later change replaces an earlier one.
+        handlers.on(SchoolUpdatedV1.self) { school, context in
+            try await stores.units.setSchoolUnits(school, on: context.connection)
+            return .applied
+        }
+
+        // A hazard an inspection found is a task for the unit that must rectify it, by its deadline, on the school's case.
+        handlers.on(HazardReportedV1.self) { hazard, context in
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let subject = SchoolCase.subjectID(hazard.schoolCode)
+            let (caseID, _, emissions) = try await cases.openOrAttach(
+                subjectID: subject, tier: hazard.severity == .critical ? .critical : .high, schoolCode: hazard.schoolCode,
+                reason: "school safety: \(hazard.severity.rawValue) hazard \(hazard.item) found by \(hazard.inspectedBy)", by: actor, at: now,
+                on: context.connection)
+            try await context.emit(emissions)
+            let task = try await tasks.assign(
+                caseID: caseID, subjectID: subject, unit: hazard.unit, measure: .hazardRectification, tier: hazard.severity == .critical ? .critical : .high,
+                urgent: hazard.severity == .critical, due: hazard.dueAt, note: "\(hazard.item) (hazard \(hazard.hazardID))", by: actor, at: now,
+                on: context.connection)
+            try await context.emit(task, subject: caseID)
+            return .applied
+        }
+
+        // A school whose rating fell is put under focus: a supervision task for the education bureau.
+        handlers.on(RatingChangedV1.self) { rating, context in
+            guard rating.fell else { return .applied }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            let subject = SchoolCase.subjectID(rating.schoolCode)
+            let (caseID, _, emissions) = try await cases.openOrAttach(
+                subjectID: subject, tier: .high, schoolCode: rating.schoolCode,
+                reason: "school safety rating fell to \(rating.rating.rawValue) in \(rating.quarter)", by: actor, at: now, on: context.connection)
+            try await context.emit(emissions)
+            let unit = Departments.units(["education-{district}"], schoolCode: rating.schoolCode)[0]
+            let task = try await tasks.assign(
+                caseID: caseID, subjectID: subject, unit: unit, measure: .schoolSupervision, tier: .high, urgent: false,
+                due: configuration.planDue(.high, from: now),
+                note: "\(rating.quarter): \(rating.reasons.joined(separator: "; "))", by: actor, at: now, on: context.connection)
+            try await context.emit(task, subject: caseID)
+            return .applied
+        }
+
+        // A 110 or 12345 referral from intake is tracked to its outcome, on the subject's case when there is one.
+        handlers.on(ReferralRequestedV1.self) { referral, context in
+            let kind: ReferralKind = referral.target == .police110 ? .police110 : .city12345
+            let caseID = try await referral.subjectID.asyncFlatMap { try await cases.openCase(of: $0, on: context.connection) }
+            try await referrals.openReferral(
+                id: referral.referralID, kind: kind, caseID: caseID, taskID: nil, subjectID: referral.subjectID, fromAgency: referral.fromAgency,
+                urgent: referral.urgent, fromIntakeID: referral.fromIntakeID, fromEventType: referral.fromEventType,
+                by: .event(context.envelope.id), at: clock.now(), on: context.connection)
+            return .applied
+        }
+
+        // A student back at school (劝返复学): the return is the outcome the persuade-to-return task exists for.
+        // The case records it and every open persuade-to-return task of the student is completed with it.
+        handlers.on(AttendanceSignalAcceptedV1.self) { signal, context in
+            guard signal.kind == .returned, let caseID = try await cases.openCase(of: signal.subjectID, on: context.connection) else {
+                return .applied
+            }
+            let now = clock.now()
+            let actor = CaseStore.Actor.event(context.envelope.id)
+            try await cases.chronicle(
+                caseID, "returned_to_school", "attendance signal from \(signal.agency): back at school since \(signal.since)", by: actor, at: now,
+                on: context.connection)
+            for taskID in try await tasks.openTasks(caseID: caseID, measure: .persuadeReturn, on: context.connection) {
+                try await context.emit(try await tasks.update(
+                    taskID: taskID, unit: nil, status: .completed, note: "returned to school since \(signal.since) (attendance signal)",
+                    reason: nil, by: actor, at: now, on: context.connection))
+            }
+            return .applied
+        }
+
+        // A case lead under a seal order (档案封存) seals the subject's cases, now and later.
+        handlers.on(CaseLeadAcceptedV1.self) { lead, context in
+            guard lead.sealed else { return .applied }
+            try await cases.sealSubject(
+                lead.subjectID, order: "case lead \(lead.externalID) from \(lead.agency)", actor: .event(context.envelope.id), at: clock.now(),
+                on: context.connection)
+            return .applied
+        }
+
+        // The case's chronology records that the responsible unit was told.
+        handlers.on(NotificationDeliveredV1.self) { delivered, context in
+            for caseID in try await tasks.cases(assignedBy: delivered.aboutEventID, on: context.connection) {
+                try await cases.chronicle(
+                    caseID, "unit_notified", "\(delivered.recipient) via \(delivered.channel.rawValue)", by: .event(context.envelope.id),
+                    at: clock.now(), on: context.connection)
+            }
+            return .applied
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Contracts
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+
+/// Tasks (`intervention.tasks`): assigned to units with deadlines and the three escalation timers,
+/// moved through ``TaskStatus`` by the units' feedback.
+struct TaskStore: Sendable {
+    let database: Database
+    let configuration: InterventionConfiguration
+    var logger: Logger { database.logger }
+    var cases: CaseStore { CaseStore(database: database, configuration: configuration) }
+    var referrals: ReferralStore { ReferralStore(database: database, configuration: configuration) }
+
+    /// Assigns a measure to a unit with a deadline, and sets the three escalation steps: at the
+    /// deadline (reminder), then to the unit's superior, then to the task force.
+    func assign(
+        caseID: String, subjectID: String, unit: String, measure: Measure, tier: RiskTier, urgent: Bool, due: Date,
+        note: String? = nil, by actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection
+    ) async throws -> TaskAssignedV1 {
+        let taskID = UUID().uuidString.lowercased()
+        let steps = configuration.escalationSteps(due: due)
+        try await connection.query("""
+            INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at)
+            VALUES (\(taskID)::uuid, \(caseID)::uuid, \(subjectID), \(unit), \(measure.rawValue), \(due), 'assigned', \(note), \(now), \(now))
+            """, logger: logger)
+        try await connection.query("""
+            INSERT INTO intervention.timers (task_id, step, due_at)
+            SELECT \(taskID)::uuid, step, at FROM unnest(\(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS t(step, at)
+            """, logger: logger)
+        try await cases.chronicle(caseID, "task_assigned", "\(measure.rawValue) to \(unit), due \(ContractCoding.formatTime(due))", by: actor, at: now, on: connection)
+        if let kind = ReferralKind(measure) {
+            try await referrals.openReferral(
+                id: taskID, kind: kind, caseID: caseID, taskID: taskID, subjectID: subjectID, fromAgency: unit, urgent: urgent, by: actor, at: now,
+                on: connection)
+        }
+        return TaskAssignedV1(
+            taskID: taskID, caseID: caseID, subjectID: subjectID, unit: unit, measure: measure.rawValue, tier: tier, dueAt: due, urgent: urgent)
+    }
+
+    /// A unit's report on its task, or a cancellation: the next status, if the task may move there.
+    /// - Parameters:
+    ///   - unit: Who reports: the task's unit; nil for the task force (cancelling).
+    func update(
+        taskID: String, unit: String?, status: TaskUpdatedV1.Status, note: String?, reason: String?, by actor: CaseStore.Actor, at now: Date,
+        on connection: PostgresConnection
+    ) async throws -> [Emission] {
+        let rows = try await connection.query("""
+            SELECT case_id::text, unit, status FROM intervention.tasks WHERE task_id::text = \(taskID) FOR UPDATE
+            """, logger: logger)
+        var found: (caseID: String, unit: String, status: String)?
+        for try await row in rows.decode((String, String, String).self) { found = row }
+        guard let (caseID, taskUnit, current) = found else { throw InterventionError(.notFound, "no task \(taskID)") }
+        if let unit, unit != taskUnit { throw InterventionError(.forbidden, "task \(taskID) is assigned to \(taskUnit), not \(unit)") }
+        let next = TaskStatus(status)
+        try (TaskStatus(rawValue: current) ?? .cancelled).check(next, reason: reason, taskID: taskID)
+        let finished = next.isFinished
+        try await connection.query("""
+            UPDATE intervention.tasks SET status = \(status.rawValue), note = coalesce(\(note), note), reason = coalesce(\(reason), reason),
+                   updated_at = \(now), completed_at = CASE WHEN \(finished) THEN \(now) ELSE completed_at END
+            WHERE task_id::text = \(taskID)
+            """, logger: logger)
+        if finished {
+            // A finished task escalates no further.
+            try await connection.query("""
+                UPDATE intervention.timers SET cancelled_at = \(now) WHERE task_id::text = \(taskID) AND fired_at IS NULL AND cancelled_at IS NULL
+                """, logger: logger)
+        }
+        try await cases.chronicle(caseID, "task_\(status.rawValue)", [taskUnit, note, reason].compactMap { $0 }.joined(separator: ": "), by: actor, at: now, on: connection)
+        return [Emission(TaskUpdatedV1(taskID: taskID, caseID: caseID, unit: taskUnit, status: status, note: note, reason: reason, at: now), subject: caseID)]
+    }
+
+    /// The tasks of a case for one measure that are still to be done.
+    func openTasks(caseID: String, measure: Measure, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT task_id::text FROM intervention.tasks
+            WHERE case_id::text = \(caseID) AND measure = \(measure.rawValue) AND status = ANY(\(TaskStatus.openNames)::text[]) ORDER BY seq
+            """, logger: logger)
+        var ids: [String] = []
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
+    func hasTask(_ caseID: String, measure: Measure, on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND measure = \(measure.rawValue) LIMIT 1", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// Remembers the event that told a unit of its task, so that its delivery can be chronicled on the case.
+    func recordAssignedEvent(_ eventID: String, taskID: String, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE intervention.tasks SET assigned_event_id = \(eventID) WHERE task_id = \(taskID)::uuid", logger: logger)
+    }
+
+    /// The cases whose tasks were announced by an event.
+    func cases(assignedBy eventID: String, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT case_id::text FROM intervention.tasks WHERE assigned_event_id = \(eventID)
+            """, logger: logger)
+        var cases: [String] = []
+        for try await caseID in rows.decode(String.self) { cases.append(caseID) }
+        return cases
+    }
+
+    /// A unit's tasks in cases that are not sealed, by deadline.
+    /// - Parameters:
+    ///   - unit: The unit.
+    ///   - statuses: Only tasks in these; nil for all.
+    ///   - now: Tasks past their deadline by now are late.
+    func tasks(of unit: String, statuses: [String]?, now: Date) async throws -> [TaskLine] {
+            let rows = try await database.query("""
+                SELECT t.task_id::text, t.case_id::text, t.measure, t.status, t.due_at, t.note, t.reason
+                FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
+                WHERE t.unit = \(unit) AND NOT c.sealed AND (\(statuses)::text[] IS NULL OR t.status = ANY(\(statuses)::text[]))
+                ORDER BY t.due_at LIMIT 500
+                """)
+                var tasks: [TaskLine] = []
+            for try await (id, caseID, measure, status, due, note, reason) in rows.decode((String, String, String, String, Date, String?, String?).self) {
+                tasks.append(TaskLine(
+                    taskID: id, caseID: caseID, unit: unit, measure: measure, status: status, dueAt: due,
+                    late: TaskStatus.isLate(status, due: due, now: now), note: note, reason: reason))
+            }
+        return tasks
+    }
+
+    struct TaskLine: Codable {
+        var taskID: String
+        var caseID: String
+        var unit: String
+        var measure: String
+        var status: String
+        var dueAt: Date
+        var late: Bool
+        var note: String?
+        var reason: String?
+        enum CodingKeys: String, CodingKey { case taskID = "taskId", caseID = "caseId", unit, measure, status, dueAt, late, note, reason }
+    }
+}
