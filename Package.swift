@@ -103,7 +103,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Services/Intake",
-            exclude: ["Main"]
+            exclude: ["Main"],
+            resources: [.copy("openapi.yaml")]
         ),
         .executableTarget(name: "IntakeMain", dependencies: ["Intake", "ServiceKit"], path: "Services/Intake/Main"),
         .target(
@@ -111,7 +112,7 @@ let package = Package(
             dependencies: ["ServiceKit", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Services/Assessment",
             exclude: ["Main"],
-            resources: [.copy("Models")]
+            resources: [.copy("Models"), .copy("openapi.yaml")]
         ),
         .executableTarget(name: "AssessmentMain", dependencies: ["Assessment", "ServiceKit"], path: "Services/Assessment/Main"),
         .target(
@@ -122,14 +123,16 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Services/Intervention",
-            exclude: ["Main"]
+            exclude: ["Main"],
+            resources: [.copy("openapi.yaml")]
         ),
         .executableTarget(name: "InterventionMain", dependencies: ["Intervention", "ServiceKit"], path: "Services/Intervention/Main"),
         .target(
             name: "Inspection",
             dependencies: ["ServiceKit", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Services/Inspection",
-            exclude: ["Main"]
+            exclude: ["Main"],
+            resources: [.copy("openapi.yaml")]
         ),
         .executableTarget(name: "InspectionMain", dependencies: ["Inspection", "ServiceKit"], path: "Services/Inspection/Main"),
         .target(
@@ -142,7 +145,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Services/Notification",
-            exclude: ["Main"]
+            exclude: ["Main"],
+            resources: [.copy("openapi.yaml")]
         ),
         .executableTarget(name: "NotificationMain", dependencies: ["Notification", "ServiceKit"], path: "Services/Notification/Main"),
 
@@ -232,6 +236,7 @@ let package = Package(
                 "Contracts", "Messaging", "Storage", "ServiceKit",
                 "Intake", "Assessment", "Intervention", "Inspection", "Notification", "Console", "ToolKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

@@ -15,6 +15,7 @@ public struct AssessmentService: HuhangService {
     public static let name = "assessment"
     public static let defaultHTTPPort = 8082
     public static var migrations: [Migration] { AssessmentMigrations.all }
+    public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
     let database: Database
     let model = ActiveModel()

@@ -3,7 +3,6 @@ import Foundation
 import Hummingbird
 import Logging
 import Messaging
-import PostgresNIO
 import ServiceKit
 import ServiceLifecycle
 import Storage
@@ -11,99 +10,55 @@ import Storage
 /// Inspection (校园安全): the schools registry, inspections against a
 /// configurable checklist, hazards with responsible units and deadlines,
 /// venue checks, and the quarterly school safety rating with its bulletin.
+///
+/// Schools, inspections, hazards, ratings, coverage and venues hold no personal data; any valid token
+/// reads them. Changing the registry, the checklist or computing a quarter's ratings is for the task
+/// force and operators (the registry also the education bureau's role `education`).
 public struct InspectionService: HuhangService {
     public static let name = "inspection"
     public static let defaultHTTPPort = 8084
     public static let migrations = InspectionMigrations.all
+    public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
-    let store: InspectionStore
     let database: Database
+    let schools: SchoolStore
+    let inspections: InspectionStore
+    let ratings: RatingStore
+    let venues: VenueStore
+    let handlers: InspectionHandlers
+    let configuration: InspectionConfiguration
+    /// The time of day (the injected clock, as in every service).
     let clock: any WallClock
     let logger: Logger
-    let configuration: InspectionConfiguration
 
     public init(context: ServiceContext) throws {
         configuration = try InspectionConfiguration()
-        store = InspectionStore(rules: configuration.rules, logger: context.logger)
         database = context.database
         clock = context.clock
         logger = context.logger
+        schools = SchoolStore(database: database)
+        inspections = InspectionStore(database: database)
+        ratings = RatingStore(database: database, rules: configuration.rules)
+        venues = VenueStore(database: database)
+        handlers = InspectionHandlers(configuration: configuration, clock: clock)
     }
 
-    static func quarter(of date: Date) -> String { Quarter.of(date) }
-
-    public func register(_ handlers: inout HandlerRegistry) {
-        handlers.on(ReportAcceptedV1.self) { report, context in
-            guard let school = report.schoolCode else { return .applied }
-            try await store.knowSchool(school, on: context.connection)
-            try await context.connection.query("""
-                INSERT INTO inspection.school_incidents (school_code, quarter, incidents)
-                VALUES (\(school), \(Quarter.of(report.occurredAt)), 1)
-                ON CONFLICT (school_code, quarter) DO UPDATE SET incidents = inspection.school_incidents.incidents + 1
-                """, logger: context.logger)
-            return .applied
-        }
-        handlers.on(InspectionReportAcceptedV1.self) { report, context in
-            try await context.emit(try await store.record(report, at: clock.now(), on: context.connection))
-            return .applied
-        }
-        handlers.on(VenueFindingAcceptedV1.self) { finding, context in
-            try await context.emit(try await store.record(
-                finding, flagAfter: configuration.venueFlagFindings, within: configuration.venueFlagDays,
-                rectifyDays: configuration.venueRectifyDays, at: clock.now(), on: context.connection))
-            return .applied
-        }
+    public func register(_ registry: inout HandlerRegistry) {
+        handlers.register(&registry)
     }
 
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
-        InspectionRoutes(store: store, database: database, clock: clock).add(to: v1)
+        v1.addRoutes(SchoolRoutes(schools: schools, ratings: ratings, database: database, clock: clock).collection, atPath: "schools")
+        v1.addRoutes(InspectionRoutes(inspections: inspections).collection, atPath: "inspections")
+        v1.addRoutes(HazardRoutes(inspections: inspections, clock: clock).collection, atPath: "hazards")
+        v1.addRoutes(RatingRoutes(ratings: ratings, database: database, clock: clock).collection, atPath: "ratings")
+        v1.addRoutes(CoverageRoutes(schools: schools).collection, atPath: "coverage")
+        v1.addRoutes(VenueRoutes(venues: venues).collection, atPath: "venues")
+        v1.addRoutes(ChecklistRoutes(inspections: inspections, database: database).collection, atPath: "checklist")
     }
 
     public func backgroundServices() -> [any Service] {
-        let watch = HazardWatch(store: store, database: database, clock: clock, logger: logger)
+        let watch = HazardWatch(database: database, clock: clock, logger: logger)
         return [RepeatingJob("hazard-watch", every: configuration.poll, logger: logger) { try await watch.watchOnce() >= 100 }]
-    }
-}
-
-/// Inspection's own settings.
-///
-/// | variable | default | meaning |
-/// |---|---|---|
-/// | `NON_COMPLIANT_LATE_HAZARDS`, `MODEL_MIN_INSPECTIONS`, `MODEL_MAX_INCIDENTS` | 2, 3, 1 | the rating rules (``RatingRules``) |
-/// | `VENUE_FLAG_FINDINGS` | `3` | findings at one venue that flag it |
-/// | `VENUE_FLAG_DAYS` | `90` | within how many days |
-/// | `VENUE_RECTIFY_DAYS` | `15` | the regulator's deadline to see a flagged venue rectified (责令限期整改) |
-/// | `HAZARD_POLL_MS` | `1000` | how often late hazards are looked for |
-struct InspectionConfiguration: Sendable {
-    var rules: RatingRules
-    var venueFlagFindings: Int
-    var venueFlagDays: Int
-    var venueRectifyDays: Int
-    var poll: Duration
-
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        rules = try RatingRules(environment: environment)
-        let environment = EnvironmentReader(environment)
-        venueFlagFindings = try environment.integer("VENUE_FLAG_FINDINGS", default: 3)
-        venueFlagDays = try environment.integer("VENUE_FLAG_DAYS", default: 90)
-        venueRectifyDays = try environment.integer("VENUE_RECTIFY_DAYS", default: 15)
-        poll = .milliseconds(try environment.integer("HAZARD_POLL_MS", default: 1000))
-    }
-}
-
-/// Emits `hazard.overdue.v1` once for each hazard past its deadline, shared among replicas. Runs as a ``RepeatingJob``.
-struct HazardWatch: Sendable {
-    let store: InspectionStore
-    let database: Database
-    let clock: any WallClock
-    let logger: Logger
-
-    /// Announces one batch of late hazards. - Returns: How many.
-    func watchOnce() async throws -> Int {
-        try await database.withTransaction { connection in
-            let emissions = try await store.overdue(at: clock.now(), limit: 100, on: connection)
-            try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: logger)
-            return emissions.count
-        }
     }
 }

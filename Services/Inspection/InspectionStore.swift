@@ -3,24 +3,52 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceKit
+import Storage
 
-/// Inspection's records, each operation in the caller's transaction, returning the events to emit.
+/// Inspections and what they find: each inspection with its checks (`inspection.inspections`,
+/// `inspection.checks`), the hazards its failed items become (`inspection.hazards`), and the checklist
+/// that gives each item its severity, deadline and responsible unit (`inspection.checklist`).
 struct InspectionStore: Sendable {
-    let rules: RatingRules
-    let logger: Logger
+    let database: Database
 
-    /// A school named in an event is known from then on; the registry fills in the rest.
-    func knowSchool(_ code: String, on connection: PostgresConnection) async throws {
-        let district = code.count >= 6 && code.prefix(6).allSatisfy(\.isNumber) ? String(code.prefix(6)) : nil
-        try await connection.query("""
-            INSERT INTO inspection.schools (code, district) VALUES (\(code), \(district)) ON CONFLICT (code) DO NOTHING
-            """, logger: logger)
+    /// One inspection, as listed: its counts of passed and failed items.
+    struct Summary: Codable, Sendable {
+        var inspectionId: String
+        var schoolCode: String
+        var kind: String
+        var unit: String
+        var inspectedAt: Date
+        var passed: Int
+        var failed: Int
     }
+
+    /// One hazard, as listed.
+    struct Hazard: Codable, Sendable {
+        var hazardID: String
+        var schoolCode: String
+        var item: String
+        var severity: String
+        var unit: String
+        var dueAt: Date
+        var reportedAt: Date
+        var closedAt: Date?
+        var late: Bool
+        enum CodingKeys: String, CodingKey { case hazardID = "hazardId", schoolCode, item, severity, unit, dueAt, reportedAt, closedAt, late }
+    }
+
+    /// Which hazards to list: those open, those open past their deadline, or all.
+    enum HazardState: String, Sendable { case open, late, all }
 
     /// Records an inspection: each failed item is a hazard (unless one is open for it already) with the
     /// checklist's severity, responsible unit and deadline; each passed item closes an open hazard.
-    func record(_ report: InspectionReportAcceptedV1, at now: Date, on connection: PostgresConnection) async throws -> [Emission] {
-        try await knowSchool(report.schoolCode, on: connection)
+    /// - Parameters:
+    ///   - report: The inspection, as intake accepted it.
+    ///   - now: When the hazards are announced.
+    ///   - connection: The handler's transaction.
+    /// - Returns: `hazard.reported.v1` for each new hazard; nothing for an inspection recorded before.
+    static func record(
+        _ report: InspectionReportAcceptedV1, at now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Emission] {
         let inserted = try await connection.query("""
             INSERT INTO inspection.inspections (inspection_id, school_code, kind, unit, inspected_at, passed, failed)
             VALUES (\(report.intakeID), \(report.schoolCode), \(report.kind.rawValue), \(report.unit), \(report.inspectedAt),
@@ -66,8 +94,13 @@ struct InspectionStore: Sendable {
         return emissions
     }
 
-    /// Hazards past their deadline, each announced once.
-    func overdue(at now: Date, limit: Int, on connection: PostgresConnection) async throws -> [Emission] {
+    /// Hazards past their deadline, each announced once: marks up to `limit` of them, locked against other replicas.
+    /// - Parameters:
+    ///   - now: The time the deadlines are measured against.
+    ///   - limit: Most hazards in the batch.
+    ///   - connection: The job's transaction.
+    /// - Returns: `hazard.overdue.v1` for each.
+    static func overdue(at now: Date, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [Emission] {
         let rows = try await connection.query("""
             SELECT hazard_id::text, school_code, item, severity, unit, due_at FROM inspection.hazards
             WHERE closed_at IS NULL AND overdue_at IS NULL AND due_at <= \(now)
@@ -87,121 +120,67 @@ struct InspectionStore: Sendable {
         return emissions
     }
 
-    /// Records a venue finding. A venue that admitted minors where the law forbids it (``VenueFindingV1/Venue/isBreach(minors:)``)
-    /// is flagged at the first finding; any venue with `flagAfter` findings within `days` is flagged too.
-    /// - Returns: `venue.flagged.v1` for a breach, or for a venue flagged now by its count; nothing for a finding seen before.
-    func record(
-        _ finding: VenueFindingAcceptedV1, flagAfter: Int, within days: Int, rectifyDays: Int, at now: Date, on connection: PostgresConnection
-    ) async throws -> [Emission] {
-        let venue = finding.venue
-        let key = venue.licence.map { "licence:\($0)" } ?? "\(venue.kind.rawValue):\(venue.name.lowercased())"
-        let breach = venue.isBreach(minors: finding.subjectIDs.count)
-        try await connection.query("""
-            INSERT INTO inspection.venues (venue_key, kind, name, address, licence, district) VALUES
-            (\(key), \(venue.kind.rawValue), \(venue.name), \(venue.address), \(venue.licence), \(venue.district))
-            ON CONFLICT (venue_key) DO UPDATE SET address = coalesce(EXCLUDED.address, inspection.venues.address),
-                district = coalesce(EXCLUDED.district, inspection.venues.district)
-            """, logger: logger)
-        let inserted = try await connection.query("""
-            INSERT INTO inspection.venue_findings (intake_id, venue_key, found_at, minors, activities, action, agency, breach)
-            VALUES (\(finding.intakeID), \(key), \(finding.foundAt), \(finding.subjectIDs.count), \(finding.activities.map(\.rawValue)),
-                    \(finding.actionTaken.rawValue), \(finding.agency), \(breach))
-            ON CONFLICT (intake_id) DO NOTHING RETURNING 1
-            """, logger: logger)
-        var isNew = false
-        for try await _ in inserted { isNew = true }
-        guard isNew else { return [] }
-        let rows = try await connection.query("""
-            WITH window_findings AS (
-                SELECT count(*)::int AS findings, count(*) FILTER (WHERE breach)::int AS breaches FROM inspection.venue_findings f
-                WHERE f.venue_key = \(key) AND f.found_at > \(finding.foundAt) - make_interval(days => \(days)::int) AND f.found_at <= \(finding.foundAt)),
-            before AS (SELECT flagged_at FROM inspection.venues WHERE venue_key = \(key))
-            UPDATE inspection.venues v SET flagged_at = coalesce(v.flagged_at, \(finding.foundAt))
-            FROM window_findings w, before b
-            WHERE v.venue_key = \(key) AND (\(breach) OR w.findings >= \(flagAfter))
-            RETURNING b.flagged_at IS NULL, w.findings, w.breaches, v.district
-            """, logger: logger)
-        var emissions: [Emission] = []
-        for try await (newlyFlagged, findings, breaches, district) in rows.decode((Bool, Int, Int, String?).self) where breach || newlyFlagged {
-            let regulator: String? = district.map { district in
-                switch venue.kind {
-                case .hotel, .shortLet: "psb-\(district)"
-                default: "culture-\(district)"
-                }
-            }
-            let reason = breach
-                ? (venue.kind == .hotel || venue.kind == .shortLet ? "took in minors without the checks for minors" : "admitted minors")
-                : "\(findings) findings of minors within \(days) days (\(venue.kind.rawValue))"
-            emissions.append(Emission(VenueFlaggedV1(
-                venueKey: key, kind: venue.kind, name: venue.name, district: district, regulatorUnit: regulator,
-                dueAt: now.addingTimeInterval(Double(rectifyDays) * 86_400), reason: reason, findingID: finding.intakeID,
-                breaches: max(breaches, 1), schoolCodes: finding.schoolCodes ?? [], at: now), subject: key))
+    /// The latest 500 inspections, newest first.
+    /// - Parameter school: Only this school's, when given.
+    func inspections(school: String?) async throws -> [Summary] {
+        let rows = try await database.query("""
+            SELECT inspection_id, school_code, kind, unit, inspected_at, passed, failed FROM inspection.inspections
+            WHERE (\(school)::text IS NULL OR school_code = \(school)) ORDER BY inspected_at DESC LIMIT 500
+            """, logger: database.logger)
+        var inspections: [Summary] = []
+        for try await (id, school, kind, unit, at, passed, failed) in rows.decode((String, String, String, String, Date, Int, Int).self) {
+            inspections.append(Summary(inspectionId: id, schoolCode: school, kind: kind, unit: unit, inspectedAt: at, passed: passed, failed: failed))
         }
-        return emissions
+        return inspections
     }
 
-    /// The facts of each known school's quarter.
-    func facts(_ quarter: String, on connection: PostgresConnection) async throws -> [String: QuarterFacts] {
-        guard let (start, end) = Quarter.bounds(quarter) else { throw InspectionError("quarter is YYYY-Qn, e.g. 2026-Q4") }
-        let rows = try await connection.query("""
-            SELECT s.code,
-              (SELECT count(*)::int FROM inspection.inspections i WHERE i.school_code = s.code AND i.inspected_at >= \(start) AND i.inspected_at < \(end)),
-              (SELECT count(*)::int FROM inspection.hazards h WHERE h.school_code = s.code AND h.reported_at < \(end) AND h.due_at < \(end)
-                 AND (h.closed_at IS NULL OR h.closed_at > h.due_at) AND (h.closed_at IS NULL OR h.closed_at >= \(start))),
-              (SELECT count(*)::int FROM inspection.hazards h WHERE h.school_code = s.code AND h.severity = 'critical' AND h.reported_at < \(end)
-                 AND h.due_at < \(end) AND (h.closed_at IS NULL OR h.closed_at > h.due_at) AND (h.closed_at IS NULL OR h.closed_at >= \(start))),
-              (SELECT count(*)::int FROM inspection.hazards h WHERE h.school_code = s.code AND h.reported_at < \(end) AND (h.closed_at IS NULL OR h.closed_at >= \(end))),
-              coalesce((SELECT incidents FROM inspection.school_incidents x WHERE x.school_code = s.code AND x.quarter = \(quarter)), 0),
-              coalesce(s.police_officer, '') <> '' AND coalesce(s.legal_vice_principal, '') <> ''
-                AND coalesce((SELECT c.passed FROM inspection.checks c JOIN inspection.inspections i USING (inspection_id)
-                              WHERE i.school_code = s.code AND c.item = 'one_key_alarm' AND i.inspected_at < \(end) ORDER BY i.inspected_at DESC LIMIT 1), false)
-                AND coalesce((SELECT c.passed FROM inspection.checks c JOIN inspection.inspections i USING (inspection_id)
-                              WHERE i.school_code = s.code AND c.item = 'guard_post_staffed' AND i.inspected_at < \(end) ORDER BY i.inspected_at DESC LIMIT 1), false)
-            FROM inspection.schools s ORDER BY s.code
-            """, logger: logger)
-        var facts: [String: QuarterFacts] = [:]
-        for try await (code, inspections, late, lateCritical, open, incidents, covered) in rows.decode((String, Int, Int, Int, Int, Int, Bool).self) {
-            facts[code] = QuarterFacts(
-                inspections: inspections, lateHazards: late, lateCriticalHazards: lateCritical, openHazards: open, incidents: incidents,
-                fullCoverage: covered)
+    /// Up to 1000 hazards in a state, soonest deadline first.
+    /// - Parameters:
+    ///   - school: Only this school's, when given.
+    ///   - unit: Only those this unit rectifies, when given.
+    ///   - state: Open, late or all.
+    ///   - now: The time deadlines are measured against.
+    func hazards(school: String?, unit: String?, state: HazardState, now: Date) async throws -> [Hazard] {
+        let rows = try await database.query("""
+            SELECT hazard_id::text, school_code, item, severity, unit, due_at, reported_at, closed_at FROM inspection.hazards
+            WHERE (\(school)::text IS NULL OR school_code = \(school)) AND (\(unit)::text IS NULL OR unit = \(unit))
+              AND (\(state.rawValue) = 'all' OR (closed_at IS NULL AND (\(state.rawValue) = 'open' OR due_at < \(now))))
+            ORDER BY due_at LIMIT 1000
+            """, logger: database.logger)
+        var hazards: [Hazard] = []
+        for try await (id, school, item, severity, unit, due, reported, closed) in rows.decode((String, String, String, String, String, Date, Date, Date?).self) {
+            hazards.append(Hazard(
+                hazardID: id, schoolCode: school, item: item, severity: severity, unit: unit, dueAt: due, reportedAt: reported, closedAt: closed,
+                late: closed.map { $0 > due } ?? (due < now)))
         }
-        return facts
+        return hazards
     }
 
-    /// Rates every known school for a quarter. Idempotent: a rating that did not change is not stored again and
-    /// emits nothing; a new or changed one emits `rating.changed.v1`, with `fell` when below the quarter before.
-    func computeRatings(_ quarter: String, at now: Date, on connection: PostgresConnection) async throws -> (ratings: Int, emissions: [Emission]) {
-        let facts = try await facts(quarter, on: connection)
-        var stored: [String: RatingChangedV1.Rating] = [:]
-        var before: [String: RatingChangedV1.Rating] = [:]
-        let previousQuarter = Quarter.previous(quarter) ?? ""
-        let rows = try await connection.query("""
-            SELECT school_code, quarter, rating FROM inspection.ratings WHERE quarter IN (\(quarter), \(previousQuarter)) FOR UPDATE
-            """, logger: logger)
-        for try await (school, q, rating) in rows.decode((String, String, String).self) {
-            if q == quarter { stored[school] = RatingChangedV1.Rating(rawValue: rating) } else { before[school] = RatingChangedV1.Rating(rawValue: rating) }
+    /// The checklist, by item.
+    func checklist() async throws -> [ChecklistItem] {
+        let rows = try await database.query("SELECT item, severity, rectify_days, unit FROM inspection.checklist ORDER BY item", logger: database.logger)
+        var items: [ChecklistItem] = []
+        for try await (item, severity, days, unit) in rows.decode((String, String, Int, String).self) {
+            items.append(ChecklistItem(item: item, severity: severity, rectifyDays: days, unit: unit))
         }
-        var emissions: [Emission] = []
-        let encoder = ContractCoding.encoder()
-        for (school, fact) in facts.sorted(by: { $0.key < $1.key }) {
-            let (rating, reasons) = rules.rate(fact)
-            guard RatingRules.changed(stored: stored[school], computed: rating) else { continue }
+        return items
+    }
+
+    /// Sets a checklist item's severity, deadline and responsible unit, in one transaction with `audit`.
+    /// Hazards found from then on follow it; those already open keep theirs.
+    /// - Parameters:
+    ///   - item: The item, from the path.
+    ///   - settings: Its severity, days to rectify and unit (its own `item` is not used).
+    ///   - audit: Writes the audit entry on the transaction.
+    func saveChecklistItem(
+        _ item: String, _ settings: ChecklistItem, audit: (PostgresConnection) async throws -> Void
+    ) async throws {
+        try await database.withTransaction { connection in
             try await connection.query("""
-                INSERT INTO inspection.ratings (school_code, quarter, rating, reasons, facts, computed_at)
-                VALUES (\(school), \(quarter), \(rating.rawValue), \(String(decoding: try encoder.encode(reasons), as: UTF8.self))::jsonb,
-                        \(String(decoding: try encoder.encode(fact), as: UTF8.self))::jsonb, \(now))
-                ON CONFLICT (school_code, quarter) DO UPDATE SET rating = EXCLUDED.rating, reasons = EXCLUDED.reasons, facts = EXCLUDED.facts,
-                                                               computed_at = EXCLUDED.computed_at
-                """, logger: logger)
-            emissions.append(Emission(RatingChangedV1(
-                schoolCode: school, quarter: quarter, rating: rating, previousRating: before[school],
-                fell: RatingRules.fell(previous: before[school], now: rating), reasons: reasons, at: now), subject: school))
+                INSERT INTO inspection.checklist (item, severity, rectify_days, unit) VALUES (\(item), \(settings.severity), \(settings.rectifyDays), \(settings.unit))
+                ON CONFLICT (item) DO UPDATE SET severity = EXCLUDED.severity, rectify_days = EXCLUDED.rectify_days, unit = EXCLUDED.unit
+                """, logger: database.logger)
+            try await audit(connection)
         }
-        return (facts.count, emissions)
     }
-}
-
-struct InspectionError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -12,6 +12,7 @@ public struct IntakeService: HuhangService {
     public static let name = "intake"
     public static let defaultHTTPPort = 8081
     public static let migrations = IntakeMigrations.all
+    public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
     let database: Database
     let agencies: AgencyStore

@@ -17,6 +17,7 @@ public struct InterventionService: HuhangService {
     public static let name = "intervention"
     public static let defaultHTTPPort = 8083
     public static let migrations = InterventionMigrations.all
+    public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
     let configuration: InterventionConfiguration
     let stores: InterventionStores

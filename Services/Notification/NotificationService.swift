@@ -16,6 +16,7 @@ public struct NotificationService: HuhangService {
     public static let name = "notification"
     public static let defaultHTTPPort = 8085
     public static let migrations = NotificationMigrations.all
+    public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
     let database: Database
     let configuration: NotificationConfiguration

@@ -26,6 +26,17 @@ enum HealthRoutes {
         }
     }
 
+    /// `GET /openapi.yaml`: the service's API document, open like the health routes, read once at start.
+    /// - Parameters:
+    ///   - router: The service's router.
+    ///   - document: Where the document is; a service that names one and cannot read it does not start.
+    static func addAPIDocument(to router: Router<HuhangRequestContext>, document: URL) throws {
+        let text = try String(contentsOf: document, encoding: .utf8)
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+
     static func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Response(

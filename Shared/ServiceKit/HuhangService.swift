@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import Messaging
@@ -14,6 +15,9 @@ public protocol HuhangService: Sendable {
     static var defaultHTTPPort: Int { get }
     /// The schema's migrations, numbered from 1.
     static var migrations: [Migration] { get }
+    /// The service's HTTP API described in OpenAPI 3.1 (its folder's `openapi.yaml`, a resource of its
+    /// module), served at `/openapi.yaml`; nil for a service without an API document.
+    static var apiDocument: URL? { get }
 
     /// Creates the service once its database and publisher exist.
     init(context: ServiceContext) throws
@@ -38,6 +42,7 @@ public protocol HuhangService: Sendable {
 }
 
 extension HuhangService {
+    public static var apiDocument: URL? { nil }
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {}
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>, events: EventDispatcher) { addRoutes(to: v1) }
     public func backgroundServices() -> [any Service] { [] }

@@ -77,6 +77,10 @@ public struct RunningService<S: HuhangService>: Sendable {
     /// Reads the service's queue; nil for a service that handles no events (the console), which then needs no broker to start.
     public let consumer: Consumer?
     public let readiness: Readiness
+    /// The service's HTTP routes, as its router answers them (for in-process route tests).
+    public let responder: RouterResponder<HuhangRequestContext>
+    /// Every route the service serves, as `GET /v1/cases/:id`.
+    public let routes: [String]
 
     /// Assembles the service.
     /// - Parameters:
@@ -112,12 +116,14 @@ public struct RunningService<S: HuhangService>: Sendable {
         let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
         let router = Router(context: HuhangRequestContext.self)
         HealthRoutes.add(to: router, readiness: readiness)
+        if let document = S.apiDocument { try HealthRoutes.addAPIDocument(to: router, document: document) }
         let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens))
         service.addRoutes(to: v1, events: dispatcher)
         AuditRoutes.add(to: v1, database: database)
         service.addPages(to: router)
+        let responder = router.buildResponder()
         let http = Application(
-            router: router,
+            responder: responder,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: S.name),
             logger: logger)
 
@@ -145,6 +151,8 @@ public struct RunningService<S: HuhangService>: Sendable {
         self.queues = queues
         self.consumer = consumer
         self.readiness = readiness
+        self.responder = responder
+        self.routes = router.routes.map { "\($0.method) \($0.path)" }
     }
 }
 

@@ -138,7 +138,7 @@ struct InspectionTests {
             // Who changed the registry and computed the ratings is in inspection's audit.
             #expect(try await count(inspection.database, "SELECT count(*)::int FROM inspection.audit WHERE action = 'school' AND resource = \("school/\(model)")") == 1)
             #expect(try await count(inspection.database, "SELECT count(*)::int FROM inspection.audit WHERE action = 'compute-rating' AND resource = \("rating/\(quarter)")") >= 2)
-            let rated = try JSONDecoder().decode([InspectionRoutes.Rated].self, from: Data(try await call("GET", "/v1/ratings/\(quarter)?district=\(district)").body.utf8))
+            let rated = try JSONDecoder().decode([RatedSchool].self, from: Data(try await call("GET", "/v1/ratings/\(quarter)?district=\(district)").body.utf8))
             #expect(Dictionary(uniqueKeysWithValues: rated.map { ($0.schoolCode, $0.rating) }) == [model: "model", compliant: "compliant", failing: "non_compliant"])
             #expect(try await count(inspection.database, """
                 SELECT count(*)::int FROM inspection.outbox WHERE routing_key = 'rating.changed.v1' AND convert_from(body, 'UTF8') LIKE \("%\(district)-%")

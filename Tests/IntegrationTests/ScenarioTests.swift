@@ -654,7 +654,7 @@ struct ScenarioTests {
             let schoolCode = Self.schoolCode()
             let registry = try await suite.call(method: "PUT", "inspection", "/v1/schools/\(schoolCode)", as: Self.taskForce, body: #"{"name":"未检学校","type":"primary"}"#)
             #expect(registry.status == 204)
-            let quarter = InspectionService.quarter(of: Date())
+            let quarter = Quarter.of(Date())
             let computed = try await suite.call(method: "POST", "inspection", "/v1/ratings/\(quarter)/compute", as: Self.taskForce)
             #expect(computed.status == 200, "\(computed.text)")
             let ratings = try await suite.call("inspection", "/v1/ratings/\(quarter)?district=\(schoolCode.prefix(6))", as: Self.taskForce)

@@ -1,0 +1,50 @@
+import Contracts
+import Foundation
+import Messaging
+import ServiceKit
+
+/// What inspection does with each event it consumes: a report at a school counts toward the school's
+/// quarter, an inspection report becomes checks and hazards, a venue finding may flag the venue. Each
+/// runs in the handler's one transaction.
+struct InspectionHandlers: Sendable {
+    let configuration: InspectionConfiguration
+    let clock: any WallClock
+
+    func register(_ handlers: inout HandlerRegistry) {
+        handlers.on(ReportAcceptedV1.self) { report, context in
+            try await self.countIncident(report, context)
+            return .applied
+        }
+        handlers.on(InspectionReportAcceptedV1.self) { report, context in
+            try await context.emit(try await self.recordInspection(report, context))
+            return .applied
+        }
+        handlers.on(VenueFindingAcceptedV1.self) { finding, context in
+            try await context.emit(try await self.recordFinding(finding, context))
+            return .applied
+        }
+    }
+
+    /// A report that names a school: the school is known from then on, and the report counts toward the
+    /// incidents of its quarter (a safety rating rule).
+    func countIncident(_ report: ReportAcceptedV1, _ context: HandlerContext) async throws {
+        guard let school = report.schoolCode else { return }
+        try await SchoolStore.know(school, on: context.connection, logger: context.logger)
+        try await SchoolStore.countIncident(at: school, quarter: Quarter.of(report.occurredAt), on: context.connection, logger: context.logger)
+    }
+
+    /// An inspection: its school is known from then on; failed items become hazards, passed items close them.
+    /// - Returns: `hazard.reported.v1` for each new hazard.
+    func recordInspection(_ report: InspectionReportAcceptedV1, _ context: HandlerContext) async throws -> [Emission] {
+        try await SchoolStore.know(report.schoolCode, on: context.connection, logger: context.logger)
+        return try await InspectionStore.record(report, at: clock.now(), on: context.connection, logger: context.logger)
+    }
+
+    /// A finding of minors in a venue, which may flag the venue for its regulator.
+    /// - Returns: `venue.flagged.v1` when the finding flags the venue.
+    func recordFinding(_ finding: VenueFindingAcceptedV1, _ context: HandlerContext) async throws -> [Emission] {
+        try await VenueStore.record(
+            finding, flagAfter: configuration.venueFlagFindings, within: configuration.venueFlagDays,
+            rectifyDays: configuration.venueRectifyDays, at: clock.now(), on: context.connection, logger: context.logger)
+    }
+}

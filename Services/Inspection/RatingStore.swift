@@ -1,0 +1,135 @@
+import Contracts
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+
+/// The quarterly safety ratings (`inspection.ratings`): the facts of each school's quarter, read from the
+/// registry, inspections, hazards and incidents; the rating the rules give them; and the ratings as listed.
+struct RatingStore: Sendable {
+    let database: Database
+    let rules: RatingRules
+
+    /// The facts of each known school's quarter.
+    /// - Parameters:
+    ///   - quarter: `YYYY-Qn`.
+    ///   - connection: The caller's transaction.
+    static func facts(_ quarter: String, on connection: PostgresConnection, logger: Logger) async throws -> [String: QuarterFacts] {
+        guard let (start, end) = Quarter.bounds(quarter) else { throw InspectionError("quarter is YYYY-Qn, e.g. 2026-Q4") }
+        let rows = try await connection.query("""
+            SELECT s.code,
+              (SELECT count(*)::int FROM inspection.inspections i WHERE i.school_code = s.code AND i.inspected_at >= \(start) AND i.inspected_at < \(end)),
+              (SELECT count(*)::int FROM inspection.hazards h WHERE h.school_code = s.code AND h.reported_at < \(end) AND h.due_at < \(end)
+                 AND (h.closed_at IS NULL OR h.closed_at > h.due_at) AND (h.closed_at IS NULL OR h.closed_at >= \(start))),
+              (SELECT count(*)::int FROM inspection.hazards h WHERE h.school_code = s.code AND h.severity = 'critical' AND h.reported_at < \(end)
+                 AND h.due_at < \(end) AND (h.closed_at IS NULL OR h.closed_at > h.due_at) AND (h.closed_at IS NULL OR h.closed_at >= \(start))),
+              (SELECT count(*)::int FROM inspection.hazards h WHERE h.school_code = s.code AND h.reported_at < \(end) AND (h.closed_at IS NULL OR h.closed_at >= \(end))),
+              coalesce((SELECT incidents FROM inspection.school_incidents x WHERE x.school_code = s.code AND x.quarter = \(quarter)), 0),
+              coalesce(s.police_officer, '') <> '' AND coalesce(s.legal_vice_principal, '') <> ''
+                AND coalesce((SELECT c.passed FROM inspection.checks c JOIN inspection.inspections i USING (inspection_id)
+                              WHERE i.school_code = s.code AND c.item = 'one_key_alarm' AND i.inspected_at < \(end) ORDER BY i.inspected_at DESC LIMIT 1), false)
+                AND coalesce((SELECT c.passed FROM inspection.checks c JOIN inspection.inspections i USING (inspection_id)
+                              WHERE i.school_code = s.code AND c.item = 'guard_post_staffed' AND i.inspected_at < \(end) ORDER BY i.inspected_at DESC LIMIT 1), false)
+            FROM inspection.schools s ORDER BY s.code
+            """, logger: logger)
+        var facts: [String: QuarterFacts] = [:]
+        for try await (code, inspections, late, lateCritical, open, incidents, covered) in rows.decode((String, Int, Int, Int, Int, Int, Bool).self) {
+            facts[code] = QuarterFacts(
+                inspections: inspections, lateHazards: late, lateCriticalHazards: lateCritical, openHazards: open, incidents: incidents,
+                fullCoverage: covered)
+        }
+        return facts
+    }
+
+    /// Rates every known school for a quarter. Idempotent: a rating that did not change is not stored again and
+    /// emits nothing; a new or changed one emits `rating.changed.v1`, with `fell` when below the quarter before.
+    /// - Parameters:
+    ///   - quarter: `YYYY-Qn`.
+    ///   - now: When the ratings are computed.
+    ///   - connection: The caller's transaction.
+    /// - Returns: How many schools were rated, and the events of the ratings that changed.
+    func compute(_ quarter: String, at now: Date, on connection: PostgresConnection) async throws -> (ratings: Int, emissions: [Emission]) {
+        let facts = try await Self.facts(quarter, on: connection, logger: database.logger)
+        var stored: [String: RatingChangedV1.Rating] = [:]
+        var before: [String: RatingChangedV1.Rating] = [:]
+        let previousQuarter = Quarter.previous(quarter) ?? ""
+        let rows = try await connection.query("""
+            SELECT school_code, quarter, rating FROM inspection.ratings WHERE quarter IN (\(quarter), \(previousQuarter)) FOR UPDATE
+            """, logger: database.logger)
+        for try await (school, q, rating) in rows.decode((String, String, String).self) {
+            if q == quarter { stored[school] = RatingChangedV1.Rating(rawValue: rating) } else { before[school] = RatingChangedV1.Rating(rawValue: rating) }
+        }
+        var emissions: [Emission] = []
+        let encoder = ContractCoding.encoder()
+        for (school, fact) in facts.sorted(by: { $0.key < $1.key }) {
+            let (rating, reasons) = rules.rate(fact)
+            guard RatingRules.changed(stored: stored[school], computed: rating) else { continue }
+            try await connection.query("""
+                INSERT INTO inspection.ratings (school_code, quarter, rating, reasons, facts, computed_at)
+                VALUES (\(school), \(quarter), \(rating.rawValue), \(String(decoding: try encoder.encode(reasons), as: UTF8.self))::jsonb,
+                        \(String(decoding: try encoder.encode(fact), as: UTF8.self))::jsonb, \(now))
+                ON CONFLICT (school_code, quarter) DO UPDATE SET rating = EXCLUDED.rating, reasons = EXCLUDED.reasons, facts = EXCLUDED.facts,
+                                                               computed_at = EXCLUDED.computed_at
+                """, logger: database.logger)
+            emissions.append(Emission(RatingChangedV1(
+                schoolCode: school, quarter: quarter, rating: rating, previousRating: before[school],
+                fell: RatingRules.fell(previous: before[school], now: rating), reasons: reasons, at: now), subject: school))
+        }
+        return (facts.count, emissions)
+    }
+
+    /// Rates every known school for a quarter, as ``compute(_:at:on:)``, in one transaction with `alongside`.
+    /// - Parameters:
+    ///   - quarter: `YYYY-Qn`.
+    ///   - now: When the ratings are computed.
+    ///   - alongside: Work on the same transaction, given the events of the ratings that changed: putting them in
+    ///     the outbox, and the audit entry.
+    /// - Returns: How many schools were rated, and how many ratings changed.
+    func compute(
+        _ quarter: String, at now: Date, alongside: ([Emission], PostgresConnection) async throws -> Void
+    ) async throws -> (ratings: Int, changed: Int) {
+        try await database.withTransaction { connection in
+            let (count, emissions) = try await compute(quarter, at: now, on: connection)
+            try await alongside(emissions, connection)
+            return (count, emissions.count)
+        }
+    }
+
+    /// A quarter's ratings with the quarter before's, by school code.
+    /// - Parameters:
+    ///   - quarter: `YYYY-Qn`.
+    ///   - district: Only this district's schools, when given.
+    func ratings(_ quarter: String, district: String? = nil) async throws -> [RatedSchool] {
+        let previous = Quarter.previous(quarter) ?? ""
+        let rows = try await database.query("""
+            SELECT r.school_code, s.name, r.rating, p.rating, r.reasons::text
+            FROM inspection.ratings r LEFT JOIN inspection.schools s ON s.code = r.school_code
+            LEFT JOIN inspection.ratings p ON p.school_code = r.school_code AND p.quarter = \(previous)
+            WHERE r.quarter = \(quarter) AND (\(district)::text IS NULL OR s.district = \(district)) ORDER BY r.school_code
+            """, logger: database.logger)
+        var rated: [RatedSchool] = []
+        for try await (school, name, rating, before, reasons) in rows.decode((String, String?, String, String?, String).self) {
+            rated.append(RatedSchool(
+                schoolCode: school, name: name, rating: rating, previousRating: before,
+                movement: RatedSchool.movement(rating: rating, previous: before),
+                reasons: (try? JSONDecoder().decode([String].self, from: Data(reasons.utf8))) ?? []))
+        }
+        return rated
+    }
+
+    /// A school's rating in every quarter it was rated, oldest first, each as `quarter` and `rating`.
+    func history(of school: String) async throws -> [[String: String]] {
+        let rows = try await database.query(
+            "SELECT quarter, rating FROM inspection.ratings WHERE school_code = \(school) ORDER BY quarter", logger: database.logger)
+        var history: [[String: String]] = []
+        for try await (quarter, rating) in rows.decode((String, String).self) { history.append(["quarter": quarter, "rating": rating]) }
+        return history
+    }
+}
+
+/// A request inspection cannot carry out as asked.
+struct InspectionError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,57 @@
+import Contracts
+import Foundation
+import Hummingbird
+import ServiceKit
+import Storage
+
+/// The quarterly school safety rating (``RatingRules``) and its bulletin (通报). Any valid token reads them;
+/// the task force and operators compute a quarter's ratings, which is audited.
+///
+///     POST /v1/ratings/{quarter}/compute             (roles task-force, operator)
+///     GET  /v1/ratings/{quarter}?district=
+///     GET  /v1/ratings/{quarter}/bulletin?district=  (Markdown)
+struct RatingRoutes {
+    let ratings: RatingStore
+    let database: Database
+    let clock: any WallClock
+
+    var collection: RouteCollection<HuhangRequestContext> {
+        RouteCollection(context: HuhangRequestContext.self)
+            .post(":quarter/compute", use: compute)
+            .get(":quarter", use: list)
+            .get(":quarter/bulletin", use: bulletin)
+    }
+
+    @Sendable func compute(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        try InspectionAccess.manage(identity)
+        let quarter = try context.parameters.require("quarter")
+        guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
+        let (rated, changed) = try await ratings.compute(quarter, at: clock.now()) { emissions, connection in
+            try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: database.logger)
+            try await Audit.record(identity, action: "compute-rating", resource: "rating/\(quarter)", on: connection, in: database)
+        }
+        return try JSONResponse.make(["quarter": "\(quarter)", "schools": "\(rated)", "changed": "\(changed)"])
+    }
+
+    @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        _ = try context.requireIdentity()
+        let district = request.uri.queryParameters["district"].map(String.init)
+        return try JSONResponse.make(try await rated(try context.parameters.require("quarter"), district: district))
+    }
+
+    @Sendable func bulletin(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        _ = try context.requireIdentity()
+        let quarter = try context.parameters.require("quarter")
+        let district = request.uri.queryParameters["district"].map(String.init)
+        let text = Bulletin.markdown(quarter: quarter, district: district, ratings: try await rated(quarter, district: district))
+        return Response(
+            status: .ok, headers: [.contentType: "text/markdown; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A quarter's ratings; a quarter that is not `YYYY-Qn` is a bad request.
+    func rated(_ quarter: String, district: String?) async throws -> [RatedSchool] {
+        guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
+        return try await ratings.ratings(quarter, district: district)
+    }
+}
