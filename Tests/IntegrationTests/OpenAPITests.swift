@@ -164,6 +164,14 @@ struct OpenAPITests {
 
     static func check<S: HuhangService>(_ service: S.Type, folder: String) async throws {
         let document = try Document(service: folder)
+        // Each operation names the file that registers it, so that a reader can go from the document to the code.
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for operation in document.operations.sorted() {
+            let parts = operation.split(separator: " ", maxSplits: 1).map(String.init)
+            let source = document.operation(parts[0], parts[1])?["x-huhang-source"] as? String ?? ""
+            #expect(FileManager.default.fileExists(atPath: repository.appendingPathComponent(source).path),
+                    "\(folder): \(operation) names \(source.isEmpty ? "no source" : source), which does not exist")
+        }
         let running = try RunningService<S>(configuration: try TestEnvironment.serviceConfiguration(S.name), logger: TestEnvironment.logger)
         try await withServices([running]) {
             let served = Self.documented(running.routes)
