@@ -123,7 +123,7 @@ struct PeopleRoutes: Sendable {
     struct Reset: Codable { var password: String }
 
     static func operatorOnly(_ identity: APIIdentity) throws {
-        guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "operators manage people") }
+        try identity.require(.operator, otherwise: "operators manage people")
     }
 
     func add(to v1: RouterGroup<HuhangRequestContext>) {

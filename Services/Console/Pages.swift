@@ -215,7 +215,7 @@ struct ConsolePages: Sendable {
 
     func home(_ session: Session, _ context: HuhangRequestContext) async throws -> Response {
         let person = session.person
-        let identity = APIIdentity(agency: person.agency, role: person.role.rawValue, unit: person.unit, person: person.username)
+        let identity = APIIdentity(agency: person.agency, role: Role(person.role.rawValue), unit: person.unit, person: person.username)
         let words = Words.table(person.language)
         var values: [String: Any] = [:]
         if person.role == .operator {

@@ -43,7 +43,7 @@ struct ServiceCalls: Sendable {
         guard let base = urls[service] else { throw Unavailable(service: service) }
         var request = HTTPClientRequest(url: base + path)
         request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "Authorization", value: "Bearer \(try tokens.issue(identity, lifetime: .seconds(60)))")
+        request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.issue(identity, lifetime: .seconds(60)))")
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

@@ -362,7 +362,7 @@ struct WorkPages: Sendable {
 extension ConsolePages {
     /// The identity the console calls the services with for this person.
     func identity(_ session: Session) -> APIIdentity {
-        APIIdentity(agency: session.person.agency, role: session.person.role.rawValue, unit: session.person.unit, person: session.person.username)
+        APIIdentity(agency: session.person.agency, role: Role(session.person.role.rawValue), unit: session.person.unit, person: session.person.username)
     }
 
     /// A value made safe as one path segment.

@@ -20,7 +20,7 @@ struct CaseStore: Sendable {
         static func event(_ id: String) -> Actor { Actor(text: "event:\(id)") }
         /// An API caller; a person signed in to the console is named (`api:agency/role/person`).
         static func api(_ identity: APIIdentity) -> Actor {
-            Actor(text: "api:\(identity.agency)/\(identity.role)" + (identity.person.map { "/\($0)" } ?? ""))
+            Actor(text: "api:\(identity.agency)/\(identity.role.name)" + (identity.person.map { "/\($0)" } ?? ""))
         }
         static let timer = Actor(text: "timer")
     }
@@ -316,7 +316,7 @@ struct CaseStore: Sendable {
         let rows = try await database.query("""
             SELECT NOT c.sealed OR EXISTS (SELECT 1 FROM intervention.seal_access a WHERE a.case_id = c.case_id AND a.agency = \(identity.agency)
                                            AND a.person IS NOT DISTINCT FROM \(identity.person)
-                                           AND a.role = \(identity.role) AND a.expires_at > \(now))
+                                           AND a.role = \(identity.role.name) AND a.expires_at > \(now))
             FROM intervention.cases c WHERE c.case_id::text = \(caseID)
             """)
         for try await open in rows.decode(Bool.self) { return open }
@@ -328,7 +328,7 @@ struct CaseStore: Sendable {
     func grantAccess(_ caseID: String, to identity: APIIdentity, reason: String, at now: Date, until expires: Date) async throws -> Bool {
         let rows = try await database.query("""
             INSERT INTO intervention.seal_access (case_id, agency, role, person, reason, granted_at, expires_at)
-            SELECT case_id, \(identity.agency), \(identity.role), \(identity.person), \(reason), \(now), \(expires) FROM intervention.cases
+            SELECT case_id, \(identity.agency), \(identity.role.name), \(identity.person), \(reason), \(now), \(expires) FROM intervention.cases
             WHERE case_id::text = \(caseID) AND sealed RETURNING 1
             """)
         for try await _ in rows { return true }

@@ -41,7 +41,7 @@ public enum Audit {
     static func entry(_ identity: APIIdentity, action: String, resource: String, reason: String?, schema: String) -> PostgresQuery {
         """
         INSERT INTO \(unescaped: schema).audit (agency, role, action, resource, reason, person, unit)
-        VALUES (\(identity.agency), \(identity.role), \(action), \(resource), \(reason), \(identity.person), \(identity.unit))
+        VALUES (\(identity.agency), \(identity.role.name), \(action), \(resource), \(reason), \(identity.person), \(identity.unit))
         """
     }
 }
@@ -68,9 +68,7 @@ public enum AuditRoutes {
     public static func add(to v1: RouterGroup<HuhangRequestContext>, database: Database) {
         v1.get("audit") { request, context in
             let identity = try context.requireIdentity()
-            guard ["task-force", "operator"].contains(identity.role) else {
-                throw HTTPError(.forbidden, message: "the audit trail is for the task force and operators")
-            }
+            try identity.require(.taskForce, .operator, otherwise: "the audit trail is for the task force and operators")
             let query = request.uri.queryParameters
             let resource = query["resource"].map(String.init), agency = query["agency"].map(String.init), person = query["person"].map(String.init)
             let limit = min(max(Int(query["limit"].map(String.init) ?? "") ?? 100, 1), 1000)

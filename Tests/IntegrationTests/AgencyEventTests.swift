@@ -254,7 +254,7 @@ struct AgencyEventTests {
 
             let tokens = try APITokens(secret: APITokens.developmentSecret)
             func get(_ role: String, reason: String?) async throws -> (status: Int, body: String) {
-                let token = try tokens.issue(APIIdentity(agency: "district-task-force", role: role), lifetime: .seconds(60))
+                let token = try await tokens.issue(APIIdentity(agency: "district-task-force", role: Role(role)), lifetime: .seconds(60))
                 let query = reason.map { "?reason=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!)" } ?? ""
                 return try await httpGet("http://127.0.0.1:\(port)/v1/subjects/\(subjectID)/identities\(query)",
                                          headers: ["Authorization": "Bearer \(token)"])

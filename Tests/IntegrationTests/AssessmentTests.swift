@@ -228,7 +228,7 @@ struct AssessmentTests {
         let school = "370102-" + TestEnvironment.unique("A")
         let tokens = try APITokens(secret: APITokens.developmentSecret)
         func call(_ method: String, _ path: String, agency: String, role: String, body: String? = nil) async throws -> (status: Int, body: String) {
-            let token = try tokens.issue(APIIdentity(agency: agency, role: role), lifetime: .seconds(60))
+            let token = try await tokens.issue(APIIdentity(agency: agency, role: Role(role)), lifetime: .seconds(60))
             return try await http(method, "http://127.0.0.1:\(port)\(path)", body: body, headers: ["Authorization": "Bearer \(token)"])
         }
         try await withServices([assessment]) { () async throws in

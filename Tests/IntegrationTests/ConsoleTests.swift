@@ -453,7 +453,7 @@ struct ConsoleLoopTests {
     static func addPerson(
         consolePort: Int, username: String, name: String, agency: String, unit: String, role: String, password: String
     ) async throws {
-        let token = try APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: "operator"), lifetime: .seconds(60))
+        let token = try await APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: .operator), lifetime: .seconds(60))
         let added = try await httpPost("http://127.0.0.1:\(consolePort)/v1/people", body: """
             {"username":"\(username)","displayName":"\(name)","agency":"\(agency)","unit":"\(unit)","role":"\(role)","password":"\(password)"}
             """, headers: ["Authorization": "Bearer \(token)"])

@@ -121,12 +121,12 @@ struct EndToEndTests {
             func get(_ token: String?) async throws -> (Int, String) {
                 try await httpGet("http://127.0.0.1:\(port)/v1/inbox/\(school)", headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
             }
-            let (status, body) = try await get(try tokens.issue(APIIdentity(agency: school, role: "caseworker"), lifetime: .seconds(60)))
+            let (status, body) = try await get(try await tokens.issue(APIIdentity(agency: school, role: .caseworker), lifetime: .seconds(60)))
             #expect(status == 200)
             #expect(body.contains(reportID))
             #expect(try await get(nil).0 == 401)
             #expect(try await get("not.a.token").0 == 401)
-            #expect(try await get(try tokens.issue(APIIdentity(agency: "another-school", role: "caseworker"), lifetime: .seconds(60))).0 == 403)
+            #expect(try await get(try await tokens.issue(APIIdentity(agency: "another-school", role: .caseworker), lifetime: .seconds(60))).0 == 403)
         }
     }
 
@@ -198,8 +198,8 @@ struct EndToEndTests {
             schoolCode: "S", people: [.init(role: .victim, studentNumber: "9")])
         try await withServices([intake]) { () async throws in
             let tokens = try APITokens(secret: APITokens.developmentSecret)
-            let operatorToken = try tokens.issue(APIIdentity(agency: "district-ops", role: "operator"), lifetime: .seconds(60))
-            let caseworkerToken = try tokens.issue(APIIdentity(agency: "agency-demo", role: "caseworker"), lifetime: .seconds(60))
+            let operatorToken = try await tokens.issue(APIIdentity(agency: "district-ops", role: .operator), lifetime: .seconds(60))
+            let caseworkerToken = try await tokens.issue(APIIdentity(agency: "agency-demo", role: .caseworker), lifetime: .seconds(60))
             func register(_ body: String, token: String) async throws -> Int {
                 try await httpPost("http://127.0.0.1:\(port)/v1/agencies", body: body, headers: ["Authorization": "Bearer \(token)"]).status
             }
@@ -247,9 +247,9 @@ struct GatewayTests {
         let port = try freePort()
         let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake", port: port), logger: TestEnvironment.logger)
         let tokens = try APITokens(secret: APITokens.developmentSecret)
-        let agencyToken = try tokens.issue(APIIdentity(agency: "agency-demo", role: "agency"), lifetime: .seconds(120))
-        let otherToken = try tokens.issue(APIIdentity(agency: "another-agency", role: "agency"), lifetime: .seconds(120))
-        let caseworkerToken = try tokens.issue(APIIdentity(agency: "agency-demo", role: "caseworker"), lifetime: .seconds(120))
+        let agencyToken = try await tokens.issue(APIIdentity(agency: "agency-demo", role: .agency), lifetime: .seconds(120))
+        let otherToken = try await tokens.issue(APIIdentity(agency: "another-agency", role: .agency), lifetime: .seconds(120))
+        let caseworkerToken = try await tokens.issue(APIIdentity(agency: "agency-demo", role: .caseworker), lifetime: .seconds(120))
         let url = "http://127.0.0.1:\(port)/v1/events"
         func post(_ body: String, id: String, type: String = "report.incident.v1", token: String?) async throws -> (status: Int, body: String) {
             var headers = ["ce-type": type, "ce-id": id]

@@ -75,7 +75,7 @@ struct InspectionTests {
 
             // The API lists them as late, by unit; a re-inspection that passes closes them.
             let tokens = try APITokens(secret: APITokens.developmentSecret)
-            let token = try tokens.issue(APIIdentity(agency: "fire-370102", role: "caseworker"), lifetime: .seconds(60))
+            let token = try await tokens.issue(APIIdentity(agency: "fire-370102", role: .caseworker), lifetime: .seconds(60))
             #expect(try await eventually {
                 try await httpGet("http://127.0.0.1:\(port)/v1/hazards?unit=fire-370102&state=late", headers: ["Authorization": "Bearer \(token)"]).body.contains(school)
             })
@@ -97,7 +97,7 @@ struct InspectionTests {
         let quarter = "2026-Q3"
         let (start, _) = Quarter.bounds(quarter)!
         let tokens = try APITokens(secret: APITokens.developmentSecret)
-        let token = try tokens.issue(APIIdentity(agency: "district-task-force", role: "task-force"), lifetime: .seconds(300))
+        let token = try await tokens.issue(APIIdentity(agency: "district-task-force", role: .taskForce), lifetime: .seconds(300))
         func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> (status: Int, body: String) {
             try await http(method, "http://127.0.0.1:\(port)\(path)", body: body, headers: ["Authorization": "Bearer \(token)"])
         }

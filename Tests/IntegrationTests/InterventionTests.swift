@@ -48,7 +48,7 @@ struct InterventionTests {
         let school = "370102-" + TestEnvironment.unique("S")
         let tokens = try APITokens(secret: APITokens.developmentSecret)
         func call(_ method: String, _ path: String, as agency: String, role: String = "caseworker", body: String? = nil) async throws -> (status: Int, body: String) {
-            let token = try tokens.issue(APIIdentity(agency: agency, role: role), lifetime: .seconds(60))
+            let token = try await tokens.issue(APIIdentity(agency: agency, role: Role(role)), lifetime: .seconds(60))
             return try await http(method, "http://127.0.0.1:\(port)\(path)", body: body, headers: ["Authorization": "Bearer \(token)"])
         }
         try await withServices([intervention]) { () async throws in
@@ -210,8 +210,8 @@ struct InterventionTests {
         return { method, path, who, body in
             // agency/role, or agency/role/person for a person signed in to the console.
             let parts = who.split(separator: "/")
-            let token = try tokens.issue(
-                APIIdentity(agency: String(parts[0]), role: String(parts[1]), person: parts.count > 2 ? String(parts[2]) : nil), lifetime: .seconds(3600))
+            let token = try await tokens.issue(
+                APIIdentity(agency: String(parts[0]), role: Role(String(parts[1])), person: parts.count > 2 ? String(parts[2]) : nil), lifetime: .seconds(3600))
             return try await http(method, "http://127.0.0.1:\(port)\(path)", body: body, headers: ["Authorization": "Bearer \(token)"])
         }
     }

@@ -173,7 +173,7 @@ struct NotificationTests {
             // The attentive unit acknowledges in its inbox; another unit cannot acknowledge for it.
             let attentiveDelivery = try #require(try await delivery(attentive))
             func ack(_ as: String) async throws -> Int {
-                let token = try tokens.issue(APIIdentity(agency: `as`, role: "caseworker"), lifetime: .seconds(60))
+                let token = try await tokens.issue(APIIdentity(agency: `as`, role: .caseworker), lifetime: .seconds(60))
                 return try await http("POST", "http://127.0.0.1:\(port)/v1/inbox/\(attentive)/\(attentiveDelivery)/ack", body: nil,
                                       headers: ["Authorization": "Bearer \(token)"]).status
             }

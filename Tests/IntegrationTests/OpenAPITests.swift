@@ -111,7 +111,7 @@ struct OpenAPITests {
                 }
                 var answered: TestResponse?
                 for role in ["task-force", "operator"] {
-                    let token = try tokens.issue(APIIdentity(agency: "openapi-test", role: role), lifetime: .seconds(300))
+                    let token = try await tokens.issue(APIIdentity(agency: "openapi-test", role: Role(role)), lifetime: .seconds(300))
                     var headers: HTTPFields = [.authorization: "Bearer \(token)"]
                     if !isRead { headers[.contentType] = "application/json" }
                     let response = try await client.execute(

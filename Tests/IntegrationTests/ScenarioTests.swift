@@ -54,7 +54,7 @@ struct ScenarioTests {
         }
 
         func call(method: String, _ service: String, _ path: String, as identity: APIIdentity, body: String? = nil) async throws -> (status: Int, json: JSONValue, text: String) {
-            let token = try APITokens(secret: APITokens.developmentSecret).issue(identity, lifetime: .seconds(300))
+            let token = try await APITokens(secret: APITokens.developmentSecret).issue(identity, lifetime: .seconds(300))
             var headers = ["Authorization": "Bearer \(token)"]
             if body != nil { headers["Content-Type"] = "application/json" }
             let (status, text) = try await http(method, "http://127.0.0.1:\(ports[service]!)\(path)", body: body, headers: headers)
@@ -131,10 +131,10 @@ struct ScenarioTests {
             return (id, reportID)
         }
 
-        var identity: APIIdentity { APIIdentity(agency: code, role: "agency", unit: unit) }
+        var identity: APIIdentity { APIIdentity(agency: code, role: .agency, unit: unit) }
     }
 
-    static let taskForce = APIIdentity(agency: "district-task-force", role: "task-force")
+    static let taskForce = APIIdentity(agency: "district-task-force", role: .taskForce)
 
     static func now() -> String { ContractCoding.formatTime(Date()) }
 
@@ -261,7 +261,7 @@ struct ScenarioTests {
                 environment: ["INTAKE_URL": "http://127.0.0.1:\(suite.ports["intake"]!)"])
             #expect(issued.status == 0, "\(issued.output)")
             let token = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            let verified = try APITokens(secret: APITokens.developmentSecret).verify(token)
+            let verified = try await APITokens(secret: APITokens.developmentSecret).verify(token)
             #expect(verified.unit == schoolCode && verified.agency == school.code)
 
             var tasks: [JSONValue] = []
@@ -346,7 +346,7 @@ struct ScenarioTests {
             let refused = try await suite.call("assessment", "/v1/subjects/\(subject)/risk?sealed=include&reason=review", as: procuratorate.identity)
             #expect(refused.status == 403)
             let person = "tf-\(UUID().uuidString.prefix(6).lowercased())"
-            let reader = APIIdentity(agency: "district-task-force", role: "task-force", person: person)
+            let reader = APIIdentity(agency: "district-task-force", role: .taskForce, person: person)
             let opened = try await suite.call("assessment", "/v1/subjects/\(subject)/risk?sealed=include&reason=court%20order%20review", as: reader)
             #expect(Self.array(opened.json, "sealedRecord").count >= 2, "\(opened.text)")
             // The audit names the person who broke the glass, and why.

@@ -106,7 +106,7 @@ struct Token: AsyncParsableCommand {
         let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
         var unit = self.unit
         if unit == nil, !["operator", "task-force"].contains(role) {
-            let operatorToken = try tokens.issue(APIIdentity(agency: "operations", role: "operator"), lifetime: .seconds(60))
+            let operatorToken = try await tokens.issue(APIIdentity(agency: "operations", role: .operator), lifetime: .seconds(60))
             do {
                 let (status, text) = try await HTTPCall.send("GET", intakeURL + "/v1/agencies", body: nil, authorization: "Bearer \(operatorToken)")
                 guard status == 200 else { throw ValidationError("intake answered \(status): \(text)") }
@@ -117,7 +117,7 @@ struct Token: AsyncParsableCommand {
                 throw ValidationError("could not ask intake at \(intakeURL) for the unit of \(agency) (\(error)); give --unit (for an agency that is no registered sender, its own code)")
             }
         }
-        print(try tokens.issue(APIIdentity(agency: agency, role: role, unit: unit), lifetime: .seconds(hours * 3600)))
+        print(try await tokens.issue(APIIdentity(agency: agency, role: Role(role), unit: unit), lifetime: .seconds(hours * 3600)))
     }
 }
 

@@ -20,15 +20,15 @@ struct AgencyCommand: AsyncParsableCommand {
         var operatorAgency = "operations"
 
         /// A short-lived operator token signed with API_TOKEN_KEY.
-        func token() throws -> String {
+        func token() async throws -> String {
             let configuration = try ServiceConfiguration(service: "huhang-admin", defaultHTTPPort: 0)
             let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
-            return try tokens.issue(APIIdentity(agency: operatorAgency, role: "operator"), lifetime: .seconds(300))
+            return try await tokens.issue(APIIdentity(agency: operatorAgency, role: .operator), lifetime: .seconds(300))
         }
 
         func send(_ method: String, _ path: String, body: Data? = nil) async throws -> String {
             let (status, text) = try await HTTPCall.send(
-                method, intakeURL + path, body: body, authorization: "Bearer \(try token())")
+                method, intakeURL + path, body: body, authorization: "Bearer \(try await token())")
             guard (200..<300).contains(status) else { throw ValidationError("intake answered \(status): \(text)") }
             return text
         }

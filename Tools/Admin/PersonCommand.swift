@@ -17,7 +17,7 @@ struct PersonCommand: AsyncParsableCommand {
         func send(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> String {
             let configuration = try ServiceConfiguration(service: "huhang-admin", defaultHTTPPort: 0)
             let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
-            let token = try tokens.issue(APIIdentity(agency: "operations", role: "operator"), lifetime: .seconds(120))
+            let token = try await tokens.issue(APIIdentity(agency: "operations", role: .operator), lifetime: .seconds(120))
             let (status, text) = try await HTTPCall.send(
                 method, consoleURL + path, body: try body.map { try JSONSerialization.data(withJSONObject: $0) }, authorization: "Bearer \(token)")
             guard (200..<300).contains(status) else { throw ValidationError("the console answered \(status): \(text)") }

@@ -118,7 +118,7 @@ struct BadInputRun: AsyncParsableCommand {
         let httpStart = ContinuousClock.now
         let tokens = try APITokens(secret: APITokens.developmentSecret)
         var issued: [String: String] = [:]
-        for agency in BadInputs.agencies { issued[agency] = try tokens.issue(APIIdentity(agency: agency, role: "agency"), lifetime: .seconds(3600)) }
+        for agency in BadInputs.agencies { issued[agency] = try await tokens.issue(APIIdentity(agency: agency, role: .agency), lifetime: .seconds(3600)) }
         let answers = Locked<[Int: Int]>([:])
         let unreadable = Locked<[String]>([])
         let concurrency = self.concurrency

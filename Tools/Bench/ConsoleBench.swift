@@ -100,7 +100,7 @@ struct ConsoleBench: AsyncParsableCommand {
 
     func measure(interventionPort: Int, consolePort: Int, database: Database, logger: Logger) async throws -> String {
         let tokens = try APITokens(secret: ProcessInfo.processInfo.environment["API_TOKEN_KEY"] ?? APITokens.developmentSecret)
-        let operatorToken = try tokens.issue(APIIdentity(agency: "ops", role: "operator"), lifetime: .seconds(300))
+        let operatorToken = try await tokens.issue(APIIdentity(agency: "ops", role: .operator), lifetime: .seconds(300))
         let console = "http://127.0.0.1:\(consolePort)", api = "http://127.0.0.1:\(interventionPort)"
         let person = "bench-tf-\(UUID().uuidString.prefix(6).lowercased())", password = "a long bench password"
         let added = try await HTTPExchange.send("POST", console + "/v1/people", headers: [("Authorization", "Bearer \(operatorToken)")], body: Array("""
@@ -108,8 +108,8 @@ struct ConsoleBench: AsyncParsableCommand {
             """.utf8))
         guard added.status == 201 else { throw CommandFailure(description: "person not added: \(added.status)") }
         let cookie = try await signIn(console, person, password)
-        let identity = APIIdentity(agency: "district-task-force", role: "task-force", unit: "district-task-force", person: person)
-        let bearer = "Bearer \(try tokens.issue(identity, lifetime: .seconds(3600)))"
+        let identity = APIIdentity(agency: "district-task-force", role: .taskForce, unit: "district-task-force", person: person)
+        let bearer = "Bearer \(try await tokens.issue(identity, lifetime: .seconds(3600)))"
 
         // A case in the middle of the list, with its tasks and chronology.
         let rows = try await database.query(

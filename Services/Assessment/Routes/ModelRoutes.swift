@@ -24,13 +24,13 @@ struct ModelRoutes {
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         return try JSONResponse.make(try await models.list())
     }
 
     @Sendable func definition(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let version = try context.parameters.require("version")
         guard let definition = try await models.definition(version) else {
             throw HTTPError(.notFound, message: "no model \(version); GET /v1/models lists them")
@@ -41,7 +41,7 @@ struct ModelRoutes {
 
     @Sendable func load(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "operators load models") }
+        try identity.require(.operator, otherwise: "operators load models")
         let body = try await request.body.collect(upTo: 1 << 20)
         let candidate: RiskModel
         do {
@@ -61,7 +61,7 @@ struct ModelRoutes {
 
     @Sendable func activate(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "operators activate models") }
+        try identity.require(.operator, otherwise: "operators activate models")
         let version = try context.parameters.require("version")
         guard let due = try await models.activate(version) else { throw HTTPError(.notFound, message: "no model \(version)") }
         try await Audit.record(identity, action: "activate", resource: "model/\(version)", in: database)

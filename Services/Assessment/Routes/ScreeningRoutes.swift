@@ -18,7 +18,7 @@ struct ScreeningRoutes {
         guard let (agency, screening) = try await screenings.screening(id) else {
             throw HTTPError(.notFound, message: "no screening \(id) applied (yet)")
         }
-        guard identity.role == "task-force" || identity.agency == agency else {
+        guard identity.role == .taskForce || identity.agency == agency else {
             throw HTTPError(.forbidden, message: "a screening is shown to the agency that sent it and the task force")
         }
         return try JSONResponse.make(screening)

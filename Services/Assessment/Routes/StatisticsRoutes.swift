@@ -14,7 +14,7 @@ struct StatisticsRoutes {
 
     @Sendable func statistics(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         return try JSONResponse.make(try await subjects.statistics())
     }
 }

@@ -20,7 +20,7 @@ struct SubjectRoutes {
     @Sendable func risk(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let subjectID = try context.parameters.require("id")
-        let maySee = identity.role == "task-force" ? true : try await subjects.hasReported(identity.agency, subjectID: subjectID)
+        let maySee = identity.role == .taskForce ? true : try await subjects.hasReported(identity.agency, subjectID: subjectID)
         guard maySee else {
             throw HTTPError(.forbidden, message: "\(identity.agency) has sent nothing about \(subjectID)")
         }
@@ -29,9 +29,7 @@ struct SubjectRoutes {
         let includeSealed = query["sealed"].map(String.init) == "include"
         let reason = query["reason"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
         if includeSealed {
-            guard identity.role == "task-force" else {
-                throw HTTPError(.forbidden, message: "a sealed record is opened by the district task force only")
-            }
+            try identity.require(.taskForce, otherwise: "a sealed record is opened by the district task force only")
             guard !reason.isEmpty else {
                 throw HTTPError(.badRequest, message: "reason: state why the sealed record must be opened; it is kept in the audit trail")
             }

@@ -6,10 +6,10 @@ enum InspectionAccess {
     /// Lets the task force and operators through, and the roles in `also`; refuses anyone else.
     /// - Parameters:
     ///   - identity: The verified caller.
-    ///   - also: Further roles allowed, e.g. `education` for the registry.
-    static func manage(_ identity: APIIdentity, also: [String] = []) throws {
-        guard (["task-force", "operator"] + also).contains(identity.role) else {
-            throw HTTPError(.forbidden, message: "the task force and operators\(also.isEmpty ? "" : " and " + also.joined(separator: ", ")) only")
+    ///   - also: Further roles allowed, e.g. ``Role/education`` for the registry.
+    static func manage(_ identity: APIIdentity, also: [Role] = []) throws {
+        guard ([Role.taskForce, .operator] + also).contains(identity.role) else {
+            throw HTTPError(.forbidden, message: "the task force and operators\(also.isEmpty ? "" : " and " + also.map(\.name).joined(separator: ", ")) only")
         }
     }
 }

@@ -28,7 +28,7 @@ struct AgencyRoutes {
 
     @Sendable func register(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "only operators register agencies") }
+        try identity.require(.operator, otherwise: "only operators register agencies")
         let registration: Registration
         do {
             registration = try await request.decodeJSON(Registration.self)
@@ -58,7 +58,7 @@ struct AgencyRoutes {
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["operator", "task-force"].contains(identity.role) else { throw HTTPError(.forbidden, message: "operators and the task force only") }
+        try identity.require(.operator, .taskForce, otherwise: "operators and the task force only")
         return try JSONResponse.make(try await agencies.list())
     }
 }

@@ -41,9 +41,7 @@ struct EventRoutes {
 
     @Sendable func receive(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "agency" else {
-            throw HTTPError(.forbidden, message: "events are sent with an agency's token (role agency)")
-        }
+        try identity.require(.agency, otherwise: "events are sent with an agency's token (role agency)")
         guard let type = request.headers[HTTPField.Name("ce-type")!], EventType(name: type) != nil else {
             let types = Contracts.agencyPayloads.map { $0.eventType.name }.sorted().joined(separator: ", ")
             throw HTTPError(.badRequest, message: "the ce-type header names the event type: one of \(types)")

@@ -39,9 +39,7 @@ struct IdentityRoutes {
 
     @Sendable func identitiesOfSubject(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "task-force" else {
-            throw HTTPError(.forbidden, message: "identities are shown to the district task force only")
-        }
+        try identity.require(.taskForce, otherwise: "identities are shown to the district task force only")
         let subjectID = try context.parameters.require("id")
         guard let reason = request.uri.queryParameters["reason"].map(String.init), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw HTTPError(.badRequest, message: "state why in the reason query parameter; it is kept in the audit trail")

@@ -28,7 +28,7 @@ struct MatchRoutes {
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "candidate matches are decided by the district task force") }
+        try identity.require(.taskForce, otherwise: "candidate matches are decided by the district task force")
         guard let state = IdentityStore.MatchState(rawValue: request.uri.queryParameters["state"].map(String.init) ?? "open") else {
             throw HTTPError(.badRequest, message: "state is open, decided or all")
         }
@@ -37,7 +37,7 @@ struct MatchRoutes {
 
     @Sendable func decide(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "candidate matches are decided by the district task force") }
+        try identity.require(.taskForce, otherwise: "candidate matches are decided by the district task force")
         guard let id = Int64(try context.parameters.require("id")) else { throw HTTPError(.badRequest, message: "a match id is a number") }
         let body = try await request.decodeJSON(DecisionBody.self)
         let decision: IdentityStore.Decision

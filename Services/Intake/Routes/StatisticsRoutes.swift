@@ -18,7 +18,7 @@ struct StatisticsRoutes {
 
     @Sendable func statistics(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let query = request.uri.queryParameters
         let until = try Self.day(query["until"].map(String.init), field: "until") ?? clock.now()
         let since = try Self.day(query["since"].map(String.init), field: "since") ?? until.addingTimeInterval(-30 * 86_400)

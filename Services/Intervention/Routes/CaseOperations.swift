@@ -13,7 +13,7 @@ struct CaseOperations: Sendable {
 
     /// Refuses anyone but the district task force.
     static func requireTaskForce(_ identity: APIIdentity) throws {
-        guard identity.role == "task-force" else { throw HTTPError(.forbidden, message: "the district task force only") }
+        try identity.require(.taskForce, otherwise: "the district task force only")
     }
 
     /// The HTTP answer to a refusal.

@@ -53,7 +53,7 @@ struct CaseRoutes: Sendable {
         filter.newest = newest
         filter.after = text("after")
         filter.limit = limit
-        let readerUnits = identity.role == "task-force" ? nil : [identity.unit, identity.agency]
+        let readerUnits = identity.role == .taskForce ? nil : [identity.unit, identity.agency]
         let cases = try await stores.cases.list(filter, readerUnits: readerUnits, now: clock.now())
         return try JSONResponse.make(cases)
     }
@@ -203,7 +203,7 @@ struct CaseRoutes: Sendable {
 
     /// Whether a reader may see a case: the task force, or a unit with a task in it.
     func mayRead(_ identity: APIIdentity, caseID: String) async throws -> Bool {
-        if identity.role == "task-force" { return true }
+        if identity.role == .taskForce { return true }
         return try await stores.cases.hasTask(of: [identity.unit, identity.agency], in: caseID)
     }
 

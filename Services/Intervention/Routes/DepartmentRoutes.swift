@@ -20,7 +20,7 @@ struct DepartmentRoutes: Sendable {
 
     @Sendable func setDepartments(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let category = try context.parameters.require("category")
         guard let known = IncidentCategory(rawValue: category) else { throw HTTPError(.notFound, message: "no incident category \(category)") }
         let units = try await request.decodeJSON(DepartmentsBody.self).units

@@ -33,7 +33,7 @@ struct ReferralRoutes: Sendable {
         let identity = try context.requireIdentity()
         let id = try context.parameters.require("id")
         // The task force, or the unit whose task made the referral.
-        if identity.role != "task-force" {
+        if identity.role != .taskForce {
             let allowed = try await stores.referrals.wasMade(byTaskOf: [identity.unit, identity.agency], referralID: id)
             guard allowed else { throw HTTPError(.forbidden, message: "the task force, or the unit the referral's task is assigned to") }
         }

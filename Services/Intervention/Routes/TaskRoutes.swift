@@ -30,7 +30,7 @@ struct TaskRoutes: Sendable {
         let audited = CaseOperations.Audited(identity: identity, action: "feedback-\(feedback.status.rawValue)", resource: "task/\(taskID)", reason: feedback.reason)
         _ = try await operations.perform(audited) { connection in
             try await stores.tasks.update(
-                taskID: taskID, unit: identity.role == "task-force" ? nil : identity.unit, status: feedback.status, note: feedback.note, reason: feedback.reason,
+                taskID: taskID, unit: identity.role == .taskForce ? nil : identity.unit, status: feedback.status, note: feedback.note, reason: feedback.reason,
                 by: .api(identity), at: clock.now(), on: connection)
         }
         return Response(status: .noContent)

@@ -23,7 +23,7 @@ struct UnitRoutes: Sendable {
     @Sendable func tasks(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let unit = try context.parameters.require("unit")
-        guard identity.acts(for: unit) || identity.role == "task-force" else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
+        guard identity.acts(for: unit) || identity.role == .taskForce else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
         // `status=open`: still to do (assigned, accepted, in progress) — what a unit's worklist shows.
         let status = request.uri.queryParameters["status"].map(String.init)
         let statuses = status == "open" ? TaskStatus.openNames : status.map { [$0] }
@@ -33,7 +33,7 @@ struct UnitRoutes: Sendable {
 
     @Sendable func setSuperior(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let unit = try context.parameters.require("unit")
         let body = try await request.decodeJSON(UnitBody.self)
         try await stores.units.setSuperior(body.superior, of: unit)

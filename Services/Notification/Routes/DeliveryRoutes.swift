@@ -14,7 +14,7 @@ struct DeliveryRoutes {
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["task-force", "operator"].contains(identity.role) else { throw HTTPError(.forbidden, message: "the task force and operators only") }
+        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let query = request.uri.queryParameters
         return try JSONResponse.make(try await deliveries.list(
             event: query["event"].map(String.init), recipient: query["recipient"].map(String.init), status: query["status"].map(String.init)))

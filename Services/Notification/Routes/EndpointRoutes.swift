@@ -17,7 +17,7 @@ struct EndpointRoutes {
 
     @Sendable func set(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard identity.role == "operator" else { throw HTTPError(.forbidden, message: "operators set endpoints") }
+        try identity.require(.operator, otherwise: "operators set endpoints")
         let recipient = try context.parameters.require("recipient"), channel = try context.parameters.require("channel")
         guard ["webhook", "sms", "email"].contains(channel) else { throw HTTPError(.badRequest, message: "channel is webhook, sms or email") }
         let body = try await request.decodeJSON(EndpointBody.self, limit: 64 * 1024)

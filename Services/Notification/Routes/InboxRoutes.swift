@@ -57,7 +57,7 @@ struct InboxRoutes {
         let identity = try context.requireIdentity()
         let recipient = try context.parameters.require("recipient")
         // A unit reads its own inbox; the task force and operators read any.
-        guard identity.acts(for: recipient) || ["task-force", "operator"].contains(identity.role) else {
+        guard identity.acts(for: recipient) || identity.isAny(of: .taskForce, .operator) else {
             throw HTTPError(.forbidden, message: "this inbox belongs to another unit")
         }
         let items = try await deliveries.inbox(of: recipient).map(InboxItem.init)

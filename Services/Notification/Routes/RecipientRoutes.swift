@@ -17,7 +17,7 @@ struct RecipientRoutes {
     @Sendable func setLanguage(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let recipient = try context.parameters.require("recipient")
-        guard identity.acts(for: recipient) || identity.role == "operator" else { throw HTTPError(.forbidden, message: "the recipient itself, or operators") }
+        guard identity.acts(for: recipient) || identity.role == .operator else { throw HTTPError(.forbidden, message: "the recipient itself, or operators") }
         let preference = try await request.decodeJSON(Preference.self, limit: 4096)
         guard ["zh", "en"].contains(preference.language) else {
             throw HTTPError(.badRequest, message: #"/language: is zh or en"#)

@@ -42,7 +42,7 @@ struct RuleRoutes {
 
     @Sendable func set(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard ["operator", "task-force"].contains(identity.role) else { throw HTTPError(.forbidden, message: "operators and the task force set rules") }
+        try identity.require(.operator, .taskForce, otherwise: "operators and the task force set rules")
         let type = try context.parameters.require("type")
         guard noticeTypes.contains(where: { $0.name == type }) else {
             throw HTTPError(.notFound, message: "notification does not route \(type); it routes \(routed)")
