@@ -9,12 +9,12 @@ struct StatisticsRoutes {
     let subjects: SubjectStore
 
     var collection: RouteCollection<HuhangRequestContext> {
-        RouteCollection(context: HuhangRequestContext.self).get(use: statistics)
+        RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.taskForce, .operator, otherwise: "the task force and operators only"))
+            .get(use: statistics)
     }
 
     @Sendable func statistics(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         return try JSONResponse.make(try await subjects.statistics())
     }
 }

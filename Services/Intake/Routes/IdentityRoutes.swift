@@ -34,12 +34,13 @@ struct IdentityRoutes {
     }
 
     var collection: RouteCollection<HuhangRequestContext> {
-        RouteCollection(context: HuhangRequestContext.self).get(":id/identities", use: identitiesOfSubject)
+        RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.taskForce, otherwise: "identities are shown to the district task force only"))
+            .get(":id/identities", use: identitiesOfSubject)
     }
 
     @Sendable func identitiesOfSubject(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        try identity.require(.taskForce, otherwise: "identities are shown to the district task force only")
         let subjectID = try context.parameters.require("id")
         guard let reason = request.uri.queryParameters["reason"].map(String.init), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw HTTPError(.badRequest, message: "state why in the reason query parameter; it is kept in the audit trail")

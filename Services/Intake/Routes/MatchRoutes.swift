@@ -22,13 +22,12 @@ struct MatchRoutes {
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.taskForce, otherwise: "candidate matches are decided by the district task force"))
             .get(use: list)
             .post(":id", use: decide)
     }
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try identity.require(.taskForce, otherwise: "candidate matches are decided by the district task force")
         guard let state = IdentityStore.MatchState(rawValue: request.uri.queryParameters["state"].map(String.init) ?? "open") else {
             throw HTTPError(.badRequest, message: "state is open, decided or all")
         }
@@ -37,7 +36,6 @@ struct MatchRoutes {
 
     @Sendable func decide(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        try identity.require(.taskForce, otherwise: "candidate matches are decided by the district task force")
         guard let id = Int64(try context.parameters.require("id")) else { throw HTTPError(.badRequest, message: "a match id is a number") }
         let body = try await request.decodeJSON(DecisionBody.self)
         let decision: IdentityStore.Decision

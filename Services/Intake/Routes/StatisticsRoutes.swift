@@ -13,12 +13,12 @@ struct StatisticsRoutes {
     let clock: any WallClock
 
     var collection: RouteCollection<HuhangRequestContext> {
-        RouteCollection(context: HuhangRequestContext.self).get(use: statistics)
+        RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.taskForce, .operator, otherwise: "the task force and operators only"))
+            .get(use: statistics)
     }
 
     @Sendable func statistics(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let query = request.uri.queryParameters
         let until = try Self.day(query["until"].map(String.init), field: "until") ?? clock.now()
         let since = try Self.day(query["since"].map(String.init), field: "since") ?? until.addingTimeInterval(-30 * 86_400)

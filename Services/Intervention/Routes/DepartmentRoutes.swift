@@ -15,12 +15,11 @@ struct DepartmentRoutes: Sendable {
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.taskForce, .operator, otherwise: "the task force and operators only"))
             .put(":category", use: setDepartments)
     }
 
     @Sendable func setDepartments(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let category = try context.parameters.require("category")
         guard let known = IncidentCategory(rawValue: category) else { throw HTTPError(.notFound, message: "no incident category \(category)") }
         let units = try await request.decodeJSON(DepartmentsBody.self).units

@@ -17,21 +17,18 @@ struct ReportRoutes: Sendable {
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.taskForce, otherwise: "the district task force only"))
             .get("daily", use: daily)
             .get("days", use: days)
             .get("summary", use: summary)
     }
 
     @Sendable func daily(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try CaseOperations.requireTaskForce(identity)
         let (start, end) = try period("day", request.uri.queryParameters["date"].map(String.init))
         return try JSONResponse.make(try await stores.reports.summary(from: start, to: end, now: clock.now()))
     }
 
     @Sendable func days(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try CaseOperations.requireTaskForce(identity)
         let query = request.uri.queryParameters
         let (_, end) = try period("day", query["to"].map(String.init))
         let (start, _) = try period("day", query["from"].map(String.init) ?? Periods.day(end.addingTimeInterval(-14 * 86400)))
@@ -42,8 +39,6 @@ struct ReportRoutes: Sendable {
     }
 
     @Sendable func summary(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try CaseOperations.requireTaskForce(identity)
         let query = request.uri.queryParameters
         let (start, end) = try period(query["period"].map(String.init) ?? "week", query["date"].map(String.init))
         return try JSONResponse.make(try await stores.reports.summary(from: start, to: end, now: clock.now()))

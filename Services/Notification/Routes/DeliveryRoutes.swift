@@ -9,12 +9,12 @@ struct DeliveryRoutes {
     let deliveries: DeliveryStore
 
     var collection: RouteCollection<HuhangRequestContext> {
-        RouteCollection(context: HuhangRequestContext.self).get(use: list)
+        RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.taskForce, .operator, otherwise: "the task force and operators only"))
+            .get(use: list)
     }
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try identity.require(.taskForce, .operator, otherwise: "the task force and operators only")
         let query = request.uri.queryParameters
         return try JSONResponse.make(try await deliveries.list(
             event: query["event"].map(String.init), recipient: query["recipient"].map(String.init), status: query["status"].map(String.init)))

@@ -12,12 +12,11 @@ struct EndpointRoutes {
     struct EndpointBody: Codable { var address: String; var secret: String? }
 
     var collection: RouteCollection<HuhangRequestContext> {
-        RouteCollection(context: HuhangRequestContext.self).put(":recipient/:channel", use: set)
+        RouteCollection(context: HuhangRequestContext.self)
+            .add(middleware: RolePolicy(.operator, otherwise: "operators set endpoints")).put(":recipient/:channel", use: set)
     }
 
     @Sendable func set(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try identity.require(.operator, otherwise: "operators set endpoints")
         let recipient = try context.parameters.require("recipient"), channel = try context.parameters.require("channel")
         guard ["webhook", "sms", "email"].contains(channel) else { throw HTTPError(.badRequest, message: "channel is webhook, sms or email") }
         let body = try await request.decodeJSON(EndpointBody.self, limit: 64 * 1024)
