@@ -32,7 +32,7 @@ struct LedgerRoutes {
             filter.tier = known
         }
         try await Audit.record(identity, action: "list", resource: "ledger/\(name)", in: database)
-        let page = try await subjects.ledgerPage(filter, reportedBy: identity.role == .taskForce ? nil : identity.agency)
+        let page = try await subjects.ledgerPage(filter, reportedBy: SubjectPolicy(subjects: subjects).ledgerScope(identity))
         return try JSONResponse.make(page)
     }
 }

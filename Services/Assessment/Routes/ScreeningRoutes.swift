@@ -18,9 +18,7 @@ struct ScreeningRoutes {
         guard let (agency, screening) = try await screenings.screening(id) else {
             throw HTTPError(.notFound, message: "no screening \(id) applied (yet)")
         }
-        guard identity.role == .taskForce || identity.agency == agency else {
-            throw HTTPError(.forbidden, message: "a screening is shown to the agency that sent it and the task force")
-        }
+        try SubjectPolicy.requireScreening(identity, sentBy: agency)
         return try JSONResponse.make(screening)
     }
 }

@@ -12,6 +12,7 @@ import Storage
 struct SubjectRoutes {
     let subjects: SubjectStore
     let database: Database
+    var policy: SubjectPolicy { SubjectPolicy(subjects: subjects) }
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self).get(":id/risk", use: risk)
@@ -20,20 +21,12 @@ struct SubjectRoutes {
     @Sendable func risk(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let subjectID = try context.parameters.require("id")
-        let maySee = identity.role == .taskForce ? true : try await subjects.hasReported(identity.agency, subjectID: subjectID)
-        guard maySee else {
-            throw HTTPError(.forbidden, message: "\(identity.agency) has sent nothing about \(subjectID)")
-        }
+        try await policy.requireRead(identity, subjectID: subjectID)
         // Break the glass: the task force may see a sealed record on a stated reason, kept in the audit.
         let query = request.uri.queryParameters
         let includeSealed = query["sealed"].map(String.init) == "include"
-        let reason = query["reason"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
-        if includeSealed {
-            try identity.require(.taskForce, otherwise: "a sealed record is opened by the district task force only")
-            guard !reason.isEmpty else {
-                throw HTTPError(.badRequest, message: "reason: state why the sealed record must be opened; it is kept in the audit trail")
-            }
-        }
+        var reason = query["reason"].map(String.init) ?? ""
+        if includeSealed { reason = try policy.requireSealedRead(identity, reason: reason) }
         try await Audit.record(
             identity, action: includeSealed ? "break-the-glass" : "read", resource: "subject/\(subjectID)/risk",
             reason: includeSealed ? String(reason.prefix(500)) : nil, in: database)

@@ -26,7 +26,7 @@ struct ChecklistRoutes {
 
     @Sendable func save(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        try InspectionAccess.manage(identity)
+        try InspectionPolicy.manage(identity)
         let item = try context.parameters.require("item")
         guard InspectionReportV1.Item(rawValue: item) != nil else { throw HTTPError(.notFound, message: "no checklist item \(item)") }
         let body = try await request.decodeJSON(ChecklistItem.self)

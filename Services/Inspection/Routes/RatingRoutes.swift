@@ -24,7 +24,7 @@ struct RatingRoutes {
 
     @Sendable func compute(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        try InspectionAccess.manage(identity)
+        try InspectionPolicy.manage(identity)
         let quarter = try context.parameters.require("quarter")
         guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
         let (rated, changed) = try await ratings.compute(quarter, at: clock.now()) { emissions, connection in

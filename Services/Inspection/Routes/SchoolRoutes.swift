@@ -32,7 +32,7 @@ struct SchoolRoutes {
 
     @Sendable func save(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        try InspectionAccess.manage(identity, also: [.education])
+        try InspectionPolicy.manage(identity, also: [.education])
         let code = try context.parameters.require("code")
         let school = try await request.decodeJSON(School.self)
         if let type = school.type, !School.types.contains(type) {

@@ -18,6 +18,7 @@ struct CaseRoutes: Sendable {
     let stores: InterventionStores
     let operations: CaseOperations
     let clock: any WallClock
+    var policy: CasePolicy { CasePolicy(stores: stores, clock: clock) }
     let cipher: PersonalDataCipher
     let configuration: InterventionConfiguration
 
@@ -53,7 +54,7 @@ struct CaseRoutes: Sendable {
         filter.newest = newest
         filter.after = text("after")
         filter.limit = limit
-        let readerUnits = identity.role == .taskForce ? nil : [identity.unit, identity.agency]
+        let readerUnits = identity.role == .taskForce ? nil : identity.units
         let cases = try await stores.cases.list(filter, readerUnits: readerUnits, now: clock.now())
         return try JSONResponse.make(cases)
     }
@@ -61,10 +62,8 @@ struct CaseRoutes: Sendable {
     @Sendable func detail(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let caseID = try context.parameters.require("id")
-        guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
-        guard try await stores.cases.mayOpenIfSealed(identity, caseID: caseID, now: clock.now()) else {
-            throw HTTPError(.forbidden, message: "case \(caseID) is sealed; state a reason with POST /v1/cases/\(caseID)/access to open it for a while")
-        }
+        try await policy.requireRead(identity, caseID: caseID)
+        try await policy.requireOpen(identity, caseID: caseID)
         try await operations.audit(identity, action: "read", resource: "case/\(caseID)")
         guard var (detail, sealedTeam) = try await stores.cases.detail(caseID, now: clock.now()) else {
             throw HTTPError(.notFound, message: "no case \(caseID)")
@@ -78,7 +77,7 @@ struct CaseRoutes: Sendable {
         // on a stated reason kept in the audit.
         let identity = try context.requireIdentity()
         let caseID = try context.parameters.require("id")
-        guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
+        try await policy.requireRead(identity, caseID: caseID)
         let reason = (try await request.decodeJSON(TextBody.self).reason ?? "").trimmingCharacters(in: .whitespaces)
         guard !reason.isEmpty else { throw HTTPError(.badRequest, message: "state the reason for opening a sealed case") }
         let now = clock.now()
@@ -115,7 +114,7 @@ struct CaseRoutes: Sendable {
     @Sendable func recordFollowUp(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let caseID = try context.parameters.require("id")
-        guard try await mayRead(identity, caseID: caseID) else { throw HTTPError(.forbidden, message: "no task of \(identity.unit) in case \(caseID)") }
+        try await policy.requireRead(identity, caseID: caseID)
         let note = try await request.decodeJSON(TextBody.self).note
         _ = try await operations.perform(CaseOperations.Audited(identity: identity, action: "followup", resource: "case/\(caseID)")) { connection in
             try await stores.escalation.recordFollowUp(caseID: caseID, by: identity.unit, note: note, actor: .api(identity), at: clock.now(), on: connection)
@@ -199,12 +198,6 @@ struct CaseRoutes: Sendable {
             return emissions
         }
         return Response(status: .noContent)
-    }
-
-    /// Whether a reader may see a case: the task force, or a unit with a task in it.
-    func mayRead(_ identity: APIIdentity, caseID: String) async throws -> Bool {
-        if identity.role == .taskForce { return true }
-        return try await stores.cases.hasTask(of: [identity.unit, identity.agency], in: caseID)
     }
 
     /// What notification is told of a care team: roles, units and each contact sealed on its own — never names.

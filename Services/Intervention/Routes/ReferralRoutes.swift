@@ -13,6 +13,7 @@ struct ReferralRoutes: Sendable {
     let stores: InterventionStores
     let operations: CaseOperations
     let clock: any WallClock
+    var policy: CasePolicy { CasePolicy(stores: stores, clock: clock) }
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self)
@@ -32,11 +33,7 @@ struct ReferralRoutes: Sendable {
     @Sendable func recordOutcome(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let id = try context.parameters.require("id")
-        // The task force, or the unit whose task made the referral.
-        if identity.role != .taskForce {
-            let allowed = try await stores.referrals.wasMade(byTaskOf: [identity.unit, identity.agency], referralID: id)
-            guard allowed else { throw HTTPError(.forbidden, message: "the task force, or the unit the referral's task is assigned to") }
-        }
+        try await policy.requireOutcome(identity, referralID: id)
         let outcome = try await request.decodeJSON(OutcomeBody.self)
         _ = try await operations.perform(CaseOperations.Audited(identity: identity, action: "referral-outcome", resource: "referral/\(id)", reason: outcome.outcome)) { connection in
             try await stores.referrals.resolveReferral(

@@ -13,6 +13,7 @@ struct TaskRoutes: Sendable {
     let stores: InterventionStores
     let operations: CaseOperations
     let clock: any WallClock
+    var policy: CasePolicy { CasePolicy(stores: stores, clock: clock) }
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self)
@@ -30,7 +31,7 @@ struct TaskRoutes: Sendable {
         let audited = CaseOperations.Audited(identity: identity, action: "feedback-\(feedback.status.rawValue)", resource: "task/\(taskID)", reason: feedback.reason)
         _ = try await operations.perform(audited) { connection in
             try await stores.tasks.update(
-                taskID: taskID, unit: identity.role == .taskForce ? nil : identity.unit, status: feedback.status, note: feedback.note, reason: feedback.reason,
+                taskID: taskID, unit: policy.reportingUnit(identity), status: feedback.status, note: feedback.note, reason: feedback.reason,
                 by: .api(identity), at: clock.now(), on: connection)
         }
         return Response(status: .noContent)

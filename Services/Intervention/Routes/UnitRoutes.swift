@@ -13,6 +13,7 @@ struct UnitRoutes: Sendable {
     let stores: InterventionStores
     let operations: CaseOperations
     let clock: any WallClock
+    var policy: CasePolicy { CasePolicy(stores: stores, clock: clock) }
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self)
@@ -23,7 +24,7 @@ struct UnitRoutes: Sendable {
     @Sendable func tasks(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let unit = try context.parameters.require("unit")
-        guard identity.acts(for: unit) || identity.role == .taskForce else { throw HTTPError(.forbidden, message: "a unit's own tasks only") }
+        try policy.requireWorklist(identity, unit: unit)
         // `status=open`: still to do (assigned, accepted, in progress) — what a unit's worklist shows.
         let status = request.uri.queryParameters["status"].map(String.init)
         let statuses = status == "open" ? TaskStatus.openNames : status.map { [$0] }

@@ -13,7 +13,8 @@ struct EndpointRoutes {
 
     var collection: RouteCollection<HuhangRequestContext> {
         RouteCollection(context: HuhangRequestContext.self)
-            .add(middleware: RolePolicy(.operator, otherwise: "operators set endpoints")).put(":recipient/:channel", use: set)
+            .add(middleware: RolePolicy(.operator, otherwise: "operators set endpoints"))
+            .put(":recipient/:channel", use: set)
     }
 
     @Sendable func set(_ request: Request, context: HuhangRequestContext) async throws -> Response {

@@ -2,7 +2,7 @@ import Hummingbird
 import ServiceKit
 
 /// Who may change inspection's records. Reading needs only a valid token: nothing here is personal data.
-enum InspectionAccess {
+enum InspectionPolicy {
     /// Lets the task force and operators through, and the roles in `also`; refuses anyone else.
     /// - Parameters:
     ///   - identity: The verified caller.
