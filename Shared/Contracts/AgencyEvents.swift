@@ -1,32 +1,89 @@
 import Foundation
 
-// The events agencies publish on `huhang.intake`, beyond the incident report.
+// The events agencies publish on `huhang.intake`.
 // Every one carries `externalId`, the agency's own id: (agency, event type, externalId) is
 // unique at intake. People are named by `PersonRef`; intake turns each into a
 // subject id and keeps no identity number in clear.
 
-/// A minor named in an agency's event. Give the identity number when known;
-/// else the student number with the school (the event's `schoolCode`, or the
-/// person's own where the event has none or the minor attends another school);
-/// else name and birth date.
-public struct PersonRef: Codable, Sendable, Hashable {
-    /// Resident identity number, 18 characters; hashed at intake, never stored.
-    public var idNumber: String?
-    public var studentNumber: String?
-    public var name: String?
-    /// `YYYY-MM-DD`.
-    public var birthDate: String?
-    /// The school the minor attends, when the event names none (a hotline call, a venue finding, a case
-    /// lead) or another; it scopes `studentNumber` and tells Huhang which school to involve.
-    public var schoolCode: String?
+// MARK: - report.incident.v1 (agency → intake)
 
-    public init(idNumber: String? = nil, studentNumber: String? = nil, name: String? = nil, birthDate: String? = nil, schoolCode: String? = nil) {
-        self.idNumber = idNumber
-        self.studentNumber = studentNumber
-        self.name = name
-        self.birthDate = birthDate
-        self.schoolCode = schoolCode
+/// An agency reports an incident involving minors. Published by the agency on
+/// `huhang.intake` with routing key `report.incident.v1`.
+public struct IncidentReportV1: EventPayload, Hashable {
+    public static let eventType = EventType("report.incident", major: 1)
+
+    /// A person named in the report. Identity fields are read by intake and
+    /// replaced by a subject id; they never leave intake.
+    public struct Person: Codable, Sendable, Hashable {
+        public var role: PersonRole
+        /// Resident identity number (18 characters); hashed at intake, never stored.
+        public var idNumber: String?
+        /// Student number at ``IncidentReportV1/schoolCode``.
+        public var studentNumber: String?
+        public var name: String?
+        /// `YYYY-MM-DD`.
+        public var birthDate: String?
+
+        public init(role: PersonRole, idNumber: String? = nil, studentNumber: String? = nil, name: String? = nil, birthDate: String? = nil) {
+            self.role = role
+            self.idNumber = idNumber
+            self.studentNumber = studentNumber
+            self.name = name
+            self.birthDate = birthDate
+        }
     }
+
+    /// The agency's own id for this report; (agency, event type, externalID) is unique.
+    public var externalID: String
+    public var category: IncidentCategory
+    /// Danger is happening now (self-harm under way, ongoing violence, abuse).
+    public var immediateDanger: Bool
+    public var occurredAt: Date
+    /// The school concerned, by its code in the schools registry.
+    public var schoolCode: String?
+    public var place: String?
+    public var narrative: String?
+    public var people: [Person]
+    /// How the report reached the agency: counted in intake's statistics (`GET /v1/stats`).
+    public var channel: ReportChannel?
+
+    public init(
+        externalID: String, category: IncidentCategory, immediateDanger: Bool, occurredAt: Date,
+        schoolCode: String? = nil, place: String? = nil, narrative: String? = nil, people: [Person], channel: ReportChannel? = nil
+    ) {
+        self.externalID = externalID
+        self.category = category
+        self.immediateDanger = immediateDanger
+        self.occurredAt = occurredAt
+        self.schoolCode = schoolCode
+        self.place = place
+        self.narrative = narrative
+        self.people = people
+        self.channel = channel
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, place, narrative, people, channel
+    }
+}
+
+/// How a report reached the agency that sends it.
+public enum ReportChannel: String, Codable, Sendable, CaseIterable {
+    /// A QR-code reporting page (扫码举报), e.g. on a campus poster.
+    case qrCode = "qr_code"
+    /// The 110 mailbox or alarm line.
+    case mailbox110 = "mailbox_110"
+    /// A hotline: 12355, a school's or a bureau's own.
+    case hotline
+    /// Found on patrol or inspection.
+    case patrol
+    /// Someone came in person.
+    case walkIn = "walk_in"
+    /// A school's own report: a teacher, the anti-bullying mailbox.
+    case school
+    /// A website, an app or a messaging account.
+    case online
+    case other
 }
 
 // MARK: - hotline.call.v1 (12355 → intake)
@@ -416,4 +473,12 @@ public struct InspectionReportV1: EventPayload, Hashable {
     }
 
     enum CodingKeys: String, CodingKey { case externalID = "externalId", schoolCode, kind, inspectedAt, checks }
+}
+
+extension Contracts {
+    /// The events agencies publish on `huhang.intake`.
+    public static let agencyPayloads: [any EventPayload.Type] = [
+        IncidentReportV1.self, HotlineCallV1.self, ScreeningBatchV1.self, AttendanceSignalV1.self,
+        FamilySituationV1.self, VenueFindingV1.self, CaseLeadV1.self, TaskFeedbackV1.self, InspectionReportV1.self,
+    ]
 }

@@ -186,3 +186,10 @@ public struct VenueFlaggedV1: EventPayload, Hashable {
         case venueKey, kind, name, district, regulatorUnit, dueAt, reason, findingID = "findingId", breaches, schoolCodes, at
     }
 }
+
+extension Contracts {
+    /// What inspection publishes.
+    public static let inspectionPayloads: [any EventPayload.Type] = [
+        HazardReportedV1.self, HazardOverdueV1.self, RatingChangedV1.self, SchoolUpdatedV1.self, VenueFlaggedV1.self,
+    ]
+}

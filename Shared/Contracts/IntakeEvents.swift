@@ -7,6 +7,54 @@ import Foundation
 // receipt), the verified sending `agency` and its `externalId`, and subject
 // ids in place of the people — never an identity number, name or birth date.
 
+// MARK: - report.accepted.v1 (intake → all)
+
+/// Intake accepted an agency's report. Carries subject ids, never identities.
+public struct ReportAcceptedV1: EventPayload, Hashable {
+    public static let eventType = EventType("report.accepted", major: 1)
+
+    public struct Subject: Codable, Sendable, Hashable {
+        public var subjectID: String
+        public var role: PersonRole
+        public init(subjectID: String, role: PersonRole) {
+            self.subjectID = subjectID
+            self.role = role
+        }
+        enum CodingKeys: String, CodingKey { case subjectID = "subjectId", role }
+    }
+
+    public var reportID: String
+    /// The verified sending agency.
+    public var agency: String
+    public var externalID: String
+    public var category: IncidentCategory
+    public var immediateDanger: Bool
+    public var occurredAt: Date
+    public var schoolCode: String?
+    public var subjects: [Subject]
+    /// How the report reached the agency, when it said.
+    public var channel: ReportChannel?
+
+    public init(
+        reportID: String, agency: String, externalID: String, category: IncidentCategory,
+        immediateDanger: Bool, occurredAt: Date, schoolCode: String?, subjects: [Subject], channel: ReportChannel? = nil
+    ) {
+        self.reportID = reportID
+        self.agency = agency
+        self.externalID = externalID
+        self.category = category
+        self.immediateDanger = immediateDanger
+        self.occurredAt = occurredAt
+        self.schoolCode = schoolCode
+        self.subjects = subjects
+        self.channel = channel
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reportID = "reportId", agency, externalID = "externalId", category, immediateDanger, occurredAt, schoolCode, subjects, channel
+    }
+}
+
 // MARK: - hotline.call.accepted.v1
 
 /// Intake accepted a 12355 hotline call.
@@ -342,4 +390,74 @@ public struct InspectionReportAcceptedV1: EventPayload, Hashable {
     enum CodingKeys: String, CodingKey {
         case intakeID = "intakeId", unit, externalID = "externalId", schoolCode, kind, inspectedAt, checks
     }
+}
+
+// MARK: - intake.receipt.v1 (intake → the sending agency)
+
+/// Intake's answer to an agency about one event it sent, on `huhang.replies`
+/// with the agency's code as routing key (read from `agency.<code>.replies`).
+public struct IntakeReceiptV1: EventPayload, Hashable {
+    public static let eventType = EventType("intake.receipt", major: 1)
+
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        /// Taken in and passed on.
+        case accepted
+        /// The same (agency, event type, externalId) with the same content was sent before; nothing changed.
+        case duplicate
+        /// The same (agency, event type, externalId) was sent before with different content; kept for review.
+        case conflict
+        /// The event breaks its contract; see `reasons`.
+        case rejected
+        /// The agency may not send this event type, or is not registered or active.
+        case forbidden
+    }
+
+    /// The message id of the event this answers.
+    public var eventID: String
+    public var eventType: String
+    public var externalID: String?
+    public var status: Status
+    /// Field by field, why it was not accepted.
+    public var reasons: [FieldError]
+    /// Intake's id for the accepted event: the `reportId` or `intakeId` of
+    /// the domain event passed on.
+    public var reportID: String?
+    public var at: Date
+    /// Set on a second receipt, `rejected`, for an event intake accepted and a service then could not
+    /// apply (feedback on another unit's task, say): which service, with the reasons.
+    public var refusedBy: String?
+    /// For a batch (`screening.batch.v1`): how many rows were accepted and passed on, and how many left out
+    /// (each named in `reasons`). Assessment's `GET /v1/screenings/{reportId}` says how many it has applied.
+    public var acceptedRows: Int?
+    public var rejectedRows: Int?
+
+    public init(
+        eventID: String, eventType: String, externalID: String?, status: Status, reasons: [FieldError], reportID: String?, at: Date,
+        refusedBy: String? = nil, acceptedRows: Int? = nil, rejectedRows: Int? = nil
+    ) {
+        self.acceptedRows = acceptedRows
+        self.rejectedRows = rejectedRows
+        self.eventID = eventID
+        self.eventType = eventType
+        self.externalID = externalID
+        self.status = status
+        self.reasons = reasons
+        self.reportID = reportID
+        self.at = at
+        self.refusedBy = refusedBy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "eventId", eventType, externalID = "externalId", status, reasons, reportID = "reportId", at, refusedBy, acceptedRows, rejectedRows
+    }
+}
+
+extension Contracts {
+    /// What intake publishes: on `huhang.events` the domain event of each accepted agency event and the
+    /// referrals it raises; on `huhang.replies` each agency's receipts.
+    public static let intakePayloads: [any EventPayload.Type] = [
+        ReportAcceptedV1.self, HotlineCallAcceptedV1.self, ReferralRequestedV1.self, ScreeningBatchAcceptedV1.self,
+        AttendanceSignalAcceptedV1.self, FamilySituationAcceptedV1.self, VenueFindingAcceptedV1.self, CaseLeadAcceptedV1.self,
+        TaskFeedbackAcceptedV1.self, InspectionReportAcceptedV1.self, IntakeReceiptV1.self,
+    ]
 }

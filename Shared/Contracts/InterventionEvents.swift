@@ -2,6 +2,39 @@ import Foundation
 
 // The events intervention publishes on `huhang.events` besides `task.assigned.v1`.
 
+// MARK: - task.assigned.v1 (intervention → all)
+
+/// A task was assigned to a responsible unit with a deadline.
+public struct TaskAssignedV1: EventPayload, Hashable {
+    public static let eventType = EventType("task.assigned", major: 1)
+
+    public var taskID: String
+    public var caseID: String
+    public var subjectID: String
+    /// The responsible unit (an agency code or the district task force).
+    public var unit: String
+    /// The measure from the plan catalogue, e.g. `first_response`, `counselling`.
+    public var measure: String
+    public var tier: RiskTier
+    public var dueAt: Date
+    public var urgent: Bool
+
+    public init(taskID: String, caseID: String, subjectID: String, unit: String, measure: String, tier: RiskTier, dueAt: Date, urgent: Bool) {
+        self.taskID = taskID
+        self.caseID = caseID
+        self.subjectID = subjectID
+        self.unit = unit
+        self.measure = measure
+        self.tier = tier
+        self.dueAt = dueAt
+        self.urgent = urgent
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case taskID = "taskId", caseID = "caseId", subjectID = "subjectId", unit, measure, tier, dueAt, urgent
+    }
+}
+
 // MARK: - case.opened.v1
 
 /// A case was opened (or reopened) for a subject.
@@ -349,4 +382,13 @@ public struct SubjectSealedV1: EventPayload, Hashable {
     }
 
     enum CodingKeys: String, CodingKey { case subjectID = "subjectId", sealed, at }
+}
+
+extension Contracts {
+    /// What intervention publishes.
+    public static let interventionPayloads: [any EventPayload.Type] = [
+        CaseOpenedV1.self, TaskAssignedV1.self, TaskUpdatedV1.self, TaskOverdueV1.self, CaseEscalatedV1.self, CaseClosedV1.self,
+        FollowUpDueV1.self, FollowUpRecordedV1.self, DailyDigestV1.self, ReferralResolvedV1.self, CareTeamChangedV1.self,
+        SubjectSealedV1.self,
+    ]
 }

@@ -68,4 +68,28 @@ struct AsyncAPITests {
             }
         }
     }
+
+    @Test("each producer's contracts are on its exchange: agencies' on huhang.intake, receipts on huhang.replies, the services' on huhang.events")
+    func producersAndExchanges() throws {
+        let document = try Self.document()
+        let channels = try Self.section(document, "channels")
+        let messages = try Self.section(document, "components", "messages")
+        var exchangeOf: [String: String] = [:]
+        for channel in channels.values {
+            let exchange = (((channel["bindings"] as? [String: Any])?["amqp"] as? [String: Any])?["exchange"] as? [String: Any])?["name"] as? String
+            for entry in (channel["messages"] as? [String: Any] ?? [:]).values {
+                let key = (Self.reference(entry as? [String: Any]) ?? "").replacingOccurrences(of: "#/components/messages/", with: "")
+                if let name = messages[key]?["name"] as? String { exchangeOf[name] = exchange }
+            }
+        }
+        for payload in Contracts.agencyPayloads { #expect(exchangeOf[payload.eventType.name] == "huhang.intake", "\(payload.eventType.name)") }
+        #expect(exchangeOf[IntakeReceiptV1.eventType.name] == "huhang.replies")
+        let services = Contracts.intakePayloads + Contracts.assessmentPayloads + Contracts.interventionPayloads + Contracts.inspectionPayloads
+            + Contracts.notificationPayloads + Contracts.sharedPayloads
+        for payload in services where payload != IntakeReceiptV1.self {
+            #expect(exchangeOf[payload.eventType.name] == "huhang.events", "\(payload.eventType.name) is on \(exchangeOf[payload.eventType.name] ?? "no exchange")")
+        }
+        let names = Contracts.allPayloads.map { $0.eventType.name }
+        #expect(Set(names).count == names.count, "a contract listed by two producers")
+    }
 }

@@ -31,7 +31,7 @@ struct AgencyEventTests {
         static func open() async throws -> PassedOn {
             let connection = try await AMQPConnection.connect(try TestEnvironment.amqp("passed-on"), confirms: false, logger: TestEnvironment.logger)
             let queue = TestEnvironment.unique("test.passed-on")
-            let keys = [ReportAcceptedV1.eventType] + Contracts.intakePayloads.map { $0.eventType }
+            let keys = Contracts.intakePayloads.map { $0.eventType }
             try await connection.declare(Topology(
                 exchanges: Topology.exchanges.exchanges,
                 queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
