@@ -36,6 +36,43 @@ struct SchemaTests {
         #expect(errors.isEmpty, "\(type): \(errors)")
     }
 
+    @Test("each schema documents every field its Swift type encodes, at every level", arguments: samples.indices)
+    func documentsEveryField(index: Int) throws {
+        let (type, payload) = Self.samples[index]
+        let schema = try Self.schema(type)
+        guard case .object(let root) = schema.root else {
+            Issue.record("\(type): the schema is not an object")
+            return
+        }
+        var undocumented: [String] = []
+        Self.undocumented(try Self.encode(payload), against: .object(root), definitions: root["$defs"], at: "", into: &undocumented)
+        #expect(undocumented.isEmpty, "\(type) encodes fields its schema does not name: \(undocumented)")
+    }
+
+    /// Fields of `value` that `schema` (resolving `#/$defs/…`) does not name under `properties`.
+    static func undocumented(_ value: JSONValue, against schema: JSONValue, definitions: JSONValue?, at path: String, into result: inout [String]) {
+        var node = schema
+        if case .object(let object) = node, case .string(let ref)? = object["$ref"], ref.hasPrefix("#/$defs/"),
+           case .object(let defs)? = definitions, let target = defs[String(ref.dropFirst("#/$defs/".count))] {
+            node = target
+        }
+        guard case .object(let object) = node else { return }
+        switch value {
+        case .object(let fields):
+            guard case .object(let properties)? = object["properties"] else { return }
+            for (key, inner) in fields {
+                guard let property = properties[key] else { result.append("\(path)/\(key)"); continue }
+                undocumented(inner, against: property, definitions: definitions, at: "\(path)/\(key)", into: &result)
+            }
+        case .array(let items):
+            guard let itemSchema = object["items"] else { return }
+            for (index, item) in items.enumerated() {
+                undocumented(item, against: itemSchema, definitions: definitions, at: "\(path)/\(index)", into: &result)
+            }
+        default: return
+        }
+    }
+
     @Test("each schema rejects a sample missing a required field and one with a wrong type", arguments: samples.indices)
     func rejectsBroken(index: Int) throws {
         let (type, payload) = Self.samples[index]
