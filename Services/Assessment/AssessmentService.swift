@@ -18,12 +18,14 @@ public struct AssessmentService: HuhangService {
     public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
     let database: Database
+    let originator: Originator
     let model = ActiveModel()
     let configuration: AssessmentConfiguration
     let logger: Logger
     let clock: any WallClock
 
     public init(context: ServiceContext) throws {
+        originator = context.originator
         database = context.database
         clock = context.clock
         configuration = try AssessmentConfiguration()
@@ -44,7 +46,7 @@ public struct AssessmentService: HuhangService {
     }
 
     public func backgroundServices() -> [any Service] {
-        let sweep = ReviewSweep(database: database, model: model, configuration: configuration, clock: clock, logger: logger)
+        let sweep = ReviewSweep(originator: originator, model: model, configuration: configuration, clock: clock, logger: logger)
         return [RepeatingJob("review", every: configuration.reviewInterval, logger: logger) { [clock, configuration] in
             try await sweep.reviewOnce(now: clock.now()) >= configuration.reviewBatch
         }]

@@ -12,7 +12,7 @@ import Storage
 /// newly activated model (activation sets it to now). Replicas share the work
 /// with `FOR UPDATE SKIP LOCKED`; each subject is re-assessed once. Runs as a ``RepeatingJob``.
 struct ReviewSweep: Sendable {
-    let database: Database
+    let originator: Originator
     let model: ActiveModel
     let configuration: AssessmentConfiguration
     let clock: any WallClock
@@ -22,15 +22,13 @@ struct ReviewSweep: Sendable {
     /// - Returns: How many were due.
     @discardableResult
     func reviewOnce(now: Date) async throws -> Int {
-        try await database.withTransaction { connection in
+        let (due, events) = try await originator.transaction { connection -> (Int, [Emission]) in
             let due = try await AssessmentStore.claimDueForReview(now: now, limit: configuration.reviewBatch, on: connection, logger: logger)
-            guard !due.isEmpty else { return 0 }
+            guard !due.isEmpty else { return (0, []) }
             let model = try await model.current(on: connection, logger: logger)
-            let emissions = try await AssessmentStore.apply(
-                [], others: due, model: model, now: now, cause: "review", on: connection, logger: logger)
-            try await Origination.enqueue(emissions, source: AssessmentService.name, on: connection, schema: database.schema, logger: logger)
-            logger.info("subjects reviewed", metadata: ["assessment.subjects": "\(due.count)", "assessment.events": "\(emissions.count)"])
-            return due.count
+            return (due.count, try await AssessmentStore.apply([], others: due, model: model, now: now, cause: "review", on: connection, logger: logger))
         }
+        if due > 0 { logger.info("subjects reviewed", metadata: ["assessment.subjects": "\(due)", "assessment.events": "\(events)"]) }
+        return due
     }
 }

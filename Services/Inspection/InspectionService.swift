@@ -21,6 +21,7 @@ public struct InspectionService: HuhangService {
     public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
     let database: Database
+    let originator: Originator
     let schools: SchoolStore
     let inspections: InspectionStore
     let ratings: RatingStore
@@ -32,6 +33,7 @@ public struct InspectionService: HuhangService {
     let logger: Logger
 
     public init(context: ServiceContext) throws {
+        originator = context.originator
         configuration = try InspectionConfiguration()
         database = context.database
         clock = context.clock
@@ -48,17 +50,17 @@ public struct InspectionService: HuhangService {
     }
 
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
-        v1.addRoutes(SchoolRoutes(schools: schools, ratings: ratings, database: database, clock: clock).collection, atPath: "schools")
+        v1.addRoutes(SchoolRoutes(schools: schools, ratings: ratings, database: database, originator: originator, clock: clock).collection, atPath: "schools")
         v1.addRoutes(InspectionRoutes(inspections: inspections).collection, atPath: "inspections")
         v1.addRoutes(HazardRoutes(inspections: inspections, clock: clock).collection, atPath: "hazards")
-        v1.addRoutes(RatingRoutes(ratings: ratings, database: database, clock: clock).collection, atPath: "ratings")
+        v1.addRoutes(RatingRoutes(ratings: ratings, database: database, originator: originator, clock: clock).collection, atPath: "ratings")
         v1.addRoutes(CoverageRoutes(schools: schools).collection, atPath: "coverage")
         v1.addRoutes(VenueRoutes(venues: venues).collection, atPath: "venues")
         v1.addRoutes(ChecklistRoutes(inspections: inspections, database: database).collection, atPath: "checklist")
     }
 
     public func backgroundServices() -> [any Service] {
-        let watch = HazardWatch(database: database, clock: clock, logger: logger)
+        let watch = HazardWatch(originator: originator, clock: clock, logger: logger)
         return [RepeatingJob("hazard-watch", every: configuration.poll, logger: logger) { try await watch.watchOnce() >= 100 }]
     }
 }

@@ -5,17 +5,15 @@ import Storage
 
 /// Emits `hazard.overdue.v1` once for each hazard past its deadline, shared among replicas. Runs as a ``RepeatingJob``.
 struct HazardWatch: Sendable {
-    let database: Database
+    let originator: Originator
     let clock: any WallClock
     let logger: Logger
 
     /// Announces one batch of late hazards.
     /// - Returns: How many.
     func watchOnce() async throws -> Int {
-        try await database.withTransaction { connection in
-            let emissions = try await InspectionStore.overdue(at: clock.now(), limit: 100, on: connection, logger: logger)
-            try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: logger)
-            return emissions.count
+        try await originator.transaction { connection in
+            try await InspectionStore.overdue(at: clock.now(), limit: 100, on: connection, logger: logger)
         }
     }
 }

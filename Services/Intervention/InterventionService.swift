@@ -22,11 +22,13 @@ public struct InterventionService: HuhangService {
     let configuration: InterventionConfiguration
     let stores: InterventionStores
     let database: Database
+    let originator: Originator
     let clock: any WallClock
     let cipher: PersonalDataCipher
     let logger: Logger
 
     public init(context: ServiceContext) throws {
+        originator = context.originator
         configuration = try InterventionConfiguration()
         database = context.database
         stores = InterventionStores(database: database, configuration: configuration)
@@ -41,7 +43,7 @@ public struct InterventionService: HuhangService {
 
 
     public func addRoutes(to v1: RouterGroup<HuhangRequestContext>) {
-        let operations = CaseOperations(database: database)
+        let operations = CaseOperations(database: database, originator: originator)
         v1.addRoutes(
             CaseRoutes(stores: stores, operations: operations, clock: clock, cipher: cipher, configuration: configuration).collection,
             atPath: "cases")
@@ -53,7 +55,7 @@ public struct InterventionService: HuhangService {
     }
 
     public func backgroundServices() -> [any Service] {
-        let escalator = Escalator(stores: stores, database: database, clock: clock, logger: logger)
+        let escalator = Escalator(stores: stores, originator: originator, clock: clock, logger: logger)
         return [RepeatingJob("escalation", every: configuration.escalationPoll, logger: logger) { try await escalator.fireOnce() >= 100 }]
     }
 }

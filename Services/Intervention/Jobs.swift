@@ -7,20 +7,18 @@ import Storage
 /// the timers without firing one twice. Runs as a ``RepeatingJob``.
 struct Escalator: Sendable {
     let stores: InterventionStores
-    let database: Database
+    let originator: Originator
     let clock: any WallClock
     let logger: Logger
 
     /// Fires one batch of due steps. - Returns: How many fired.
     @discardableResult
     func fireOnce() async throws -> Int {
-        try await database.withTransaction { connection in
+        let fired = try await originator.transaction { connection in
             let now = clock.now()
-            let emissions = try await stores.escalation.fireDue(at: now, limit: 100, on: connection)
-                + stores.reports.digestIfDue(at: now, on: connection)
-            try await Origination.enqueue(emissions, source: InterventionService.name, on: connection, schema: database.schema, logger: logger)
-            if !emissions.isEmpty { logger.info("escalation steps fired", metadata: ["intervention.steps": "\(emissions.count)"]) }
-            return emissions.count
+            return try await stores.escalation.fireDue(at: now, limit: 100, on: connection) + stores.reports.digestIfDue(at: now, on: connection)
         }
+        if fired > 0 { logger.info("escalation steps fired", metadata: ["intervention.steps": "\(fired)"]) }
+        return fired
     }
 }

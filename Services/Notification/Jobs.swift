@@ -20,6 +20,7 @@ import Storage
 /// Runs as a ``RepeatingJob``.
 struct DeliverySender: Sendable {
     let database: Database
+    let originator: Originator
     let deliveries: DeliveryStore
     let configuration: NotificationConfiguration
     let clock: any WallClock
@@ -30,6 +31,7 @@ struct DeliverySender: Sendable {
 
     init(database: Database, configuration: NotificationConfiguration, clock: any WallClock, cipher: PersonalDataCipher, logger: Logger) {
         self.database = database
+        self.originator = Originator(database: database, source: NotificationService.name)
         self.deliveries = DeliveryStore(database: database)
         self.configuration = configuration
         self.clock = clock
@@ -88,11 +90,9 @@ struct DeliverySender: Sendable {
                     let cause = EventEnvelope(
                         id: notice.eventID, type: notice.eventType, source: "notification", correlationID: notice.correlationID,
                         traceparent: notice.traceparent)
-                    let message = try OutgoingMessage(NotificationDeliveredV1(
+                    try await originator.write([Emission(NotificationDeliveredV1(
                         deliveryID: deliveryID, aboutEventID: notice.eventID, aboutEventType: notice.eventType, recipient: next, channel: .inbox,
-                        deliveredAt: now),
-                        envelope: cause.caused(type: NotificationDeliveredV1.eventType, source: NotificationService.name, subject: deliveryID))
-                    try await Outbox.enqueue(message, on: connection, schema: database.schema, logger: logger)
+                        deliveredAt: now), subject: deliveryID, cause: cause)], on: connection)
                 }
                 logger.notice("critical notice not acknowledged; escalated", metadata: [
                     "notification.delivery_id": "\(notice.deliveryID)", "notification.recipient": "\(notice.recipient)",
@@ -179,9 +179,7 @@ struct DeliverySender: Sendable {
                 let cause = EventEnvelope(
                     id: delivery.eventID, type: delivery.eventType, source: "notification", correlationID: delivery.correlationID,
                     traceparent: delivery.traceparent)
-                let message = try OutgoingMessage(event, envelope: cause.caused(
-                    type: NotificationDeliveredV1.eventType, source: NotificationService.name, subject: delivery.deliveryID))
-                try await Outbox.enqueue(message, on: connection, schema: database.schema, logger: logger)
+                try await originator.write([Emission(event, subject: delivery.deliveryID, cause: cause)], on: connection)
                 sent.increment()
             } else if attempt >= configuration.maxAttempts {
                 try await DeliveryStore.markFailed(delivery.deliveryID, attempts: attempt, problem: problem, on: connection, logger: logger)

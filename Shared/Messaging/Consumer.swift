@@ -11,7 +11,7 @@ public enum HandlingOutcome: Sendable, Hashable {
     case done
     /// The handler committed an effect and the message is also to be kept in
     /// `<service>.dead` with the reason (e.g. a rejected agency event).
-    case doneAndSetAside(reason: String)
+    case setAside(reason: String)
     /// A transient failure: try again after a growing delay.
     case retry(reason: String)
     /// The message can never succeed: set it aside in `<service>.dead` with the reason.
@@ -178,7 +178,7 @@ public final class Consumer: Service, Sendable {
             Failpoint.crash("consumer.before-ack")
             settled = await connection.ack(delivery)
             if settled { outcomes["done"]?.increment() }
-        case .doneAndSetAside(let reason):
+        case .setAside(let reason):
             settled = await moveAside(delivery, to: queues.deadQueue, reason: reason, attempt: nil, on: connection)
             if settled { outcomes["set_aside"]?.increment() }
         case .dead(let reason):

@@ -147,7 +147,7 @@ public struct HandlerRegistry: Sendable {
 }
 
 /// What became of an event handed to a service's handlers.
-public enum Dispatched: Sendable, Hashable {
+public enum DispatchOutcome: Sendable, Hashable {
     /// The effect was applied and committed.
     case applied
     /// The event's id was already in the inbox: nothing changed.
@@ -181,8 +181,8 @@ public struct EventDispatcher: Sendable {
     /// - Parameters:
     ///   - envelope: Its attributes; `id` is the inbox key.
     ///   - body: Its JSON body.
-    ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``Dispatched/unavailable``.
-    public func dispatch(_ envelope: EventEnvelope, body: [UInt8], holdWhileUnavailable: Bool) async -> Dispatched {
+    ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``DispatchOutcome/unavailable``.
+    public func dispatch(_ envelope: EventEnvelope, body: [UInt8], holdWhileUnavailable: Bool) async -> DispatchOutcome {
         guard let entry = registry.entry(for: envelope.type) else {
             if let type = EventType(name: envelope.type),
                registry.entries.keys.contains(where: { EventType(name: $0)?.family == type.family }) {
@@ -263,7 +263,7 @@ struct MessageProcessor: Sendable {
         }
         switch await dispatcher.dispatch(envelope, body: delivery.body, holdWhileUnavailable: true) {
         case .applied, .duplicate: return .done
-        case .setAside(let reason): return .doneAndSetAside(reason: reason)
+        case .setAside(let reason): return .setAside(reason: reason)
         case .rejected(let reason): return .dead(reason: reason)
         case .failed(let reason): return .retry(reason: reason)
         case .unavailable: return .abandon
@@ -323,10 +323,18 @@ enum DatabaseFailure {
 public struct Emission: Sendable {
     public var payload: any EventPayload
     public var subject: String?
+    /// The event this one follows, when it is not the one being handled: e.g. the event a notice was about,
+    /// kept with the delivery and told as delivered by a timer later. Nil starts a new chain.
+    public var cause: EventEnvelope?
 
-    public init(_ payload: any EventPayload, subject: String?) {
+    /// - Parameters:
+    ///   - payload: The event.
+    ///   - subject: Its subject (the ordering key), e.g. a case id.
+    ///   - cause: The event it follows, when not the one being handled.
+    public init(_ payload: any EventPayload, subject: String?, cause: EventEnvelope? = nil) {
         self.payload = payload
         self.subject = subject
+        self.cause = cause
     }
 }
 
@@ -343,25 +351,55 @@ extension HandlerContext {
     }
 }
 
-/// Events that start a new chain — an API call, a timer firing, a review —
-/// written to the outbox in the caller's transaction.
-public enum Origination {
+/// Work that is not the handling of an event — an API call, a timer, a review sweep — done in one
+/// transaction, with the events it causes written to the outbox in that same transaction. No service
+/// builds an envelope by hand: each event starts a new chain, or follows the ``Emission/cause`` it names.
+///
+///     let count = try await originator.transaction { connection in
+///         try await store.close(caseID: id, …, on: connection)     // returns [Emission]
+///     }
+public struct Originator: Sendable {
+    let database: Database
+    let source: String
+
     /// - Parameters:
-    ///   - emissions: The events.
-    ///   - source: The emitting service.
-    ///   - connection: The connection holding the transaction.
-    ///   - schema: The service's schema.
-    ///   - logger: Where to log.
-    public static func enqueue(
-        _ emissions: [Emission], source: String, on connection: PostgresConnection, schema: String, logger: Logger
-    ) async throws {
-        let messages = try emissions.map { try message($0.payload, subject: $0.subject, source: source) }
-        try await Outbox.enqueue(messages, on: connection, schema: schema, logger: logger)
+    ///   - database: The service's database.
+    ///   - source: The service's name, the events' `source`.
+    public init(database: Database, source: String) {
+        self.database = database
+        self.source = source
     }
 
-    static func message(_ payload: some EventPayload, subject: String?, source: String) throws -> OutgoingMessage {
+    /// Runs `body` in a transaction and puts the events it returns in the outbox before the commit.
+    /// - Returns: How many events it caused.
+    @discardableResult
+    public func transaction(_ body: (PostgresConnection) async throws -> [Emission]) async throws -> Int {
+        try await transaction { connection in ((), try await body(connection)) }.events
+    }
+
+    /// Runs `body` in a transaction and puts the events it returns in the outbox before the commit.
+    /// - Returns: What `body` returned beside its events, and how many events there were.
+    public func transaction<Value: Sendable>(
+        _ body: (PostgresConnection) async throws -> (Value, [Emission])
+    ) async throws -> (value: Value, events: Int) {
+        try await database.withTransaction { connection in
+            let (value, emissions) = try await body(connection)
+            try await write(emissions, on: connection)
+            return (value, emissions.count)
+        }
+    }
+
+    /// Writes events to the outbox on a transaction the caller holds.
+    public func write(_ emissions: [Emission], on connection: PostgresConnection) async throws {
+        guard !emissions.isEmpty else { return }
+        let messages = try emissions.map { try Self.message($0.payload, subject: $0.subject, cause: $0.cause, source: source) }
+        try await Outbox.enqueue(messages, on: connection, schema: database.schema, logger: database.logger)
+    }
+
+    static func message(_ payload: some EventPayload, subject: String?, cause: EventEnvelope?, source: String) throws -> OutgoingMessage {
         let type = type(of: payload).eventType
-        return try OutgoingMessage(payload, envelope: EventEnvelope(
-            type: type.name, source: source, subject: subject, dataschema: type.dataschema, traceparent: TraceContext.random().traceparent))
+        let envelope = cause?.caused(type: type, source: source, subject: subject) ?? EventEnvelope(
+            type: type.name, source: source, subject: subject, dataschema: type.dataschema, traceparent: TraceContext.random().traceparent)
+        return try OutgoingMessage(payload, envelope: envelope)
     }
 }

@@ -19,7 +19,7 @@ public protocol HuhangService: Sendable {
     /// module), served at `/openapi.yaml`; nil for a service without an API document.
     static var apiDocument: URL? { get }
 
-    /// Creates the service once its database and publisher exist.
+    /// Creates the service once its database exists.
     init(context: ServiceContext) throws
 
     /// Registers the events the service handles.
@@ -53,7 +53,8 @@ extension HuhangService {
 public struct ServiceContext: Sendable {
     public let configuration: ServiceConfiguration
     public let database: Database
-    public let publisher: Publisher
+    /// Work that starts a chain (API calls, timers) runs in its transactions, its events in the outbox.
+    public let originator: Originator
     public let logger: Logger
     /// The time of day for deadlines and timers; tests pass a ``ManualWallClock``.
     public let clock: any WallClock

@@ -91,7 +91,9 @@ public struct RunningService<S: HuhangService>: Sendable {
     public init(configuration: ServiceConfiguration, logger: Logger, signals: Bool = false, clock: any WallClock = SystemWallClock()) throws {
         let database = try Database(configuration: configuration.database, schema: S.name, logger: logger)
         let publisher = Publisher(configuration: configuration.amqp, logger: logger)
-        let context = ServiceContext(configuration: configuration, database: database, publisher: publisher, logger: logger, clock: clock)
+        let context = ServiceContext(
+            configuration: configuration, database: database, originator: Originator(database: database, source: S.name), logger: logger,
+            clock: clock)
         let service = try S(context: context)
         var registry = HandlerRegistry()
         service.register(&registry)

@@ -13,6 +13,7 @@ import Storage
 struct RatingRoutes {
     let ratings: RatingStore
     let database: Database
+    let originator: Originator
     let clock: any WallClock
 
     var collection: RouteCollection<HuhangRequestContext> {
@@ -28,7 +29,7 @@ struct RatingRoutes {
         let quarter = try context.parameters.require("quarter")
         guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
         let (rated, changed) = try await ratings.compute(quarter, at: clock.now()) { emissions, connection in
-            try await Origination.enqueue(emissions, source: InspectionService.name, on: connection, schema: database.schema, logger: database.logger)
+            try await originator.write(emissions, on: connection)
             try await Audit.record(identity, action: "compute-rating", resource: "rating/\(quarter)", on: connection, in: database)
         }
         return try JSONResponse.make(["quarter": "\(quarter)", "schools": "\(rated)", "changed": "\(changed)"])

@@ -15,6 +15,7 @@ struct SchoolRoutes {
     let schools: SchoolStore
     let ratings: RatingStore
     let database: Database
+    let originator: Originator
     let clock: any WallClock
 
     /// One school with its rating in every quarter it was rated.
@@ -48,8 +49,7 @@ struct SchoolRoutes {
             let updated = SchoolUpdatedV1(
                 schoolCode: code, district: district, policeUnit: school.policeUnit, legalVicePrincipalUnit: school.legalVicePrincipalUnit,
                 at: clock.now())
-            try await Origination.enqueue(
-                [Emission(updated, subject: code)], source: InspectionService.name, on: connection, schema: database.schema, logger: database.logger)
+            try await originator.write([Emission(updated, subject: code)], on: connection)
             try await Audit.record(identity, action: "school", resource: "school/\(code)", on: connection, in: database)
         }
         return Response(status: .noContent)

@@ -10,6 +10,7 @@ import Storage
 /// (through the outbox), refusals answered with the matching status.
 struct CaseOperations: Sendable {
     let database: Database
+    let originator: Originator
 
     /// Refuses anyone but the district task force.
     static func requireTaskForce(_ identity: APIIdentity) throws {
@@ -42,14 +43,13 @@ struct CaseOperations: Sendable {
     /// - Returns: How many events it caused.
     func perform(_ audited: Audited? = nil, _ operation: @Sendable @escaping (PostgresConnection) async throws -> [Emission]) async throws -> Int {
         do {
-            return try await database.withTransaction { connection in
+            return try await originator.transaction { connection in
                 let emissions = try await operation(connection)
                 if let audited {
                     try await Audit.record(
                         audited.identity, action: audited.action, resource: audited.resource, reason: audited.reason, on: connection, in: database)
                 }
-                try await Origination.enqueue(emissions, source: InterventionService.name, on: connection, schema: database.schema, logger: database.logger)
-                return emissions.count
+                return emissions
             }
         } catch let error as InterventionError {
             throw Self.httpError(error)
