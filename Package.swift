@@ -193,10 +193,18 @@ let package = Package(
             path: "Tools/ToolKit"
         ),
 
+        // The benchmarks' generators (the pipeline's event mix, the bad inputs), a library so that the tests
+        // check them without importing the executable.
+        .target(
+            name: "BenchKit",
+            dependencies: ["Contracts", "Messaging", "ToolKit"],
+            path: "Tools/BenchKit"
+        ),
+
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Contracts", "Messaging", "ServiceKit", "Storage", "ToolKit",
+                "BenchKit", "Contracts", "Messaging", "ServiceKit", "Storage", "ToolKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -227,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Contracts", "Messaging", "Storage", "ServiceKit", "Intake", "Assessment", "Intervention", "Inspection", "Notification", "Bench",
+                "Contracts", "Messaging", "Storage", "ServiceKit", "Intake", "Assessment", "Intervention", "Inspection", "Notification", "BenchKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/UnitTests"

@@ -129,8 +129,9 @@ struct NotificationTests {
             #expect(try await eventually {
                 try await count(notification.database, "SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(alive) AND status = 'delivered'") == 1
             })
-            // With a short-fused sender: the dead endpoint is tried twice, then failed with the reason.
-            #expect(try await eventually(timeout: .seconds(30)) {
+            // With a short-fused sender: the dead endpoint is tried twice, then failed with the reason. The service's own
+            // sender (six attempts, doubling from a second) may take the first attempts, so this waits up to a minute and a half.
+            #expect(try await eventually(timeout: .seconds(90)) {
                 try await sender.sendOnce()
                 return try await count(notification.database, """
                     SELECT count(*)::int FROM notification.deliveries WHERE recipient = \(dead) AND channel = 'webhook' AND status = 'failed'

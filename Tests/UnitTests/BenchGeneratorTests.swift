@@ -1,4 +1,4 @@
-@testable import Bench
+@testable import BenchKit
 import Contracts
 import Foundation
 import Messaging

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchKit
 import Contracts
 import Foundation
 import Logging

@@ -4,16 +4,16 @@ import Messaging
 import ToolKit
 
 /// An agency of the pipeline benchmark: its broker user and intake registration.
-struct BenchAgency: Sendable {
-    var code: String
-    var kind: String
-    var eventTypes: [String]
+package struct BenchAgency: Sendable {
+    package var code: String
+    package var kind: String
+    package var eventTypes: [String]
     /// The school whose pupils it names by student number, for a school.
-    var schoolCode: String?
+    package var schoolCode: String?
 }
 
 /// Where an event's path through the loop ends, which is when the benchmark counts it done.
-enum PathEnd: Sendable {
+package enum PathEnd: Sendable {
     /// Someone must act: the event raised a minor to high or critical, so a case opens, a task is assigned
     /// (or the task force is alerted) and notification records the notice — `notification.delivered.v1`.
     case notified
@@ -27,8 +27,8 @@ enum PathEnd: Sendable {
 /// about a minor Huhang has not seen; about two in three are serious enough that someone must act (high or
 /// critical: a case, a task, a notice), the rest put the minor on a watch ledger at medium (a screening
 /// positive, an absence, a left-behind child, a first sighting in an internet café, a first case lead).
-enum EventMix {
-    static let agencies: [BenchAgency] = [
+package enum EventMix {
+    package static let agencies: [BenchAgency] = [
         BenchAgency(code: "bench-school-a", kind: "school",
                     eventTypes: ["report.incident.v1", "screening.batch.v1", "attendance.signal.v1"], schoolCode: "BENCH-SCH-A"),
         BenchAgency(code: "bench-school-b", kind: "school",
@@ -40,7 +40,7 @@ enum EventMix {
     ]
 
     /// Shares out of 100, by event type.
-    static let shares: [(type: String, share: Int)] = [
+    package static let shares: [(type: String, share: Int)] = [
         ("report.incident.v1", 35), ("hotline.call.v1", 20), ("attendance.signal.v1", 15), ("screening.batch.v1", 10),
         ("family.situation.v1", 8), ("venue.finding.v1", 7), ("case.lead.v1", 5),
     ]
@@ -48,7 +48,7 @@ enum EventMix {
     /// Event `index` of run `run`: which agency sends it, the message (its id is `<run>-<index>`, which every
     /// event it causes carries as its correlation id) and where its path ends. `first` numbers the people: the
     /// events of a run with `first` = f name people f·8 … (f + n)·8 − 1, so runs kept apart name nobody twice.
-    static func event(_ index: Int, run: String, first: Int = 0) throws -> (agency: Int, message: OutgoingMessage, end: PathEnd) {
+    package static func event(_ index: Int, run: String, first: Int = 0) throws -> (agency: Int, message: OutgoingMessage, end: PathEnd) {
         var rng = SplitMix64(state: UInt64(index) &* 0x2545_F491_4F6C_DD1D &+ 1)
         var pick = Int.random(in: 0..<100, using: &rng)
         var type = shares[0].type
