@@ -57,7 +57,13 @@ public enum ServiceApp {
                 return handler
             }
         }
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+        var factory = PrometheusMetricsFactory(registry: metricsRegistry)
+        // Libraries name metrics with dots (Hummingbird's `hb.requests`, `http.server.request.duration`);
+        // Prometheus names and label names take underscores.
+        factory.nameAndLabelSanitizer = { name, labels in
+            (name.replacingOccurrences(of: ".", with: "_"), labels.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) })
+        }
+        MetricsSystem.bootstrap(factory)
     }
 
     /// The process's metrics, served at `/metrics`.
@@ -117,6 +123,8 @@ public struct RunningService<S: HuhangService>: Sendable {
         }
         let tokens = try APITokens(secret: configuration.apiTokenKey ?? APITokens.developmentSecret)
         let router = Router(context: HuhangRequestContext.self)
+        // Requests by route template (never a concrete id), method and status, with their durations.
+        router.add(middleware: MetricsMiddleware())
         HealthRoutes.add(to: router, readiness: readiness)
         if let document = S.apiDocument { try HealthRoutes.addAPIDocument(to: router, document: document) }
         let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens))
