@@ -1,7 +1,8 @@
 # One image with the five service executables and huhang-admin; the compose
 # file picks the executable per container with `command:`. The contracts'
-# JSON Schemas and assessment's risk model travel beside the executables
-# (huhang_Contracts.resources, huhang_Assessment.resources).
+# JSON Schemas, assessment's risk model and each service's API document
+# (openapi.yaml, served at /openapi.yaml) travel beside the executables in
+# their resource bundles (huhang_Contracts.resources, huhang_Intake.resources, …).
 #
 #   docker build -t huhang:latest .
 
