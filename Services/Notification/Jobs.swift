@@ -116,7 +116,7 @@ struct DeliverySender: Sendable {
             else {
                 return "the endpoint address is not an http(s) URL"
             }
-            let timestamp = Int(Date().timeIntervalSince1970)
+            let timestamp = Int(clock.now().timeIntervalSince1970)
             var request = HTTPClientRequest(url: delivery.address)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")

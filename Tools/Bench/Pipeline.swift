@@ -34,6 +34,11 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Replicas of a service, e.g. assessment=2 (repeatable; 1 each by default).") var replicas: [String] = []
     @Option(help: "A setting for every service, e.g. HANDLER_CONCURRENCY=16 (repeatable).") var env: [String] = []
     @Option(help: "First HTTP port of the services.") var port = 18200
+    @Option(help: "Where the service executables are (another revision's, for a before/after run); beside huhang-bench by default.")
+    var binaries: String?
+    @Option(help: "What the table calls the services measured, e.g. a revision.") var label = "this tree"
+    @Option(help: "Append the run's key figures, one JSON line, to this file (bench/pipeline --baseline compares them).")
+    var summary: String?
 
     static let services = ["notification", "intervention", "inspection", "assessment", "intake"]
 
@@ -42,7 +47,7 @@ struct PipelineBench: AsyncParsableCommand {
         logger.logLevel = .warning
         let broker = try AMQPConfiguration(url: amqpURL, connectionName: "bench")
         let stack = DevStack(root: root, amqpURL: amqpURL)
-        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let binaries = binaries.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let logs = URL(fileURLWithPath: root).appendingPathComponent(".bench/logs")
         try? FileManager.default.removeItem(at: logs)
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -125,7 +130,7 @@ struct PipelineBench: AsyncParsableCommand {
             }
             try await Task.sleep(for: .seconds(3))
             let idle = running.mapValues { $0.map(\.residentKB).max() ?? 0 }
-            report = try await measure(broker: broker, stack: stack, running: running, limit: limit, logger: logger)
+            report = try await measure(broker: broker, stack: stack, running: running, limit: limit, database: database, logger: logger)
             report.idleKB = idle
             report.cold = cold
             report.warm = warm
@@ -139,7 +144,18 @@ struct PipelineBench: AsyncParsableCommand {
         report.durability = durability.joined(separator: ", ")
         report.replicas = Self.services.map { "\($0) ×\(counts[$0] ?? 1)" }.joined(separator: ", ")
         report.settings = env.isEmpty ? "defaults" : env.joined(separator: " ")
+        report.label = label
         say(report.render())
+        if let summary {
+            let line = try JSONEncoder().encode(report.summary) + Data("\n".utf8)
+            if let handle = FileHandle(forWritingAtPath: summary) {
+                handle.seekToEndOfFile()
+                handle.write(line)
+                handle.closeFile()
+            } else {
+                try line.write(to: URL(fileURLWithPath: summary))
+            }
+        }
     }
 
     func replicaCounts() throws -> [String: Int] {
@@ -164,7 +180,9 @@ struct PipelineBench: AsyncParsableCommand {
     }
 
     /// The closed-loop and open-loop runs, with memory and CPU sampled throughout.
-    func measure(broker: AMQPConfiguration, stack: DevStack, running: [String: [ServiceProcess]], limit: Double, logger: Logger) async throws -> Report {
+    func measure(
+        broker: AMQPConfiguration, stack: DevStack, running: [String: [ServiceProcess]], limit: Double, database: Database, logger: Logger
+    ) async throws -> Report {
         let run = "pl\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
         let completions = Completions()
         // The benchmark's own view of the ends of the paths: every notification.delivered.v1 and risk.assessed.v1.
@@ -199,6 +217,7 @@ struct PipelineBench: AsyncParsableCommand {
         let total = events
         let agencies = senders
         sampler.start()
+        let databaseBefore = try await DatabaseWork.now(database)
         let cpuBefore = Sampler.cpu(running)
         let began = ContinuousClock.now
         let closed: [Duration] = try await withThrowingTaskGroup(of: [Duration].self) { group in
@@ -222,10 +241,13 @@ struct PipelineBench: AsyncParsableCommand {
         }
         let closedElapsed = durationSeconds(ContinuousClock.now - began)
         let cpuAfter = Sampler.cpu(running)
+        let databaseAfter = try await DatabaseWork.now(database)
+        report.database = databaseAfter - databaseBefore
         let closedIDs = (0..<events).map { "\(run)-\($0)" }
         report.closed = Phase(name: "closed loop, \(inFlight) in flight", offered: nil, sent: events, done: closed.count,
                               seconds: closedElapsed, latencies: closed, notified: completions.latencies(of: closedIDs, end: .notified))
-        report.cpu = cpuAfter.merging(cpuBefore) { after, before in after - before }.mapValues { $0 / closedElapsed }
+        report.cpuSeconds = cpuAfter.merging(cpuBefore) { after, before in after - before }
+        report.cpu = report.cpuSeconds.mapValues { $0 / closedElapsed }
         report.loadKB = sampler.stop()
 
         // Open loop: a fixed rate, whatever the pipeline does; latency from each event's scheduled time.
@@ -407,6 +429,11 @@ struct Report {
     var cold: [String: Double] = [:]
     var warm: [String: Double] = [:]
     var cpu: [String: Double] = [:]
+    /// CPU seconds each process (all replicas) spent in the closed loop.
+    var cpuSeconds: [String: Double] = [:]
+    /// What PostgreSQL did in the closed loop.
+    var database = DatabaseWork()
+    var label = ""
     var durability = ""
     var replicas = ""
     var settings = ""
@@ -414,7 +441,7 @@ struct Report {
     func render() -> String {
         func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
         var lines = [
-            "", "pipeline benchmark — \(durability); \(replicas); settings: \(settings)", "",
+            "", "pipeline benchmark of \(label) — \(durability); \(replicas); settings: \(settings)", "",
             "| run | sent | done | events/s | / L | p50 ms | p95 ms | p99 ms | ending in a notification: done, p50 / p99 ms |",
             "|---|---|---|---|---|---|---|---|---|",
             "| raw: publish with confirms + consume, one quorum queue (L) | | | \(f(limit)) | 1.000 | | | | |",
@@ -424,14 +451,48 @@ struct Report {
                 + "\(f(phase.percentile(0.5), 1)) | \(f(phase.percentile(0.95), 1)) | \(f(phase.percentile(0.99), 1)) | "
                 + "\(phase.notified.count), \(f(phase.percentile(0.5, of: phase.notified), 1)) / \(f(phase.percentile(0.99, of: phase.notified), 1)) |")
         }
-        lines += ["", "| service | start → ready, first (ms) | again (ms) | RSS idle (MB) | RSS closed loop (MB) | RSS open loop (MB) | CPU, closed loop (cores) |",
-                  "|---|---|---|---|---|---|---|"]
+        let perEvent = summary.cpuMillisecondsPerEvent
+        lines += ["", "| process | start → ready, first (ms) | again (ms) | RSS idle (MB) | RSS closed loop (MB) | RSS open loop (MB) | CPU, closed loop (cores) | CPU ms / event |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name in PipelineBench.services {
             lines.append("| \(name) | \(f((cold[name] ?? 0) * 1000)) | \(f((warm[name] ?? 0) * 1000)) | \(f(Double(idleKB[name] ?? 0) / 1024, 1)) | "
-                + "\(f(Double(loadKB[name] ?? 0) / 1024, 1)) | \(f(Double(openLoadKB[name] ?? 0) / 1024, 1)) | \(f(cpu[name] ?? 0, 2)) |")
+                + "\(f(Double(loadKB[name] ?? 0) / 1024, 1)) | \(f(Double(openLoadKB[name] ?? 0) / 1024, 1)) | \(f(cpu[name] ?? 0, 2)) | \(f(perEvent[name] ?? 0, 2)) |")
         }
-        for name in ["postgresql", "rabbitmq"] { lines.append("| \(name) | | | | | | \(f(cpu[name] ?? 0, 2)) |") }
+        for name in ["postgresql", "rabbitmq"] { lines.append("| \(name) | | | | | | \(f(cpu[name] ?? 0, 2)) | \(f(perEvent[name] ?? 0, 2)) |") }
+        lines.append("| all processes | | | | | | \(f(cpu.values.reduce(0, +), 2)) | \(f(summary.cpuMillisecondsPerEventTotal, 2)) |")
+        let events = Double(max(closed.done, 1))
+        lines += ["", "closed loop, per agency event: \(f(Double(database.transactions) / events, 1)) transactions, "
+            + (database.statements.map { "\(f(Double($0) / events, 1)) SQL statements" } ?? "SQL statements not counted (pg_stat_statements is not installed in this database)")
+            + " (pg_stat_database, pg_stat_statements)"]
         return lines.joined(separator: "\n")
+    }
+
+    /// The run's key figures, for comparing revisions.
+    var summary: Summary {
+        let events = Double(max(closed.done, 1))
+        let perEvent = cpuSeconds.mapValues { $0 * 1000 / events }
+        return Summary(
+            label: label, limit: limit, closedThroughput: closed.throughput, closedP99: closed.percentile(0.99),
+            openRate: open.offered ?? 0, openP99: open.percentile(0.99),
+            cpuMillisecondsPerEvent: perEvent, cpuMillisecondsPerEventTotal: perEvent.values.reduce(0, +),
+            transactionsPerEvent: Double(database.transactions) / events,
+            statementsPerEvent: database.statements.map { Double($0) / events },
+            idleMB: idleKB.mapValues { Double($0) / 1024 })
+    }
+
+    /// A run's key figures, one JSON line.
+    struct Summary: Codable {
+        var label: String
+        var limit: Double
+        var closedThroughput: Double
+        var closedP99: Double
+        var openRate: Double
+        var openP99: Double
+        var cpuMillisecondsPerEvent: [String: Double]
+        var cpuMillisecondsPerEventTotal: Double
+        var transactionsPerEvent: Double
+        var statementsPerEvent: Double?
+        var idleMB: [String: Double]
     }
 }
 
@@ -470,4 +531,30 @@ func rawLimit(_ configuration: AMQPConfiguration, count: Int, window: Int, logge
     try await setup.deleteQueue(queue)
     await setup.close()
     return Double(count) / durationSeconds(elapsed)
+}
+
+/// What the database did: transactions (pg_stat_database) and SQL statements (pg_stat_statements, when installed).
+struct DatabaseWork: Sendable {
+    var transactions = 0
+    var statements: Int?
+
+    /// The counters now. PostgreSQL publishes a backend's counts when its transaction ends, at most a second late.
+    static func now(_ database: Database) async throws -> DatabaseWork {
+        try await Task.sleep(for: .milliseconds(1100))
+        var work = DatabaseWork()
+        for try await count in try await database.query("""
+            SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()
+            """).decode(Int.self) { work.transactions = count }
+        if let rows = try? await database.query("""
+            SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """) {
+            for try await count in rows.decode(Int.self) { work.statements = count }
+        }
+        return work
+    }
+
+    static func - (after: DatabaseWork, before: DatabaseWork) -> DatabaseWork {
+        DatabaseWork(transactions: after.transactions - before.transactions,
+                     statements: after.statements.flatMap { a in before.statements.map { a - $0 } })
+    }
 }
