@@ -14,7 +14,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "huhang-bench",
         abstract: "Huhang benchmarks (run them through bench/*).",
-        subcommands: [IntakeBench.self, PipelineBench.self, CompareBench.self, BadInputRun.self, ConsoleBench.self])
+        subcommands: [IntakeBench.self, PipelineBench.self, CompareBench.self, PassOnCommand.self, BadInputRun.self, ConsoleBench.self])
 }
 
 struct IntakeBench: AsyncParsableCommand {

@@ -48,6 +48,8 @@ struct CompareBench: ParsableCommand {
         for process in PipelineBench.services + ["postgresql", "rabbitmq"] {
             row("CPU ms per event, \(process)", 2) { $0.cpuMillisecondsPerEvent[process] }
         }
+        row("platform row (pass-through), events/s", 1) { $0.platformThroughput }
+        row("platform row, CPU ms per event", 2) { $0.platformCPUMillisecondsPerEvent }
         row("transactions per event", 1) { $0.transactionsPerEvent }
         row("SQL statements per event", 1) { $0.statementsPerEvent }
         for service in PipelineBench.services {

@@ -39,6 +39,8 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "What the table calls the services measured, e.g. a revision.") var label = "this tree"
     @Option(help: "Append the run's key figures, one JSON line, to this file (bench/pipeline --baseline compares them).")
     var summary: String?
+    @Flag(inversion: .prefixedNo, help: "Measure the platform row: the same hops with handlers that only pass the event on.")
+    var platform = true
 
     static let services = ["notification", "intervention", "inspection", "assessment", "intake"]
 
@@ -139,6 +141,12 @@ struct PipelineBench: AsyncParsableCommand {
             throw error
         }
         await stopAll()
+        if platform {
+            say("platform row: \(events) events through four pass-through services, \(inFlight) in flight …")
+            report.platform = try await PlatformRun.measure(
+                events: events, inFlight: inFlight, broker: broker, amqpURL: amqpURL, databaseURL: databaseURL, firstPort: nextPort + 1,
+                database: database, logs: logs, logger: logger)
+        }
         try? await setup.deleteQueue(ExchangeName.unclaimedReplies)
         await setup.close()
         report.durability = durability.joined(separator: ", ")
@@ -433,6 +441,8 @@ struct Report {
     var cpuSeconds: [String: Double] = [:]
     /// What PostgreSQL did in the closed loop.
     var database = DatabaseWork()
+    /// The same hops with handlers that only pass the event on; nil when not measured.
+    var platform: PlatformRun?
     var label = ""
     var durability = ""
     var replicas = ""
@@ -464,6 +474,16 @@ struct Report {
         lines += ["", "closed loop, per agency event: \(f(Double(database.transactions) / events, 1)) transactions, "
             + (database.statements.map { "\(f(Double($0) / events, 1)) SQL statements" } ?? "SQL statements not counted (pg_stat_statements is not installed in this database)")
             + " (pg_stat_database, pg_stat_statements)"]
+        if let platform {
+            let events = Double(max(platform.done, 1))
+            lines += ["", "| platform: four services passing the event on, \(closed.name) | events/s | / L | p99 ms | CPU ms / event, all processes | transactions / event | SQL statements / event |",
+                      "|---|---|---|---|---|---|---|",
+                      "| ServiceKit alone (inbox, handler, outbox, relay, consumer) | \(f(platform.throughput)) | \(f(platform.throughput / limit, 3)) | "
+                        + "\(f(platform.p99, 1)) | \(f(platform.cpuMillisecondsPerEvent, 2)) | \(f(Double(platform.database.transactions) / events, 1)) | "
+                        + "\(platform.database.statements.map { f(Double($0) / events, 1) } ?? "—") |",
+                      "| the loop (above) | \(f(closed.throughput)) | \(f(closed.throughput / limit, 3)) | \(f(closed.percentile(0.99), 1)) | "
+                        + "\(f(summary.cpuMillisecondsPerEventTotal, 2)) | \(f(summary.transactionsPerEvent, 1)) | \(summary.statementsPerEvent.map { f($0, 1) } ?? "—") |"]
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -477,7 +497,8 @@ struct Report {
             cpuMillisecondsPerEvent: perEvent, cpuMillisecondsPerEventTotal: perEvent.values.reduce(0, +),
             transactionsPerEvent: Double(database.transactions) / events,
             statementsPerEvent: database.statements.map { Double($0) / events },
-            idleMB: idleKB.mapValues { Double($0) / 1024 })
+            idleMB: idleKB.mapValues { Double($0) / 1024 },
+            platformThroughput: platform?.throughput, platformCPUMillisecondsPerEvent: platform?.cpuMillisecondsPerEvent)
     }
 
     /// A run's key figures, one JSON line.
@@ -493,6 +514,8 @@ struct Report {
         var transactionsPerEvent: Double
         var statementsPerEvent: Double?
         var idleMB: [String: Double]
+        var platformThroughput: Double?
+        var platformCPUMillisecondsPerEvent: Double?
     }
 }
 

@@ -85,12 +85,13 @@ public final class ServiceProcess: @unchecked Sendable {
     ///   - environment: Its settings.
     ///   - port: Its HTTP port.
     ///   - logs: The folder for its log.
-    public init(_ name: String, binaries: URL, environment: [String: String], port: Int, logs: URL) throws {
+    ///   - arguments: Its command-line arguments, if any.
+    public init(_ name: String, binaries: URL, environment: [String: String], port: Int, logs: URL, arguments: [String] = []) throws {
         self.name = name
         self.port = port
-        log = logs.appendingPathComponent("\(name)-\(port).log")
+        log = logs.appendingPathComponent("\(([name] + arguments).joined(separator: "-"))-\(port).log")
         child = try Child(
-            binaries.appendingPathComponent(name).path, [],
+            binaries.appendingPathComponent(name).path, arguments,
             environment: environment.merging(["HTTP_PORT": String(port), "HTTP_HOST": "127.0.0.1"]) { _, new in new }, output: log.path)
     }
 
