@@ -90,23 +90,22 @@ struct CaseRoutes: Sendable {
     }
 
     @Sendable func seal(_ request: Request, context: HuhangRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        try CaseOperations.requireTaskForce(identity)
-        let caseID = try context.parameters.require("id")
-        let order = try await request.decodeJSON(TextBody.self).order ?? ""
-        _ = try await operations.perform(CaseOperations.Audited(identity: identity, action: "seal", resource: "case/\(caseID)", reason: order)) { connection in
-            try await stores.cases.seal(true, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
-        }
-        return Response(status: .noContent)
+        try await setSealed(true, request, context)
     }
 
     @Sendable func unseal(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        try await setSealed(false, request, context)
+    }
+
+    /// Seals or unseals a case on a court's order (the task force), audited with the order.
+    func setSealed(_ sealed: Bool, _ request: Request, _ context: HuhangRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         try CaseOperations.requireTaskForce(identity)
         let caseID = try context.parameters.require("id")
         let order = try await request.decodeJSON(TextBody.self).order ?? ""
-        _ = try await operations.perform(CaseOperations.Audited(identity: identity, action: "unseal", resource: "case/\(caseID)", reason: order)) { connection in
-            try await stores.cases.seal(false, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
+        let audited = CaseOperations.Audited(identity: identity, action: sealed ? "seal" : "unseal", resource: "case/\(caseID)", reason: order)
+        _ = try await operations.perform(audited) { connection in
+            try await stores.cases.seal(sealed, caseID: caseID, order: order, actor: .api(identity), at: clock.now(), on: connection)
         }
         return Response(status: .noContent)
     }
