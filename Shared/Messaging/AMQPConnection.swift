@@ -171,6 +171,22 @@ public final class AMQPConnection: Sendable {
         return (try? await perform { loop in try loop.ack(delivery.deliveryTag) }) != nil
     }
 
+    /// Acknowledges deliveries handled together, in one command to the connection's thread: those below every
+    /// delivery still outstanding on the channel with one `basic.ack` (`multiple`), the others one by one.
+    ///
+    /// Deliveries that came on another connection are left out, as ``ack(_:)`` leaves them.
+    /// - Parameter deliveries: The deliveries.
+    /// - Returns: Whether the acks were sent (false when none was).
+    @discardableResult
+    public func ack(_ deliveries: [Delivery]) async -> Bool {
+        let tags = deliveries.filter { $0.connectionID == id }.map(\.deliveryTag)
+        if tags.count < deliveries.count {
+            logger.warning("stale delivery tags not acknowledged", metadata: ["amqp.count": "\(deliveries.count - tags.count)"])
+        }
+        guard !tags.isEmpty else { return false }
+        return (try? await perform { loop in try loop.ack(tags) }) != nil
+    }
+
     /// Rejects a delivery.
     /// - Parameters:
     ///   - delivery: The delivery.
@@ -397,9 +413,12 @@ private final class Loop: @unchecked Sendable {
 
     var consumerTag: String?
     var deliveries: AsyncThrowingStream<Delivery, any Error>.Continuation?
-    /// The consumer's prefetch, and how many of its deliveries are neither acknowledged nor rejected yet.
+    /// The consumer's prefetch.
     var prefetch = 0
-    var unsettled = 0
+    /// The tags of the deliveries on this channel neither acknowledged nor rejected yet — every one the broker
+    /// sent, handed over or not — so that an ack with `multiple` never covers one that was not handled.
+    var outstanding = Set<UInt64>()
+    var unsettled: Int { outstanding.count }
 
     init(connectionID: UInt64, configuration: AMQPConfiguration, logger: Logger, onBlocked: @escaping (Bool) -> Void) {
         self.connectionID = connectionID
@@ -537,7 +556,7 @@ private final class Loop: @unchecked Sendable {
         consumerTag = ok.pointee.consumer_tag.string
         deliveries = continuation
         self.prefetch = Int(prefetch)
-        unsettled = 0
+        outstanding = []
     }
 
     func cancelConsumer() throws {
@@ -573,14 +592,35 @@ private final class Loop: @unchecked Sendable {
         guard let state else { throw AMQPError(.connectionLost, "connection is closed") }
         let status = amqp_basic_ack(state, Self.channel, tag, 0)
         guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, "ack failed: \(Self.describe(status))") }
-        unsettled = max(unsettled - 1, 0)
+        outstanding.remove(tag)
+    }
+
+    /// Acknowledges several deliveries: the ones below every tag still outstanding with one `multiple` ack
+    /// (it covers nothing else: every lower tag is settled already or among them), the rest one by one.
+    func ack(_ tags: [UInt64]) throws {
+        guard let state else { throw AMQPError(.connectionLost, "connection is closed") }
+        let settling = Set(tags)
+        outstanding.subtract(settling)
+        let lowest = outstanding.min() ?? .max
+        let sorted = settling.sorted()
+        let below = sorted.prefix { $0 < lowest }
+        var single = sorted[below.count...].map { $0 }
+        if below.count == 1 { single.append(below[below.startIndex]) }
+        if below.count > 1, let last = below.last {
+            let status = amqp_basic_ack(state, Self.channel, last, 1)
+            guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, "ack failed: \(Self.describe(status))") }
+        }
+        for tag in single {
+            let status = amqp_basic_ack(state, Self.channel, tag, 0)
+            guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, "ack failed: \(Self.describe(status))") }
+        }
     }
 
     func reject(_ tag: UInt64, requeue: Bool) throws {
         guard let state else { throw AMQPError(.connectionLost, "connection is closed") }
         let status = amqp_basic_reject(state, Self.channel, tag, requeue ? 1 : 0)
         guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connectionLost, "reject failed: \(Self.describe(status))") }
-        unsettled = max(unsettled - 1, 0)
+        outstanding.remove(tag)
     }
 
     // MARK: Frames
@@ -636,8 +676,8 @@ private final class Loop: @unchecked Sendable {
                 properties: message.properties,
                 body: message.body,
                 connectionID: connectionID)
+            outstanding.insert(deliver.delivery_tag)
             if let deliveries {
-                unsettled += 1
                 deliveries.yield(delivery)
             } else {
                 // Arrived after the consumer was cancelled and its stream ended: never handled here, so the

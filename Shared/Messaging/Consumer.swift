@@ -25,20 +25,29 @@ public enum HandlingOutcome: Sendable, Hashable {
 public struct ConsumerConfiguration: Sendable {
     /// Unacknowledged deliveries the broker may send ahead.
     public var prefetch: UInt16
-    /// Handlers run at once.
+    /// Batches handled at once.
     public var concurrency: Int
+    /// Most deliveries handled together (in one transaction, by the service's handler).
+    public var batchSize: Int
+    /// How long a batch that is not full waits for more deliveries before it is handled; zero takes what
+    /// has arrived, so that batches grow only when the deliveries come faster than they are handled.
+    public var linger: Duration
 
-    public init(prefetch: UInt16 = 32, concurrency: Int = 8) {
+    public init(prefetch: UInt16 = 32, concurrency: Int = 2, batchSize: Int = 16, linger: Duration = .zero) {
         self.prefetch = prefetch
         self.concurrency = max(1, concurrency)
+        self.batchSize = max(1, batchSize)
+        self.linger = linger
     }
 }
 
 /// Consumes a service's queue for as long as the service runs.
 ///
 /// Connects, declares the service's topology, consumes with manual acks and
-/// runs up to `concurrency` handlers at once. A delivery is acknowledged only
-/// after its handler returned, i.e. after its transaction committed. Failed
+/// hands what the broker has delivered to the handler in batches (up to
+/// `batchSize`, `concurrency` batches at once). A delivery is acknowledged only
+/// after its handler returned, i.e. after its transaction committed; the
+/// batch's acknowledgements go out together. Failed
 /// deliveries go to the retry queues with growing delays, then to
 /// `<service>.dead`; undecodable ones go there at once. A lost connection is
 /// reopened with back-off and the topology declared again; deliveries from the
@@ -47,7 +56,8 @@ public struct ConsumerConfiguration: Sendable {
 /// On graceful shutdown the consumer is cancelled, every delivery already
 /// received is handled and acknowledged, then the connection closes.
 public final class Consumer: Service, Sendable {
-    public typealias Handler = @Sendable (Delivery) async -> HandlingOutcome
+    /// Handles a batch of deliveries; returns one outcome per delivery, in the same order.
+    public typealias Handler = @Sendable ([Delivery]) async -> [HandlingOutcome]
 
     private let amqp: AMQPConfiguration
     private let queues: ServiceQueues
@@ -66,7 +76,7 @@ public final class Consumer: Service, Sendable {
     ///   - configuration: Prefetch and concurrency.
     ///   - publisher: Used to move messages to retry and dead queues.
     ///   - logger: Where to log.
-    ///   - handler: Runs one delivery; must not throw.
+    ///   - handler: Runs a batch of deliveries; must not throw.
     public init(
         amqp: AMQPConfiguration,
         queues: ServiceQueues,
@@ -153,29 +163,58 @@ public final class Consumer: Service, Sendable {
     }
 
     private func process(_ stream: AsyncThrowingStream<Delivery, any Error>, on connection: AMQPConnection) async throws {
+        let arrived = DeliveryBuffer()
+        let configuration = self.configuration
         try await withThrowingTaskGroup(of: Void.self) { group in
-            var running = 0
-            for try await delivery in stream {
-                if running >= configuration.concurrency {
-                    try await group.next()
-                    running -= 1
+            for _ in 0..<configuration.concurrency {
+                group.addTask {
+                    while var batch = await arrived.take(upTo: configuration.batchSize) {
+                        let room = configuration.batchSize - batch.count
+                        if room > 0, configuration.linger > .zero {
+                            try? await Task.sleep(for: configuration.linger)
+                            batch += arrived.takeAvailable(upTo: room)
+                        }
+                        await self.handle(batch, on: connection)
+                    }
                 }
-                group.addTask { await self.handle(delivery, on: connection) }
-                running += 1
+            }
+            do {
+                for try await delivery in stream { arrived.put(delivery) }
+                // Cancelled: what has arrived is still handled and acknowledged.
+                arrived.finish(discarding: false)
+            } catch {
+                // The connection is gone: what waits cannot be acknowledged any more; the broker delivers it again.
+                arrived.finish(discarding: true)
+                throw error
             }
             try await group.waitForAll()
         }
     }
 
-    private func handle(_ delivery: Delivery, on connection: AMQPConnection) async {
+    private func handle(_ batch: [Delivery], on connection: AMQPConnection) async {
         let start = ContinuousClock.now
-        let outcome = await handler(delivery)
-        handlerTimer.recordNanoseconds(Int64((ContinuousClock.now - start).components.attoseconds / 1_000_000_000)
-            + (ContinuousClock.now - start).components.seconds * 1_000_000_000)
+        let results = await handler(batch)
+        let elapsed = ContinuousClock.now - start
+        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        var done: [Delivery] = []
+        for (delivery, outcome) in zip(batch, results) {
+            handlerTimer.recordNanoseconds(nanoseconds)
+            if outcome == .done { done.append(delivery) } else { await settle(delivery, outcome, on: connection) }
+        }
+        guard !done.isEmpty else { return }
+        Failpoint.crash("consumer.before-ack")
+        if await connection.ack(done) {
+            outcomes["done"]?.increment(by: done.count)
+        } else {
+            outcomes["unacked"]?.increment(by: done.count)
+        }
+    }
+
+    /// Settles a delivery that was not simply done: set aside, retried later, or left to the broker.
+    private func settle(_ delivery: Delivery, _ outcome: HandlingOutcome, on connection: AMQPConnection) async {
         let settled: Bool
         switch outcome {
         case .done:
-            Failpoint.crash("consumer.before-ack")
             settled = await connection.ack(delivery)
             if settled { outcomes["done"]?.increment() }
         case .setAside(let reason):
@@ -248,5 +287,64 @@ public final class Consumer: Service, Sendable {
             _ = await connection.reject(delivery, requeue: true)
             return false
         }
+    }
+}
+
+/// Deliveries received and not yet taken by a batch: the consumer's stream puts them in, the batch
+/// workers take up to a batch at a time, waiting while there is none.
+final class DeliveryBuffer: Sendable {
+    private struct State {
+        var waiting: [Delivery] = []
+        var takers: [CheckedContinuation<[Delivery]?, Never>] = []
+        var finished = false
+    }
+    private let state = Mutex(State())
+
+    /// Adds a delivery, handing it straight to a worker that waits.
+    func put(_ delivery: Delivery) {
+        let taker = state.withLock { state -> CheckedContinuation<[Delivery]?, Never>? in
+            if !state.takers.isEmpty { return state.takers.removeFirst() }
+            state.waiting.append(delivery)
+            return nil
+        }
+        taker?.resume(returning: [delivery])
+    }
+
+    /// Takes up to `count` deliveries, waiting for one if none is there.
+    /// - Returns: nil once ``finish(discarding:)`` was called and nothing is left.
+    func take(upTo count: Int) async -> [Delivery]? {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> [Delivery]?? in
+                if !state.waiting.isEmpty {
+                    let taken = Array(state.waiting.prefix(count))
+                    state.waiting.removeFirst(taken.count)
+                    return .some(taken)
+                }
+                if state.finished { return .some(nil) }
+                state.takers.append(continuation)
+                return .none
+            }
+            if let now { continuation.resume(returning: now) }
+        }
+    }
+
+    /// Takes up to `count` deliveries without waiting.
+    func takeAvailable(upTo count: Int) -> [Delivery] {
+        state.withLock { state in
+            let taken = Array(state.waiting.prefix(count))
+            state.waiting.removeFirst(taken.count)
+            return taken
+        }
+    }
+
+    /// No more deliveries come; workers finish what is there (or, `discarding`, drop it) and stop.
+    func finish(discarding: Bool) {
+        let takers = state.withLock { state -> [CheckedContinuation<[Delivery]?, Never>] in
+            state.finished = true
+            if discarding { state.waiting = [] }
+            defer { state.takers = [] }
+            return state.takers
+        }
+        for taker in takers { taker.resume(returning: nil) }
     }
 }

@@ -10,6 +10,7 @@ import Foundation
 /// |---|---|
 /// | `relay.before-publish` | the process dies (exit 137, as after `kill -9`) when the outbox relay has rows to publish, before publishing |
 /// | `relay.after-publish` | dies after the broker confirmed a batch, before the rows are marked sent |
+/// | `dispatcher.before-commit` | dies when a batch of several messages has been handled, before its transaction commits |
 /// | `consumer.before-ack` | dies after a delivery's transaction committed, before the ack |
 /// | `handler.fail-id=<id>` | the handler of that message id always fails (a poison message) |
 /// | `handler.delay-id=<id>`, `handler.delay-ms=<ms>` | the handler of that message id takes that long |

@@ -11,7 +11,9 @@ import Storage
 /// | `AMQP_HEARTBEAT` | `10` | heartbeat interval, seconds |
 /// | `AMQP_PREFETCH` | `32` | unacknowledged deliveries per consumer |
 /// | `AMQP_SHARED_TOPOLOGY` | `declare` | `declare`: the service declares the shared exchanges (development); `check`: it only checks them, as a least-privilege broker user must (the definitions file declares them) |
-/// | `HANDLER_CONCURRENCY` | `8` | messages handled at once per replica |
+/// | `HANDLER_CONCURRENCY` | `2` | batches of messages handled at once per replica (each its own transaction) |
+/// | `HANDLER_BATCH_SIZE` | `16` | most messages handled in one transaction; batches fill only when messages arrive faster than they are handled |
+/// | `HANDLER_BATCH_LINGER_MS` | `0` | how long a batch that is not full waits for more messages |
 /// | `DATABASE_URL` | `postgres://huhang:huhang@127.0.0.1:5432/huhang` | PostgreSQL |
 /// | `DATABASE_POOL_SIZE` | `10` | most database connections per replica |
 /// | `DATABASE_IDLE_SECONDS` | `10` | an unused connection is closed after this; each idle spell holds a timer this long |
@@ -36,6 +38,8 @@ public struct ServiceConfiguration: Sendable {
     /// Whether the service declares the shared exchanges (`AMQP_SHARED_TOPOLOGY=declare`) or only checks them.
     public var declaresSharedTopology: Bool
     public var handlerConcurrency: Int
+    public var handlerBatchSize: Int
+    public var handlerBatchLinger: Duration
     public var database: DatabaseConfiguration
     public var httpHost: String
     public var httpPort: Int
@@ -69,7 +73,9 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError(key: "AMQP_SHARED_TOPOLOGY", value: shared, expected: "declare or check")
         }
         declaresSharedTopology = shared == "declare"
-        handlerConcurrency = try int("HANDLER_CONCURRENCY", 8, minimum: 1)
+        handlerConcurrency = try int("HANDLER_CONCURRENCY", 2, minimum: 1)
+        handlerBatchSize = try int("HANDLER_BATCH_SIZE", 16, minimum: 1)
+        handlerBatchLinger = .milliseconds(try int("HANDLER_BATCH_LINGER_MS", 0, minimum: 0))
         database = try DatabaseConfiguration(
             url: value("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang"),
             maximumConnections: try int("DATABASE_POOL_SIZE", 10, minimum: 2))

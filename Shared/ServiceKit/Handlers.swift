@@ -183,20 +183,12 @@ public struct EventDispatcher: Sendable {
     ///   - body: Its JSON body.
     ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``DispatchOutcome/unavailable``.
     public func dispatch(_ envelope: EventEnvelope, body: [UInt8], holdWhileUnavailable: Bool) async -> DispatchOutcome {
-        guard let entry = registry.entry(for: envelope.type) else {
-            if let type = EventType(name: envelope.type),
-               registry.entries.keys.contains(where: { EventType(name: $0)?.family == type.family }) {
-                return .rejected(reason: "unsupported major version: \(envelope.type) is not handled by \(service)")
-            }
-            return .rejected(reason: "unknown event type \(envelope.type) for \(service)")
+        let entry: HandlerRegistry.Entry
+        switch lookUp(envelope) {
+        case .success(let found): entry = found
+        case .failure(let rejection): return .rejected(reason: rejection.reason)
         }
-        var logger = self.logger
-        logger[metadataKey: "event.id"] = "\(envelope.id)"
-        logger[metadataKey: "event.type"] = "\(envelope.type)"
-        logger[metadataKey: "event.correlation_id"] = "\(envelope.correlationID)"
-        if let trace = envelope.traceparent.flatMap(TraceContext.init(traceparent:)) {
-            logger[metadataKey: "trace.id"] = "\(trace.traceID)"
-        }
+        let logger = logger(for: envelope)
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
         var conflicts = 0
         var warned = false
@@ -207,16 +199,8 @@ public struct EventDispatcher: Sendable {
                     guard try await Inbox.claim(envelope.id, type: envelope.type, on: connection, schema: database.schema, logger: logger) else {
                         throw Duplicate()
                     }
-                    let context = HandlerContext(
-                        envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
-                    if let poisoned = Failpoint.value("handler.fail-id"), poisoned == envelope.id {
-                        throw FailpointError()
-                    }
-                    if Failpoint.value("handler.delay-id") == envelope.id, let delay = Failpoint.value("handler.delay-ms").flatMap(Int.init) {
-                        try await Task.sleep(for: .milliseconds(delay))
-                    }
-                    let result = try await entry.handler(body, context)
-                    try await Outbox.enqueue(context.emitted.take(), on: connection, schema: database.schema, logger: logger)
+                    let (result, emitted) = try await run(entry, envelope: envelope, body: body, on: connection, logger: logger)
+                    try await Outbox.enqueue(emitted, on: connection, schema: database.schema, logger: logger)
                     return result
                 }
                 switch result {
@@ -248,11 +232,215 @@ public struct EventDispatcher: Sendable {
             }
         }
     }
+
+    /// The handler of an event's type, or why there is none.
+    private func lookUp(_ envelope: EventEnvelope) -> Result<HandlerRegistry.Entry, MessageRejection> {
+        if let entry = registry.entry(for: envelope.type) { return .success(entry) }
+        if let type = EventType(name: envelope.type),
+           registry.entries.keys.contains(where: { EventType(name: $0)?.family == type.family }) {
+            return .failure(MessageRejection("unsupported major version: \(envelope.type) is not handled by \(service)"))
+        }
+        return .failure(MessageRejection("unknown event type \(envelope.type) for \(service)"))
+    }
+
+    /// The service's logger carrying the event's id, type, correlation and trace.
+    private func logger(for envelope: EventEnvelope) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "event.id"] = "\(envelope.id)"
+        logger[metadataKey: "event.type"] = "\(envelope.type)"
+        logger[metadataKey: "event.correlation_id"] = "\(envelope.correlationID)"
+        if let trace = envelope.traceparent.flatMap(TraceContext.init(traceparent:)) {
+            logger[metadataKey: "trace.id"] = "\(trace.traceID)"
+        }
+        return logger
+    }
+
+    /// Runs an event's handler on the open transaction.
+    /// - Returns: The handler's result and the messages it emitted (not yet in the outbox).
+    private func run(
+        _ entry: HandlerRegistry.Entry, envelope: EventEnvelope, body: [UInt8], on connection: PostgresConnection, logger: Logger
+    ) async throws -> (HandlerResult, [OutgoingMessage]) {
+        let context = HandlerContext(envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
+        if let poisoned = Failpoint.value("handler.fail-id"), poisoned == envelope.id {
+            throw FailpointError()
+        }
+        if Failpoint.value("handler.delay-id") == envelope.id, let delay = Failpoint.value("handler.delay-ms").flatMap(Int.init) {
+            try await Task.sleep(for: .milliseconds(delay))
+        }
+        let result = try await entry.handler(body, context)
+        return (result, context.emitted.take())
+    }
+
+    /// An event handed over with others, e.g. the deliveries a consumer received together.
+    public struct Incoming: Sendable {
+        public var envelope: EventEnvelope
+        public var body: [UInt8]
+        public init(envelope: EventEnvelope, body: [UInt8]) {
+            self.envelope = envelope
+            self.body = body
+        }
+    }
+
+    /// A handler that failed inside a batch handled without savepoints: the batch is run again with one.
+    private struct HandlerFailedInBatch: Error {}
+
+    /// Handles several events in one transaction: one statement claims them all in the inbox, each handler
+    /// runs in turn, one statement writes all that they emitted to the outbox, and one commit makes it
+    /// durable. The outcome of each is what ``dispatch(_:body:holdWhileUnavailable:)`` would have given it.
+    ///
+    /// The handlers run first without savepoints. If one fails, the transaction is rolled back and the batch
+    /// runs again with each handler under its own savepoint: the failing one is rolled back alone (its inbox
+    /// claim with it, so that its retry is not taken for a duplicate) and the others commit once.
+    /// Events are handled in the order given, except that events about different subjects are taken in the
+    /// order of their subjects, so that two batches lock the subjects' rows in the same order.
+    /// - Parameters:
+    ///   - batch: The events.
+    ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``DispatchOutcome/unavailable``.
+    /// - Returns: One outcome per event, in the order given.
+    public func dispatch(_ batch: [Incoming], holdWhileUnavailable: Bool) async -> [DispatchOutcome] {
+        if batch.count == 1 {
+            return [await dispatch(batch[0].envelope, body: batch[0].body, holdWhileUnavailable: holdWhileUnavailable)]
+        }
+        var outcomes = [DispatchOutcome?](repeating: nil, count: batch.count)
+        var pending: [(index: Int, entry: HandlerRegistry.Entry)] = []
+        for (index, item) in batch.enumerated() {
+            switch lookUp(item.envelope) {
+            case .success(let entry): pending.append((index, entry))
+            case .failure(let rejection): outcomes[index] = .rejected(reason: rejection.reason)
+            }
+        }
+        // The same order of subjects in every batch; within a subject, the order of arrival.
+        pending.sort { ((batch[$0.index].envelope.subject ?? ""), $0.index) < ((batch[$1.index].envelope.subject ?? ""), $1.index) }
+        let schema = database.schema
+        var savepoints = false
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
+        var conflicts = 0
+        var warned = false
+        while !pending.isEmpty {
+            let withSavepoints = savepoints
+            let work = pending
+            do {
+                let results = try await database.withTransaction(within: .seconds(30)) { connection -> [(Int, DispatchOutcome)] in
+                    let claimed = try await Inbox.claim(
+                        work.map { (batch[$0.index].envelope.id, batch[$0.index].envelope.type) }, on: connection, schema: schema, logger: logger)
+                    var handled = Set<String>()
+                    var results: [(Int, DispatchOutcome)] = []
+                    var emitted: [OutgoingMessage] = []
+                    var rolledBack: [String] = []
+                    for (index, entry) in work {
+                        let envelope = batch[index].envelope
+                        guard claimed.contains(envelope.id), handled.insert(envelope.id).inserted else {
+                            results.append((index, .duplicate))
+                            continue
+                        }
+                        let logger = logger(for: envelope)
+                        if !withSavepoints {
+                            do {
+                                let (result, messages) = try await run(entry, envelope: envelope, body: batch[index].body, on: connection, logger: logger)
+                                emitted += messages
+                                results.append((index, Self.outcome(result)))
+                            } catch {
+                                switch DatabaseFailure(error) {
+                                case .unavailable, .conflict: throw error
+                                case .other: throw HandlerFailedInBatch()
+                                }
+                            }
+                            continue
+                        }
+                        try await connection.query("SAVEPOINT handler", logger: logger)
+                        do {
+                            let (result, messages) = try await run(entry, envelope: envelope, body: batch[index].body, on: connection, logger: logger)
+                            try await connection.query("RELEASE SAVEPOINT handler", logger: logger)
+                            emitted += messages
+                            results.append((index, Self.outcome(result)))
+                        } catch {
+                            if DatabaseFailure(error) == .unavailable { throw error }
+                            try await connection.query("ROLLBACK TO SAVEPOINT handler", logger: logger)
+                            rolledBack.append(envelope.id)
+                            if let rejection = error as? MessageRejection {
+                                results.append((index, .rejected(reason: rejection.reason)))
+                            } else {
+                                results.append((index, .failed(reason: DatabaseFailure.describe(error))))
+                            }
+                        }
+                    }
+                    try await Inbox.release(rolledBack, on: connection, schema: schema, logger: logger)
+                    try await Outbox.enqueue(emitted, on: connection, schema: schema, logger: logger)
+                    Failpoint.crash("dispatcher.before-commit")
+                    return results
+                }
+                for (index, outcome) in results { outcomes[index] = outcome }
+                pending = []
+            } catch is HandlerFailedInBatch {
+                savepoints = true
+            } catch {
+                switch DatabaseFailure(error) {
+                case .unavailable:
+                    if !holdWhileUnavailable || Task.isCancelled {
+                        for (index, _) in work { outcomes[index] = .unavailable }
+                        pending = []
+                        continue
+                    }
+                    if !warned {
+                        logger.warning("database unavailable; holding the messages until it returns", metadata: [
+                            "error.message": "\(DatabaseFailure.describe(error))", "batch.size": "\(work.count)",
+                        ])
+                        warned = true
+                    }
+                    try? await Task.sleep(for: backoff.next())
+                case .conflict where conflicts < 5:
+                    conflicts += 1
+                default:
+                    // Not a handler's failure (the claim, the outbox or the commit): each takes the retry path.
+                    for (index, _) in work { outcomes[index] = .failed(reason: DatabaseFailure.describe(error)) }
+                    pending = []
+                }
+            }
+        }
+        return outcomes.map { $0 ?? .unavailable }
+    }
+
+    private static func outcome(_ result: HandlerResult) -> DispatchOutcome {
+        switch result {
+        case .applied: return .applied
+        case .setAside(let reason): return .setAside(reason: reason)
+        }
+    }
 }
 
-/// Runs a delivery through the dispatcher; the consumer acknowledges after.
+/// Runs deliveries through the dispatcher; the consumer acknowledges after.
 struct MessageProcessor: Sendable {
     let dispatcher: EventDispatcher
+
+    /// Handles a batch of deliveries in one transaction; undecodable ones are set aside at once.
+    func process(_ deliveries: [Delivery]) async -> [HandlingOutcome] {
+        var outcomes = [HandlingOutcome?](repeating: nil, count: deliveries.count)
+        var batch: [EventDispatcher.Incoming] = []
+        var positions: [Int] = []
+        for (index, delivery) in deliveries.enumerated() {
+            do {
+                batch.append(EventDispatcher.Incoming(envelope: try EventEnvelope(delivery: delivery), body: delivery.body))
+                positions.append(index)
+            } catch {
+                outcomes[index] = .dead(reason: error.reason)
+            }
+        }
+        if !batch.isEmpty {
+            let dispatched = await dispatcher.dispatch(batch, holdWhileUnavailable: true)
+            for (position, outcome) in zip(positions, dispatched) { outcomes[position] = Self.handling(outcome) }
+        }
+        return outcomes.map { $0 ?? .abandon }
+    }
+
+    static func handling(_ outcome: DispatchOutcome) -> HandlingOutcome {
+        switch outcome {
+        case .applied, .duplicate: return .done
+        case .setAside(let reason): return .setAside(reason: reason)
+        case .rejected(let reason): return .dead(reason: reason)
+        case .failed(let reason): return .retry(reason: reason)
+        case .unavailable: return .abandon
+        }
+    }
 
     func process(_ delivery: Delivery) async -> HandlingOutcome {
         let envelope: EventEnvelope
@@ -261,18 +449,12 @@ struct MessageProcessor: Sendable {
         } catch {
             return .dead(reason: error.reason)
         }
-        switch await dispatcher.dispatch(envelope, body: delivery.body, holdWhileUnavailable: true) {
-        case .applied, .duplicate: return .done
-        case .setAside(let reason): return .setAside(reason: reason)
-        case .rejected(let reason): return .dead(reason: reason)
-        case .failed(let reason): return .retry(reason: reason)
-        case .unavailable: return .abandon
-        }
+        return Self.handling(await dispatcher.dispatch(envelope, body: delivery.body, holdWhileUnavailable: true))
     }
 }
 
 /// How a database error bears on the message being handled.
-enum DatabaseFailure {
+enum DatabaseFailure: Equatable {
     /// The database cannot be reached or is shutting down.
     case unavailable
     /// A serialization failure or deadlock: run the transaction again.

@@ -82,6 +82,8 @@ public struct RunningService<S: HuhangService>: Sendable {
     public let queues: ServiceQueues
     /// Reads the service's queue; nil for a service that handles no events (the console), which then needs no broker to start.
     public let consumer: Consumer?
+    /// Runs events through the service's handlers, as the consumer does (tests hand it batches of their own).
+    public let dispatcher: EventDispatcher
     public let readiness: Readiness
     /// The service's HTTP routes, as its router answers them (for in-process route tests).
     public let responder: RouterResponder<HuhangRequestContext>
@@ -111,9 +113,11 @@ public struct RunningService<S: HuhangService>: Sendable {
         let processor = MessageProcessor(dispatcher: dispatcher)
         let consumer = registry.bindings.isEmpty ? nil : Consumer(
             amqp: configuration.amqp, queues: queues,
-            configuration: ConsumerConfiguration(prefetch: configuration.prefetch, concurrency: configuration.handlerConcurrency),
+            configuration: ConsumerConfiguration(
+                prefetch: configuration.prefetch, concurrency: configuration.handlerConcurrency,
+                batchSize: configuration.handlerBatchSize, linger: configuration.handlerBatchLinger),
             publisher: publisher, logger: logger
-        ) { delivery in await processor.process(delivery) }
+        ) { deliveries in await processor.process(deliveries) }
         let relay = OutboxRelay(database: database, publisher: publisher, configuration: configuration.outbox, logger: logger)
         let readiness = Readiness(database: database, consumer: consumer)
         let migrations = MigrationService(migrations: S.migrations, database: database, readiness: readiness, logger: logger)
@@ -160,6 +164,7 @@ public struct RunningService<S: HuhangService>: Sendable {
         self.relay = relay
         self.queues = queues
         self.consumer = consumer
+        self.dispatcher = dispatcher
         self.readiness = readiness
         self.responder = responder
         self.routes = router.routes.map { "\($0.method) \($0.path)" }

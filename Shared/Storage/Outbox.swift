@@ -102,4 +102,32 @@ public enum Inbox {
         for try await _ in rows { return true }
         return false
     }
+
+    /// Records several messages as handled inside the caller's transaction, in one statement (in the order of
+    /// their ids, so that replicas claiming overlapping batches wait for each other and never deadlock).
+    /// - Parameters:
+    ///   - messages: Each message's id and event type; an id may come twice (the second is a duplicate).
+    ///   - connection: The connection holding the open transaction.
+    ///   - schema: The service's schema.
+    /// - Returns: The ids that are new, whose effects should be applied.
+    public static func claim(
+        _ messages: [(id: String, type: String)], on connection: PostgresConnection, schema: String, logger: Logger
+    ) async throws -> Set<String> {
+        let rows = try await connection.query("""
+            INSERT INTO \(unescaped: schema).inbox (message_id, event_type)
+            SELECT i, t FROM unnest(\(messages.map(\.id))::text[], \(messages.map(\.type))::text[]) AS m(i, t) ORDER BY i
+            ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+            """, logger: logger)
+        var claimed = Set<String>()
+        for try await id in rows.decode(String.self) { claimed.insert(id) }
+        return claimed
+    }
+
+    /// Takes back claims of messages whose handling was rolled back inside the caller's transaction, so that
+    /// their retry is not taken for a duplicate.
+    public static func release(_ messageIDs: [String], on connection: PostgresConnection, schema: String, logger: Logger) async throws {
+        guard !messageIDs.isEmpty else { return }
+        try await connection.query(
+            "DELETE FROM \(unescaped: schema).inbox WHERE message_id = ANY(\(messageIDs))", logger: logger)
+    }
 }

@@ -56,6 +56,94 @@ struct ConsumerTests {
         }
     }
 
+    /// A ping as a consumer hands it to the dispatcher.
+    func incoming(_ ping: PingV1, id: String = UUID().uuidString.lowercased()) throws -> EventDispatcher.Incoming {
+        let envelope = EventEnvelope(id: id, type: PingV1.eventType.name, source: "test", subject: ping.key,
+                                     dataschema: PingV1.eventType.dataschema, traceparent: TraceContext.random().traceparent)
+        return EventDispatcher.Incoming(envelope: envelope, body: try OutgoingMessage(ping, envelope: envelope).body)
+    }
+
+    func claimed(_ database: Database, _ id: String) async throws -> Int {
+        try await count(database, "SELECT count(*)::int FROM ledgertest.inbox WHERE message_id = \(id)")
+    }
+
+    @Test("a batch with one failing message commits the others once, and the failing one is retried alone")
+    func batchWithFailingMessage() async throws {
+        let service = try ledger()
+        let run = TestEnvironment.unique("batch")
+        let keys = (1...6).map { "\(run)-\($0)" }
+        try await withServices([service]) { () async throws in
+            var batch = try keys.map { try incoming(PingV1(key: $0, mode: $0 == keys[2] ? "blocked" : nil)) }
+            batch.append(batch[0])  // the same message twice in one batch
+            batch.append(EventDispatcher.Incoming(
+                envelope: EventEnvelope(id: UUID().uuidString.lowercased(), type: "test.unknown.v1", source: "test"), body: Array("{}".utf8)))
+            let outcomes = await service.dispatcher.dispatch(batch, holdWhileUnavailable: false)
+            #expect(outcomes.count == batch.count)
+            for (index, outcome) in outcomes.enumerated() {
+                switch index {
+                case 2:
+                    guard case .failed(let reason) = outcome else { Issue.record("the blocked ping: \(outcome)"); continue }
+                    #expect(reason.contains("blocked until the operator fixes it"))
+                case 6: #expect(outcome == .duplicate)
+                case 7:
+                    guard case .rejected = outcome else { Issue.record("the unknown type: \(outcome)"); continue }
+                default: #expect(outcome == .applied, "ping \(index)")
+                }
+            }
+            for (index, key) in keys.enumerated() {
+                #expect(try await applied(service.database, key) == (index == 2 ? 0 : 1), "ping \(index)")
+            }
+            // The failing one's claim was rolled back with it, so its retry is not a duplicate.
+            #expect(try await claimed(service.database, batch[2].envelope.id) == 0)
+            #expect(try await claimed(service.database, batch[0].envelope.id) == 1)
+
+            // The retry, alone, once the cause is fixed: applied once; the others are not applied again.
+            try await service.database.query("INSERT INTO ledgertest.unblocked (key) VALUES (\(keys[2]))", logger: TestEnvironment.logger)
+            #expect(await service.dispatcher.dispatch([batch[2]], holdWhileUnavailable: false) == [.applied])
+            let again = await service.dispatcher.dispatch(Array(batch[0..<6]), holdWhileUnavailable: false)
+            #expect(again == Array(repeating: .duplicate, count: 6))
+            for key in keys { #expect(try await applied(service.database, key) == 1) }
+        }
+    }
+
+    @Test("deliveries handled in batches are each applied once and all acknowledged: a restart redelivers none")
+    func batchesAreAcknowledged() async throws {
+        let run = TestEnvironment.unique("acks")
+        let keys = (1...120).map { "\(run)-\($0)" }
+        let first = try ledger()
+        try await withServices([first]) { () async throws in
+            let outcomes = try await first.publisher.publish(keys.map { key in
+                let envelope = EventEnvelope(type: PingV1.eventType.name, source: "test", subject: key, dataschema: PingV1.eventType.dataschema)
+                return try OutgoingMessage(PingV1(key: key), envelope: envelope)
+            })
+            #expect(outcomes.allSatisfy { $0 == .confirmed })
+            #expect(try await eventually { try await count(first.database, "SELECT count(*)::int FROM ledgertest.applied WHERE key LIKE \(run + "-%")") == keys.count })
+        }
+        // Anything the batches left unacknowledged went back to the queue when the consumer closed.
+        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
+        let stream = try await connection.consume(queue: first.queues.mainQueue, prefetch: 200)
+        let left = try await withThrowingTaskGroup(of: Int?.self) { group in
+            group.addTask {
+                var left = 0
+                for try await delivery in stream {
+                    await connection.ack(delivery)
+                    if String(decoding: delivery.body, as: UTF8.self).contains(run) { left += 1 }
+                }
+                return left
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(2))
+                await connection.cancelConsumer()
+                return nil
+            }
+            var left = 0
+            for try await result in group { if let result { left = result } }
+            return left
+        }
+        await connection.close()
+        #expect(left == 0)
+    }
+
     @Test("a malformed message is set aside with its reason while the next good one is applied")
     func malformedGoesToDeadQueue() async throws {
         let service = try ledger()
