@@ -33,7 +33,7 @@ public struct ConsumerConfiguration: Sendable {
     /// has arrived, so that batches grow only when the deliveries come faster than they are handled.
     public var linger: Duration
 
-    public init(prefetch: UInt16 = 32, concurrency: Int = 2, batchSize: Int = 16, linger: Duration = .zero) {
+    public init(prefetch: UInt16 = 64, concurrency: Int = 1, batchSize: Int = 32, linger: Duration = .zero) {
         self.prefetch = prefetch
         self.concurrency = max(1, concurrency)
         self.batchSize = max(1, batchSize)

@@ -9,10 +9,10 @@ import Storage
 /// |---|---|---|
 /// | `AMQP_URL` | `amqp://huhang:huhang@127.0.0.1:5672` | RabbitMQ |
 /// | `AMQP_HEARTBEAT` | `10` | heartbeat interval, seconds |
-/// | `AMQP_PREFETCH` | `32` | unacknowledged deliveries per consumer |
+/// | `AMQP_PREFETCH` | `64` | unacknowledged deliveries per consumer (twice a batch: the next batch is there when one commits) |
 /// | `AMQP_SHARED_TOPOLOGY` | `declare` | `declare`: the service declares the shared exchanges (development); `check`: it only checks them, as a least-privilege broker user must (the definitions file declares them) |
-/// | `HANDLER_CONCURRENCY` | `2` | batches of messages handled at once per replica (each its own transaction) |
-/// | `HANDLER_BATCH_SIZE` | `16` | most messages handled in one transaction; batches fill only when messages arrive faster than they are handled |
+/// | `HANDLER_CONCURRENCY` | `1` | batches of messages handled at once per replica (each its own transaction); more replicas, rather than more batches, keep batches from waiting on each other's locks |
+/// | `HANDLER_BATCH_SIZE` | `32` | most messages handled in one transaction; batches fill only when messages arrive faster than they are handled |
 /// | `HANDLER_BATCH_LINGER_MS` | `0` | how long a batch that is not full waits for more messages |
 /// | `DATABASE_URL` | `postgres://huhang:huhang@127.0.0.1:5432/huhang` | PostgreSQL |
 /// | `DATABASE_POOL_SIZE` | `10` | most database connections per replica |
@@ -67,14 +67,14 @@ public struct ServiceConfiguration: Sendable {
         amqp = try AMQPConfiguration(
             url: value("AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672"),
             heartbeatSeconds: heartbeat, connectionName: service)
-        prefetch = UInt16(clamping: try int("AMQP_PREFETCH", 32))
+        prefetch = UInt16(clamping: try int("AMQP_PREFETCH", 64))
         let shared = value("AMQP_SHARED_TOPOLOGY", "declare")
         guard shared == "declare" || shared == "check" else {
             throw ConfigurationError(key: "AMQP_SHARED_TOPOLOGY", value: shared, expected: "declare or check")
         }
         declaresSharedTopology = shared == "declare"
-        handlerConcurrency = try int("HANDLER_CONCURRENCY", 2, minimum: 1)
-        handlerBatchSize = try int("HANDLER_BATCH_SIZE", 16, minimum: 1)
+        handlerConcurrency = try int("HANDLER_CONCURRENCY", 1, minimum: 1)
+        handlerBatchSize = try int("HANDLER_BATCH_SIZE", 32, minimum: 1)
         handlerBatchLinger = .milliseconds(try int("HANDLER_BATCH_LINGER_MS", 0, minimum: 0))
         database = try DatabaseConfiguration(
             url: value("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang"),

@@ -167,9 +167,16 @@ public final class Database: Service, Sendable {
         let marks = TransactionMarks()
         do {
             let result = try await TransactionMarks.$current.withValue(marks) {
-                try await client.withTransaction(logger: logger, body)
+                try await client.withTransaction(logger: logger) { connection in
+                    // The transaction's work runs on its connection's event loop: each query's answer resumes it
+                    // there, instead of waking a thread of the cooperative pool for every statement.
+                    try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
+                        try await body(connection)
+                    }
+                }
             }
-            if marks.wroteOutbox { OutboxWakeups.committed(schema: schema) }
+            let written = marks.outboxRows
+            if !written.isEmpty { OutboxWakeups.committed(schema: schema, ids: written) }
             return result
         } catch let error as PostgresTransactionError {
             if let closureError = error.closureError { throw closureError }
@@ -259,5 +266,20 @@ private final class Outcome<Value: Sendable>: Sendable {
             return nil
         }
         if let ready { continuation.resume(with: ready) }
+    }
+}
+
+/// Runs a task's jobs on a NIO event loop (a task executor preference), so that code awaiting a connection's
+/// answers resumes on the thread that read them.
+final class EventLoopExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

@@ -49,7 +49,7 @@ public enum Outbox {
 
     /// Adds messages to the outbox inside the caller's transaction, in one
     /// statement; when the transaction (run by ``Database``) commits, this
-    /// process's relay is woken.
+    /// process's relay is handed the new rows' ids.
     /// - Parameters:
     ///   - messages: The messages, in the order they are to be published; each needs a `message_id`.
     ///   - connection: The connection holding the open transaction.
@@ -69,14 +69,17 @@ public enum Outbox {
             properties.append(String(decoding: try encoder.encode(StoredProperties(message.properties)), as: UTF8.self))
             bodies.append(ByteBuffer(bytes: message.body))
         }
-        try await connection.query("""
+        let rows = try await connection.query("""
             INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
             SELECT i, e, k, p::jsonb, b
             FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::bytea[])
                  WITH ORDINALITY AS t(i, e, k, p, b, n)
             ORDER BY n
+            RETURNING id
             """, logger: logger)
-        TransactionMarks.current?.markOutboxWritten()
+        var written: [Int64] = []
+        for try await id in rows.decode(Int64.self) { written.append(id) }
+        TransactionMarks.current?.outboxWritten(written)
     }
 }
 

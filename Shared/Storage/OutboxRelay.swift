@@ -42,14 +42,18 @@ public struct OutboxRelayConfiguration: Sendable {
 /// sent, and schedules the rest (returned, nacked, unknown) for another try
 /// with growing delay. If the relay dies between publishing and marking, the
 /// rows are published again and the consumers' inboxes absorb the copy.
-/// A commit in this process that wrote outbox rows only wakes the relay early
-/// (``OutboxWakeups``); rows written elsewhere are found by the poll.
+/// A commit in this process that wrote outbox rows hands the relay their ids
+/// (``OutboxWakeups``), and the relay reads those rows by primary key; rows written
+/// elsewhere, and rows whose retry comes due, are found by a scan for unsent rows at
+/// least every poll interval. (A scan walks the unsent-rows index, whose entries for
+/// rows sent a moment ago stay until vacuum: one scan per commit would cost more
+/// under load the longer the load lasts.)
 public final class OutboxRelay: Service, Sendable {
     private let database: Database
     private let publisher: Publisher
     private let configuration: OutboxRelayConfiguration
     private let logger: Logger
-    private let wake = WakeSignal()
+    private let committed = CommittedRows()
     private let sentCounter = Counter(label: "huhang_outbox_sent_total")
     private let failedCounter = Counter(label: "huhang_outbox_publish_failed_total")
     private let lagGauge = Gauge(label: "huhang_outbox_unsent")
@@ -82,8 +86,8 @@ public final class OutboxRelay: Service, Sendable {
     /// Relays until graceful shutdown, then makes one last pass so that
     /// committed events leave before the process does.
     public func run() async throws {
-        OutboxWakeups.add(wake, schema: database.schema)
-        defer { OutboxWakeups.remove(wake, schema: database.schema) }
+        OutboxWakeups.add(committed, schema: database.schema)
+        defer { OutboxWakeups.remove(committed, schema: database.schema) }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.housekeeping() }
             await cancelWhenGracefulShutdown {
@@ -97,33 +101,53 @@ public final class OutboxRelay: Service, Sendable {
 
     private func relayLoop() async {
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(10))
+        // The first round scans: rows a previous run left unsent go out at once.
+        var lastScan = ContinuousClock.now - configuration.pollInterval
         while !Task.isCancelled {
             do {
-                let count = try await relayOnce()
+                let scan = ContinuousClock.now - lastScan >= configuration.pollInterval
+                let ids = scan ? [] : committed.take(upTo: configuration.batchSize)
+                if scan { lastScan = .now }
+                let count = try await relayOnce(ids: scan ? nil : ids)
                 backoff.reset()
-                if count >= configuration.batchSize { continue }
+                if count >= configuration.batchSize || !committed.isEmpty { continue }
             } catch {
                 if Task.isCancelled { break }
                 logger.warning("outbox relay round failed", metadata: ["error.message": "\(error)", "db.schema": "\(database.schema)"])
                 try? await Task.sleep(for: backoff.next())
                 continue
             }
-            // Wait for a commit's wake-up or the poll interval, whichever comes first.
-            await wake.wait(timeout: configuration.pollInterval)
+            // Wait for a commit's rows or the poll interval, whichever comes first.
+            await committed.wake.wait(timeout: configuration.pollInterval)
         }
     }
 
-    /// Publishes one batch of unsent rows.
+    /// Publishes one batch of unsent rows, found by a scan.
     /// - Returns: How many rows the round handled.
     @discardableResult
     public func relayOnce() async throws -> Int {
+        try await relayOnce(ids: nil)
+    }
+
+    /// Publishes one batch of unsent rows: those with the given ids (committed in this process), or with nil
+    /// the first unsent rows found by a scan.
+    /// - Returns: How many rows the round handled.
+    func relayOnce(ids: [Int64]?) async throws -> Int {
+        if let ids, ids.isEmpty { return 0 }
         let schema = database.schema
         let logger = self.logger
         let publisher = self.publisher
         let batchSize = configuration.batchSize
         let afterPublish = self.afterPublish
         let (sent, failed) = try await database.withTransaction(within: .seconds(60)) { connection -> (Int, Int) in
-            let rows = try await connection.query("""
+            // Rows another relay holds are skipped: it publishes them.
+            let rows = try await connection.query(ids.map { ids in """
+                SELECT id, properties::text, exchange, routing_key, body, attempts
+                FROM \(unescaped: schema).outbox
+                WHERE id = ANY(\(ids)) AND sent_at IS NULL AND next_attempt_at <= now()
+                ORDER BY id
+                FOR UPDATE SKIP LOCKED
+                """ } ?? """
                 SELECT id, properties::text, exchange, routing_key, body, attempts
                 FROM \(unescaped: schema).outbox
                 WHERE sent_at IS NULL AND next_attempt_at <= now()

@@ -33,7 +33,7 @@ struct ConfigurationTests {
         #expect(config.httpPort == 8081)
         #expect(config.amqp.host == "127.0.0.1" && config.amqp.user == "huhang" && config.amqp.heartbeatSeconds == 10)
         #expect(config.database.database == "huhang")
-        #expect(config.prefetch == 32 && config.handlerConcurrency == 2 && config.handlerBatchSize == 16)
+        #expect(config.prefetch == 64 && config.handlerConcurrency == 1 && config.handlerBatchSize == 32)
         #expect(config.retryDelays == [.seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600)])
         let custom = try ServiceConfiguration(service: "intake", defaultHTTPPort: 8081, environment: [
             "HTTP_PORT": "9000", "RETRY_DELAYS": "0.5, 2", "LOG_LEVEL": "debug", "AMQP_PREFETCH": "100",

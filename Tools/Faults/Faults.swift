@@ -139,6 +139,13 @@ extension Suite {
     /// 3. A consumer killed (-9) in the middle of its batch.
     func consumerKilled() async -> Verdict {
         await ledgerFault(3, "consumer killed (-9) mid-batch", count: 400, rate: 300) { suite, sender in
+            // First exactly there: a batch of several deliveries handled, its transaction not committed. Assessment
+            // starts on a backlog, so its first batch is full; the failpoint kills it before that batch commits.
+            await suite.stopAll("assessment")
+            await suite.whenSent(sender, 60)
+            let doomed = try await suite.start("assessment", ["HUHANG_FAILPOINTS": "dispatcher.before-commit"], waitReady: false)
+            let diedBeforeCommit = await doomed.wait(upTo: 60) && doomed.terminationStatus == 137
+            try await suite.ensure("assessment")
             await suite.whenSent(sender, 150)
             let victim = suite.processes["assessment"]![0]
             victim.signal(SIGKILL)
@@ -148,7 +155,9 @@ extension Suite {
             _ = await victim.wait(upTo: 5)
             _ = await intake.wait(upTo: 5)
             try await Task.sleep(for: .seconds(1))
-            return Observed(true, "assessment and intake killed mid-stream, restarted")
+            return Observed(diedBeforeCommit, diedBeforeCommit
+                ? "assessment killed with a batch handled but not committed; then assessment and intake killed mid-stream; restarted"
+                : "assessment did not die before a batch's commit")
         }
     }
 
