@@ -38,29 +38,42 @@ struct CaseStore: Sendable {
         subjectID: String, tier: RiskTier, schoolCode: String?, reason: String, by actor: Actor, at now: Date, on connection: PostgresConnection
     ) async throws -> (caseID: String, opened: Bool, emissions: [Emission]) {
         let caseID = UUID().uuidString.lowercased()
+        let followUpDue = configuration.followUpDue(tier, after: now)
+        // One statement opens the case — sealed when the subject is under a seal order — chronicles it and
+        // schedules its first follow-up visit; nothing when the subject has an open case already.
         let opened = try await connection.query("""
-            INSERT INTO intervention.cases (case_id, subject_id, tier, opened_by_event, opened_at, school_code, reason, updated_at)
-            VALUES (\(caseID)::uuid, \(subjectID), \(tier.rawValue), \(actor.text), \(now), \(schoolCode), \(reason), \(now))
-            ON CONFLICT (subject_id) WHERE status = 'open' DO NOTHING
-            RETURNING case_id::text
+            WITH opened AS (
+                INSERT INTO intervention.cases (case_id, subject_id, tier, opened_by_event, opened_at, school_code, reason, updated_at,
+                                                sealed, sealed_order, sealed_at)
+                SELECT \(caseID)::uuid, \(subjectID), \(tier.rawValue), \(actor.text), \(now), \(schoolCode), \(reason), \(now),
+                       s.order_ref IS NOT NULL, s.order_ref, CASE WHEN s.order_ref IS NOT NULL THEN \(now)::timestamptz END
+                FROM (VALUES (1)) AS one (x) LEFT JOIN intervention.sealed_subjects s ON s.subject_id = \(subjectID)
+                ON CONFLICT (subject_id) WHERE status = 'open' DO NOTHING
+                RETURNING case_id
+            ), chronicled AS (
+                INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
+                SELECT case_id, 'opened', \(reason), \(actor.text), \(now) FROM opened
+            ), visit AS (
+                INSERT INTO intervention.followups (case_id, due_at) SELECT case_id, \(followUpDue) FROM opened
+                ON CONFLICT (case_id) WHERE visited_at IS NULL AND cancelled_at IS NULL DO NOTHING
+            )
+            SELECT case_id::text FROM opened
             """, logger: logger)
         for try await _ in opened.decode(String.self) {
-            try await chronicle(caseID, "opened", reason, by: actor, at: now, on: connection)
-            // A subject under a seal order gets sealed cases.
-            try await connection.query("""
-                UPDATE intervention.cases c SET sealed = true, sealed_order = s.order_ref, sealed_at = \(now)
-                FROM intervention.sealed_subjects s WHERE c.case_id = \(caseID)::uuid AND s.subject_id = c.subject_id
-                """, logger: logger)
-            try await escalation.scheduleFollowUp(caseID, tier: tier, after: now, on: connection)
             return (caseID, true, [Emission(CaseOpenedV1(
                 caseID: caseID, subjectID: subjectID, tier: tier, reason: reason, schoolCode: schoolCode, reopened: false, at: now), subject: caseID)])
         }
         let rows = try await connection.query("""
-            UPDATE intervention.cases SET tier = \(tier.rawValue), school_code = coalesce(\(schoolCode), school_code), updated_at = \(now)
-            WHERE subject_id = \(subjectID) AND status = 'open' RETURNING case_id::text
+            WITH attached AS (
+                UPDATE intervention.cases SET tier = \(tier.rawValue), school_code = coalesce(\(schoolCode), school_code), updated_at = \(now)
+                WHERE subject_id = \(subjectID) AND status = 'open' RETURNING case_id
+            ), chronicled AS (
+                INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
+                SELECT case_id, 'signal', \(reason), \(actor.text), \(now) FROM attached
+            )
+            SELECT case_id::text FROM attached
             """, logger: logger)
         for try await existing in rows.decode(String.self) {
-            try await chronicle(existing, "signal", reason, by: actor, at: now, on: connection)
             return (existing, false, [])
         }
         throw InterventionError(.conflict, "no open case could be found or opened for \(subjectID)")

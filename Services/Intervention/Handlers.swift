@@ -30,12 +30,11 @@ struct InterventionHandlers: Sendable {
             // A case without a first response yet, or a rise to critical, needs one from the school (or the task force).
             let hasFirstResponse = try await tasks.hasTask(caseID, measure: .firstResponse, on: context.connection)
             guard opened || !hasFirstResponse || (assessed.tier == .critical && assessed.previousTier != .critical) else { return .applied }
-            let assigned = try await tasks.assign(
+            let assigned = tasks.plan(
                 caseID: caseID, subjectID: assessed.subjectID, unit: assessed.schoolCode ?? configuration.taskForceUnit,
-                measure: .firstResponse, tier: assessed.tier, urgent: assessed.urgent,
-                due: configuration.firstResponseDue(assessed.tier, from: now), by: actor, at: now, on: context.connection)
+                measure: .firstResponse, tier: assessed.tier, urgent: assessed.urgent, due: configuration.firstResponseDue(assessed.tier, from: now))
             let event = try await context.emit(assigned, subject: caseID)
-            try await tasks.recordAssignedEvent(event.id, taskID: assigned.taskID, on: context.connection)
+            try await tasks.assign(assigned, measure: .firstResponse, note: nil, announcedBy: event.id, by: actor, at: now, on: context.connection)
             return .applied
         }
 

@@ -20,24 +20,46 @@ struct TaskStore: Sendable {
         caseID: String, subjectID: String, unit: String, measure: Measure, tier: RiskTier, urgent: Bool, due: Date,
         note: String? = nil, by actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection
     ) async throws -> TaskAssignedV1 {
-        let taskID = UUID().uuidString.lowercased()
-        let steps = configuration.escalationSteps(due: due)
+        let task = plan(caseID: caseID, subjectID: subjectID, unit: unit, measure: measure, tier: tier, urgent: urgent, due: due)
+        try await assign(task, measure: measure, note: note, announcedBy: nil, by: actor, at: now, on: connection)
+        return task
+    }
+
+    /// The task a measure becomes, before it is stored: its event can then be emitted first, and the task
+    /// stored with the id of the event that announced it.
+    func plan(caseID: String, subjectID: String, unit: String, measure: Measure, tier: RiskTier, urgent: Bool, due: Date) -> TaskAssignedV1 {
+        TaskAssignedV1(
+            taskID: UUID().uuidString.lowercased(), caseID: caseID, subjectID: subjectID, unit: unit, measure: measure.rawValue, tier: tier,
+            dueAt: due, urgent: urgent)
+    }
+
+    /// Stores a planned task with its escalation steps and its line in the case's chronology, in one statement.
+    /// - Parameters:
+    ///   - announcedBy: The id of the event that tells the unit of the task, so that its delivery can be chronicled on the case.
+    func assign(
+        _ task: TaskAssignedV1, measure: Measure, note: String?, announcedBy eventID: String?, by actor: CaseStore.Actor, at now: Date,
+        on connection: PostgresConnection
+    ) async throws {
+        let steps = configuration.escalationSteps(due: task.dueAt)
         try await connection.query("""
-            INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at)
-            VALUES (\(taskID)::uuid, \(caseID)::uuid, \(subjectID), \(unit), \(measure.rawValue), \(due), 'assigned', \(note), \(now), \(now))
+            WITH task AS (
+                INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at, assigned_event_id)
+                VALUES (\(task.taskID)::uuid, \(task.caseID)::uuid, \(task.subjectID), \(task.unit), \(measure.rawValue), \(task.dueAt), 'assigned',
+                        \(note), \(now), \(now), \(eventID))
+                RETURNING task_id, case_id
+            ), timers AS (
+                INSERT INTO intervention.timers (task_id, step, due_at)
+                SELECT task.task_id, step, at FROM task, unnest(\(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS t(step, at)
+            )
+            INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
+            SELECT case_id, 'task_assigned', \("\(measure.rawValue) to \(task.unit), due \(ContractCoding.formatTime(task.dueAt))"), \(actor.text), \(now)
+            FROM task
             """, logger: logger)
-        try await connection.query("""
-            INSERT INTO intervention.timers (task_id, step, due_at)
-            SELECT \(taskID)::uuid, step, at FROM unnest(\(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS t(step, at)
-            """, logger: logger)
-        try await cases.chronicle(caseID, "task_assigned", "\(measure.rawValue) to \(unit), due \(ContractCoding.formatTime(due))", by: actor, at: now, on: connection)
         if let kind = ReferralKind(measure) {
             try await referrals.openReferral(
-                id: taskID, kind: kind, caseID: caseID, taskID: taskID, subjectID: subjectID, fromAgency: unit, urgent: urgent, by: actor, at: now,
-                on: connection)
+                id: task.taskID, kind: kind, caseID: task.caseID, taskID: task.taskID, subjectID: task.subjectID, fromAgency: task.unit,
+                urgent: task.urgent, by: actor, at: now, on: connection)
         }
-        return TaskAssignedV1(
-            taskID: taskID, caseID: caseID, subjectID: subjectID, unit: unit, measure: measure.rawValue, tier: tier, dueAt: due, urgent: urgent)
     }
 
     /// A unit's report on its task, or a cancellation: the next status, if the task may move there.
@@ -88,12 +110,6 @@ struct TaskStore: Sendable {
             "SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND measure = \(measure.rawValue) LIMIT 1", logger: logger)
         for try await _ in rows { return true }
         return false
-    }
-
-    /// Remembers the event that told a unit of its task, so that its delivery can be chronicled on the case.
-    func recordAssignedEvent(_ eventID: String, taskID: String, on connection: PostgresConnection) async throws {
-        try await connection.query(
-            "UPDATE intervention.tasks SET assigned_event_id = \(eventID) WHERE task_id = \(taskID)::uuid", logger: logger)
     }
 
     /// The cases whose tasks were announced by an event.
