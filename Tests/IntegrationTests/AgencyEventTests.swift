@@ -1,5 +1,8 @@
 import Contracts
 import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -145,6 +148,84 @@ struct AgencyEventTests {
         }
     }
 
+    @Test("a body over the contract's limit is refused by the broker: the sender's channel is closed with the reason, intake never reads it, the next publish goes through")
+    func oversizedRefusedByBroker() async throws {
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
+        try await withServices([intake]) { () async throws in
+            try await register(intake)
+            let agency = try AMQPConfiguration(url: TestEnvironment.agencyAMQPURL, connectionName: "agency-demo")
+            let oversizedID = UUID().uuidString.lowercased()
+            var envelope = EventEnvelope(id: oversizedID, type: IncidentReportV1.eventType.name, source: "agency-demo")
+            envelope.sender = agency.user
+            let body = Array("{\"note\":\"".utf8) + Array(repeating: UInt8(ascii: "x"), count: AgencyEventReader.maximumBodySize) + Array("\"}".utf8)
+            let connection = try await AMQPConnection.connect(agency, logger: TestEnvironment.logger)
+            do {
+                let outcome = try await connection.publish(OutgoingMessage(envelope: envelope, body: body, exchange: ExchangeName.intake))
+                Issue.record("a \(body.count)-byte body was \(outcome)")
+            } catch let error as AMQPError {
+                #expect(error.message.contains("PRECONDITION_FAILED"), "\(error.message)")
+                #expect(error.message.contains("larger than configured max size"), "\(error.message)")
+            }
+            await connection.close()
+
+            // The broker is up and takes the agency's next event, on a new connection.
+            let id = try await publish(try Self.example(IncidentReportV1.eventType.name), type: IncidentReportV1.eventType.name)
+            #expect(try await eventually {
+                try await count(intake.database, "SELECT count(*)::int FROM intake.event_status WHERE event_id = \(id)") == 1
+            })
+            // Intake never read the oversized one: no record of it, nothing in intake.dead.
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.event_status WHERE event_id = \(oversizedID)") == 0)
+            #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.rejections WHERE event_id = \(oversizedID)") == 0)
+            let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("dead-reader"), confirms: false, logger: TestEnvironment.logger)
+            let stream = try await reader.consume(queue: "intake.dead", prefetch: 500)
+            let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    // Read without acknowledging: what is there goes back to the queue when this connection closes.
+                    for try await delivery in stream where delivery.properties.messageID == oversizedID { return true }
+                    return false
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(2))
+                    return false
+                }
+                let first = try await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            await reader.close()
+            #expect(!found, "the oversized body reached intake.dead")
+        }
+    }
+
+    @Test("over HTTP, a body declared larger than the limit is refused 413 before it is read, and one that grows past it while streaming too")
+    func oversizedOverHTTP() async throws {
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
+        try await withServices([intake]) { () async throws in
+            try await register(intake)
+            let token = try await APITokens(secret: APITokens.developmentSecret)
+                .issue(APIIdentity(agency: "agency-demo", role: .agency), lifetime: .seconds(300))
+            let app = Application(responder: intake.responder)
+            try await app.test(.live) { client in
+                let headers: HTTPFields = [
+                    .authorization: "Bearer \(token)", HTTPField.Name("ce-type")!: IncidentReportV1.eventType.name,
+                    .contentType: "application/json",
+                ]
+                // Declared: the answer comes from the header alone, while not a byte of the body has been sent.
+                let head = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+                    + "ce-type: \(IncidentReportV1.eventType.name)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(AgencyEventReader.maximumBodySize + 1)\r\n\r\n"
+                let answer = try rawExchange(port: try #require(client.port), send: head)
+                #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(200))")
+                #expect(answer.contains("the limit is \(AgencyEventReader.maximumBodySize)"))
+                // Not declared (as a chunked upload): refused once it passes the limit.
+                let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: AgencyEventReader.maximumBodySize + 1)
+                try await client.execute(uri: "/v1/events", method: .post, headers: headers, body: big) { response in
+                    #expect(response.status == .contentTooLarge)
+                }
+            }
+        }
+    }
+
     @Test("a hotline call routes danger now to 110 at once and a city matter to 12345; a plain call refers nowhere")
     func hotlineRouting() async throws {
         let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
@@ -272,4 +353,32 @@ struct AgencyEventTests {
                 """) == audited + 1)
         }
     }
+}
+
+/// Sends raw bytes to a local HTTP server and reads what it answers within five seconds.
+func rawExchange(port: Int, send request: String) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+    guard connected else { throw TestFailure("connect failed") }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let bytes = Array(request.utf8)
+    guard write(fd, bytes, bytes.count) == bytes.count else { throw TestFailure("write failed") }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n <= 0 { break }
+        answer += buffer[0..<n]
+        if String(decoding: answer, as: UTF8.self).contains("\r\n\r\n"), answer.count > 100, String(decoding: answer, as: UTF8.self).contains("}") { break }
+    }
+    return String(decoding: answer, as: UTF8.self)
 }

@@ -13,7 +13,7 @@ import ToolKit
 /// Bad input at volume, through the bus and the HTTP gateway, into one real intake process: every input is
 /// refused with a reason the sender can read, intake keeps running, its memory stays flat, and the counts
 /// reconcile — on the bus each input is in `intake.dead` with its reason (or was handed back by the broker as
-/// unroutable), on HTTP each got a 4xx answer with a message, and each one intake read is in `intake.rejections`.
+/// unroutable, or refused by it for its size before intake could read it), on HTTP each got a 4xx answer with a message, and each one intake read is in `intake.rejections`.
 struct BadInputRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bad-input",
@@ -84,6 +84,7 @@ struct BadInputRun: AsyncParsableCommand {
                 try AMQPConfiguration(url: stack.agencyURL(agency), connectionName: agency), logger: logger)
         }
         var returned = 0
+        var refusedBySize = 0
         var busByKind: [String: Int] = [:]
         var dead = Dead()
         var busRSS: [Int] = []
@@ -91,7 +92,21 @@ struct BadInputRun: AsyncParsableCommand {
         for part in quarters(0..<busCount) {
             for window in stride(from: part.lowerBound, to: part.upperBound, by: 500) {
                 let slice = inputs[window..<min(window + 500, part.upperBound)]
-                for (agency, group) in Dictionary(grouping: slice, by: \.agency) {
+                // A body over the limit is refused by the broker (max_message_size), which closes the publisher's
+                // channel: each is published alone, on a connection of its own, as an agency's client would retry.
+                for input in slice where input.kind == .oversized {
+                    busByKind[input.kind.rawValue, default: 0] += 1
+                    let connection = try await AMQPConnection.connect(
+                        try AMQPConfiguration(url: stack.agencyURL(input.agency), connectionName: input.agency), logger: logger)
+                    do {
+                        let outcome = try await connection.publish(input.message())
+                        throw CommandFailure(description: "\(input.label): a \(input.body.count)-byte body was \(outcome), not refused by the broker")
+                    } catch let error as AMQPError where error.message.contains("larger than configured max size") {
+                        refusedBySize += 1
+                    }
+                    await connection.close()
+                }
+                for (agency, group) in Dictionary(grouping: slice.filter { $0.kind != .oversized }, by: \.agency) {
                     let outcomes = try await senders[agency]!.publish(group.map { $0.message() })
                     for (input, outcome) in zip(group, outcomes) {
                         busByKind[input.kind.rawValue, default: 0] += 1
@@ -104,14 +119,15 @@ struct BadInputRun: AsyncParsableCommand {
                 }
             }
             // Everything the broker routed to intake comes back out of intake.dead, each with its reason.
-            let read = try await readDead(broker, expected: inputs[part].filter { !$0.unroutable }.count, run: run, logger: logger)
+            let read = try await readDead(broker, expected: inputs[part].filter { !$0.unroutable && $0.kind != .oversized }.count, run: run, logger: logger)
             dead.count += read.count
             dead.reasonless += read.reasonless
             dead.reasons.merge(read.reasons, uniquingKeysWith: +)
             busRSS.append(intake.residentKB)
         }
         for sender in senders.values { await sender.close() }
-        let expectedDead = inputs[0..<busCount].filter { !$0.unroutable }.count
+        let expectedDead = inputs[0..<busCount].filter { !$0.unroutable && $0.kind != .oversized }.count
+        let expectedBySize = inputs[0..<busCount].filter { $0.kind == .oversized }.count
         let busSeconds = durationSeconds(ContinuousClock.now - busStart)
 
         // HTTP: the same kinds of refusal, each answered 4xx with a message.
@@ -181,14 +197,16 @@ struct BadInputRun: AsyncParsableCommand {
         // What intake's handler read is recorded as a rejection: on the bus, an input with an id and a type
         // intake takes; on HTTP, one that also got past the token, the ce-type check, the registry and the size
         // limit. The rest (no id, an unknown version, refused at the door) are set aside or answered only.
-        let expectedRejections = inputs[..<busCount].filter(\.recordable).count + inputs[busCount...].filter(\.reachesDispatcher).count
+        let expectedRejections = inputs[..<busCount].filter { $0.recordable && $0.kind != .oversized }.count
+            + inputs[busCount...].filter(\.reachesDispatcher).count
         await intake.stop()
         try? await setup.deleteQueue(ExchangeName.unclaimedReplies)
         await setup.close()
 
         let httpAnswered = answers.value.values.reduce(0, +)
         let failures = unreadable.value
-        let busOK = dead.count == expectedDead && dead.reasonless == 0 && returned == busCount - expectedDead
+        let busOK = dead.count == expectedDead && dead.reasonless == 0 && refusedBySize == expectedBySize
+            && returned == busCount - expectedDead - expectedBySize
         let httpOK = httpAnswered == httpCount && failures.isEmpty
         let recordOK = rejections.values.reduce(0, +) == expectedRejections && reasonless == 0 && acceptedCount == 0
         // Flat: after the first quarter of each door (allocator warm-up and connection buffers come with
@@ -203,7 +221,7 @@ struct BadInputRun: AsyncParsableCommand {
 
             | door | sent | refused with a reason | how | seconds |
             |---|---|---|---|---|
-            | bus | \(busCount) | \(dead.count + returned) | \(dead.count) in intake.dead with x-huhang-dead-reason, \(returned) handed back by the broker (312 NO_ROUTE, unknown type) | \(Int(busSeconds)) |
+            | bus | \(busCount) | \(dead.count + returned + refusedBySize) | \(dead.count) in intake.dead with x-huhang-dead-reason, \(returned) handed back by the broker (312 NO_ROUTE, unknown type), \(refusedBySize) refused by the broker for their size (406, channel closed) | \(Int(busSeconds)) |
             | HTTP | \(httpCount) | \(httpAnswered - failures.count) | \(answers.value.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ")) | \(Int(httpSeconds)) |
 
             bus inputs by kind: \(busByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

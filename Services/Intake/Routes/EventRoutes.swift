@@ -52,6 +52,11 @@ struct EventRoutes {
         }
         let id = request.headers[HTTPField.Name("ce-id")!].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
             ?? UUID().uuidString.lowercased()
+        // A declared length over the limit is refused before a byte of the body is read; a body without one
+        // (chunked) is refused as soon as it passes the limit.
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > AgencyEventReader.maximumBodySize {
+            throw HTTPError(.contentTooLarge, message: "the body is \(declared) bytes; the limit is \(AgencyEventReader.maximumBodySize)")
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: AgencyEventReader.maximumBodySize)
