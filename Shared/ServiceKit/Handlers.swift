@@ -81,7 +81,12 @@ public struct HandlerContext: Sendable {
     /// Decodes the body as a contract; a body that does not match is rejected for good.
     public func decode<P: EventPayload>(_ type: P.Type, from body: [UInt8]) throws -> P {
         do {
-            return try ContractCoding.decoder().decode(P.self, from: Data(body))
+            // Decoded where the body lies, not from a copy: a body near the size limit is held once.
+            return try body.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return try ContractCoding.decoder().decode(P.self, from: Data()) }
+                let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
+                return try ContractCoding.decoder().decode(P.self, from: view)
+            }
         } catch let error as DecodingError {
             throw MessageRejection("body does not match \(P.eventType.name): \(Self.explain(error))")
         } catch {

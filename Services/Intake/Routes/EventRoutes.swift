@@ -57,9 +57,10 @@ struct EventRoutes {
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > AgencyEventReader.maximumBodySize {
             throw HTTPError(.contentTooLarge, message: "the body is \(declared) bytes; the limit is \(AgencyEventReader.maximumBodySize)")
         }
-        let body: ByteBuffer
+        let body: [UInt8]
         do {
-            body = try await request.body.collect(upTo: AgencyEventReader.maximumBodySize)
+            // The collected buffer is let go once copied out, so the body is held once while it is handled.
+            body = Array(buffer: try await request.body.collect(upTo: AgencyEventReader.maximumBodySize))
         } catch {
             throw HTTPError(.contentTooLarge, message: "the body is larger than \(AgencyEventReader.maximumBodySize) bytes")
         }
@@ -68,7 +69,7 @@ struct EventRoutes {
             traceparent: request.headers[HTTPField.Name("traceparent")!].flatMap { TraceContext(traceparent: $0)?.traceparent }
                 ?? TraceContext.random().traceparent)
         envelope.sender = identity.agency
-        let outcome = await dispatcher.dispatch(envelope, body: Array(buffer: body), holdWhileUnavailable: false)
+        let outcome = await dispatcher.dispatch(envelope, body: body, holdWhileUnavailable: false)
         switch outcome {
         case .applied, .duplicate, .setAside(_):
             guard let receipt = try await events.receipt(eventID: id, agency: identity.agency) else {
