@@ -96,19 +96,20 @@ enum AssessmentStore {
         }
 
         if !signals.isEmpty {
+            let pairs = Array(agencies)
+            // The signals, and which agencies reported each subject, in one statement.
             try await connection.query("""
+                WITH reported AS (
+                    INSERT INTO assessment.subject_agencies (subject_id, agency)
+                    SELECT * FROM unnest(\(pairs.map { $0[0] })::text[], \(pairs.map { $0[1] })::text[])
+                    ON CONFLICT DO NOTHING
+                )
                 INSERT INTO assessment.signals (subject_id, factor, kind, at, event_id, detail, matter, sealed)
                 SELECT s, f, k, a, e, d, NULLIF(m, ''),
                        x OR (m = 'offence' AND EXISTS (SELECT 1 FROM assessment.sealed_subjects z WHERE z.subject_id = s))
                 FROM unnest(\(signals.map(\.0))::text[], \(signals.map(\.1.factor))::text[], \(signals.map(\.1.kind.rawValue))::text[],
                             \(signals.map(\.1.at))::timestamptz[], \(signals.map(\.1.eventID))::text[], \(signals.map(\.1.detail))::text[],
                             \(signals.map { $0.1.matter?.rawValue ?? "" })::text[], \(signals.map(\.1.sealed))::boolean[]) AS t(s, f, k, a, e, d, m, x)
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-            let pairs = Array(agencies)
-            try await connection.query("""
-                INSERT INTO assessment.subject_agencies (subject_id, agency)
-                SELECT * FROM unnest(\(pairs.map { $0[0] })::text[], \(pairs.map { $0[1] })::text[])
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
         }
@@ -120,6 +121,9 @@ enum AssessmentStore {
         for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date, String, String).self) {
             recorded[id, default: []].append(Signal(factor: factor, kind: Signal.Kind(rawValue: kind) ?? .set, at: at, eventID: eventID, detail: detail))
         }
+
+        // The ledgers each subject is on now, read after its row is locked (a statement of its own, so that it sees
+        // what the transaction that held the lock before committed).
         var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]
         let current = try await connection.query("""
             SELECT subject_id, ledger FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
@@ -174,8 +178,9 @@ enum AssessmentStore {
                 FactorRecord(id: $0.id, dimension: $0.dimension, weight: $0.weight, since: $0.signal.at, event: $0.signal.eventID, detail: $0.signal.detail)
             })
         }
-        if !assessments.isEmpty {
-            try await connection.query("""
+        // The assessments that changed something, every subject's new state, and the ledgers entered and left: one statement.
+        try await connection.query("""
+            WITH recorded AS (
                 INSERT INTO assessment.assessments (subject_id, tier, previous_tier, score, urgent, reasons, factors, model_version, event_id, assessed_at)
                 SELECT s, t, NULLIF(p, ''), sc, u, r::jsonb, f::jsonb, \(model.version), \(cause), \(now)
                 FROM unnest(\(assessments.map(\.id))::text[], \(assessments.map(\.evaluation.tier.rawValue))::text[],
@@ -183,38 +188,30 @@ enum AssessmentStore {
                             \(assessments.map(\.evaluation.score))::float8[], \(assessments.map(\.evaluation.urgent))::boolean[],
                             \(try assessments.map { try json($0.evaluation.reasons) })::text[],
                             \(try assessments.map { try factorsJSON($0.evaluation) })::text[]) AS x(s, t, p, sc, u, r, f)
-                """, logger: logger)
-        }
-        try await connection.query("""
-            UPDATE assessment.subjects AS s
-            SET tier = x.t, score = x.sc, urgent = x.u, model_version = \(model.version), factor_ids = x.fi, factors = x.f::jsonb,
-                review_at = NULLIF(x.r, '')::timestamptz, assessed_at = \(now), updated_at = now(),
-                version = s.version + CASE WHEN x.c THEN 1 ELSE 0 END
-            FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.evaluation.tier.rawValue))::text[], \(updates.map(\.evaluation.score))::float8[],
-                        \(updates.map(\.evaluation.urgent))::boolean[],
-                        \(updates.map { ($0.evaluation.triggers + $0.evaluation.factors).map(\.id).joined(separator: ",") })::text[],
-                        \(try updates.map { try factorsJSON($0.evaluation) })::text[],
-                        \(updates.map { $0.evaluation.nextChange.map { ContractCoding.formatTime($0) } ?? "" })::text[],
-                        \(updates.map(\.changed))::boolean[]) AS x(s, t, sc, u, fi, f, r, c)
-            WHERE s.subject_id = x.s
-            """, logger: logger)
-        if !entered.isEmpty {
-            try await connection.query("""
+            ), updated AS (
+                UPDATE assessment.subjects AS s
+                SET tier = x.t, score = x.sc, urgent = x.u, model_version = \(model.version), factor_ids = x.fi, factors = x.f::jsonb,
+                    review_at = NULLIF(x.r, '')::timestamptz, assessed_at = \(now), updated_at = now(),
+                    version = s.version + CASE WHEN x.c THEN 1 ELSE 0 END
+                FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.evaluation.tier.rawValue))::text[], \(updates.map(\.evaluation.score))::float8[],
+                            \(updates.map(\.evaluation.urgent))::boolean[],
+                            \(updates.map { ($0.evaluation.triggers + $0.evaluation.factors).map(\.id).joined(separator: ",") })::text[],
+                            \(try updates.map { try factorsJSON($0.evaluation) })::text[],
+                            \(updates.map { $0.evaluation.nextChange.map { ContractCoding.formatTime($0) } ?? "" })::text[],
+                            \(updates.map(\.changed))::boolean[]) AS x(s, t, sc, u, fi, f, r, c)
+                WHERE s.subject_id = x.s
+            ), entered AS (
                 INSERT INTO assessment.ledger_entries (ledger, subject_id, entered_at, reason, school_code, district, events)
                 SELECT x.l, x.s, \(now), x.r, sub.school_code, sub.district, string_to_array(x.e, ',')
                 FROM unnest(\(entered.map(\.ledger.rawValue))::text[], \(entered.map(\.id))::text[], \(entered.map(\.reason))::text[],
                             \(entered.map { $0.events.joined(separator: ",") })::text[]) AS x(l, s, r, e)
                 JOIN assessment.subjects sub ON sub.subject_id = x.s
                 ON CONFLICT (ledger, subject_id) WHERE left_at IS NULL DO NOTHING
-                """, logger: logger)
-        }
-        if !left.isEmpty {
-            try await connection.query("""
-                UPDATE assessment.ledger_entries AS e SET left_at = \(now), left_reason = x.r
-                FROM unnest(\(left.map(\.ledger.rawValue))::text[], \(left.map(\.id))::text[], \(left.map(\.reason))::text[]) AS x(l, s, r)
-                WHERE e.ledger = x.l AND e.subject_id = x.s AND e.left_at IS NULL
-                """, logger: logger)
-        }
+            )
+            UPDATE assessment.ledger_entries AS e SET left_at = \(now), left_reason = x.r
+            FROM unnest(\(left.map(\.ledger.rawValue))::text[], \(left.map(\.id))::text[], \(left.map(\.reason))::text[]) AS x(l, s, r)
+            WHERE e.ledger = x.l AND e.subject_id = x.s AND e.left_at IS NULL
+            """, logger: logger)
         logger.debug("subjects assessed", metadata: [
             "assessment.subjects": "\(ids.count)", "assessment.changed": "\(assessments.count)", "assessment.events": "\(emissions.count)",
         ])

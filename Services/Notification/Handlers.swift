@@ -85,12 +85,12 @@ struct NotificationHandlers: Sendable {
             }
         }
 
+        let profiles = try await RecipientStore.profiles(of: recipients, channels: channels, on: context.connection, logger: context.logger)
         for recipient in recipients {
-            let language = try await RecipientStore.language(of: recipient, on: context.connection, logger: context.logger)
+            let language = profiles[recipient]?.language ?? "zh"
             // The inbox always; other channels where the recipient has an endpoint.
             var targets: [(String, String?)] = channels.contains("inbox") ? [("inbox", nil)] : []
-            for (channel, address) in try await RecipientStore.endpoints(of: recipient, channels: channels, on: context.connection, logger: context.logger)
-            where channel != "inbox" {
+            for (channel, address) in profiles[recipient]?.endpoints ?? [] where channel != "inbox" {
                 targets.append((channel, address))
             }
             for (channel, address) in targets {

@@ -16,6 +16,27 @@ struct RecipientStore: Sendable {
         return "zh"
     }
 
+    /// Each recipient's language (`zh` when none is set) and addresses on the given channels, in one statement.
+    static func profiles(
+        of recipients: [String], channels: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String: (language: String, endpoints: [(channel: String, address: String)])] {
+        guard !recipients.isEmpty else { return [:] }
+        let rows = try await connection.query("""
+            SELECT q.recipient, coalesce(r.language, 'zh'), e.channel, e.address
+            FROM unnest(\(recipients)::text[]) AS q(recipient)
+            LEFT JOIN notification.recipients r ON r.recipient = q.recipient
+            LEFT JOIN notification.endpoints e ON e.recipient = q.recipient AND e.channel = ANY(\(channels)::text[])
+            ORDER BY q.recipient, e.channel
+            """, logger: logger)
+        var profiles: [String: (language: String, endpoints: [(channel: String, address: String)])] = [:]
+        for try await (recipient, language, channel, address) in rows.decode((String, String, String?, String?).self) {
+            var profile = profiles[recipient] ?? (language, [])
+            if let channel, let address { profile.endpoints.append((channel, address)) }
+            profiles[recipient] = profile
+        }
+        return profiles
+    }
+
     /// Sets a recipient's language.
     /// - Parameters:
     ///   - language: `zh` or `en`.
@@ -24,19 +45,6 @@ struct RecipientStore: Sendable {
             INSERT INTO notification.recipients (recipient, language) VALUES (\(recipient), \(language))
             ON CONFLICT (recipient) DO UPDATE SET language = EXCLUDED.language
             """, logger: database.logger)
-    }
-
-    /// The addresses a recipient has on the given channels (the inbox needs none).
-    /// - Returns: (channel, address) pairs.
-    static func endpoints(
-        of recipient: String, channels: [String], on connection: PostgresConnection, logger: Logger
-    ) async throws -> [(channel: String, address: String)] {
-        let rows = try await connection.query("""
-            SELECT channel, address FROM notification.endpoints WHERE recipient = \(recipient) AND channel = ANY(\(channels)::text[])
-            """, logger: logger)
-        var endpoints: [(channel: String, address: String)] = []
-        for try await (channel, address) in rows.decode((String, String).self) { endpoints.append((channel, address)) }
-        return endpoints
     }
 
     /// Sets a recipient's address on a channel, and the webhook's signing secret.
