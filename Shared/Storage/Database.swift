@@ -143,6 +143,7 @@ public final class Database: Service, Sendable {
     /// - Parameters:
     ///   - query: The statement, with its bindings.
     ///   - logger: Where PostgresNIO logs; the database's own logger when nil.
+    @discardableResult
     public func query(
         _ query: PostgresQuery, logger: Logger? = nil, file: String = #fileID, line: Int = #line
     ) async throws -> PostgresRowSequence {

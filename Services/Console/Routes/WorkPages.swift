@@ -196,7 +196,7 @@ struct WorkPages: Sendable {
         }
         return try pages.page(
             "tasks", title: "tasksTitle", session: session, status: failed == nil ? .ok : .badRequest,
-            values: ["tasks": tasks, "noTasks": tasks.isEmpty, "csrf": session.csrf, "sent": sent])
+            values: ["tasks": tasks, "noTasks": tasks.isEmpty, "csrf": session.csrf, "sent": sent as Any])
     }
 
     func inbox(_ session: Session) async throws -> Response {
