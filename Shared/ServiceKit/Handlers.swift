@@ -177,7 +177,6 @@ public struct EventDispatcher: Sendable {
     let service: String
     let logger: Logger
 
-    private struct Duplicate: Error {}
     private struct FailpointError: Error, CustomStringConvertible {
         var description: String { "failpoint handler.fail-id: this message always fails" }
     }
@@ -188,54 +187,7 @@ public struct EventDispatcher: Sendable {
     ///   - body: Its JSON body.
     ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``DispatchOutcome/unavailable``.
     public func dispatch(_ envelope: EventEnvelope, body: [UInt8], holdWhileUnavailable: Bool) async -> DispatchOutcome {
-        let entry: HandlerRegistry.Entry
-        switch lookUp(envelope) {
-        case .success(let found): entry = found
-        case .failure(let rejection): return .rejected(reason: rejection.reason)
-        }
-        let logger = logger(for: envelope)
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
-        var conflicts = 0
-        var warned = false
-        while true {
-            do {
-                let logger = logger
-                let result = try await database.withTransaction(within: .seconds(30)) { connection -> HandlerResult in
-                    guard try await Inbox.claim(envelope.id, type: envelope.type, on: connection, schema: database.schema, logger: logger) else {
-                        throw Duplicate()
-                    }
-                    let (result, emitted) = try await run(entry, envelope: envelope, body: body, on: connection, logger: logger)
-                    try await Outbox.enqueue(emitted, on: connection, schema: database.schema, logger: logger)
-                    return result
-                }
-                switch result {
-                case .applied: return .applied
-                case .setAside(let reason): return .setAside(reason: reason)
-                }
-            } catch is Duplicate {
-                logger.debug("duplicate message ignored")
-                return .duplicate
-            } catch let rejection as MessageRejection {
-                return .rejected(reason: rejection.reason)
-            } catch {
-                switch DatabaseFailure(error) {
-                case .unavailable:
-                    // Not the event's fault: hold it until the database answers
-                    // again; on shutdown leave it to the broker.
-                    if !holdWhileUnavailable || Task.isCancelled { return .unavailable }
-                    if !warned {
-                        logger.warning("database unavailable; holding the message until it returns", metadata: ["error.message": "\(DatabaseFailure.describe(error))"])
-                        warned = true
-                    }
-                    try? await Task.sleep(for: backoff.next())
-                    if Task.isCancelled { return .unavailable }
-                case .conflict where conflicts < 5:
-                    conflicts += 1
-                default:
-                    return .failed(reason: DatabaseFailure.describe(error))
-                }
-            }
-        }
+        await dispatch([Incoming(envelope: envelope, body: body)], holdWhileUnavailable: holdWhileUnavailable)[0]
     }
 
     /// The handler of an event's type, or why there is none.
@@ -286,8 +238,9 @@ public struct EventDispatcher: Sendable {
         }
     }
 
-    /// A handler that failed inside a batch handled without savepoints: the batch is run again with one.
-    private struct HandlerFailedInBatch: Error {}
+    /// A handler that failed inside a batch handled without savepoints: the batch is run again with one
+    /// (a batch of one takes the failure as its outcome).
+    private struct HandlerFailedInBatch: Error { let error: any Error }
 
     /// Handles several events in one transaction: one statement claims them all in the inbox, each handler
     /// runs in turn, one statement writes all that they emitted to the outbox, and one commit makes it
@@ -303,9 +256,6 @@ public struct EventDispatcher: Sendable {
     ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``DispatchOutcome/unavailable``.
     /// - Returns: One outcome per event, in the order given.
     public func dispatch(_ batch: [Incoming], holdWhileUnavailable: Bool) async -> [DispatchOutcome] {
-        if batch.count == 1 {
-            return [await dispatch(batch[0].envelope, body: batch[0].body, holdWhileUnavailable: holdWhileUnavailable)]
-        }
         var outcomes = [DispatchOutcome?](repeating: nil, count: batch.count)
         var pending: [(index: Int, entry: HandlerRegistry.Entry)] = []
         for (index, item) in batch.enumerated() {
@@ -335,6 +285,7 @@ public struct EventDispatcher: Sendable {
                     for (index, entry) in work {
                         let envelope = batch[index].envelope
                         guard claimed.contains(envelope.id), handled.insert(envelope.id).inserted else {
+                            logger(for: envelope).debug("duplicate message ignored")
                             results.append((index, .duplicate))
                             continue
                         }
@@ -347,7 +298,7 @@ public struct EventDispatcher: Sendable {
                             } catch {
                                 switch DatabaseFailure(error) {
                                 case .unavailable, .conflict: throw error
-                                case .other: throw HandlerFailedInBatch()
+                                case .other: throw HandlerFailedInBatch(error: error)
                                 }
                             }
                             continue
@@ -362,22 +313,23 @@ public struct EventDispatcher: Sendable {
                             if DatabaseFailure(error) == .unavailable { throw error }
                             try await connection.query("ROLLBACK TO SAVEPOINT handler", logger: logger)
                             rolledBack.append(envelope.id)
-                            if let rejection = error as? MessageRejection {
-                                results.append((index, .rejected(reason: rejection.reason)))
-                            } else {
-                                results.append((index, .failed(reason: DatabaseFailure.describe(error))))
-                            }
+                            results.append((index, Self.outcome(failure: error)))
                         }
                     }
                     try await Inbox.release(rolledBack, on: connection, schema: schema, logger: logger)
                     try await Outbox.enqueue(emitted, on: connection, schema: schema, logger: logger)
-                    Failpoint.crash("dispatcher.before-commit")
+                    if work.count > 1 { Failpoint.crash("dispatcher.before-commit") }
                     return results
                 }
                 for (index, outcome) in results { outcomes[index] = outcome }
                 pending = []
-            } catch is HandlerFailedInBatch {
-                savepoints = true
+            } catch let failure as HandlerFailedInBatch {
+                if work.count == 1 {
+                    outcomes[work[0].index] = Self.outcome(failure: failure.error)
+                    pending = []
+                } else {
+                    savepoints = true
+                }
             } catch {
                 switch DatabaseFailure(error) {
                 case .unavailable:
@@ -393,6 +345,10 @@ public struct EventDispatcher: Sendable {
                         warned = true
                     }
                     try? await Task.sleep(for: backoff.next())
+                    if Task.isCancelled {
+                        for (index, _) in work { outcomes[index] = .unavailable }
+                        pending = []
+                    }
                 case .conflict where conflicts < 5:
                     conflicts += 1
                 default:
@@ -403,6 +359,12 @@ public struct EventDispatcher: Sendable {
             }
         }
         return outcomes.map { $0 ?? .unavailable }
+    }
+
+    /// What a handler's error makes of its event: set aside for good when it can never be handled, else retried.
+    private static func outcome(failure error: any Error) -> DispatchOutcome {
+        if let rejection = error as? MessageRejection { return .rejected(reason: rejection.reason) }
+        return .failed(reason: DatabaseFailure.describe(error))
     }
 
     private static func outcome(_ result: HandlerResult) -> DispatchOutcome {

@@ -176,23 +176,10 @@ struct AgencyEventTests {
             // Intake never read the oversized one: no record of it, nothing in intake.dead.
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.event_status WHERE event_id = \(oversizedID)") == 0)
             #expect(try await count(intake.database, "SELECT count(*)::int FROM intake.rejections WHERE event_id = \(oversizedID)") == 0)
-            let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("dead-reader"), confirms: false, logger: TestEnvironment.logger)
-            let stream = try await reader.consume(queue: "intake.dead", prefetch: 500)
-            let found = try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    // Read without acknowledging: what is there goes back to the queue when this connection closes.
-                    for try await delivery in stream where delivery.properties.messageID == oversizedID { return true }
-                    return false
-                }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(2))
-                    return false
-                }
-                let first = try await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
-            await reader.close()
+            // Read without acknowledging: what is there goes back to the queue.
+            let found = try await firstDelivery(on: "intake.dead", within: .seconds(2), acknowledge: false) {
+                $0.properties.messageID == oversizedID
+            } != nil
             #expect(!found, "the oversized body reached intake.dead")
         }
     }
@@ -360,10 +347,7 @@ func rawExchange(port: Int, send request: String) throws -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket failed") }
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
+    var address = loopback(port: port)
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }

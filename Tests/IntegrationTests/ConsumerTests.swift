@@ -19,26 +19,7 @@ struct ConsumerTests {
 
     /// Reads `ledgertest.dead` until a message with `id` shows up.
     func deadLetter(id: String) async throws -> Delivery? {
-        let connection = try await AMQPConnection.connect(try TestEnvironment.amqp(), confirms: false, logger: TestEnvironment.logger)
-        defer { Task { await connection.close() } }
-        let stream = try await connection.consume(queue: "ledgertest.dead", prefetch: 50)
-        let found: Delivery? = try await withThrowingTaskGroup(of: Delivery?.self) { group in
-            group.addTask {
-                for try await delivery in stream {
-                    await connection.ack(delivery)
-                    if delivery.properties.messageID == id { return delivery }
-                }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(20))
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        return found
+        try await firstDelivery(on: "ledgertest.dead") { $0.properties.messageID == id }
     }
 
     @Test("the same message delivered twice changes state once")

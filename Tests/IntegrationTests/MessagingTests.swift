@@ -62,26 +62,8 @@ struct MessagingTests {
         try await connection.declare(Topology.exchanges)
         let key = TestEnvironment.unique("not.consumed.yet")
         #expect(try await connection.publish(message(key)) == .confirmed)
-        let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("unrouted"), confirms: false, logger: TestEnvironment.logger)
-        let stream = try await reader.consume(queue: ExchangeName.unroutedEvents, prefetch: 100)
-        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for try await delivery in stream {
-                    await reader.ack(delivery)
-                    if delivery.routingKey == key { return true }
-                }
-                return false
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(20))
-                return false
-            }
-            let first = try await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let found = try await firstDelivery(on: ExchangeName.unroutedEvents) { $0.routingKey == key } != nil
         #expect(found)
-        await reader.close()
         await connection.close()
     }
 

@@ -176,15 +176,53 @@ extension Publisher {
     }
 }
 
+/// Reads a queue until a delivery matches, or the time is up.
+/// - Parameters:
+///   - queue: The queue.
+///   - within: How long to read.
+///   - acknowledge: Take what is read off the queue; otherwise it goes back when the reader closes.
+///   - matches: Which delivery is wanted.
+/// - Returns: The first delivery that matched, or nil.
+func firstDelivery(
+    on queue: String, within: Duration = .seconds(20), acknowledge: Bool = true, where matches: @escaping @Sendable (Delivery) -> Bool
+) async throws -> Delivery? {
+    let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("reader"), confirms: false, logger: TestEnvironment.logger)
+    let stream = try await reader.consume(queue: queue, prefetch: 500)
+    let found: Delivery? = try await withThrowingTaskGroup(of: Delivery?.self) { group in
+        group.addTask {
+            for try await delivery in stream {
+                if acknowledge { await reader.ack(delivery) }
+                if matches(delivery) { return delivery }
+            }
+            return nil
+        }
+        group.addTask {
+            try await Task.sleep(for: within)
+            return nil
+        }
+        let first = try await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+    await reader.close()
+    return found
+}
+
+/// 127.0.0.1 at a port, as the socket calls take it.
+func loopback(port: Int) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return address
+}
+
 /// A TCP port nothing listens on right now.
 func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket failed") }
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
+    var address = loopback(port: 0)
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
