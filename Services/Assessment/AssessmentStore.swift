@@ -14,7 +14,7 @@ final class ActiveModel: Sendable {
 
     func current(on connection: PostgresConnection, logger: Logger) async throws -> RiskModel {
         let known = parsed.withLock { Array($0.keys) }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT version, CASE WHEN version = ANY(\(known)::text[]) THEN NULL ELSE definition::text END
             FROM assessment.models WHERE active
             """, logger: logger)
@@ -77,7 +77,7 @@ enum AssessmentStore {
         guard !ids.isEmpty else { return [] }
 
         // Lock (creating where new) every subject, in id order.
-        let locked = try await connection.query("""
+        let locked = try await connection.query(prepared: """
             INSERT INTO assessment.subjects (subject_id, tier, score, school_code, district)
             SELECT s, 'low', 0, NULLIF(c, ''), NULLIF(d, '')
             FROM unnest(\(ids)::text[], \(ids.map { schools[$0] ?? "" })::text[],
@@ -98,7 +98,7 @@ enum AssessmentStore {
         if !signals.isEmpty {
             let pairs = Array(agencies)
             // The signals, and which agencies reported each subject, in one statement.
-            try await connection.query("""
+            try await connection.query(prepared: """
                 WITH reported AS (
                     INSERT INTO assessment.subject_agencies (subject_id, agency)
                     SELECT * FROM unnest(\(pairs.map { $0[0] })::text[], \(pairs.map { $0[1] })::text[])
@@ -115,7 +115,7 @@ enum AssessmentStore {
         }
 
         var recorded: [String: [Signal]] = [:]
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[]) AND NOT sealed
             """, logger: logger)
         for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date, String, String).self) {
@@ -125,7 +125,7 @@ enum AssessmentStore {
         // The ledgers each subject is on now, read after its row is locked (a statement of its own, so that it sees
         // what the transaction that held the lock before committed).
         var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]
-        let current = try await connection.query("""
+        let current = try await connection.query(prepared: """
             SELECT subject_id, ledger FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
             """, logger: logger)
         for try await (id, ledger) in current.decode((String, String).self) {
@@ -179,7 +179,7 @@ enum AssessmentStore {
             })
         }
         // The assessments that changed something, every subject's new state, and the ledgers entered and left: one statement.
-        try await connection.query("""
+        try await connection.query(prepared: """
             WITH recorded AS (
                 INSERT INTO assessment.assessments (subject_id, tier, previous_tier, score, urgent, reasons, factors, model_version, event_id, assessed_at)
                 SELECT s, t, NULLIF(p, ''), sc, u, r::jsonb, f::jsonb, \(model.version), \(cause), \(now)
@@ -233,7 +233,7 @@ extension AssessmentStore {
     /// Takes up to `limit` subjects due for re-assessment (a signal ageing out, a new model), locked for
     /// this transaction; replicas skip each other's.
     static func claimDueForReview(now: Date, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT subject_id FROM assessment.subjects WHERE review_at <= \(now)
             ORDER BY subject_id LIMIT \(limit) FOR UPDATE SKIP LOCKED
             """, logger: logger)
@@ -258,23 +258,23 @@ extension AssessmentStore {
     static func seal(
         _ subjectID: String, sealed: Bool, model: RiskModel, now: Date, cause: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> [Emission] {
-        let known = try await connection.query("SELECT 1 FROM assessment.subjects WHERE subject_id = \(subjectID)", logger: logger)
+        let known = try await connection.query(prepared: "SELECT 1 FROM assessment.subjects WHERE subject_id = \(subjectID)", logger: logger)
         var isKnown = false
         for try await _ in known { isKnown = true }
         if sealed {
             // Also for a subject not seen yet: whatever offence is reported of them later is sealed on arrival.
-            try await connection.query("""
+            try await connection.query(prepared: """
                 INSERT INTO assessment.sealed_subjects (subject_id, sealed_at) VALUES (\(subjectID), \(now)) ON CONFLICT DO NOTHING
                 """, logger: logger)
         } else {
-            try await connection.query("DELETE FROM assessment.sealed_subjects WHERE subject_id = \(subjectID)", logger: logger)
+            try await connection.query(prepared: "DELETE FROM assessment.sealed_subjects WHERE subject_id = \(subjectID)", logger: logger)
         }
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE assessment.signals SET sealed = \(sealed) WHERE subject_id = \(subjectID) AND matter = 'offence' AND sealed <> \(sealed)
             """, logger: logger)
         // What came from a sealed signal is hidden with it; an entry still open leaves its ledger (the
         // re-assessment puts the subject back on it if something unsealed still holds, with a new reason).
-        try await connection.query("""
+        try await connection.query(prepared: """
             WITH hidden AS (SELECT coalesce(array_agg(event_id), '{}') AS events FROM assessment.signals
                             WHERE subject_id = \(subjectID) AND sealed)
             UPDATE assessment.ledger_entries e
@@ -285,7 +285,7 @@ extension AssessmentStore {
                                    THEN 'sealed record' ELSE e.left_reason END
             FROM hidden WHERE e.subject_id = \(subjectID)
             """, logger: logger)
-        try await connection.query("""
+        try await connection.query(prepared: """
             WITH hidden AS (SELECT coalesce(array_agg(event_id), '{}') AS events FROM assessment.signals
                             WHERE subject_id = \(subjectID) AND sealed)
             UPDATE assessment.assessments a

@@ -30,7 +30,7 @@ struct AssessmentHandlers: Sendable {
         assess(CaseLeadAcceptedV1.self, FactorMapping.observations)
         // A seal order (档案封存): the minor's offence record is kept but neither counted nor shown.
         handlers.on(SubjectSealedV1.self) { order, context in
-            let model = try await model.current(on: context.connection, logger: context.logger)
+            let model = try await context.readOnce("assessment.model") { try await self.model.current(on: context.connection, logger: context.logger) }
             try await context.emit(try await AssessmentStore.seal(
                 order.subjectID, sealed: order.sealed, model: model, now: clock.now(), cause: context.envelope.id,
                 on: context.connection, logger: context.logger))
@@ -40,7 +40,7 @@ struct AssessmentHandlers: Sendable {
 
     func assess(_ observations: [Observation], _ context: HandlerContext) async throws {
         guard !observations.isEmpty else { return }
-        let model = try await model.current(on: context.connection, logger: context.logger)
+        let model = try await context.readOnce("assessment.model") { try await self.model.current(on: context.connection, logger: context.logger) }
         // A lead under a seal order seals the minor's whole offence record, as an order through intervention does.
         for subject in Set(observations.filter { $0.signals.contains { $0.sealed } }.map(\.subjectID)).sorted() {
             try await context.emit(try await AssessmentStore.seal(

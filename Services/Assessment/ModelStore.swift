@@ -41,15 +41,15 @@ struct ModelStore: Sendable {
     /// - Returns: How many subjects will be re-assessed; nil when there is no such model.
     func activate(_ version: String) async throws -> Int? {
         try await database.withTransaction { connection in
-            let exists = try await connection.query("SELECT 1 FROM assessment.models WHERE version = \(version)", logger: database.logger)
+            let exists = try await connection.query(prepared: "SELECT 1 FROM assessment.models WHERE version = \(version)", logger: database.logger)
             var found = false
             for try await _ in exists { found = true }
             guard found else { return nil }
-            try await connection.query("UPDATE assessment.models SET active = false WHERE active AND version <> \(version)", logger: database.logger)
-            try await connection.query("""
+            try await connection.query(prepared: "UPDATE assessment.models SET active = false WHERE active AND version <> \(version)", logger: database.logger)
+            try await connection.query(prepared: """
                 UPDATE assessment.models SET active = true, activated_at = now() WHERE version = \(version) AND NOT active
                 """, logger: database.logger)
-            let marked = try await connection.query("""
+            let marked = try await connection.query(prepared: """
                 WITH due AS (UPDATE assessment.subjects SET review_at = now() WHERE model_version IS DISTINCT FROM \(version) RETURNING 1)
                 SELECT count(*)::int FROM due
                 """, logger: database.logger)

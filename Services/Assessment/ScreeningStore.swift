@@ -10,7 +10,7 @@ struct ScreeningStore: Sendable {
 
     /// Keeps the count of a batch, once (in the handler's transaction).
     static func record(_ batch: ScreeningBatchAcceptedV1, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO assessment.screenings (intake_id, agency, school_code, scale, screened_at, rows, positive, rejected_rows)
             VALUES (\(batch.intakeID), \(batch.agency), \(batch.schoolCode), \(batch.scale), \(batch.screenedAt), \(batch.results.count),
                     \(batch.results.filter(\.positive).count), \(batch.rejectedRows))

@@ -49,7 +49,7 @@ struct InspectionStore: Sendable {
     static func record(
         _ report: InspectionReportAcceptedV1, at now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> [Emission] {
-        let inserted = try await connection.query("""
+        let inserted = try await connection.query(prepared: """
             INSERT INTO inspection.inspections (inspection_id, school_code, kind, unit, inspected_at, passed, failed)
             VALUES (\(report.intakeID), \(report.schoolCode), \(report.kind.rawValue), \(report.unit), \(report.inspectedAt),
                     \(report.checks.filter(\.passed).count), \(report.checks.filter { !$0.passed }.count))
@@ -58,7 +58,7 @@ struct InspectionStore: Sendable {
         var isNew = false
         for try await _ in inserted { isNew = true }
         guard isNew else { return [] }
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO inspection.checks (inspection_id, item, passed, note)
             SELECT \(report.intakeID), i, p, NULLIF(n, '')
             FROM unnest(\(report.checks.map(\.item.rawValue))::text[], \(report.checks.map(\.passed))::boolean[], \(report.checks.map { $0.note ?? "" })::text[]) AS t(i, p, n)
@@ -68,14 +68,14 @@ struct InspectionStore: Sendable {
         var emissions: [Emission] = []
         for check in report.checks {
             if check.passed {
-                try await connection.query("""
+                try await connection.query(prepared: """
                     UPDATE inspection.hazards SET closed_at = \(report.inspectedAt), closed_by = \(report.intakeID)
                     WHERE school_code = \(report.schoolCode) AND item = \(check.item.rawValue) AND closed_at IS NULL AND reported_at <= \(report.inspectedAt)
                     """, logger: logger)
                 continue
             }
             let hazardID = UUID().uuidString.lowercased()
-            let rows = try await connection.query("""
+            let rows = try await connection.query(prepared: """
                 INSERT INTO inspection.hazards (hazard_id, school_code, item, severity, unit, due_at, inspection_id, inspected_by, note, reported_at)
                 SELECT \(hazardID)::uuid, \(report.schoolCode), c.item, c.severity,
                        replace(replace(c.unit, '{school}', \(report.schoolCode)), '{district}', \(district)),
@@ -101,7 +101,7 @@ struct InspectionStore: Sendable {
     ///   - connection: The job's transaction.
     /// - Returns: `hazard.overdue.v1` for each.
     static func overdue(at now: Date, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [Emission] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT hazard_id::text, school_code, item, severity, unit, due_at FROM inspection.hazards
             WHERE closed_at IS NULL AND overdue_at IS NULL AND due_at <= \(now)
             ORDER BY due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
@@ -115,7 +115,7 @@ struct InspectionStore: Sendable {
                 dueAt: due, at: now), subject: id))
         }
         if !ids.isEmpty {
-            try await connection.query("UPDATE inspection.hazards SET overdue_at = \(now) WHERE hazard_id::text = ANY(\(ids)::text[])", logger: logger)
+            try await connection.query(prepared: "UPDATE inspection.hazards SET overdue_at = \(now) WHERE hazard_id::text = ANY(\(ids)::text[])", logger: logger)
         }
         return emissions
     }
@@ -176,7 +176,7 @@ struct InspectionStore: Sendable {
         _ item: String, _ settings: ChecklistItem, audit: (PostgresConnection) async throws -> Void
     ) async throws {
         try await database.withTransaction { connection in
-            try await connection.query("""
+            try await connection.query(prepared: """
                 INSERT INTO inspection.checklist (item, severity, rectify_days, unit) VALUES (\(item), \(settings.severity), \(settings.rectifyDays), \(settings.unit))
                 ON CONFLICT (item) DO UPDATE SET severity = EXCLUDED.severity, rectify_days = EXCLUDED.rectify_days, unit = EXCLUDED.unit
                 """, logger: database.logger)

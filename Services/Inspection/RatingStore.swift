@@ -17,7 +17,7 @@ struct RatingStore: Sendable {
     ///   - connection: The caller's transaction.
     static func facts(_ quarter: String, on connection: PostgresConnection, logger: Logger) async throws -> [String: QuarterFacts] {
         guard let (start, end) = Quarter.bounds(quarter) else { throw InspectionError("quarter is YYYY-Qn, e.g. 2026-Q4") }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT s.code,
               (SELECT count(*)::int FROM inspection.inspections i WHERE i.school_code = s.code AND i.inspected_at >= \(start) AND i.inspected_at < \(end)),
               (SELECT count(*)::int FROM inspection.hazards h WHERE h.school_code = s.code AND h.reported_at < \(end) AND h.due_at < \(end)
@@ -54,7 +54,7 @@ struct RatingStore: Sendable {
         var stored: [String: RatingChangedV1.Rating] = [:]
         var before: [String: RatingChangedV1.Rating] = [:]
         let previousQuarter = Quarter.previous(quarter) ?? ""
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT school_code, quarter, rating FROM inspection.ratings WHERE quarter IN (\(quarter), \(previousQuarter)) FOR UPDATE
             """, logger: database.logger)
         for try await (school, q, rating) in rows.decode((String, String, String).self) {
@@ -65,7 +65,7 @@ struct RatingStore: Sendable {
         for (school, fact) in facts.sorted(by: { $0.key < $1.key }) {
             let (rating, reasons) = rules.rate(fact)
             guard RatingRules.changed(stored: stored[school], computed: rating) else { continue }
-            try await connection.query("""
+            try await connection.query(prepared: """
                 INSERT INTO inspection.ratings (school_code, quarter, rating, reasons, facts, computed_at)
                 VALUES (\(school), \(quarter), \(rating.rawValue), \(String(decoding: try encoder.encode(reasons), as: UTF8.self))::jsonb,
                         \(String(decoding: try encoder.encode(fact), as: UTF8.self))::jsonb, \(now))

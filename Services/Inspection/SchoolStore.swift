@@ -24,7 +24,7 @@ struct SchoolStore: Sendable {
     ///   - connection: The handler's transaction.
     static func know(_ code: String, on connection: PostgresConnection, logger: Logger) async throws {
         let district = code.count >= 6 && code.prefix(6).allSatisfy(\.isNumber) ? String(code.prefix(6)) : nil
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO inspection.schools (code, district) VALUES (\(code), \(district)) ON CONFLICT (code) DO NOTHING
             """, logger: logger)
     }
@@ -35,7 +35,7 @@ struct SchoolStore: Sendable {
     ///   - quarter: `YYYY-Qn`, of when the incident happened.
     ///   - connection: The handler's transaction.
     static func countIncident(at school: String, quarter: String, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO inspection.school_incidents (school_code, quarter, incidents)
             VALUES (\(school), \(quarter), 1)
             ON CONFLICT (school_code, quarter) DO UPDATE SET incidents = inspection.school_incidents.incidents + 1
@@ -52,7 +52,7 @@ struct SchoolStore: Sendable {
         _ school: School, code: String, district: String?, alongside: (PostgresConnection) async throws -> Void
     ) async throws {
         try await database.withTransaction { connection in
-            try await connection.query("""
+            try await connection.query(prepared: """
                 INSERT INTO inspection.schools (code, name, type, district, police_officer, legal_vice_principal, guard_posts,
                                                 police_unit, legal_vice_principal_unit, updated_at)
                 VALUES (\(code), \(school.name), \(school.type), \(district),

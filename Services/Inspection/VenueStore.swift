@@ -38,13 +38,13 @@ struct VenueStore: Sendable {
         let venue = finding.venue
         let key = VenueRules.key(of: venue)
         let breach = venue.isBreach(minors: finding.subjectIDs.count)
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO inspection.venues (venue_key, kind, name, address, licence, district) VALUES
             (\(key), \(venue.kind.rawValue), \(venue.name), \(venue.address), \(venue.licence), \(venue.district))
             ON CONFLICT (venue_key) DO UPDATE SET address = coalesce(EXCLUDED.address, inspection.venues.address),
                 district = coalesce(EXCLUDED.district, inspection.venues.district)
             """, logger: logger)
-        let inserted = try await connection.query("""
+        let inserted = try await connection.query(prepared: """
             INSERT INTO inspection.venue_findings (intake_id, venue_key, found_at, minors, activities, action, agency, breach)
             VALUES (\(finding.intakeID), \(key), \(finding.foundAt), \(finding.subjectIDs.count), \(finding.activities.map(\.rawValue)),
                     \(finding.actionTaken.rawValue), \(finding.agency), \(breach))
@@ -53,7 +53,7 @@ struct VenueStore: Sendable {
         var isNew = false
         for try await _ in inserted { isNew = true }
         guard isNew else { return [] }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             WITH window_findings AS (
                 SELECT count(*)::int AS findings, count(*) FILTER (WHERE breach)::int AS breaches FROM inspection.venue_findings f
                 WHERE f.venue_key = \(key) AND f.found_at > \(finding.foundAt) - make_interval(days => \(days)::int) AND f.found_at <= \(finding.foundAt)),

@@ -13,7 +13,7 @@ struct AgencyStore: Sendable {
     ///   - type: The event type it sent.
     ///   - connection: The caller's transaction.
     func authorize(_ agency: String, type: String, on connection: PostgresConnection, logger: Logger) async throws -> AgencyAuthorization {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared: 
             "SELECT active, event_types, coalesce(unit, code), kind FROM intake.agencies WHERE code = \(agency)", logger: logger)
         for try await (active, types, unit, kind) in rows.decode((Bool, [String], String, String).self) {
             return Agency.authorization(agency, type: type, active: active, eventTypes: types, unit: unit, kind: AgencyKind(rawValue: kind) ?? .other)

@@ -34,7 +34,7 @@ struct EventStore: Sendable {
         let links = acceptance.links
         let learned = acceptance.resolution?.learned ?? []
         let matches = acceptance.resolution?.candidates ?? []
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             WITH claimed AS (
                 INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash, channel)
                 VALUES (\(acceptance.intakeID)::uuid, \(eventID), \(acceptance.agency), \(type), \(externalID), \(contentHash), \(acceptance.channel))
@@ -65,7 +65,7 @@ struct EventStore: Sendable {
 
     /// The content hash of the event that claimed (agency, type, external id) first.
     static func claimedHash(agency: String, type: String, externalID: String, on connection: PostgresConnection, logger: Logger) async throws -> String? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT content_hash FROM intake.accepted
             WHERE agency = \(agency) AND event_type = \(type) AND external_id = \(externalID)
             """, logger: logger)
@@ -75,7 +75,7 @@ struct EventStore: Sendable {
 
     /// The accepted event a service's refusal names by its intake id.
     static func accepted(intakeID: String, on connection: PostgresConnection, logger: Logger) async throws -> Accepted? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT event_id, agency, event_type, external_id FROM intake.accepted WHERE intake_id::text = \(intakeID)
             """, logger: logger)
         for try await (eventID, agency, type, externalID) in rows.decode((String, String, String, String).self) {
@@ -91,7 +91,7 @@ struct EventStore: Sendable {
         eventID: String, agency: String?, type: String, kind: String, reasons: [FieldError], on connection: PostgresConnection, logger: Logger
     ) async throws {
         let json = String(decoding: try JSONEncoder().encode(reasons), as: UTF8.self)
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO intake.rejections (event_id, agency, event_type, kind, reasons)
             VALUES (\(eventID), \(agency), \(type), \(kind), \(json)::jsonb)
             """, logger: logger)
@@ -100,7 +100,7 @@ struct EventStore: Sendable {
     /// Keeps the receipt given for an event (the first one; a duplicate's does not replace it).
     static func record(_ receipt: IntakeReceiptV1, agency: String, on connection: PostgresConnection, logger: Logger) async throws {
         let reasons = String(decoding: try JSONEncoder().encode(receipt.reasons), as: UTF8.self)
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO intake.event_status (event_id, agency, event_type, external_id, status, reasons, report_id, at, accepted_rows, rejected_rows)
             VALUES (\(receipt.eventID), \(agency), \(receipt.eventType), \(receipt.externalID), \(receipt.status.rawValue),
                     \(reasons)::jsonb, \(receipt.reportID), \(receipt.at), \(receipt.acceptedRows), \(receipt.rejectedRows))
@@ -110,7 +110,7 @@ struct EventStore: Sendable {
 
     /// A later service refused an accepted event: its receipt says so from now on.
     static func markRefused(_ refused: EventRefusedV1, event: Accepted, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intake.event_status SET status = 'rejected', reasons = \(String(decoding: try JSONEncoder().encode(refused.reasons), as: UTF8.self))::jsonb,
                    refused_by = \(refused.service), at = \(refused.at)
             WHERE event_id = \(event.eventID) AND agency = \(event.agency)

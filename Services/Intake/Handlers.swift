@@ -60,7 +60,10 @@ struct IntakeHandlers: Sendable {
             return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
         }
         let unit: String
-        switch try await agencies.authorize(agency, type: envelope.type, on: context.connection, logger: context.logger) {
+        let authorization = try await context.readOnce("intake.authorization.\(agency).\(envelope.type)") {
+            try await agencies.authorize(agency, type: envelope.type, on: context.connection, logger: context.logger)
+        }
+        switch authorization {
         case .refused(let refusal):
             return try await reject(context, agency: agency, kind: "forbidden", externalID: AgencyEventReader.externalID(in: body),
                                     reasons: [FieldError(field: "", problem: refusal)])

@@ -61,7 +61,7 @@ struct IdentityStore: Sendable {
         let keys = Array(Set(named.flatMap { [$0.identity, $0.student, $0.candidate].compactMap { $0 } }))
         var known: [String: String] = [:]
         if !keys.isEmpty {
-            let rows = try await connection.query(
+            let rows = try await connection.query(prepared: 
                 "SELECT key, subject_id FROM intake.identifiers WHERE key = ANY(\(keys)::text[])", logger: logger)
             for try await (key, subject) in rows.decode((String, String).self) { known[key] = subject }
         }
@@ -121,7 +121,7 @@ struct IdentityStore: Sendable {
         audit: (PostgresConnection) async throws -> Void
     ) async throws {
         try await database.withTransaction { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(prepared: """
                 SELECT subject_id, other_subject_id FROM intake.match_candidates WHERE id = \(id) AND decision IS NULL FOR UPDATE
                 """, logger: database.logger)
             var pair: (String, String)?
@@ -130,10 +130,10 @@ struct IdentityStore: Sendable {
             if case .same(let keep) = decision {
                 guard keep == a || keep == b else { throw DecisionProblem.keepNeither(a, b) }
                 let other = keep == a ? b : a
-                try await connection.query(
+                try await connection.query(prepared: 
                     "UPDATE intake.identifiers SET subject_id = \(keep) WHERE subject_id = \(other)", logger: database.logger)
             }
-            try await connection.query("""
+            try await connection.query(prepared: """
                 UPDATE intake.match_candidates SET decision = \(decision.name), decided_by = \(decidedBy), decided_at = now(),
                        reason = \(reason)
                 WHERE id = \(id)

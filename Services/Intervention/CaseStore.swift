@@ -26,9 +26,20 @@ struct CaseStore: Sendable {
     }
 
     func chronicle(_ caseID: String, _ kind: String, _ detail: String, by actor: Actor, at: Date, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
             VALUES (\(caseID)::uuid, \(kind), \(detail), \(actor.text), \(at))
+            """, logger: logger)
+    }
+
+    /// Chronicles an entry in every case whose tasks were announced by an event (e.g. that the responsible unit
+    /// was told of its task), in one statement.
+    /// - Parameters:
+    ///   - eventID: The event that announced the tasks (`task.assigned.v1`).
+    func chronicle(casesAssignedBy eventID: String, _ kind: String, _ detail: String, by actor: Actor, at: Date, on connection: PostgresConnection) async throws {
+        try await connection.query(prepared: """
+            INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
+            SELECT DISTINCT case_id, \(kind), \(detail), \(actor.text), \(at)::timestamptz FROM intervention.tasks WHERE assigned_event_id = \(eventID)
             """, logger: logger)
     }
 
@@ -41,7 +52,7 @@ struct CaseStore: Sendable {
         let followUpDue = configuration.followUpDue(tier, after: now)
         // One statement opens the case — sealed when the subject is under a seal order — chronicles it and
         // schedules its first follow-up visit; nothing when the subject has an open case already.
-        let opened = try await connection.query("""
+        let opened = try await connection.query(prepared: """
             WITH opened AS (
                 INSERT INTO intervention.cases (case_id, subject_id, tier, opened_by_event, opened_at, school_code, reason, updated_at,
                                                 sealed, sealed_order, sealed_at)
@@ -63,7 +74,7 @@ struct CaseStore: Sendable {
             return (caseID, true, [Emission(CaseOpenedV1(
                 caseID: caseID, subjectID: subjectID, tier: tier, reason: reason, schoolCode: schoolCode, reopened: false, at: now), subject: caseID)])
         }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             WITH attached AS (
                 UPDATE intervention.cases SET tier = \(tier.rawValue), school_code = coalesce(\(schoolCode), school_code), updated_at = \(now)
                 WHERE subject_id = \(subjectID) AND status = 'open' RETURNING case_id
@@ -84,7 +95,7 @@ struct CaseStore: Sendable {
         let subject = try await lockCase(caseID, on: connection)
         guard subject.status == "open" else { throw InterventionError(.conflict, "case \(caseID) is \(subject.status)") }
         guard !review.trimmingCharacters(in: .whitespaces).isEmpty else { throw InterventionError(.invalid, "a closing review is required") }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT status, count(*)::int FROM intervention.tasks WHERE case_id::text = \(caseID) GROUP BY status
             """, logger: logger)
         var counts: [String: Int] = [:]
@@ -94,11 +105,11 @@ struct CaseStore: Sendable {
             let list = open.map { "\($0.value) \($0.key)" }.sorted().joined(separator: ", ")
             throw InterventionError(.conflict, "case \(caseID) has tasks not done: \(list); complete them or cancel them with a reason")
         }
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intervention.cases SET status = 'closed', closed_at = \(now), closed_by = \(closedBy), review = \(review), updated_at = \(now)
             WHERE case_id::text = \(caseID)
             """, logger: logger)
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intervention.followups SET cancelled_at = \(now) WHERE case_id::text = \(caseID) AND visited_at IS NULL AND cancelled_at IS NULL
             """, logger: logger)
         try await chronicle(caseID, "closed", review, by: actor, at: now, on: connection)
@@ -112,13 +123,13 @@ struct CaseStore: Sendable {
         let subject = try await lockCase(caseID, on: connection)
         guard subject.status == "closed" else { throw InterventionError(.conflict, "case \(caseID) is \(subject.status)") }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw InterventionError(.invalid, "a reason is required to reopen") }
-        let other = try await connection.query("""
+        let other = try await connection.query(prepared: """
             SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subject.subjectID) AND status = 'open'
             """, logger: logger)
         for try await id in other.decode(String.self) {
             throw InterventionError(.conflict, "the subject already has an open case, \(id)")
         }
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intervention.cases SET status = 'open', closed_at = NULL, updated_at = \(now) WHERE case_id::text = \(caseID)
             """, logger: logger)
         try await chronicle(caseID, "reopened", reason, by: actor, at: now, on: connection)
@@ -136,7 +147,7 @@ struct CaseStore: Sendable {
     }
 
     func lockCase(_ caseID: String, on connection: PostgresConnection) async throws -> LockedCase {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT subject_id, status, tier, school_code FROM intervention.cases WHERE case_id::text = \(caseID) FOR UPDATE
             """, logger: logger)
         for try await (subject, status, tier, school) in rows.decode((String, String, String, String?).self) {
@@ -152,17 +163,17 @@ struct CaseStore: Sendable {
             throw InterventionError(.invalid, "a seal or unseal needs the order's reference")
         }
         let locked = try await lockCase(caseID, on: connection)
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intervention.cases SET sealed = \(sealed), sealed_order = \(order), sealed_at = \(now), updated_at = \(now)
             WHERE case_id::text = \(caseID)
             """, logger: logger)
         if sealed {
-            try await connection.query("""
+            try await connection.query(prepared: """
                 INSERT INTO intervention.sealed_subjects (subject_id, order_ref, sealed_at) VALUES (\(locked.subjectID), \(order), \(now))
                 ON CONFLICT (subject_id) DO UPDATE SET order_ref = EXCLUDED.order_ref
                 """, logger: logger)
         } else {
-            try await connection.query("DELETE FROM intervention.sealed_subjects WHERE subject_id = \(locked.subjectID)", logger: logger)
+            try await connection.query(prepared: "DELETE FROM intervention.sealed_subjects WHERE subject_id = \(locked.subjectID)", logger: logger)
         }
         try await chronicle(caseID, sealed ? "sealed" : "unsealed", "order \(order)", by: actor, at: now, on: connection)
         return [Emission(SubjectSealedV1(subjectID: locked.subjectID, sealed: sealed, at: now), subject: locked.subjectID)]
@@ -170,11 +181,11 @@ struct CaseStore: Sendable {
 
     /// A seal order from a case lead: every case of the subject, and any later one, is sealed.
     func sealSubject(_ subjectID: String, order: String, actor: Actor, at now: Date, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO intervention.sealed_subjects (subject_id, order_ref, sealed_at) VALUES (\(subjectID), \(order), \(now))
             ON CONFLICT (subject_id) DO NOTHING
             """, logger: logger)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             UPDATE intervention.cases SET sealed = true, sealed_order = \(order), sealed_at = \(now), updated_at = \(now)
             WHERE subject_id = \(subjectID) AND NOT sealed RETURNING case_id::text
             """, logger: logger)
@@ -185,7 +196,7 @@ struct CaseStore: Sendable {
 
     /// The subject's open case, if any.
     func openCase(of subjectID: String, on connection: PostgresConnection) async throws -> String? {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared: 
             "SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subjectID) AND status = 'open'", logger: logger)
         for try await id in rows.decode(String.self) { return id }
         return nil
@@ -296,7 +307,7 @@ struct CaseStore: Sendable {
 
     /// A case's care team as named, each member sealed.
     func sealedTeam(of caseID: String, on connection: PostgresConnection) async throws -> [[UInt8]] {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared: 
             "SELECT identity FROM intervention.team_members WHERE case_id::text = \(caseID) ORDER BY role", logger: logger)
         var members: [[UInt8]] = []
         for try await sealed in rows.decode(ByteBuffer.self) { members.append(Array(buffer: sealed)) }
@@ -308,8 +319,8 @@ struct CaseStore: Sendable {
     ///   - roles: Each member's role, in order.
     ///   - sealed: Each member, sealed, in the same order.
     func replaceTeam(of caseID: String, roles: [String], sealed: [[UInt8]], on connection: PostgresConnection) async throws {
-        try await connection.query("DELETE FROM intervention.team_members WHERE case_id::text = \(caseID)", logger: logger)
-        try await connection.query("""
+        try await connection.query(prepared: "DELETE FROM intervention.team_members WHERE case_id::text = \(caseID)", logger: logger)
+        try await connection.query(prepared: """
             INSERT INTO intervention.team_members (case_id, role, identity)
             SELECT \(caseID)::uuid, r, i FROM unnest(\(roles)::text[], \(sealed.map { ByteBuffer(bytes: $0) })::bytea[]) AS t(r, i)
             """, logger: logger)

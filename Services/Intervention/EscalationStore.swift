@@ -18,7 +18,7 @@ struct EscalationStore: Sendable {
     /// writes its event to the outbox, so replicas never fire the same step.
     /// - Returns: The events, for the caller to put in the outbox in the same transaction.
     func fireDue(at now: Date, limit: Int, on connection: PostgresConnection) async throws -> [Emission] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT t.task_id::text, t.step, k.case_id::text, k.subject_id, k.unit, k.measure, k.due_at,
                    coalesce(u.superior, \(configuration.taskForceUnit))
             FROM intervention.timers t
@@ -47,7 +47,7 @@ struct EscalationStore: Sendable {
                 try await cases.chronicle(timer.caseID, "escalated", "\(timer.measure) by \(timer.unit): to \(to) (\(level.rawValue))", by: CaseStore.Actor.timer, at: now, on: connection)
             }
         }
-        let visits = try await connection.query("""
+        let visits = try await connection.query(prepared: """
             SELECT f.id, c.case_id::text, c.subject_id, c.tier, coalesce(c.school_code, \(configuration.taskForceUnit)), f.due_at
             FROM intervention.followups f JOIN intervention.cases c USING (case_id)
             WHERE f.visited_at IS NULL AND f.notified_at IS NULL AND f.cancelled_at IS NULL AND f.due_at <= \(now)
@@ -62,10 +62,10 @@ struct EscalationStore: Sendable {
             try await cases.chronicle(caseID, "followup_due", "a follow-up visit by \(unit) was due", by: CaseStore.Actor.timer, at: now, on: connection)
         }
         if !notified.isEmpty {
-            try await connection.query("UPDATE intervention.followups SET notified_at = \(now) WHERE id = ANY(\(notified))", logger: logger)
+            try await connection.query(prepared: "UPDATE intervention.followups SET notified_at = \(now) WHERE id = ANY(\(notified))", logger: logger)
         }
         if !due.isEmpty {
-            try await connection.query("""
+            try await connection.query(prepared: """
                 UPDATE intervention.timers AS t SET fired_at = \(now)
                 FROM unnest(\(due.map(\.taskID))::text[], \(due.map(\.step))::int[]) AS x(task, step)
                 WHERE t.task_id::text = x.task AND t.step = x.step
@@ -76,7 +76,7 @@ struct EscalationStore: Sendable {
 
     func scheduleFollowUp(_ caseID: String, tier: RiskTier, after time: Date, on connection: PostgresConnection) async throws {
         let due = configuration.followUpDue(tier, after: time)
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO intervention.followups (case_id, due_at) VALUES (\(caseID)::uuid, \(due))
             ON CONFLICT (case_id) WHERE visited_at IS NULL AND cancelled_at IS NULL DO NOTHING
             """, logger: logger)
@@ -86,7 +86,7 @@ struct EscalationStore: Sendable {
     func recordFollowUp(caseID: String, by agency: String, note: String?, actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection) async throws -> [Emission] {
         let locked = try await cases.lockCase(caseID, on: connection)
         guard locked.status == "open" else { throw InterventionError(.conflict, "case \(caseID) is \(locked.status)") }
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intervention.followups SET visited_at = \(now), recorded_by = \(agency), note = \(note)
             WHERE case_id::text = \(caseID) AND visited_at IS NULL AND cancelled_at IS NULL
             """, logger: logger)

@@ -76,7 +76,10 @@ struct InterventionHandlers: Sendable {
             let now = clock.now()
             let actor = CaseStore.Actor.event(context.envelope.id)
             let tier: RiskTier = report.immediateDanger ? .critical : .high
-            var units = Departments.units(try await stores.units.departments(for: report.category, on: context.connection), schoolCode: school)
+            let templates = try await context.readOnce("intervention.departments.\(report.category.rawValue)") {
+                try await stores.units.departments(for: report.category, on: context.connection)
+            }
+            var units = Departments.units(templates, schoolCode: school)
             // 一校一警, 法治副校长: the school's police officer and legal vice-principal stand on every bullying and violence case.
             if [.bullying, .violence].contains(report.category) {
                 for unit in try await stores.units.schoolUnits(school, on: context.connection) where !units.contains(unit) { units.append(unit) }
@@ -215,11 +218,9 @@ struct InterventionHandlers: Sendable {
 
         // The case's chronology records that the responsible unit was told.
         handlers.on(NotificationDeliveredV1.self) { delivered, context in
-            for caseID in try await tasks.cases(assignedBy: delivered.aboutEventID, on: context.connection) {
-                try await cases.chronicle(
-                    caseID, "unit_notified", "\(delivered.recipient) via \(delivered.channel.rawValue)", by: .event(context.envelope.id),
-                    at: clock.now(), on: context.connection)
-            }
+            try await cases.chronicle(
+                casesAssignedBy: delivered.aboutEventID, "unit_notified", "\(delivered.recipient) via \(delivered.channel.rawValue)",
+                by: .event(context.envelope.id), at: clock.now(), on: context.connection)
             return .applied
         }
     }

@@ -19,7 +19,7 @@ struct ReferralStore: Sendable {
         id: String, kind: ReferralKind, caseID: String?, taskID: String?, subjectID: String?, fromAgency: String, urgent: Bool,
         fromIntakeID: String? = nil, fromEventType: String? = nil, by actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection
     ) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             INSERT INTO intervention.referrals (referral_id, kind, case_id, task_id, subject_id, from_agency, urgent, requested_at,
                                                 from_intake_id, from_event_type)
             VALUES (\(id), \(kind.rawValue), \(caseID)::uuid, \(taskID)::uuid, \(subjectID), \(fromAgency), \(urgent), \(now),
@@ -37,7 +37,7 @@ struct ReferralStore: Sendable {
     func resolveReferral(
         id: String, outcome: String, note: String?, by agency: String, actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection
     ) async throws -> [Emission] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT kind, status, case_id::text, task_id::text, subject_id FROM intervention.referrals WHERE referral_id = \(id) FOR UPDATE
             """, logger: logger)
         var found: (String, String, String?, String?, String?)?
@@ -49,7 +49,7 @@ struct ReferralStore: Sendable {
         guard kind.outcomes.contains(outcome) else {
             throw InterventionError(.invalid, "a \(kind.rawValue) referral ends \(kind.outcomes.joined(separator: ", ")); not \(outcome)")
         }
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intervention.referrals SET status = 'resolved', outcome = \(outcome), note = \(note), resolved_at = \(now), resolved_by = \(agency)
             WHERE referral_id = \(id)
             """, logger: logger)
@@ -59,7 +59,7 @@ struct ReferralStore: Sendable {
             try await cases.chronicle(caseID, "referral_resolved", "\(kind.rawValue): \(outcome)", by: actor, at: now, on: connection)
         }
         if let taskID {
-            let task = try await connection.query("SELECT status FROM intervention.tasks WHERE task_id::text = \(taskID)", logger: logger)
+            let task = try await connection.query(prepared: "SELECT status FROM intervention.tasks WHERE task_id::text = \(taskID)", logger: logger)
             var open = false
             for try await status in task.decode(String.self) { open = TaskStatus(rawValue: status)?.isOpen ?? false }
             if open {

@@ -15,7 +15,7 @@ struct ReportStore: Sendable {
     /// Counts for a period `[start, end)`, sealed cases left out; a task counts as late once its deadline has passed by `now`.
     func summary(from start: Date, to end: Date, now: Date, on connection: PostgresConnection) async throws -> Summary {
         let lateBy = min(end, now)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT
               (SELECT count(*)::int FROM intervention.cases WHERE NOT sealed AND opened_at >= \(start) AND opened_at < \(end)),
               (SELECT count(*)::int FROM intervention.tasks t JOIN intervention.cases c USING (case_id)
@@ -47,7 +47,7 @@ struct ReportStore: Sendable {
     func days(from start: Date, to end: Date, now: Date, on connection: PostgresConnection) async throws -> [Day] {
         let lateBy = min(end, now)
         // Each table read once for the whole range, grouped by the local day.
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             WITH d AS (SELECT g::date AS day FROM generate_series((\(start) AT TIME ZONE 'Asia/Shanghai')::date,
                                                                   (\(end) AT TIME ZONE 'Asia/Shanghai')::date - 1, interval '1 day') AS g),
             opened AS (SELECT (opened_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n FROM intervention.cases
@@ -104,7 +104,7 @@ struct ReportStore: Sendable {
         let today = calendar.startOfDay(for: now)
         let yesterday = calendar.date(byAdding: .day, value: -1, to: today)!
         let day = Periods.day(yesterday)
-        let claimed = try await connection.query("""
+        let claimed = try await connection.query(prepared: """
             INSERT INTO intervention.digests (day, sent_at) VALUES (\(day)::date, \(now)) ON CONFLICT (day) DO NOTHING RETURNING 1
             """, logger: logger)
         var isNew = false

@@ -41,7 +41,7 @@ struct TaskStore: Sendable {
         on connection: PostgresConnection
     ) async throws {
         let steps = configuration.escalationSteps(due: task.dueAt)
-        try await connection.query("""
+        try await connection.query(prepared: """
             WITH task AS (
                 INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at, assigned_event_id)
                 VALUES (\(task.taskID)::uuid, \(task.caseID)::uuid, \(task.subjectID), \(task.unit), \(measure.rawValue), \(task.dueAt), 'assigned',
@@ -69,7 +69,7 @@ struct TaskStore: Sendable {
         taskID: String, unit: String?, status: TaskUpdatedV1.Status, note: String?, reason: String?, by actor: CaseStore.Actor, at now: Date,
         on connection: PostgresConnection
     ) async throws -> [Emission] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT case_id::text, unit, status FROM intervention.tasks WHERE task_id::text = \(taskID) FOR UPDATE
             """, logger: logger)
         var found: (caseID: String, unit: String, status: String)?
@@ -79,14 +79,14 @@ struct TaskStore: Sendable {
         let next = TaskStatus(status)
         try (TaskStatus(rawValue: current) ?? .cancelled).check(next, reason: reason, taskID: taskID)
         let finished = next.isFinished
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE intervention.tasks SET status = \(status.rawValue), note = coalesce(\(note), note), reason = coalesce(\(reason), reason),
                    updated_at = \(now), completed_at = CASE WHEN \(finished) THEN \(now) ELSE completed_at END
             WHERE task_id::text = \(taskID)
             """, logger: logger)
         if finished {
             // A finished task escalates no further.
-            try await connection.query("""
+            try await connection.query(prepared: """
                 UPDATE intervention.timers SET cancelled_at = \(now) WHERE task_id::text = \(taskID) AND fired_at IS NULL AND cancelled_at IS NULL
                 """, logger: logger)
         }
@@ -96,7 +96,7 @@ struct TaskStore: Sendable {
 
     /// The tasks of a case for one measure that are still to be done.
     func openTasks(caseID: String, measure: Measure, on connection: PostgresConnection) async throws -> [String] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT task_id::text FROM intervention.tasks
             WHERE case_id::text = \(caseID) AND measure = \(measure.rawValue) AND status = ANY(\(TaskStatus.openNames)::text[]) ORDER BY seq
             """, logger: logger)
@@ -106,20 +106,10 @@ struct TaskStore: Sendable {
     }
 
     func hasTask(_ caseID: String, measure: Measure, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared: 
             "SELECT 1 FROM intervention.tasks WHERE case_id::text = \(caseID) AND measure = \(measure.rawValue) LIMIT 1", logger: logger)
         for try await _ in rows { return true }
         return false
-    }
-
-    /// The cases whose tasks were announced by an event.
-    func cases(assignedBy eventID: String, on connection: PostgresConnection) async throws -> [String] {
-        let rows = try await connection.query("""
-            SELECT case_id::text FROM intervention.tasks WHERE assigned_event_id = \(eventID)
-            """, logger: logger)
-        var cases: [String] = []
-        for try await caseID in rows.decode(String.self) { cases.append(caseID) }
-        return cases
     }
 
     /// A unit's tasks in cases that are not sealed, by deadline.

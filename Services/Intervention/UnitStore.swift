@@ -15,7 +15,7 @@ struct UnitStore: Sendable {
 
     /// The units of a school's police officer and legal vice-principal, as the registry names them.
     func schoolUnits(_ schoolCode: String, on connection: PostgresConnection) async throws -> [String] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT police_unit, legal_vice_principal_unit FROM intervention.school_units WHERE school_code = \(schoolCode)
             """, logger: logger)
         for try await (police, vice) in rows.decode((String?, String?).self) { return [police, vice].compactMap { $0 } }
@@ -24,7 +24,7 @@ struct UnitStore: Sendable {
 
     /// Keeps what the registry says of a school; an older message never overwrites a newer one.
     func setSchoolUnits(_ school: SchoolUpdatedV1, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO intervention.school_units (school_code, police_unit, legal_vice_principal_unit, updated_at)
             VALUES (\(school.schoolCode), \(school.policeUnit), \(school.legalVicePrincipalUnit), \(school.at))
             ON CONFLICT (school_code) DO UPDATE SET police_unit = EXCLUDED.police_unit,
@@ -35,7 +35,7 @@ struct UnitStore: Sendable {
 
     /// The unit templates that answer a school's report of this category.
     func departments(for category: IncidentCategory, on connection: PostgresConnection) async throws -> [String] {
-        let rows = try await connection.query("SELECT units FROM intervention.departments WHERE category = \(category.rawValue)", logger: logger)
+        let rows = try await connection.query(prepared: "SELECT units FROM intervention.departments WHERE category = \(category.rawValue)", logger: logger)
         for try await units in rows.decode([String].self) { return units }
         return Departments.defaults[category] ?? [configuration.taskForceUnit]
     }

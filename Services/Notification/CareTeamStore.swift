@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Logging
 import PostgresNIO
+import Storage
 
 /// The care teams notification may tell of a case (`notification.care_team_cases`, `notification.care_teams`):
 /// the newest announcement wins; a closed case's contacts are forgotten.
@@ -12,7 +13,7 @@ struct CareTeamStore: Sendable {
     ///   - sealed: Each member's contact, sealed, in the order of `team.members`.
     ///   - connection: The handler's transaction.
     static func apply(_ team: CareTeamChangedV1, sealed: [[UInt8]], on connection: PostgresConnection, logger: Logger) async throws {
-        let newer = try await connection.query("""
+        let newer = try await connection.query(prepared: """
             INSERT INTO notification.care_team_cases (case_id, changed_at, closed) VALUES (\(team.caseID), \(team.at), false)
             ON CONFLICT (case_id) DO UPDATE SET changed_at = excluded.changed_at, closed = false
             WHERE notification.care_team_cases.changed_at < excluded.changed_at
@@ -21,8 +22,8 @@ struct CareTeamStore: Sendable {
         var applies = false
         for try await _ in newer { applies = true }
         guard applies else { return }
-        try await connection.query("DELETE FROM notification.care_teams WHERE case_id = \(team.caseID)", logger: logger)
-        try await connection.query("""
+        try await connection.query(prepared: "DELETE FROM notification.care_teams WHERE case_id = \(team.caseID)", logger: logger)
+        try await connection.query(prepared: """
             INSERT INTO notification.care_teams (case_id, role, unit, contact)
             SELECT \(team.caseID), r, nullif(u, ''), c FROM unnest(\(team.members.map(\.role.rawValue))::text[], \(team.members.map { $0.unit ?? "" })::text[],
                                                    \(sealed.map { ByteBuffer(bytes: $0) })::bytea[]) AS t(r, u, c)
@@ -35,14 +36,14 @@ struct CareTeamStore: Sendable {
     ///   - at: When it closed.
     ///   - connection: The handler's transaction.
     static func forget(caseID: String, at: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        let closing = try await connection.query("""
+        let closing = try await connection.query(prepared: """
             INSERT INTO notification.care_team_cases (case_id, changed_at, closed) VALUES (\(caseID), \(at), true)
             ON CONFLICT (case_id) DO UPDATE SET changed_at = excluded.changed_at, closed = true
             WHERE notification.care_team_cases.changed_at < excluded.changed_at
             RETURNING 1
             """, logger: logger)
         for try await _ in closing {
-            try await connection.query("DELETE FROM notification.care_teams WHERE case_id = \(caseID)", logger: logger)
+            try await connection.query(prepared: "DELETE FROM notification.care_teams WHERE case_id = \(caseID)", logger: logger)
         }
     }
 
@@ -50,7 +51,7 @@ struct CareTeamStore: Sendable {
     static func members(
         of caseID: String, roles: Set<CareTeamChangedV1.Member.Role>, on connection: PostgresConnection, logger: Logger
     ) async throws -> [CareTeam.Member] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT role, contact FROM notification.care_teams WHERE case_id = \(caseID) AND role = ANY(\(roles.map(\.rawValue))::text[]) ORDER BY role
             """, logger: logger)
         var members: [CareTeam.Member] = []

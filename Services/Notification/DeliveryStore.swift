@@ -94,7 +94,7 @@ struct DeliveryStore: Sendable {
     ///   - connection: The caller's transaction.
     /// - Returns: `true` when it was written; `false` when there was one already.
     static func insert(_ delivery: New, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let inserted = try await connection.query("""
+        let inserted = try await connection.query(prepared: """
             INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address, sealed_address,
                                                  status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent, escalation_of)
             VALUES (\(delivery.deliveryID)::uuid, \(delivery.eventID), \(delivery.eventType), \(delivery.correlationID), \(delivery.recipient),
@@ -138,7 +138,7 @@ struct DeliveryStore: Sendable {
         _ deliveryID: String, of recipient: String, by: String, at: Date, audit: (PostgresConnection) async throws -> Void
     ) async throws -> Bool {
         try await database.withTransaction { connection -> Bool in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(prepared: """
                 UPDATE notification.deliveries SET acked_at = coalesce(acked_at, \(at)),
                        acked_by = CASE WHEN acked_at IS NULL THEN \(by) ELSE acked_by END
                 WHERE delivery_id::text = \(deliveryID) AND recipient = \(recipient) RETURNING 1
@@ -184,7 +184,7 @@ struct DeliveryStore: Sendable {
     /// - Returns: The leased deliveries, with their endpoint's signing secret.
     func lease(now: Date, until: Date, limit: Int, logger: Logger) async throws -> [Pending] {
         try await database.withTransaction { connection -> [Pending] in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(prepared: """
                 UPDATE notification.deliveries d SET next_attempt_at = \(until)
                 FROM (SELECT delivery_id FROM notification.deliveries
                       WHERE status = 'pending' AND next_attempt_at <= \(now)
@@ -213,7 +213,7 @@ struct DeliveryStore: Sendable {
     static func recordAttempt(
         of deliveryID: String, attempt: Int, at: Date, problem: String?, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             INSERT INTO notification.attempts (delivery_id, attempt, at, ok, detail)
             VALUES (\(deliveryID)::uuid, \(attempt), \(at), \(problem == nil), \(problem))
             """, logger: logger)
@@ -221,7 +221,7 @@ struct DeliveryStore: Sendable {
 
     /// Marks a delivery delivered after `attempts` attempts.
     static func markDelivered(_ deliveryID: String, attempts: Int, at: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE notification.deliveries SET status = 'delivered', attempts = \(attempts), delivered_at = \(at), last_error = NULL
             WHERE delivery_id = \(deliveryID)::uuid
             """, logger: logger)
@@ -229,7 +229,7 @@ struct DeliveryStore: Sendable {
 
     /// Marks a delivery failed for good, with what went wrong the last time.
     static func markFailed(_ deliveryID: String, attempts: Int, problem: String?, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE notification.deliveries SET status = 'failed', attempts = \(attempts), last_error = \(problem)
             WHERE delivery_id = \(deliveryID)::uuid
             """, logger: logger)
@@ -239,7 +239,7 @@ struct DeliveryStore: Sendable {
     static func scheduleRetry(
         _ deliveryID: String, attempts: Int, problem: String?, at next: Date, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try await connection.query("""
+        try await connection.query(prepared: """
             UPDATE notification.deliveries SET attempts = \(attempts), last_error = \(problem),
                    next_attempt_at = \(next)
             WHERE delivery_id = \(deliveryID)::uuid
@@ -249,7 +249,7 @@ struct DeliveryStore: Sendable {
     /// Critical inbox notices whose acknowledgement was due by `now` and that were not escalated yet, oldest due
     /// first, at most 100; locked for the caller's transaction, skipping those another replica holds.
     static func unacknowledged(dueBy now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [Unacknowledged] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT delivery_id::text, event_id, event_type, correlation_id, traceparent, recipient, body
             FROM notification.deliveries
             WHERE critical AND channel = 'inbox' AND acked_at IS NULL AND escalated_at IS NULL AND ack_due_at <= \(now)
@@ -265,6 +265,6 @@ struct DeliveryStore: Sendable {
 
     /// Marks a delivery escalated.
     static func markEscalated(_ deliveryID: String, at: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("UPDATE notification.deliveries SET escalated_at = \(at) WHERE delivery_id::text = \(deliveryID)", logger: logger)
+        try await connection.query(prepared: "UPDATE notification.deliveries SET escalated_at = \(at) WHERE delivery_id::text = \(deliveryID)", logger: logger)
     }
 }

@@ -59,7 +59,11 @@ struct NotificationHandlers: Sendable {
     ///   - context: The handler's transaction.
     func tell(_ notice: Notice?, _ context: HandlerContext) async throws -> HandlerResult {
         guard let notice else { return .applied }
-        guard let rule = try await RecipientStore.rule(for: context.envelope.type, on: context.connection, logger: context.logger) else {
+        let type = context.envelope.type
+        let rule = try await context.readOnce("notification.rule.\(type)") {
+            try await RecipientStore.rule(for: type, on: context.connection, logger: context.logger)
+        }
+        guard let rule else {
             return .applied
         }
         let channels = rule.channels

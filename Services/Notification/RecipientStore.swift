@@ -11,7 +11,7 @@ struct RecipientStore: Sendable {
 
     /// A recipient's language: `zh` unless set to `en` (`PUT /v1/recipients/{recipient}`).
     static func language(of recipient: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
-        let rows = try await connection.query("SELECT language FROM notification.recipients WHERE recipient = \(recipient)", logger: logger)
+        let rows = try await connection.query(prepared: "SELECT language FROM notification.recipients WHERE recipient = \(recipient)", logger: logger)
         for try await language in rows.decode(String.self) { return language }
         return "zh"
     }
@@ -21,7 +21,7 @@ struct RecipientStore: Sendable {
         of recipients: [String], channels: [String], on connection: PostgresConnection, logger: Logger
     ) async throws -> [String: (language: String, endpoints: [(channel: String, address: String)])] {
         guard !recipients.isEmpty else { return [:] }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             SELECT q.recipient, coalesce(r.language, 'zh'), e.channel, e.address
             FROM unnest(\(recipients)::text[]) AS q(recipient)
             LEFT JOIN notification.recipients r ON r.recipient = q.recipient
@@ -61,7 +61,7 @@ struct RecipientStore: Sendable {
 
     /// The rule for an event type, if one is set.
     static func rule(for eventType: String, on connection: PostgresConnection, logger: Logger) async throws -> NoticeRule? {
-        let rows = try await connection.query(
+        let rows = try await connection.query(prepared: 
             "SELECT event_type, recipients, channels, critical FROM notification.rules WHERE event_type = \(eventType)", logger: logger)
         var rule: NoticeRule?
         for try await (type, recipients, channels, critical) in rows.decode((String, [String], [String], Bool).self) {

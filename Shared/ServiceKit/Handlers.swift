@@ -38,6 +38,19 @@ public struct HandlerContext: Sendable {
     public let logger: Logger
     /// What the handler emitted, written to the outbox in one statement when it returns.
     let emitted = Emitted()
+    /// What the handlers of this transaction read once for all of them (``readOnce(_:_:)``).
+    let shared: Shared
+
+    /// Answers read once per transaction, by key.
+    final class Shared: Sendable {
+        private let answers = Mutex<[String: any Sendable]>([:])
+        /// The answer kept for `key`: nil when none was, `.some(nil)` when the answer kept was nil.
+        func answer<Value: Sendable>(_ key: String, as type: Value.Type) -> Value? {
+            answers.withLock { answers in answers[key].flatMap { $0 as? Answer<Value> }?.value }
+        }
+        func keep<Value: Sendable>(_ value: Value, as key: String) { answers.withLock { $0[key] = Answer(value: value) } }
+        private struct Answer<Value: Sendable>: Sendable { var value: Value }
+    }
 
     /// The events a handler emits, kept until it returns.
     final class Emitted: Sendable {
@@ -46,8 +59,9 @@ public struct HandlerContext: Sendable {
         func take() -> [OutgoingMessage] { messages.withLock { taken in defer { taken = [] }; return taken } }
     }
 
-    init(envelope: EventEnvelope, connection: PostgresConnection, schema: String, service: String, logger: Logger) {
+    init(envelope: EventEnvelope, connection: PostgresConnection, schema: String, service: String, logger: Logger, shared: Shared = Shared()) {
         self.envelope = envelope
+        self.shared = shared
         self.connection = connection
         self.schema = schema
         self.service = service
@@ -76,6 +90,20 @@ public struct HandlerContext: Sendable {
         message.routingKey = routingKey
         emitted.add(message)
         return out
+    }
+
+    /// Reads what every handler of the transaction would read alike — an agency's registration, the active
+    /// model, a routing rule: the first handler of a batch reads it, the others handled with it in the same
+    /// transaction are given the same answer. Only for what events do not change (what people set through the
+    /// API), since a later handler of the batch would not see an earlier one's change.
+    /// - Parameters:
+    ///   - key: What is read, e.g. `notification.rule.task.assigned.v1`.
+    ///   - read: Reads it.
+    public func readOnce<Value: Sendable>(_ key: String, _ read: () async throws -> Value) async throws -> Value {
+        if let answer = shared.answer(key, as: Value.self) { return answer }
+        let answer = try await read()
+        shared.keep(answer, as: key)
+        return answer
     }
 
     /// Decodes the body as a contract; a body that does not match is rejected for good.
@@ -215,9 +243,11 @@ public struct EventDispatcher: Sendable {
     /// Runs an event's handler on the open transaction.
     /// - Returns: The handler's result and the messages it emitted (not yet in the outbox).
     private func run(
-        _ entry: HandlerRegistry.Entry, envelope: EventEnvelope, body: [UInt8], on connection: PostgresConnection, logger: Logger
+        _ entry: HandlerRegistry.Entry, envelope: EventEnvelope, body: [UInt8], on connection: PostgresConnection, logger: Logger,
+        shared: HandlerContext.Shared
     ) async throws -> (HandlerResult, [OutgoingMessage]) {
-        let context = HandlerContext(envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger)
+        let context = HandlerContext(
+            envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger, shared: shared)
         if let poisoned = Failpoint.value("handler.fail-id"), poisoned == envelope.id {
             throw FailpointError()
         }
@@ -282,6 +312,7 @@ public struct EventDispatcher: Sendable {
                     var results: [(Int, DispatchOutcome)] = []
                     var emitted: [OutgoingMessage] = []
                     var rolledBack: [String] = []
+                    let shared = HandlerContext.Shared()
                     for (index, entry) in work {
                         let envelope = batch[index].envelope
                         guard claimed.contains(envelope.id), handled.insert(envelope.id).inserted else {
@@ -292,7 +323,7 @@ public struct EventDispatcher: Sendable {
                         let logger = logger(for: envelope)
                         if !withSavepoints {
                             do {
-                                let (result, messages) = try await run(entry, envelope: envelope, body: batch[index].body, on: connection, logger: logger)
+                                let (result, messages) = try await run(entry, envelope: envelope, body: batch[index].body, on: connection, logger: logger, shared: shared)
                                 emitted += messages
                                 results.append((index, Self.outcome(result)))
                             } catch {
@@ -305,7 +336,7 @@ public struct EventDispatcher: Sendable {
                         }
                         try await connection.query("SAVEPOINT handler", logger: logger)
                         do {
-                            let (result, messages) = try await run(entry, envelope: envelope, body: batch[index].body, on: connection, logger: logger)
+                            let (result, messages) = try await run(entry, envelope: envelope, body: batch[index].body, on: connection, logger: logger, shared: shared)
                             try await connection.query("RELEASE SAVEPOINT handler", logger: logger)
                             emitted += messages
                             results.append((index, Self.outcome(result)))

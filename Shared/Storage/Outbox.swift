@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Messaging
 import PostgresNIO
+import Storage
 
 /// The transactional outbox: events are written in the same transaction as
 /// the state change that emits them, and the ``OutboxRelay`` publishes them.
@@ -69,7 +70,7 @@ public enum Outbox {
             properties.append(String(decoding: try encoder.encode(StoredProperties(message.properties)), as: UTF8.self))
             bodies.append(ByteBuffer(bytes: message.body))
         }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
             SELECT i, e, k, p::jsonb, b
             FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::bytea[])
@@ -98,7 +99,7 @@ public enum Inbox {
     ///   - schema: The service's schema.
     /// - Returns: `true` when the message is new and its effect should be applied.
     public static func claim(_ messageID: String, type: String, on connection: PostgresConnection, schema: String, logger: Logger) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             INSERT INTO \(unescaped: schema).inbox (message_id, event_type) VALUES (\(messageID), \(type))
             ON CONFLICT (message_id) DO NOTHING RETURNING 1
             """, logger: logger)
@@ -116,7 +117,7 @@ public enum Inbox {
     public static func claim(
         _ messages: [(id: String, type: String)], on connection: PostgresConnection, schema: String, logger: Logger
     ) async throws -> Set<String> {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(prepared: """
             INSERT INTO \(unescaped: schema).inbox (message_id, event_type)
             SELECT i, t FROM unnest(\(messages.map(\.id))::text[], \(messages.map(\.type))::text[]) AS m(i, t) ORDER BY i
             ON CONFLICT (message_id) DO NOTHING RETURNING message_id
@@ -130,7 +131,7 @@ public enum Inbox {
     /// their retry is not taken for a duplicate.
     public static func release(_ messageIDs: [String], on connection: PostgresConnection, schema: String, logger: Logger) async throws {
         guard !messageIDs.isEmpty else { return }
-        try await connection.query(
+        try await connection.query(prepared: 
             "DELETE FROM \(unescaped: schema).inbox WHERE message_id = ANY(\(messageIDs))", logger: logger)
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Messaging
 import Metrics
 import PostgresNIO
+import Storage
 import ServiceLifecycle
 
 /// Settings of the outbox relay.
@@ -141,7 +142,7 @@ public final class OutboxRelay: Service, Sendable {
         let afterPublish = self.afterPublish
         let (sent, failed) = try await database.withTransaction(within: .seconds(60)) { connection -> (Int, Int) in
             // Rows another relay holds are skipped: it publishes them.
-            let rows = try await connection.query(ids.map { ids in """
+            let rows = try await connection.query(prepared: ids.map { ids in """
                 SELECT id, properties::text, exchange, routing_key, body, attempts
                 FROM \(unescaped: schema).outbox
                 WHERE id = ANY(\(ids)) AND sent_at IS NULL AND next_attempt_at <= now()
@@ -199,13 +200,13 @@ public final class OutboxRelay: Service, Sendable {
                 }
             }
             if !sentIDs.isEmpty {
-                try await connection.query("""
+                try await connection.query(prepared: """
                     UPDATE \(unescaped: schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
                     WHERE id = ANY(\(sentIDs))
                     """, logger: logger)
             }
             if !failedIDs.isEmpty {
-                try await connection.query("""
+                try await connection.query(prepared: """
                     UPDATE \(unescaped: schema).outbox AS o
                     SET attempts = o.attempts + 1, last_error = f.error,
                         next_attempt_at = now() + make_interval(secs => f.delay)

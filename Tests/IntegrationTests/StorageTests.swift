@@ -134,4 +134,53 @@ struct StorageTests {
             #expect(try await count(database, "SELECT count(*)::int FROM relaytest.outbox WHERE message_id = \(id)") == 0)
         }
     }
+
+    @Test("a prepared statement is parsed once per connection and reads each value as it was encoded, a null included")
+    func preparedStatementReused() async throws {
+        try await withDatabase(schema: "preparedtest") { database in
+            try await database.query("DROP SCHEMA IF EXISTS preparedtest CASCADE")
+            try await database.query("CREATE SCHEMA preparedtest")
+            try await database.query("CREATE TABLE preparedtest.t (id uuid PRIMARY KEY, n int4, at timestamptz, note text, tags text[])")
+            let at = Date(timeIntervalSince1970: 1_790_000_000)
+            let rows: [(UUID, Int, String?, [String])] = [(UUID(), 7, "seven", ["a"]), (UUID(), 8, nil, []), (UUID(), 9, "nine", ["b", "c"])]
+            let read = try await database.withConnection { connection -> [String] in
+                var read: [String] = []
+                for (id, n, note, tags) in rows {
+                    // An int8 into an int4 column, a String cast to uuid, a null, an array: as an unnamed statement would.
+                    try await connection.query(prepared: """
+                        INSERT INTO preparedtest.t (id, n, at, note, tags) VALUES (\(id.uuidString)::uuid, \(n), \(at), \(note), \(tags))
+                        """, logger: database.logger)
+                    let found = try await connection.query(prepared: """
+                        SELECT n, note, tags FROM preparedtest.t WHERE id = \(id.uuidString)::uuid AND at = \(at)
+                        """, logger: database.logger)
+                    for try await (n, note, tags) in found.decode((Int, String?, [String]).self) {
+                        read.append("\(n) \(note ?? "-") \(tags.joined(separator: ","))")
+                    }
+                }
+                // Kept by the connection: the insert twice (with a note, and with a null), the select once.
+                let kept = try await connection.query(
+                    "SELECT count(*)::int FROM pg_prepared_statements WHERE name LIKE 'huhang_%' AND statement LIKE '%preparedtest.t%'",
+                    logger: database.logger)
+                for try await count in kept.decode(Int.self) { read.append("kept \(count)") }
+                return read
+            }
+            #expect(read == ["7 seven a", "8 - ", "9 nine b,c", "kept 3"])
+            // A statement with an error fails as an unnamed one would, and the connection stays usable.
+            await #expect(throws: PSQLError.self) {
+                try await database.withConnection { connection in
+                    try await connection.query(prepared: "SELECT n FROM preparedtest.missing WHERE id = \(1)", logger: database.logger)
+                }
+            }
+            try await database.query("DROP SCHEMA preparedtest CASCADE")
+        }
+    }
+
+    @Test("a prepared statement notes the type of each value it binds, null for a nil")
+    func preparedStatementTypes() throws {
+        let absent: String? = nil
+        let statement: PreparedSQL = "SELECT \(1), \("a"), \(absent), \(Date()), \([UUID()]), \(true) FROM \(unescaped: "t")"
+        #expect(statement.types == [PostgresDataType.int8, .text, .null, .timestamptz, .uuidArray, .bool])
+        #expect(statement.query.sql == "SELECT $1, $2, $3, $4, $5, $6 FROM t")
+        #expect(statement.query.binds.count == 6)
+    }
 }
