@@ -48,6 +48,19 @@ struct CaseStore: Sendable {
     func openOrAttach(
         subjectID: String, tier: RiskTier, schoolCode: String?, reason: String, by actor: Actor, at now: Date, on connection: PostgresConnection
     ) async throws -> (caseID: String, opened: Bool, emissions: [Emission]) {
+        let found = try await openOrAttach(
+            subjectID: subjectID, tier: tier, schoolCode: schoolCode, reason: reason, asking: nil, by: actor, at: now, on: connection)
+        return (found.caseID, found.opened, found.emissions)
+    }
+
+    /// As ``openOrAttach(subjectID:tier:schoolCode:reason:by:at:on:)``, and whether the case has a task of a measure
+    /// (never, when it was opened now), read in the same statement.
+    /// - Parameters:
+    ///   - measure: The measure asked about; nil for none.
+    func openOrAttach(
+        subjectID: String, tier: RiskTier, schoolCode: String?, reason: String, asking measure: Measure?, by actor: Actor, at now: Date,
+        on connection: PostgresConnection
+    ) async throws -> (caseID: String, opened: Bool, hasTask: Bool, emissions: [Emission]) {
         let caseID = UUID().uuidString.lowercased()
         let followUpDue = configuration.followUpDue(tier, after: now)
         // One statement opens the case — sealed when the subject is under a seal order — chronicles it and
@@ -71,7 +84,7 @@ struct CaseStore: Sendable {
             SELECT case_id::text FROM opened
             """, logger: logger)
         for try await _ in opened.decode(String.self) {
-            return (caseID, true, [Emission(CaseOpenedV1(
+            return (caseID, true, false, [Emission(CaseOpenedV1(
                 caseID: caseID, subjectID: subjectID, tier: tier, reason: reason, schoolCode: schoolCode, reopened: false, at: now), subject: caseID)])
         }
         let rows = try await connection.query(prepared: """
@@ -82,10 +95,12 @@ struct CaseStore: Sendable {
                 INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
                 SELECT case_id, 'signal', \(reason), \(actor.text), \(now) FROM attached
             )
-            SELECT case_id::text FROM attached
+            SELECT case_id::text, \(measure?.rawValue)::text IS NOT NULL AND EXISTS (
+                SELECT 1 FROM intervention.tasks t WHERE t.case_id = attached.case_id AND t.measure = \(measure?.rawValue)::text)
+            FROM attached
             """, logger: logger)
-        for try await existing in rows.decode(String.self) {
-            return (existing, false, [])
+        for try await (existing, hasTask) in rows.decode((String, Bool).self) {
+            return (existing, false, hasTask, [])
         }
         throw InterventionError(.conflict, "no open case could be found or opened for \(subjectID)")
     }

@@ -23,12 +23,11 @@ struct InterventionHandlers: Sendable {
             let actor = CaseStore.Actor.event(context.envelope.id)
             let reason = "risk assessed \(assessed.tier.rawValue)\(assessed.urgent ? ", urgent" : ""): "
                 + assessed.reasons.prefix(5).joined(separator: "; ")
-            let (caseID, opened, emissions) = try await cases.openOrAttach(
-                subjectID: assessed.subjectID, tier: assessed.tier, schoolCode: assessed.schoolCode, reason: reason, by: actor, at: now,
-                on: context.connection)
+            let (caseID, opened, hasFirstResponse, emissions) = try await cases.openOrAttach(
+                subjectID: assessed.subjectID, tier: assessed.tier, schoolCode: assessed.schoolCode, reason: reason, asking: .firstResponse,
+                by: actor, at: now, on: context.connection)
             try await context.emit(emissions)
             // A case without a first response yet, or a rise to critical, needs one from the school (or the task force).
-            let hasFirstResponse = try await tasks.hasTask(caseID, measure: .firstResponse, on: context.connection)
             guard opened || !hasFirstResponse || (assessed.tier == .critical && assessed.previousTier != .critical) else { return .applied }
             let assigned = tasks.plan(
                 caseID: caseID, subjectID: assessed.subjectID, unit: assessed.schoolCode ?? configuration.taskForceUnit,
@@ -90,13 +89,15 @@ struct InterventionHandlers: Sendable {
                     reason: "\(report.category.rawValue) reported by \(report.agency)\(report.immediateDanger ? ", danger now" : "")", by: actor, at: now,
                     on: context.connection)
                 try await context.emit(emissions)
-                for unit in units {
-                    let task = try await tasks.assign(
+                let planned = units.map { unit in
+                    tasks.plan(
                         caseID: caseID, subjectID: person.subjectID, unit: unit, measure: .incidentResponse, tier: tier, urgent: report.immediateDanger,
-                        due: configuration.firstResponseDue(tier, from: now),
-                        note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))", by: actor, at: now, on: context.connection)
-                    try await context.emit(task, subject: caseID)
+                        due: configuration.firstResponseDue(tier, from: now))
                 }
+                try await tasks.assign(
+                    planned.map { ($0, nil) }, measure: .incidentResponse,
+                    note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))", by: actor, at: now, on: context.connection)
+                for task in planned { try await context.emit(task, subject: caseID) }
             }
             return .applied
         }

@@ -71,22 +71,16 @@ struct NotificationHandlers: Sendable {
         let critical = notice.critical || rule.critical
         let now = clock.now()
 
-        /// One delivery per event, recipient and channel; inbox ones delivered at once.
-        func deliver(to recipient: String, by channel: String, address: String?, sealedAddress: [UInt8]?, text: String, critical: Bool) async throws {
-            let deliveryID = UUID().uuidString.lowercased()
+        /// One delivery per event, recipient and channel; inbox ones delivered at once. Recorded together below.
+        var deliveries: [DeliveryStore.New] = []
+        func deliver(to recipient: String, by channel: String, address: String?, sealedAddress: [UInt8]?, text: String, critical: Bool) {
             let inbox = channel == "inbox"
-            let isNew = try await DeliveryStore.insert(DeliveryStore.New(
-                deliveryID: deliveryID, eventID: context.envelope.id, eventType: context.envelope.type,
+            deliveries.append(DeliveryStore.New(
+                deliveryID: UUID().uuidString.lowercased(), eventID: context.envelope.id, eventType: context.envelope.type,
                 correlationID: context.envelope.correlationID, traceparent: context.envelope.traceparent, recipient: recipient,
                 channel: channel, body: text, address: address, sealedAddress: sealedAddress, status: inbox ? "delivered" : "pending",
                 critical: critical, nextAttemptAt: critical || channel == "webhook" ? now : configuration.notBefore(now),
-                deliveredAt: inbox ? now : nil, ackDueAt: critical ? now.addingTimeInterval(configuration.ackTimeout) : nil),
-                on: context.connection, logger: context.logger)
-            if isNew && inbox {
-                try await context.emit(NotificationDeliveredV1(
-                    deliveryID: deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
-                    recipient: recipient, channel: .inbox, deliveredAt: now), subject: deliveryID)
-            }
+                deliveredAt: inbox ? now : nil, ackDueAt: critical ? now.addingTimeInterval(configuration.ackTimeout) : nil))
         }
 
         let profiles = try await RecipientStore.profiles(of: recipients, channels: channels, on: context.connection, logger: context.logger)
@@ -98,7 +92,7 @@ struct NotificationHandlers: Sendable {
                 targets.append((channel, address))
             }
             for (channel, address) in targets {
-                try await deliver(to: recipient, by: channel, address: address, sealedAddress: nil, text: notice.text(language), critical: critical)
+                deliver(to: recipient, by: channel, address: address, sealedAddress: nil, text: notice.text(language), critical: critical)
             }
         }
 
@@ -116,10 +110,17 @@ struct NotificationHandlers: Sendable {
                     continue
                 }
                 guard channels.contains(channel) else { continue }
-                try await deliver(
+                deliver(
                     to: recipient, by: channel, address: nil, sealedAddress: member.contact, text: text,
                     critical: critical && member.role != .guardian)
             }
+        }
+
+        let new = try await DeliveryStore.insert(deliveries, on: context.connection, logger: context.logger)
+        for delivery in deliveries where delivery.channel == "inbox" && new.contains(delivery.deliveryID) {
+            try await context.emit(NotificationDeliveredV1(
+                deliveryID: delivery.deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
+                recipient: delivery.recipient, channel: .inbox, deliveredAt: now), subject: delivery.deliveryID)
         }
         return .applied
     }
