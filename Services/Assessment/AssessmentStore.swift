@@ -114,22 +114,22 @@ enum AssessmentStore {
                 """, logger: logger)
         }
 
+        // Every signal of each subject, and the ledgers each is on now, in one statement: read after the subjects'
+        // rows are locked (a statement of its own, so that it sees what the transaction that held a lock before
+        // committed). A ledger's row has no time; a signal's always has one.
         var recorded: [String: [Signal]] = [:]
+        var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]
         let rows = try await connection.query(prepared: """
             SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[]) AND NOT sealed
+            UNION ALL
+            SELECT subject_id, ledger, '', NULL, '', '' FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
             """, logger: logger)
-        for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date, String, String).self) {
-            recorded[id, default: []].append(Signal(factor: factor, kind: Signal.Kind(rawValue: kind) ?? .set, at: at, eventID: eventID, detail: detail))
-        }
-
-        // The ledgers each subject is on now, read after its row is locked (a statement of its own, so that it sees
-        // what the transaction that held the lock before committed).
-        var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]
-        let current = try await connection.query(prepared: """
-            SELECT subject_id, ledger FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
-            """, logger: logger)
-        for try await (id, ledger) in current.decode((String, String).self) {
-            if let ledger = LedgerChangedV1.Ledger(rawValue: ledger) { onLedgers[id, default: []].insert(ledger) }
+        for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date?, String, String).self) {
+            if let at {
+                recorded[id, default: []].append(Signal(factor: factor, kind: Signal.Kind(rawValue: kind) ?? .set, at: at, eventID: eventID, detail: detail))
+            } else if let ledger = LedgerChangedV1.Ledger(rawValue: factor) {
+                onLedgers[id, default: []].insert(ledger)
+            }
         }
 
         var emissions: [Emission] = []

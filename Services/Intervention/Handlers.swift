@@ -89,15 +89,13 @@ struct InterventionHandlers: Sendable {
                     reason: "\(report.category.rawValue) reported by \(report.agency)\(report.immediateDanger ? ", danger now" : "")", by: actor, at: now,
                     on: context.connection)
                 try await context.emit(emissions)
-                let planned = units.map { unit in
-                    tasks.plan(
+                for unit in units {
+                    let task = try await tasks.assign(
                         caseID: caseID, subjectID: person.subjectID, unit: unit, measure: .incidentResponse, tier: tier, urgent: report.immediateDanger,
-                        due: configuration.firstResponseDue(tier, from: now))
+                        due: configuration.firstResponseDue(tier, from: now),
+                        note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))", by: actor, at: now, on: context.connection)
+                    try await context.emit(task, subject: caseID)
                 }
-                try await tasks.assign(
-                    planned.map { ($0, nil) }, measure: .incidentResponse,
-                    note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))", by: actor, at: now, on: context.connection)
-                for task in planned { try await context.emit(task, subject: caseID) }
             }
             return .applied
         }

@@ -40,49 +40,22 @@ struct TaskStore: Sendable {
         _ task: TaskAssignedV1, measure: Measure, note: String?, announcedBy eventID: String?, by actor: CaseStore.Actor, at now: Date,
         on connection: PostgresConnection
     ) async throws {
-        try await assign([(task, eventID)], measure: measure, note: note, by: actor, at: now, on: connection)
-    }
-
-    /// Stores planned tasks of one measure — e.g. each department's response to a report — with their escalation
-    /// steps and their lines in the cases' chronologies, in one statement.
-    /// - Parameters:
-    ///   - tasks: Each task, with the id of the event that tells its unit of it (nil for none).
-    func assign(
-        _ tasks: [(task: TaskAssignedV1, announcedBy: String?)], measure: Measure, note: String?, by actor: CaseStore.Actor, at now: Date,
-        on connection: PostgresConnection
-    ) async throws {
-        guard !tasks.isEmpty else { return }
-        var steps: (tasks: [String], steps: [Int], at: [Date]) = ([], [], [])
-        for (task, _) in tasks {
-            for step in configuration.escalationSteps(due: task.dueAt) {
-                steps.tasks.append(task.taskID)
-                steps.steps.append(step.step)
-                steps.at.append(step.at)
-            }
-        }
-        let details = tasks.map { "\(measure.rawValue) to \($0.task.unit), due \(ContractCoding.formatTime($0.task.dueAt))" }
+        let steps = configuration.escalationSteps(due: task.dueAt)
         try await connection.query(prepared: """
-            WITH planned AS (
-                SELECT * FROM unnest(\(tasks.map(\.task.taskID))::text[], \(tasks.map(\.task.caseID))::text[], \(tasks.map(\.task.subjectID))::text[],
-                                     \(tasks.map(\.task.unit))::text[], \(tasks.map(\.task.dueAt))::timestamptz[],
-                                     \(tasks.map { $0.announcedBy ?? "" })::text[], \(details)::text[])
-                    WITH ORDINALITY AS p(task_id, case_id, subject_id, unit, due_at, event_id, detail, n)
-            ), task AS (
+            WITH task AS (
                 INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at, assigned_event_id)
-                SELECT task_id::uuid, case_id::uuid, subject_id, unit, \(measure.rawValue), due_at, 'assigned', \(note), \(now), \(now), NULLIF(event_id, '')
-                FROM planned ORDER BY n
-                RETURNING task_id
+                VALUES (\(task.taskID)::uuid, \(task.caseID)::uuid, \(task.subjectID), \(task.unit), \(measure.rawValue), \(task.dueAt), 'assigned',
+                        \(note), \(now), \(now), \(eventID))
+                RETURNING task_id, case_id
             ), timers AS (
                 INSERT INTO intervention.timers (task_id, step, due_at)
-                SELECT t.task_id::uuid, t.step, t.at FROM unnest(\(steps.tasks)::text[], \(steps.steps)::int[], \(steps.at)::timestamptz[]) AS t(task_id, step, at)
-                WHERE t.task_id::uuid IN (SELECT task_id FROM task)
+                SELECT task.task_id, step, at FROM task, unnest(\(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS t(step, at)
             )
             INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
-            SELECT p.case_id::uuid, 'task_assigned', p.detail, \(actor.text), \(now)::timestamptz
-            FROM planned p WHERE p.task_id::uuid IN (SELECT task_id FROM task) ORDER BY p.n
+            SELECT case_id, 'task_assigned', \("\(measure.rawValue) to \(task.unit), due \(ContractCoding.formatTime(task.dueAt))"), \(actor.text), \(now)
+            FROM task
             """, logger: logger)
-        for (task, _) in tasks {
-            guard let kind = ReferralKind(measure) else { break }
+        if let kind = ReferralKind(measure) {
             try await referrals.openReferral(
                 id: task.taskID, kind: kind, caseID: task.caseID, taskID: task.taskID, subjectID: task.subjectID, fromAgency: task.unit,
                 urgent: task.urgent, by: actor, at: now, on: connection)

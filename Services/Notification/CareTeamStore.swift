@@ -46,19 +46,4 @@ struct CareTeamStore: Sendable {
             try await connection.query(prepared: "DELETE FROM notification.care_teams WHERE case_id = \(caseID)", logger: logger)
         }
     }
-
-    /// The members of a case's team in the given roles, by role.
-    static func members(
-        of caseID: String, roles: Set<CareTeamChangedV1.Member.Role>, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [CareTeam.Member] {
-        let rows = try await connection.query(prepared: """
-            SELECT role, contact FROM notification.care_teams WHERE case_id = \(caseID) AND role = ANY(\(roles.map(\.rawValue))::text[]) ORDER BY role
-            """, logger: logger)
-        var members: [CareTeam.Member] = []
-        for try await (role, contact) in rows.decode((String, ByteBuffer).self) {
-            guard let role = CareTeamChangedV1.Member.Role(rawValue: role) else { continue }
-            members.append(CareTeam.Member(role: role, contact: Array(buffer: contact)))
-        }
-        return members
-    }
 }

@@ -94,41 +94,19 @@ struct DeliveryStore: Sendable {
     ///   - connection: The caller's transaction.
     /// - Returns: `true` when it was written; `false` when there was one already.
     static func insert(_ delivery: New, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        try await !insert([delivery], on: connection, logger: logger).isEmpty
-    }
-
-    /// Records deliveries in one statement; one already made for the same event, recipient and channel is kept
-    /// as it is.
-    /// - Returns: The ids of the deliveries that are new.
-    static func insert(_ deliveries: [New], on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
-        guard !deliveries.isEmpty else { return [] }
-        // Arrays cannot hold a null: an absent text is sent empty, an absent time with a flag, and made null here.
-        let never = Date(timeIntervalSince1970: 0)
-        let rows = try await connection.query(prepared: """
+        let inserted = try await connection.query(prepared: """
             INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address, sealed_address,
                                                  status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent, escalation_of)
-            SELECT d.id::uuid, d.event_id, d.event_type, d.correlation_id, d.recipient, d.channel, d.body, NULLIF(d.address, ''),
-                   CASE WHEN d.sealed THEN d.sealed_address END, d.status, d.critical,
-                   CASE WHEN d.has_next THEN d.next_at END, CASE WHEN d.has_delivered THEN d.delivered_at END,
-                   CASE WHEN d.has_ack_due THEN d.ack_due_at END, NULLIF(d.traceparent, ''), NULLIF(d.escalation_of, '')::uuid
-            FROM unnest(\(deliveries.map(\.deliveryID))::text[], \(deliveries.map(\.eventID))::text[], \(deliveries.map(\.eventType))::text[],
-                        \(deliveries.map(\.correlationID))::text[], \(deliveries.map(\.recipient))::text[], \(deliveries.map(\.channel))::text[],
-                        \(deliveries.map(\.body))::text[], \(deliveries.map { $0.address ?? "" })::text[],
-                        \(deliveries.map { $0.sealedAddress != nil })::bool[], \(deliveries.map { ByteBuffer(bytes: $0.sealedAddress ?? []) })::bytea[],
-                        \(deliveries.map(\.status))::text[], \(deliveries.map(\.critical))::bool[],
-                        \(deliveries.map { $0.nextAttemptAt != nil })::bool[], \(deliveries.map { $0.nextAttemptAt ?? never })::timestamptz[],
-                        \(deliveries.map { $0.deliveredAt != nil })::bool[], \(deliveries.map { $0.deliveredAt ?? never })::timestamptz[],
-                        \(deliveries.map { $0.ackDueAt != nil })::bool[], \(deliveries.map { $0.ackDueAt ?? never })::timestamptz[],
-                        \(deliveries.map { $0.traceparent ?? "" })::text[], \(deliveries.map { $0.escalationOf ?? "" })::text[])
-                WITH ORDINALITY AS d(id, event_id, event_type, correlation_id, recipient, channel, body, address, sealed, sealed_address, status,
-                                     critical, has_next, next_at, has_delivered, delivered_at, has_ack_due, ack_due_at, traceparent, escalation_of, n)
-            ORDER BY d.n
+            VALUES (\(delivery.deliveryID)::uuid, \(delivery.eventID), \(delivery.eventType), \(delivery.correlationID), \(delivery.recipient),
+                    \(delivery.channel), \(delivery.body), \(delivery.address), \(delivery.sealedAddress.map { ByteBuffer(bytes: $0) }),
+                    \(delivery.status), \(delivery.critical), \(delivery.nextAttemptAt), \(delivery.deliveredAt), \(delivery.ackDueAt),
+                    \(delivery.traceparent), \(delivery.escalationOf)::uuid)
             ON CONFLICT (event_id, recipient, channel) DO NOTHING
-            RETURNING delivery_id::text
+            RETURNING 1
             """, logger: logger)
-        var inserted = Set<String>()
-        for try await id in rows.decode(String.self) { inserted.insert(id) }
-        return inserted
+        var isNew = false
+        for try await _ in inserted { isNew = true }
+        return isNew
     }
 
     /// A recipient's inbox, newest first, at most 100.

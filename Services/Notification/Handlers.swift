@@ -71,19 +71,30 @@ struct NotificationHandlers: Sendable {
         let critical = notice.critical || rule.critical
         let now = clock.now()
 
-        /// One delivery per event, recipient and channel; inbox ones delivered at once. Recorded together below.
-        var deliveries: [DeliveryStore.New] = []
-        func deliver(to recipient: String, by channel: String, address: String?, sealedAddress: [UInt8]?, text: String, critical: Bool) {
+        /// One delivery per event, recipient and channel; inbox ones delivered at once.
+        func deliver(to recipient: String, by channel: String, address: String?, sealedAddress: [UInt8]?, text: String, critical: Bool) async throws {
+            let deliveryID = UUID().uuidString.lowercased()
             let inbox = channel == "inbox"
-            deliveries.append(DeliveryStore.New(
-                deliveryID: UUID().uuidString.lowercased(), eventID: context.envelope.id, eventType: context.envelope.type,
+            let isNew = try await DeliveryStore.insert(DeliveryStore.New(
+                deliveryID: deliveryID, eventID: context.envelope.id, eventType: context.envelope.type,
                 correlationID: context.envelope.correlationID, traceparent: context.envelope.traceparent, recipient: recipient,
                 channel: channel, body: text, address: address, sealedAddress: sealedAddress, status: inbox ? "delivered" : "pending",
                 critical: critical, nextAttemptAt: critical || channel == "webhook" ? now : configuration.notBefore(now),
-                deliveredAt: inbox ? now : nil, ackDueAt: critical ? now.addingTimeInterval(configuration.ackTimeout) : nil))
+                deliveredAt: inbox ? now : nil, ackDueAt: critical ? now.addingTimeInterval(configuration.ackTimeout) : nil),
+                on: context.connection, logger: context.logger)
+            if isNew && inbox {
+                try await context.emit(NotificationDeliveredV1(
+                    deliveryID: deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
+                    recipient: recipient, channel: .inbox, deliveredAt: now), subject: deliveryID)
+            }
         }
 
-        let profiles = try await RecipientStore.profiles(of: recipients, channels: channels, on: context.connection, logger: context.logger)
+        // The rule's recipients; and the case's care team, by the contact each was named with (a guardian only where the
+        // event asks something of the family).
+        let careRoles = Notice.careTeamRoles(in: rule.recipients)
+        let (profiles, careTeam) = try await RecipientStore.audience(
+            of: recipients, channels: channels, careTeamOf: careRoles.isEmpty ? nil : notice.caseID, roles: careRoles,
+            on: context.connection, logger: context.logger)
         for recipient in recipients {
             let language = profiles[recipient]?.language ?? "zh"
             // The inbox always; other channels where the recipient has an endpoint.
@@ -92,35 +103,22 @@ struct NotificationHandlers: Sendable {
                 targets.append((channel, address))
             }
             for (channel, address) in targets {
-                deliver(to: recipient, by: channel, address: address, sealedAddress: nil, text: notice.text(language), critical: critical)
+                try await deliver(to: recipient, by: channel, address: address, sealedAddress: nil, text: notice.text(language), critical: critical)
             }
         }
 
-        // The case's care team, by the contact each was named with; a guardian only where the event asks something of the family.
-        let careRoles = Notice.careTeamRoles(in: rule.recipients)
-        if let caseID = notice.caseID, !careRoles.isEmpty {
-            for member in try await CareTeamStore.members(of: caseID, roles: careRoles, on: context.connection, logger: context.logger) {
-                let recipient = CareTeam.recipient(caseID: caseID, role: member.role)
-                let language = try await RecipientStore.language(of: recipient, on: context.connection, logger: context.logger)
-                guard let text = notice.text(language, for: member.role) else { continue }
-                guard let contact = try? cipher.open(member.contact), let channel = CareTeam.channel(of: contact) else {
-                    context.logger.warning("care-team contact cannot be used", metadata: [
-                        "notification.recipient": "\(recipient)", "notification.reason": "not openable, or neither a phone number nor an e-mail address",
-                    ])
-                    continue
-                }
-                guard channels.contains(channel) else { continue }
-                deliver(
-                    to: recipient, by: channel, address: nil, sealedAddress: member.contact, text: text,
-                    critical: critical && member.role != .guardian)
+        for (member, recipient, language) in careTeam {
+            guard let text = notice.text(language, for: member.role) else { continue }
+            guard let contact = try? cipher.open(member.contact), let channel = CareTeam.channel(of: contact) else {
+                context.logger.warning("care-team contact cannot be used", metadata: [
+                    "notification.recipient": "\(recipient)", "notification.reason": "not openable, or neither a phone number nor an e-mail address",
+                ])
+                continue
             }
-        }
-
-        let new = try await DeliveryStore.insert(deliveries, on: context.connection, logger: context.logger)
-        for delivery in deliveries where delivery.channel == "inbox" && new.contains(delivery.deliveryID) {
-            try await context.emit(NotificationDeliveredV1(
-                deliveryID: delivery.deliveryID, aboutEventID: context.envelope.id, aboutEventType: context.envelope.type,
-                recipient: delivery.recipient, channel: .inbox, deliveredAt: now), subject: delivery.deliveryID)
+            guard channels.contains(channel) else { continue }
+            try await deliver(
+                to: recipient, by: channel, address: nil, sealedAddress: member.contact, text: text,
+                critical: critical && member.role != .guardian)
         }
         return .applied
     }

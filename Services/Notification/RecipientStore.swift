@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import PostgresNIO
@@ -9,32 +10,48 @@ import Storage
 struct RecipientStore: Sendable {
     let database: Database
 
-    /// A recipient's language: `zh` unless set to `en` (`PUT /v1/recipients/{recipient}`).
-    static func language(of recipient: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
-        let rows = try await connection.query(prepared: "SELECT language FROM notification.recipients WHERE recipient = \(recipient)", logger: logger)
-        for try await language in rows.decode(String.self) { return language }
-        return "zh"
-    }
-
-    /// Each recipient's language (`zh` when none is set) and addresses on the given channels, in one statement.
-    static func profiles(
-        of recipients: [String], channels: [String], on connection: PostgresConnection, logger: Logger
-    ) async throws -> [String: (language: String, endpoints: [(channel: String, address: String)])] {
-        guard !recipients.isEmpty else { return [:] }
+    /// Who a notice goes to, in one statement: each recipient's language (`zh` when none is set) and addresses on
+    /// the given channels; and the members of a case's care team in the given roles, each with its contact (sealed)
+    /// and the language of its recipient id.
+    /// - Parameters:
+    ///   - recipients: The units and people the rule names.
+    ///   - channels: The rule's channels.
+    ///   - caseID: The case whose care team is told; nil for none.
+    ///   - roles: The care-team roles told.
+    static func audience(
+        of recipients: [String], channels: [String], careTeamOf caseID: String?, roles: Set<CareTeamChangedV1.Member.Role>,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> (
+        profiles: [String: (language: String, endpoints: [(channel: String, address: String)])],
+        careTeam: [(member: CareTeam.Member, recipient: String, language: String)]
+    ) {
+        let roles = caseID == nil ? [] : roles.sorted { $0.rawValue < $1.rawValue }
+        guard !recipients.isEmpty || !roles.isEmpty else { return ([:], []) }
         let rows = try await connection.query(prepared: """
-            SELECT q.recipient, coalesce(r.language, 'zh'), e.channel, e.address
+            SELECT q.recipient, coalesce(r.language, 'zh'), e.channel, e.address, NULL, NULL::bytea
             FROM unnest(\(recipients)::text[]) AS q(recipient)
             LEFT JOIN notification.recipients r ON r.recipient = q.recipient
             LEFT JOIN notification.endpoints e ON e.recipient = q.recipient AND e.channel = ANY(\(channels)::text[])
-            ORDER BY q.recipient, e.channel
+            UNION ALL
+            SELECT c.recipient, coalesce(r.language, 'zh'), NULL, NULL, t.role, t.contact
+            FROM unnest(\(roles.map(\.rawValue))::text[], \(roles.map { CareTeam.recipient(caseID: caseID ?? "", role: $0) })::text[]) AS c(role, recipient)
+            JOIN notification.care_teams t ON t.case_id = \(caseID ?? "") AND t.role = c.role
+            LEFT JOIN notification.recipients r ON r.recipient = c.recipient
+            ORDER BY 5 NULLS FIRST, 1, 3
             """, logger: logger)
         var profiles: [String: (language: String, endpoints: [(channel: String, address: String)])] = [:]
-        for try await (recipient, language, channel, address) in rows.decode((String, String, String?, String?).self) {
+        var careTeam: [(member: CareTeam.Member, recipient: String, language: String)] = []
+        for try await (recipient, language, channel, address, role, contact) in rows.decode((String, String, String?, String?, String?, ByteBuffer?).self) {
+            if let role, let contact {
+                guard let role = CareTeamChangedV1.Member.Role(rawValue: role) else { continue }
+                careTeam.append((CareTeam.Member(role: role, contact: Array(buffer: contact)), recipient, language))
+                continue
+            }
             var profile = profiles[recipient] ?? (language, [])
             if let channel, let address { profile.endpoints.append((channel, address)) }
             profiles[recipient] = profile
         }
-        return profiles
+        return (profiles, careTeam)
     }
 
     /// Sets a recipient's language.
