@@ -28,9 +28,10 @@ struct EventStore: Sendable {
     ///   - contentHash: SHA-256 of the body, to tell a duplicate from a conflict.
     /// - Returns: `true` when the event is new; `false` when the external id was taken before.
     static func claim(
-        _ acceptance: Acceptance, eventID: String, type: String, externalID: String, contentHash: String,
+        _ acceptance: Acceptance, eventID: String, type: String, externalID: String, contentHash: String, receipt: IntakeReceiptV1,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
+        let reasons = String(decoding: try JSONEncoder().encode(receipt.reasons), as: UTF8.self)
         let links = acceptance.links
         let learned = acceptance.resolution?.learned ?? []
         let matches = acceptance.resolution?.candidates ?? []
@@ -56,7 +57,13 @@ struct EventStore: Sendable {
                 SELECT a, b, basis, claimed.intake_id FROM claimed, unnest(\(matches.map(\.subjectID))::text[],
                                                                           \(matches.map(\.otherSubjectID))::text[],
                                                                           \(matches.map(\.basis))::text[]) AS t(a, b, basis)
-                ON CONFLICT DO NOTHING)
+                ON CONFLICT DO NOTHING),
+            answered AS (
+                INSERT INTO intake.event_status (event_id, agency, event_type, external_id, status, reasons, report_id, at, accepted_rows, rejected_rows)
+                SELECT \(receipt.eventID), \(acceptance.agency), \(receipt.eventType), \(receipt.externalID), \(receipt.status.rawValue),
+                       \(reasons)::jsonb, \(receipt.reportID), \(receipt.at)::timestamptz, \(receipt.acceptedRows)::int, \(receipt.rejectedRows)::int
+                FROM claimed
+                ON CONFLICT (event_id) DO NOTHING)
             SELECT count(*)::int FROM claimed
             """, logger: logger)
         for try await claimed in rows.decode(Int.self) { return claimed == 1 }

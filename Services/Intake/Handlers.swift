@@ -90,8 +90,12 @@ struct IntakeHandlers: Sendable {
             intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher, resolution: resolution)
         acceptance.rejectedRows = read.rejectedRows
         let outgoing = try event.passOn(&acceptance)
+        // The receipt is kept with the claim, in its statement; sent after the events it announces.
+        let receipt = receipt(
+            context, status: .accepted, externalID: event.externalID, reasons: read.rowProblems, reportID: intakeID,
+            rows: E.rows == nil ? nil : (event.rowCount, read.rejectedRows))
         let isNew = try await EventStore.claim(
-            acceptance, eventID: envelope.id, type: envelope.type, externalID: event.externalID, contentHash: contentHash,
+            acceptance, eventID: envelope.id, type: envelope.type, externalID: event.externalID, contentHash: contentHash, receipt: receipt,
             on: context.connection, logger: context.logger)
         if !isNew {
             let existing = try await EventStore.claimedHash(
@@ -109,8 +113,7 @@ struct IntakeHandlers: Sendable {
         for item in outgoing {
             try await emit(item.payload, subject: item.subject, context)
         }
-        try await answer(context, agency: agency, status: .accepted, externalID: event.externalID, reasons: read.rowProblems,
-                         reportID: intakeID, rows: E.rows == nil ? nil : (event.rowCount, read.rejectedRows))
+        try await context.emit(receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: agency)
         context.logger.info("event accepted", metadata: [
             "intake.agency": "\(agency)", "intake.type": "\(envelope.type)", "intake.id": "\(intakeID)",
             "intake.subjects": "\(acceptance.links.count)", "intake.rejected_rows": "\(read.rejectedRows)",
@@ -122,16 +125,24 @@ struct IntakeHandlers: Sendable {
         try await context.emit(payload, subject: subject)
     }
 
-    /// Sends the agency its receipt, through the outbox, on `huhang.replies`.
+    /// Keeps the agency's receipt and sends it, through the outbox, on `huhang.replies`.
     private func answer(
         _ context: HandlerContext, agency: String, status: IntakeReceiptV1.Status, externalID: String?,
         reasons: [FieldError] = [], reportID: String? = nil, rows: (accepted: Int, rejected: Int)? = nil
     ) async throws {
-        let receipt = IntakeReceiptV1(
-            eventID: context.envelope.id, eventType: context.envelope.type, externalID: externalID, status: status,
-            reasons: reasons, reportID: reportID, at: clock.now(), acceptedRows: rows?.accepted, rejectedRows: rows?.rejected)
+        let receipt = receipt(context, status: status, externalID: externalID, reasons: reasons, reportID: reportID, rows: rows)
         try await EventStore.record(receipt, agency: agency, on: context.connection, logger: context.logger)
         try await context.emit(receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: agency)
+    }
+
+    /// The receipt for the event being handled.
+    private func receipt(
+        _ context: HandlerContext, status: IntakeReceiptV1.Status, externalID: String?,
+        reasons: [FieldError] = [], reportID: String? = nil, rows: (accepted: Int, rejected: Int)? = nil
+    ) -> IntakeReceiptV1 {
+        IntakeReceiptV1(
+            eventID: context.envelope.id, eventType: context.envelope.type, externalID: externalID, status: status,
+            reasons: reasons, reportID: reportID, at: clock.now(), acceptedRows: rows?.accepted, rejectedRows: rows?.rejected)
     }
 
     /// Keeps a rejected event with its reasons; the message also goes to `intake.dead`.
