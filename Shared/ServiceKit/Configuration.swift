@@ -24,6 +24,7 @@ import Storage
 /// | `LOG_FORMAT` | `json` | `json` (one object per line) or `text` |
 /// | `OUTBOX_BATCH_SIZE` | `500` | outbox rows per window of confirms |
 /// | `OUTBOX_POLL_INTERVAL_MS` | `1000` | outbox poll when no commit in the process wakes the relay |
+/// | `OUTBOX_LEASE_MS` | `5000` | rows committed in the process are kept from scans this long, for its relay to publish from memory |
 /// | `OUTBOX_RETENTION_SECONDS` | `86400` | sent outbox rows are deleted after this (unsent ones never) |
 /// | `INBOX_RETENTION_SECONDS` | `2592000` | inbox entries are deleted after this; longer than any redelivery or replay can take |
 /// | `HOUSEKEEPING_INTERVAL_SECONDS` | `30` | how often old outbox and inbox rows are deleted |
@@ -99,7 +100,8 @@ public struct ServiceConfiguration: Sendable {
             pollInterval: .milliseconds(try int("OUTBOX_POLL_INTERVAL_MS", 1000, minimum: 10)),
             sentRetention: .seconds(try int("OUTBOX_RETENTION_SECONDS", 24 * 3600, minimum: 1)),
             inboxRetention: .seconds(try int("INBOX_RETENTION_SECONDS", 30 * 24 * 3600, minimum: 1)),
-            housekeepingInterval: .seconds(try int("HOUSEKEEPING_INTERVAL_SECONDS", 30, minimum: 1)))
+            housekeepingInterval: .seconds(try int("HOUSEKEEPING_INTERVAL_SECONDS", 30, minimum: 1)),
+            lease: .milliseconds(try int("OUTBOX_LEASE_MS", 5000, minimum: 100)))
         let delays = value("RETRY_DELAYS", "1,5,30,120,600")
         let parsed = delays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !parsed.isEmpty, parsed.count == delays.split(separator: ",").count else {

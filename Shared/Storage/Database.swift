@@ -178,7 +178,7 @@ public final class Database: Service, Sendable {
                 }
             }
             let written = marks.outboxRows
-            if !written.isEmpty { OutboxWakeups.committed(schema: schema, ids: written) }
+            if !written.isEmpty { OutboxWakeups.committed(schema: schema, rows: written) }
             return result
         } catch let error as PostgresTransactionError {
             if let closureError = error.closureError { throw closureError }
@@ -200,9 +200,27 @@ public final class Database: Service, Sendable {
     public func withTransaction<Result: Sendable>(
         within limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        try await within(limit) { try await self.withTransaction { try await body($0) } }
+    }
+
+    /// Runs `body` on one pooled connection, outside a transaction, as ``withConnection(_:)``, but gives up
+    /// waiting after `limit`, as ``withTransaction(within:_:)`` does.
+    /// - Parameters:
+    ///   - limit: How long to wait.
+    ///   - body: The work.
+    public func withConnection<Result: Sendable>(
+        within limit: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await within(limit) { try await self.withConnection { try await body($0) } }
+    }
+
+    /// Runs `operation`, giving up waiting for it after `limit` (and cancelling it).
+    private func within<Result: Sendable>(
+        _ limit: Duration, _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
         let outcome = Outcome<Result>()
         let work = Task {
-            do { outcome.finish(.success(try await self.withTransaction { try await body($0) })) } catch { outcome.finish(.failure(error)) }
+            do { outcome.finish(.success(try await operation())) } catch { outcome.finish(.failure(error)) }
         }
         let ticket = deadlines.add(.now + limit) {
             if outcome.finish(.failure(StorageError(.timedOut, "no answer from the database in \(limit)"))) { work.cancel() }

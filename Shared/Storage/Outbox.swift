@@ -70,9 +70,13 @@ public enum Outbox {
             properties.append(String(decoding: try encoder.encode(StoredProperties(message.properties)), as: UTF8.self))
             bodies.append(ByteBuffer(bytes: message.body))
         }
+        // Rows a commit hands to this process's relay are kept from scans for its lease (see OutboxWakeups).
+        let marks = TransactionMarks.current
+        let lease = marks == nil ? nil : OutboxWakeups.lease(schema: schema)
+        let leaseSeconds = lease.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
         let rows = try await connection.query(prepared: """
-            INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body)
-            SELECT i, e, k, p::jsonb, b
+            INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, properties, body, next_attempt_at)
+            SELECT i, e, k, p::jsonb, b, now() + make_interval(secs => \(leaseSeconds)::float8)
             FROM unnest(\(ids)::text[], \(exchanges)::text[], \(keys)::text[], \(properties)::text[], \(bodies)::bytea[])
                  WITH ORDINALITY AS t(i, e, k, p, b, n)
             ORDER BY n
@@ -80,7 +84,12 @@ public enum Outbox {
             """, logger: logger)
         var written: [Int64] = []
         for try await id in rows.decode(Int64.self) { written.append(id) }
-        TransactionMarks.current?.outboxWritten(written)
+        if lease != nil {
+            // As the relay would read them back: the properties as stored, published mandatory.
+            marks?.outboxWritten(Array(zip(written, messages.map {
+                OutgoingMessage(exchange: $0.exchange, routingKey: $0.routingKey, properties: StoredProperties($0.properties).amqp, body: $0.body)
+            })))
+        }
     }
 }
 

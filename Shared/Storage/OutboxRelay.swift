@@ -19,42 +19,47 @@ public struct OutboxRelayConfiguration: Sendable {
     public var inboxRetention: Duration
     /// How often old rows are deleted and the backlog measured.
     public var housekeepingInterval: Duration
+    /// How long rows committed in this process are kept from scans (this relay's and other replicas'), for
+    /// this relay to publish from memory; rows of a process that died go out by a scan once it ends.
+    public var lease: Duration
 
     public init(
         batchSize: Int = 500,
         pollInterval: Duration = .seconds(1),
         sentRetention: Duration = .seconds(24 * 3600),
         inboxRetention: Duration = .seconds(30 * 24 * 3600),
-        housekeepingInterval: Duration = .seconds(30)
+        housekeepingInterval: Duration = .seconds(30),
+        lease: Duration = .seconds(5)
     ) {
         self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.sentRetention = sentRetention
         self.inboxRetention = inboxRetention
         self.housekeepingInterval = housekeepingInterval
+        self.lease = lease
     }
 }
 
 /// Publishes a schema's outbox rows with confirms and marks them sent.
 ///
-/// Each round locks a batch of unsent rows with `FOR UPDATE SKIP LOCKED` (so
-/// replicas share the work and a late-committing transaction's rows are never
-/// skipped), publishes them as one window of confirms, marks the confirmed ones
-/// sent, and schedules the rest (returned, nacked, unknown) for another try
-/// with growing delay. If the relay dies between publishing and marking, the
-/// rows are published again and the consumers' inboxes absorb the copy.
-/// A commit in this process that wrote outbox rows hands the relay their ids
-/// (``OutboxWakeups``), and the relay reads those rows by primary key; rows written
-/// elsewhere, and rows whose retry comes due, are found by a scan for unsent rows at
-/// least every poll interval. (A scan walks the unsent-rows index, whose entries for
-/// rows sent a moment ago stay until vacuum: one scan per commit would cost more
+/// A commit in this process that wrote outbox rows hands the relay the rows themselves
+/// (``OutboxWakeups``), written leased to this process so that no scan takes them meanwhile:
+/// the relay publishes them from memory as one window of confirms and marks the confirmed ones
+/// sent in one statement. Rows written elsewhere, rows whose retry comes due and rows whose lease
+/// ended unpublished (their process died) are found by a scan at least every poll interval: a scan
+/// locks a batch of unsent rows with `FOR UPDATE SKIP LOCKED` (so replicas share the work and a
+/// late-committing transaction's rows are never skipped), publishes them and marks them in the
+/// same transaction. Either way, rows not confirmed (returned, nacked, unknown) are scheduled for
+/// another try with growing delay; if the relay dies between publishing and marking, the rows are
+/// published again and the consumers' inboxes absorb the copy. (A scan walks the unsent-rows index,
+/// whose entries for rows sent a moment ago stay until vacuum: one scan per commit would cost more
 /// under load the longer the load lasts.)
 public final class OutboxRelay: Service, Sendable {
     private let database: Database
     private let publisher: Publisher
     private let configuration: OutboxRelayConfiguration
     private let logger: Logger
-    private let committed = CommittedRows()
+    private let committed: CommittedRows
     private let sentCounter = Counter(label: "huhang_outbox_sent_total")
     private let failedCounter = Counter(label: "huhang_outbox_publish_failed_total")
     private let lagGauge = Gauge(label: "huhang_outbox_unsent")
@@ -82,6 +87,7 @@ public final class OutboxRelay: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.afterPublish = afterPublish
+        self.committed = CommittedRows(lease: configuration.lease)
     }
 
     /// Relays until graceful shutdown, then makes one last pass so that
@@ -94,7 +100,8 @@ public final class OutboxRelay: Service, Sendable {
             await cancelWhenGracefulShutdown {
                 await self.relayLoop()
             }
-            // Final flush within the shutdown deadline.
+            // Final flush within the shutdown deadline: what this process committed, then a scan.
+            while !committed.isEmpty, (try? await self.relay(committed.take(upTo: configuration.batchSize))) != nil {}
             _ = try? await self.relayOnce()
             group.cancelAll()
         }
@@ -107,9 +114,8 @@ public final class OutboxRelay: Service, Sendable {
         while !Task.isCancelled {
             do {
                 let scan = ContinuousClock.now - lastScan >= configuration.pollInterval
-                let ids = scan ? [] : committed.take(upTo: configuration.batchSize)
                 if scan { lastScan = .now }
-                let count = try await relayOnce(ids: scan ? nil : ids)
+                let count = scan ? try await relayOnce() : try await relay(committed.take(upTo: configuration.batchSize))
                 backoff.reset()
                 if count >= configuration.batchSize || !committed.isEmpty { continue }
             } catch {
@@ -127,28 +133,12 @@ public final class OutboxRelay: Service, Sendable {
     /// - Returns: How many rows the round handled.
     @discardableResult
     public func relayOnce() async throws -> Int {
-        try await relayOnce(ids: nil)
-    }
-
-    /// Publishes one batch of unsent rows: those with the given ids (committed in this process), or with nil
-    /// the first unsent rows found by a scan.
-    /// - Returns: How many rows the round handled.
-    func relayOnce(ids: [Int64]?) async throws -> Int {
-        if let ids, ids.isEmpty { return 0 }
         let schema = database.schema
         let logger = self.logger
-        let publisher = self.publisher
         let batchSize = configuration.batchSize
-        let afterPublish = self.afterPublish
         let (sent, failed) = try await database.withTransaction(within: .seconds(60)) { connection -> (Int, Int) in
             // Rows another relay holds are skipped: it publishes them.
-            let rows = try await connection.query(prepared: ids.map { ids in """
-                SELECT id, properties::text, exchange, routing_key, body, attempts
-                FROM \(unescaped: schema).outbox
-                WHERE id = ANY(\(ids)) AND sent_at IS NULL AND next_attempt_at <= now()
-                ORDER BY id
-                FOR UPDATE SKIP LOCKED
-                """ } ?? """
+            let rows = try await connection.query(prepared: """
                 SELECT id, properties::text, exchange, routing_key, body, attempts
                 FROM \(unescaped: schema).outbox
                 WHERE sent_at IS NULL AND next_attempt_at <= now()
@@ -168,60 +158,93 @@ public final class OutboxRelay: Service, Sendable {
                     body: Array(buffer: body), mandatory: true))
             }
             if messages.isEmpty { return (0, 0) }
-            Failpoint.crash("relay.before-publish")
+            let outcomes = try await self.publish(messages, ids: ids)
+            return try await self.mark(outcomes, of: messages, ids: ids, attempts: attempts, on: connection)
+        }
+        count(sent: sent, failed: failed)
+        return sent + failed
+    }
 
-            var outcomes: [PublishOutcome?]
-            var failure = "publish outcome unknown"
-            do {
-                outcomes = try await publisher.publish(messages)
-            } catch {
-                failure = "\(error)"
-                outcomes = Array(repeating: nil, count: messages.count)
-            }
-            try await afterPublish?(ids)
-            if outcomes.contains(.confirmed) { Failpoint.crash("relay.after-publish") }
+    /// Publishes rows committed in this process, from memory, and marks them in one statement; rows handed
+    /// over longer ago than half the lease are left to a scan (which may take them once the lease ends).
+    /// - Returns: How many rows the round handled.
+    func relay(_ rows: [CommittedRows.Row]) async throws -> Int {
+        let fresh = rows.filter { ContinuousClock.now - $0.at < configuration.lease / 2 }
+        guard !fresh.isEmpty else { return 0 }
+        let ids = fresh.map(\.id)
+        let messages = fresh.map(\.message)
+        let outcomes = try await publish(messages, ids: ids)
+        let (sent, failed) = try await database.withConnection(within: .seconds(60)) { connection in
+            try await self.mark(outcomes, of: messages, ids: ids, attempts: Array(repeating: 0, count: ids.count), on: connection)
+        }
+        count(sent: sent, failed: failed)
+        return sent + failed
+    }
 
-            var sentIDs: [Int64] = []
-            var failedIDs: [Int64] = []
-            var delays: [Int] = []
-            var errors: [String] = []
-            for (index, outcome) in outcomes.enumerated() {
-                if outcome == .confirmed {
-                    sentIDs.append(ids[index])
-                } else {
-                    failedIDs.append(ids[index])
-                    // 1 s, 2 s, 4 s … up to 5 minutes.
-                    delays.append(min(300, 1 << min(attempts[index], 9)))
-                    switch outcome {
-                    case .returned(let code, let text)?: errors.append("returned \(code) \(text): no queue bound to \(messages[index].routingKey)")
-                    case .nacked?: errors.append("nacked by the broker")
-                    default: errors.append(failure)
-                    }
+    /// Publishes a window of rows with confirms: the outcome of each, nil where unknown (with why).
+    private func publish(_ messages: [OutgoingMessage], ids: [Int64]) async throws -> (outcomes: [PublishOutcome?], failure: String) {
+        Failpoint.crash("relay.before-publish")
+        var outcomes: [PublishOutcome?]
+        var failure = "publish outcome unknown"
+        do {
+            outcomes = try await publisher.publish(messages)
+        } catch {
+            failure = "\(error)"
+            outcomes = Array(repeating: nil, count: messages.count)
+        }
+        try await afterPublish?(ids)
+        if outcomes.contains(.confirmed) { Failpoint.crash("relay.after-publish") }
+        return (outcomes, failure)
+    }
+
+    /// Marks the confirmed rows sent and schedules the others for another try, 1 s, 2 s, 4 s … up to 5 minutes on.
+    /// - Returns: How many were sent, and how many failed.
+    private func mark(
+        _ published: (outcomes: [PublishOutcome?], failure: String), of messages: [OutgoingMessage], ids: [Int64], attempts: [Int],
+        on connection: PostgresConnection
+    ) async throws -> (Int, Int) {
+        let schema = database.schema
+        var sentIDs: [Int64] = []
+        var failedIDs: [Int64] = []
+        var delays: [Int] = []
+        var errors: [String] = []
+        for (index, outcome) in published.outcomes.enumerated() {
+            if outcome == .confirmed {
+                sentIDs.append(ids[index])
+            } else {
+                failedIDs.append(ids[index])
+                delays.append(min(300, 1 << min(attempts[index], 9)))
+                switch outcome {
+                case .returned(let code, let text)?: errors.append("returned \(code) \(text): no queue bound to \(messages[index].routingKey)")
+                case .nacked?: errors.append("nacked by the broker")
+                default: errors.append(published.failure)
                 }
             }
-            if !sentIDs.isEmpty {
-                try await connection.query(prepared: """
-                    UPDATE \(unescaped: schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
-                    WHERE id = ANY(\(sentIDs))
-                    """, logger: logger)
-            }
-            if !failedIDs.isEmpty {
-                try await connection.query(prepared: """
-                    UPDATE \(unescaped: schema).outbox AS o
-                    SET attempts = o.attempts + 1, last_error = f.error,
-                        next_attempt_at = now() + make_interval(secs => f.delay)
-                    FROM unnest(\(failedIDs)::bigint[], \(delays)::int[], \(errors)::text[]) AS f(id, delay, error)
-                    WHERE o.id = f.id
-                    """, logger: logger)
-                logger.warning("outbox rows not confirmed; will retry", metadata: [
-                    "db.schema": "\(schema)", "outbox.count": "\(failedIDs.count)", "error.message": "\(errors[0])",
-                ])
-            }
-            return (sentIDs.count, failedIDs.count)
         }
+        if !sentIDs.isEmpty {
+            try await connection.query(prepared: """
+                UPDATE \(unescaped: schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
+                WHERE id = ANY(\(sentIDs))
+                """, logger: logger)
+        }
+        if !failedIDs.isEmpty {
+            try await connection.query(prepared: """
+                UPDATE \(unescaped: schema).outbox AS o
+                SET attempts = o.attempts + 1, last_error = f.error,
+                    next_attempt_at = now() + make_interval(secs => f.delay)
+                FROM unnest(\(failedIDs)::bigint[], \(delays)::int[], \(errors)::text[]) AS f(id, delay, error)
+                WHERE o.id = f.id
+                """, logger: logger)
+            logger.warning("outbox rows not confirmed; will retry", metadata: [
+                "db.schema": "\(schema)", "outbox.count": "\(failedIDs.count)", "error.message": "\(errors[0])",
+            ])
+        }
+        return (sentIDs.count, failedIDs.count)
+    }
+
+    private func count(sent: Int, failed: Int) {
         if sent > 0 { sentCounter.increment(by: sent) }
         if failed > 0 { failedCounter.increment(by: failed) }
-        return sent + failed
     }
 
     /// Deletes old sent rows and old inbox entries, and reports the backlog.

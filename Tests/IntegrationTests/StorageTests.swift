@@ -110,7 +110,7 @@ struct StorageTests {
             #expect(waited < .seconds(5), "sent \(waited) after the commit; the poll is 120 s")
 
             running.cancel()
-            OutboxWakeups.committed(schema: database.schema, ids: [])
+            OutboxWakeups.committed(schema: database.schema, rows: [])
             _ = try? await running.value
             await setup.close()
             await publisher.close()
