@@ -79,3 +79,30 @@ struct IntakeRulesTests {
         #expect(!Venue(kind: .tattooShop, name: "x").isBreach(minors: 1))
     }
 }
+
+@Suite("Calendar days read by hand")
+struct CalendarDayTests {
+    @Test("every day from 1900 to 2100 is read as the formatter of China Standard Time reads it; impossible days are refused")
+    func daysAsTheFormatterReadsThem() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+        formatter.dateFormat = "yyyy-MM-dd"
+        var day = formatter.date(from: "1900-01-01")!
+        let end = formatter.date(from: "2100-12-31")!
+        var checked = 0
+        while day <= end {
+            let text = formatter.string(from: day)
+            #expect(Validity.startOfDay(text) == day, "\(text)")
+            day = day.addingTimeInterval(86_400)
+            checked += 1
+        }
+        #expect(checked == 201 * 365 + 49)
+        for bad in ["2023-02-29", "2024-02-30", "2100-02-29", "2024-13-01", "2024-00-10", "2024-04-31", "2024-1-01", "2024/01/01",
+                    "20240101", "2024-01-0a", "", "0000-01-01", "2024-01-01T00:00:00Z"] {
+            #expect(Validity.startOfDay(bad) == nil, "\(bad)")
+        }
+        #expect(Validity.startOfDay("2000-02-29") != nil)
+        #expect(Validity.day("2999-01-01", "/birthDate", now: Date()).map(\.problem) == ["is in the future"])
+    }
+}

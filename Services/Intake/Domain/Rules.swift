@@ -43,14 +43,40 @@ enum Validity {
 
     /// A `YYYY-MM-DD` day that exists and is not ahead of `now`.
     static func day(_ text: String, _ field: String, now: Date) -> [FieldError] {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd"
-        guard let date = formatter.date(from: text), formatter.string(from: date) == text else {
+        guard let start = startOfDay(text) else {
             return [FieldError(field: field, problem: "is not a calendar day", allowed: "YYYY-MM-DD")]
         }
-        return notFuture(date, field, now: now)
+        return notFuture(start, field, now: now)
+    }
+
+    /// The start of a `YYYY-MM-DD` day of the Gregorian calendar in China Standard Time (UTC+8); nil when the text
+    /// is not such a day (February 30th, a 13th month, other digits or separators). Read by hand: a date
+    /// formatter costs more to make than the rest of an event's checks.
+    static func startOfDay(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), year >= 1, (1...12).contains(month) else {
+            return nil
+        }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return nil }
+        // Days since 1970-01-01 (the civil-from-days inverse, proleptic Gregorian).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let daysSinceEpoch = era * 146_097 + dayOfEra - 719_468
+        return Date(timeIntervalSince1970: TimeInterval(daysSinceEpoch * 86_400 - 8 * 3600))
     }
 }
 
