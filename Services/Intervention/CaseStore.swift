@@ -32,14 +32,21 @@ struct CaseStore: Sendable {
             """, logger: logger)
     }
 
-    /// Chronicles an entry in every case whose tasks were announced by an event (e.g. that the responsible unit
-    /// was told of its task), in one statement.
+    /// Chronicles entries of one kind in the cases whose tasks events announced (e.g. that the responsible unit
+    /// was told of its task): for each entry, one line in every such case, in one statement.
     /// - Parameters:
-    ///   - eventID: The event that announced the tasks (`task.assigned.v1`).
-    func chronicle(casesAssignedBy eventID: String, _ kind: String, _ detail: String, by actor: Actor, at: Date, on connection: PostgresConnection) async throws {
+    ///   - entries: Each entry: the event that announced the tasks (`task.assigned.v1`), the line, and who wrote it.
+    func chronicle(
+        casesAssignedBy entries: [(eventID: String, detail: String, actor: Actor)], _ kind: String, at: Date, on connection: PostgresConnection
+    ) async throws {
+        guard !entries.isEmpty else { return }
         try await connection.query(prepared: """
             INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
-            SELECT DISTINCT case_id, \(kind), \(detail), \(actor.text), \(at)::timestamptz FROM intervention.tasks WHERE assigned_event_id = \(eventID)
+            SELECT t.case_id, \(kind), e.detail, e.actor, \(at)::timestamptz
+            FROM unnest(\(entries.map(\.eventID))::text[], \(entries.map(\.detail))::text[], \(entries.map(\.actor.text))::text[])
+                 WITH ORDINALITY AS e(about, detail, actor, n)
+            JOIN LATERAL (SELECT DISTINCT case_id FROM intervention.tasks WHERE assigned_event_id = e.about) AS t ON true
+            ORDER BY e.n, t.case_id
             """, logger: logger)
     }
 

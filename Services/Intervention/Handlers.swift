@@ -215,12 +215,14 @@ struct InterventionHandlers: Sendable {
             return .applied
         }
 
-        // The case's chronology records that the responsible unit was told.
-        handlers.on(NotificationDeliveredV1.self) { delivered, context in
+        // The case's chronology records that the responsible unit was told: all the batch's deliveries in one statement.
+        handlers.onEach(NotificationDeliveredV1.self) { deliveries in
+            guard let connection = deliveries.first?.context.connection else { return }
             try await cases.chronicle(
-                casesAssignedBy: delivered.aboutEventID, "unit_notified", "\(delivered.recipient) via \(delivered.channel.rawValue)",
-                by: .event(context.envelope.id), at: clock.now(), on: context.connection)
-            return .applied
+                casesAssignedBy: deliveries.map { delivered, context in
+                    (delivered.aboutEventID, "\(delivered.recipient) via \(delivered.channel.rawValue)", CaseStore.Actor.event(context.envelope.id))
+                },
+                "unit_notified", at: clock.now(), on: connection)
         }
     }
 }

@@ -141,10 +141,15 @@ public struct HandlerContext: Sendable {
 /// The event types a service handles and what it does with each.
 public struct HandlerRegistry: Sendable {
     public typealias RawHandler = @Sendable (_ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult
+    /// Applies several events of one type together, each with its body and its own context.
+    typealias RawBatchHandler = @Sendable (_ events: [(body: [UInt8], context: HandlerContext)]) async throws -> Void
 
     struct Entry: Sendable {
         var exchange: String
+        /// Applies one event (for a type handled together, a group of one).
         var handler: RawHandler
+        /// Applies every event of the type a batch holds in one call; nil when each is handled alone, in turn.
+        var together: RawBatchHandler?
     }
 
     private(set) var entries: [String: Entry] = [:]
@@ -164,6 +169,29 @@ public struct HandlerRegistry: Sendable {
         entries[P.eventType.name] = Entry(exchange: exchange) { body, context in
             try await handler(try context.decode(P.self, from: body), context)
         }
+    }
+
+    /// Handles every event of a type that a batch holds in one call, after the batch's other events — e.g. to
+    /// record them all in one statement. Only for events whose order, among themselves and against the others
+    /// of the batch, does not matter. If the call fails, each event is handled again alone, under its own
+    /// savepoint, so that a failing one is retried by itself.
+    /// - Parameters:
+    ///   - type: The contract.
+    ///   - exchange: Where the event is published (`huhang.events` for services' events).
+    ///   - handler: Applies the events inside the transaction; each comes with its own context (its envelope,
+    ///     and what it emits).
+    public mutating func onEach<P: EventPayload>(
+        _ type: P.Type,
+        from exchange: String = ExchangeName.events,
+        together handler: @escaping @Sendable ([(event: P, context: HandlerContext)]) async throws -> Void
+    ) {
+        let together: RawBatchHandler = { events in
+            try await handler(events.map { (try $0.context.decode(P.self, from: $0.body), $0.context) })
+        }
+        entries[P.eventType.name] = Entry(exchange: exchange, handler: { body, context in
+            try await together([(body, context)])
+            return .applied
+        }, together: together)
     }
 
     /// Handles an event type with the raw body (for services that validate bodies themselves).
@@ -246,16 +274,22 @@ public struct EventDispatcher: Sendable {
         _ entry: HandlerRegistry.Entry, envelope: EventEnvelope, body: [UInt8], on connection: PostgresConnection, logger: Logger,
         shared: HandlerContext.Shared
     ) async throws -> (HandlerResult, [OutgoingMessage]) {
-        let context = HandlerContext(
-            envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger, shared: shared)
+        let context = try await prepare(envelope, on: connection, logger: logger, shared: shared)
+        let result = try await entry.handler(body, context)
+        return (result, context.emitted.take())
+    }
+
+    /// The context an event is handled in (after the failpoints tests set for it).
+    private func prepare(
+        _ envelope: EventEnvelope, on connection: PostgresConnection, logger: Logger, shared: HandlerContext.Shared
+    ) async throws -> HandlerContext {
         if let poisoned = Failpoint.value("handler.fail-id"), poisoned == envelope.id {
             throw FailpointError()
         }
         if Failpoint.value("handler.delay-id") == envelope.id, let delay = Failpoint.value("handler.delay-ms").flatMap(Int.init) {
             try await Task.sleep(for: .milliseconds(delay))
         }
-        let result = try await entry.handler(body, context)
-        return (result, context.emitted.take())
+        return HandlerContext(envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger, shared: shared)
     }
 
     /// An event handed over with others, e.g. the deliveries a consumer received together.
@@ -313,6 +347,10 @@ public struct EventDispatcher: Sendable {
                     var emitted: [OutgoingMessage] = []
                     var rolledBack: [String] = []
                     let shared = HandlerContext.Shared()
+                    // Events of types handled together: kept for one call per type after the others (not with savepoints,
+                    // where each is handled alone).
+                    var together: [String: [(index: Int, context: HandlerContext)]] = [:]
+                    var togetherOrder: [String] = []
                     for (index, entry) in work {
                         let envelope = batch[index].envelope
                         guard claimed.contains(envelope.id), handled.insert(envelope.id).inserted else {
@@ -321,6 +359,16 @@ public struct EventDispatcher: Sendable {
                             continue
                         }
                         let logger = logger(for: envelope)
+                        if !withSavepoints, entry.together != nil {
+                            if together[envelope.type] == nil { togetherOrder.append(envelope.type) }
+                            do {
+                                let context = try await prepare(envelope, on: connection, logger: logger, shared: shared)
+                                together[envelope.type, default: []].append((index, context))
+                            } catch {
+                                throw HandlerFailedInBatch(error: error)
+                            }
+                            continue
+                        }
                         if !withSavepoints {
                             do {
                                 let (result, messages) = try await run(entry, envelope: envelope, body: batch[index].body, on: connection, logger: logger, shared: shared)
@@ -345,6 +393,21 @@ public struct EventDispatcher: Sendable {
                             try await connection.query("ROLLBACK TO SAVEPOINT handler", logger: logger)
                             rolledBack.append(envelope.id)
                             results.append((index, Self.outcome(failure: error)))
+                        }
+                    }
+                    for type in togetherOrder {
+                        guard let group = together[type], let handle = registry.entry(for: type)?.together else { continue }
+                        do {
+                            try await handle(group.map { (batch[$0.index].body, $0.context) })
+                        } catch {
+                            switch DatabaseFailure(error) {
+                            case .unavailable, .conflict: throw error
+                            case .other: throw HandlerFailedInBatch(error: error)
+                            }
+                        }
+                        for (index, context) in group {
+                            emitted += context.emitted.take()
+                            results.append((index, .applied))
                         }
                     }
                     try await Inbox.release(rolledBack, on: connection, schema: schema, logger: logger)

@@ -87,6 +87,38 @@ struct ConsumerTests {
         }
     }
 
+    @Test("events handled together: one call for a batch's events of the type; if it fails, each is handled alone and only the failing one fails")
+    func eventsHandledTogether() async throws {
+        let service = try ledger()
+        let run = TestEnvironment.unique("together")
+        let keys = (1...5).map { "\(run)-\($0)" }
+        func tally(_ key: String, blocked: Bool = false) throws -> EventDispatcher.Incoming {
+            let envelope = EventEnvelope(id: UUID().uuidString.lowercased(), type: TallyV1.eventType.name, source: "test", subject: key,
+                                         dataschema: TallyV1.eventType.dataschema)
+            return EventDispatcher.Incoming(envelope: envelope, body: try OutgoingMessage(TallyV1(key: key, mode: blocked ? "blocked" : nil), envelope: envelope).body)
+        }
+        try await withServices([service]) { () async throws in
+            // Tallies among pings, one twice: each applied once, its emitted event in the outbox.
+            var batch = try keys.map { try tally($0) }
+            batch.insert(try incoming(PingV1(key: "\(run)-ping")), at: 2)
+            batch.append(batch[0])
+            let outcomes = await service.dispatcher.dispatch(batch, holdWhileUnavailable: false)
+            #expect(outcomes == Array(repeating: .applied, count: 6) + [.duplicate])
+            for key in keys + ["\(run)-ping"] { #expect(try await applied(service.database, key) == 1, "\(key)") }
+            #expect(try await count(service.database, "SELECT count(*)::int FROM ledgertest.outbox WHERE convert_from(body, 'UTF8') LIKE \("%" + run + "-%-told%")") == keys.count)
+
+            // One blocked among them: the call fails, and each is handled alone — the others applied once, the blocked one failed.
+            let second = (6...9).map { "\(run)-\($0)" }
+            let again = try second.map { try tally($0, blocked: $0 == second[1]) }
+            let results = await service.dispatcher.dispatch(again, holdWhileUnavailable: false)
+            #expect(results[0] == .applied && results[2] == .applied && results[3] == .applied)
+            guard case .failed(let reason) = results[1] else { Issue.record("the blocked tally: \(results[1])"); return }
+            #expect(reason.contains("blocked until the operator fixes it"))
+            for key in second { #expect(try await applied(service.database, key) == (key == second[1] ? 0 : 1), "\(key)") }
+            #expect(try await claimed(service.database, again[1].envelope.id) == 0)
+        }
+    }
+
     @Test("deliveries handled in batches are each applied once and all acknowledged: a restart redelivers none")
     func batchesAreAcknowledged() async throws {
         let run = TestEnvironment.unique("acks")

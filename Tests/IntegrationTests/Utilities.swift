@@ -133,6 +133,14 @@ struct PingV1: EventPayload, Hashable {
     var mode: String?
 }
 
+/// A ping handled together with the others of its batch (`HandlerRegistry.onEach(_:together:)`).
+struct TallyV1: EventPayload, Hashable {
+    static let eventType = EventType("test.tally", major: 1)
+    var key: String
+    /// `blocked` fails the batch's call until its key is in `ledgertest.unblocked`.
+    var mode: String?
+}
+
 struct LedgerService: HuhangService {
     static let name = "ledgertest"
     static let defaultHTTPPort = 0
@@ -163,6 +171,23 @@ struct LedgerService: HuhangService {
                 "INSERT INTO ledgertest.applied (key, message_id) VALUES (\(ping.key), \(context.envelope.id))",
                 logger: context.logger)
             return .applied
+        }
+        // Every tally of a batch in one statement, and one statement to find out whether any is blocked.
+        handlers.onEach(TallyV1.self) { tallies in
+            guard let connection = tallies.first?.context.connection else { return }
+            let blocked = tallies.filter { $0.event.mode == "blocked" }.map(\.event.key)
+            if !blocked.isEmpty {
+                let rows = try await connection.query(
+                    "SELECT count(*)::int FROM ledgertest.unblocked WHERE key = ANY(\(blocked))", logger: TestEnvironment.logger)
+                for try await unblocked in rows.decode(Int.self) where unblocked < Set(blocked).count {
+                    throw TestFailure("blocked until the operator fixes it")
+                }
+            }
+            try await connection.query("""
+                INSERT INTO ledgertest.applied (key, message_id)
+                SELECT * FROM unnest(\(tallies.map(\.event.key))::text[], \(tallies.map(\.context.envelope.id))::text[])
+                """, logger: TestEnvironment.logger)
+            for (tally, context) in tallies { try await context.emit(PingV1(key: tally.key + "-told"), subject: tally.key) }
         }
     }
 }
