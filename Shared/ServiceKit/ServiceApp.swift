@@ -174,9 +174,15 @@ public struct RunningService<S: HuhangService>: Sendable {
 /// Whether a service may take traffic: migrations done, broker and database reachable.
 public final class Readiness: Sendable {
     private let migrated = Mutex(false)
-    private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let waiters = Mutex<Waiters>(Waiters())
     let database: Database
     let consumer: Consumer?
+
+    /// Those waiting for migrations, by a number each, so that a cancelled one can be let go alone.
+    private struct Waiters {
+        var next = 0
+        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
 
     init(database: Database, consumer: Consumer?) {
         self.database = database
@@ -189,21 +195,31 @@ public final class Readiness: Sendable {
     func markMigrated() {
         migrated.withLock { $0 = true }
         let pending = waiters.withLock { list -> [CheckedContinuation<Void, Never>] in
-            defer { list = [] }
-            return list
+            defer { list.waiting = [:] }
+            return Array(list.waiting.values)
         }
         for waiter in pending { waiter.resume() }
     }
 
+    /// Returns once migrations are done, or as soon as the task is cancelled (a process stopped before its
+    /// migrations finished must still end in time).
     func waitUntilMigrated() async {
         if isMigrated { return }
-        await withCheckedContinuation { continuation in
-            let now = waiters.withLock { list -> Bool in
-                if migrated.withLock({ $0 }) { return true }
-                list.append(continuation)
-                return false
+        let number = waiters.withLock { list -> Int in
+            defer { list.next += 1 }
+            return list.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = waiters.withLock { list -> Bool in
+                    if migrated.withLock({ $0 }) || Task.isCancelled { return true }
+                    list.waiting[number] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            waiters.withLock { $0.waiting.removeValue(forKey: number) }?.resume()
         }
     }
 
@@ -238,7 +254,8 @@ struct MigrationService: Service {
                 throw error
             } catch {
                 logger.warning("database not reachable for migrations", metadata: ["error.message": "\(error)"])
-                try? await Task.sleep(for: backoff.next())
+                let pause = backoff.next()
+                await cancelWhenGracefulShutdown { try? await Task.sleep(for: pause) }
             }
         }
     }

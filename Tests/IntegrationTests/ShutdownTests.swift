@@ -83,4 +83,36 @@ struct ShutdownTests {
         try? await cleanup.deleteQueue("assessment.events")
         await cleanup.close()
     }
+
+    @Test("SIGTERM before migrations are done (the database never answers): exit 0 within the shutdown timeout")
+    func sigtermBeforeMigrations() async throws {
+        let port = try freePort()
+        let closed = try freePort()  // nothing listens here: migrations keep retrying
+        let process = try launchService("inspection", port: port, environment: [
+            "AMQP_URL": TestEnvironment.loadAMQPURL,
+            "DATABASE_URL": "postgres://huhang:huhang@127.0.0.1:\(closed)/huhang?sslmode=disable",
+            "LOG_LEVEL": "error", "SHUTDOWN_TIMEOUT": "2",
+        ])
+        defer { if process.isRunning { process.terminate() } }
+        // Up (its liveness answers) but not ready: the workers wait for migrations.
+        #expect(try await eventually(timeout: .seconds(30)) { await isLive(port: port) })
+        #expect(await !isReady(port: port))
+        let start = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        let exited = try await eventually(timeout: .seconds(10)) { !process.isRunning }
+        #expect(exited, "still running 10 s after SIGTERM")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "ended by \(process.terminationReason) \(process.terminationStatus)")
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    func isLive(port: Int) async -> Bool {
+        guard let url = URL(string: "http://127.0.0.1:\(port)/health/live") else { return false }
+        return await withCheckedContinuation { continuation in
+            let task = Process()
+            task.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            task.arguments = ["curl", "-sf", "-o", "/dev/null", "--max-time", "2", url.absoluteString]
+            task.terminationHandler = { continuation.resume(returning: $0.terminationStatus == 0) }
+            do { try task.run() } catch { continuation.resume(returning: false) }
+        }
+    }
 }
