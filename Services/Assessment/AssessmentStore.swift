@@ -60,9 +60,11 @@ enum AssessmentStore {
     ///   - model: The active model.
     ///   - now: The assessment time.
     ///   - cause: The event id, or what else caused it (e.g. `review`).
+    ///   - causes: The event that names a subject, where the observations come from several events (each
+    ///     subject from one of them); a subject not in it has `cause`.
     /// - Returns: The events to emit: tier changes and ledger entries and exits.
     static func apply(
-        _ observations: [Observation], others: [String] = [], model: RiskModel, now: Date, cause: String,
+        _ observations: [Observation], others: [String] = [], model: RiskModel, now: Date, cause: String, causes: [String: String] = [:],
         on connection: PostgresConnection, logger: Logger
     ) async throws -> [Emission] {
         var schools: [String: String] = [:]
@@ -182,12 +184,13 @@ enum AssessmentStore {
         try await connection.query(prepared: """
             WITH recorded AS (
                 INSERT INTO assessment.assessments (subject_id, tier, previous_tier, score, urgent, reasons, factors, model_version, event_id, assessed_at)
-                SELECT s, t, NULLIF(p, ''), sc, u, r::jsonb, f::jsonb, \(model.version), \(cause), \(now)
+                SELECT s, t, NULLIF(p, ''), sc, u, r::jsonb, f::jsonb, \(model.version), e, \(now)
                 FROM unnest(\(assessments.map(\.id))::text[], \(assessments.map(\.evaluation.tier.rawValue))::text[],
                             \(assessments.map { $0.previous.isNew ? "" : $0.previous.tier.rawValue })::text[],
                             \(assessments.map(\.evaluation.score))::float8[], \(assessments.map(\.evaluation.urgent))::boolean[],
                             \(try assessments.map { try json($0.evaluation.reasons) })::text[],
-                            \(try assessments.map { try factorsJSON($0.evaluation) })::text[]) AS x(s, t, p, sc, u, r, f)
+                            \(try assessments.map { try factorsJSON($0.evaluation) })::text[],
+                            \(assessments.map { causes[$0.id] ?? cause })::text[]) AS x(s, t, p, sc, u, r, f, e)
             ), updated AS (
                 UPDATE assessment.subjects AS s
                 SET tier = x.t, score = x.sc, urgent = x.u, model_version = \(model.version), factor_ids = x.fi, factors = x.f::jsonb,
@@ -230,6 +233,13 @@ enum AssessmentStore {
 }
 
 extension AssessmentStore {
+    /// Locks the subjects that exist already, in id order, for this transaction.
+    static func lock(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(prepared: """
+            SELECT subject_id FROM assessment.subjects WHERE subject_id = ANY(\(ids.sorted())::text[]) ORDER BY subject_id FOR UPDATE
+            """, logger: logger)
+    }
+
     /// Takes up to `limit` subjects due for re-assessment (a signal ageing out, a new model), locked for
     /// this transaction; replicas skip each other's.
     static func claimDueForReview(now: Date, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [String] {

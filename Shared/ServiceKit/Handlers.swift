@@ -138,21 +138,35 @@ public struct HandlerContext: Sendable {
     }
 }
 
+/// Event types handled together: a batch's events of the group's types are made into items and applied in one call
+/// (``HandlerRegistry/on(_:from:in:_:)``, ``HandlerRegistry/together(_:_:)``).
+public struct HandlerGroup<Item: Sendable>: Sendable {
+    /// The group's name, e.g. `assessment.observations`.
+    public let name: String
+    public init(_ name: String) { self.name = name }
+}
+
 /// The event types a service handles and what it does with each.
 public struct HandlerRegistry: Sendable {
     public typealias RawHandler = @Sendable (_ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult
-    /// Applies several events of one type together, each with its body and its own context.
-    typealias RawBatchHandler = @Sendable (_ events: [(body: [UInt8], context: HandlerContext)]) async throws -> Void
+    /// Applies the events of a batch handled together, each as the item its body was made into, with its own context.
+    typealias RawGroupHandler = @Sendable (_ events: [(item: any Sendable, context: HandlerContext)]) async throws -> Void
 
     struct Entry: Sendable {
         var exchange: String
         /// Applies one event (for a type handled together, a group of one).
         var handler: RawHandler
-        /// Applies every event of the type a batch holds in one call; nil when each is handled alone, in turn.
-        var together: RawBatchHandler?
+        /// For a type handled together: its group, and how an event's body becomes one of the group's items.
+        var grouped: Grouped?
+    }
+
+    struct Grouped: Sendable {
+        var group: String
+        var item: @Sendable (_ body: [UInt8], _ context: HandlerContext) throws -> any Sendable
     }
 
     private(set) var entries: [String: Entry] = [:]
+    private(set) var groups: [String: RawGroupHandler] = [:]
 
     public init() {}
 
@@ -185,13 +199,61 @@ public struct HandlerRegistry: Sendable {
         from exchange: String = ExchangeName.events,
         together handler: @escaping @Sendable ([(event: P, context: HandlerContext)]) async throws -> Void
     ) {
-        let together: RawBatchHandler = { events in
-            try await handler(events.map { (try $0.context.decode(P.self, from: $0.body), $0.context) })
+        let group = HandlerGroup<P>(P.eventType.name)
+        on(type, from: exchange, in: group) { event, _ in event }
+        together(group) { events in try await handler(events.map { ($0.item, $0.context) }) }
+    }
+
+    /// Handles an event type as one of a group's: every event of the group's types that a batch holds is made
+    /// into an item and the group's handler (``together(_:_:)``) takes them all in one call, in the batch's
+    /// order, after the batch's other events. If the call fails, each event is handled again alone, under its
+    /// own savepoint, so that a failing one is retried by itself.
+    /// - Parameters:
+    ///   - type: The contract.
+    ///   - exchange: Where the event is published.
+    ///   - group: The group it joins.
+    ///   - item: What the group's handler is given of the event (a body that does not decode is rejected first).
+    public mutating func on<P: EventPayload, Item: Sendable>(
+        _ type: P.Type,
+        from exchange: String = ExchangeName.events,
+        in group: HandlerGroup<Item>,
+        _ item: @escaping @Sendable (P, HandlerContext) throws -> Item
+    ) {
+        let name = group.name
+        entries[P.eventType.name] = Entry(
+            exchange: exchange,
+            handler: { _, _ in throw MessageRejection("no handler for the group \(name)") },
+            grouped: Grouped(group: name) { body, context in try item(try context.decode(P.self, from: body), context) })
+        wire(name)
+    }
+
+    /// What a group's events are applied by: one call with every event of the group a batch holds.
+    /// - Parameters:
+    ///   - group: The group.
+    ///   - handler: Applies the events inside the transaction; each item comes with its event's own context (its
+    ///     envelope, and what it emits).
+    public mutating func together<Item: Sendable>(
+        _ group: HandlerGroup<Item>, _ handler: @escaping @Sendable ([(item: Item, context: HandlerContext)]) async throws -> Void
+    ) {
+        groups[group.name] = { events in
+            try await handler(events.map { event in
+                guard let item = event.item as? Item else { preconditionFailure("an item of another type in the group \(group.name)") }
+                return (item, event.context)
+            })
         }
-        entries[P.eventType.name] = Entry(exchange: exchange, handler: { body, context in
-            try await together([(body, context)])
-            return .applied
-        }, together: together)
+        wire(group.name)
+    }
+
+    /// Gives the group's types their one-event handler (a group of one), once both the types and the group's handler are known.
+    private mutating func wire(_ group: String) {
+        guard let handle = groups[group] else { return }
+        for (type, entry) in entries {
+            guard let grouped = entry.grouped, grouped.group == group else { continue }
+            entries[type]?.handler = { body, context in
+                try await handle([(try grouped.item(body, context), context)])
+                return .applied
+            }
+        }
     }
 
     /// Handles an event type with the raw body (for services that validate bodies themselves).
@@ -347,9 +409,9 @@ public struct EventDispatcher: Sendable {
                     var emitted: [OutgoingMessage] = []
                     var rolledBack: [String] = []
                     let shared = HandlerContext.Shared()
-                    // Events of types handled together: kept for one call per type after the others (not with savepoints,
+                    // Events of types handled together: kept for one call per group after the others (not with savepoints,
                     // where each is handled alone).
-                    var together: [String: [(index: Int, context: HandlerContext)]] = [:]
+                    var together: [String: [(index: Int, item: any Sendable, context: HandlerContext)]] = [:]
                     var togetherOrder: [String] = []
                     for (index, entry) in work {
                         let envelope = batch[index].envelope
@@ -359,11 +421,11 @@ public struct EventDispatcher: Sendable {
                             continue
                         }
                         let logger = logger(for: envelope)
-                        if !withSavepoints, entry.together != nil {
-                            if together[envelope.type] == nil { togetherOrder.append(envelope.type) }
+                        if !withSavepoints, let grouped = entry.grouped {
+                            if together[grouped.group] == nil { togetherOrder.append(grouped.group) }
                             do {
                                 let context = try await prepare(envelope, on: connection, logger: logger, shared: shared)
-                                together[envelope.type, default: []].append((index, context))
+                                together[grouped.group, default: []].append((index, try grouped.item(batch[index].body, context), context))
                             } catch {
                                 throw HandlerFailedInBatch(error: error)
                             }
@@ -395,17 +457,17 @@ public struct EventDispatcher: Sendable {
                             results.append((index, Self.outcome(failure: error)))
                         }
                     }
-                    for type in togetherOrder {
-                        guard let group = together[type], let handle = registry.entry(for: type)?.together else { continue }
+                    for name in togetherOrder {
+                        guard let group = together[name], let handle = registry.groups[name] else { continue }
                         do {
-                            try await handle(group.map { (batch[$0.index].body, $0.context) })
+                            try await handle(group.map { ($0.item, $0.context) })
                         } catch {
                             switch DatabaseFailure(error) {
                             case .unavailable, .conflict: throw error
                             case .other: throw HandlerFailedInBatch(error: error)
                             }
                         }
-                        for (index, context) in group {
+                        for (index, _, context) in group {
                             emitted += context.emitted.take()
                             results.append((index, .applied))
                         }

@@ -65,9 +65,11 @@ struct CaseRoutes: Sendable {
         try await policy.requireRead(identity, caseID: caseID)
         try await policy.requireOpen(identity, caseID: caseID)
         try await operations.audit(identity, action: "read", resource: "case/\(caseID)")
-        guard var (detail, sealedTeam) = try await stores.cases.detail(caseID, now: clock.now()) else {
+        guard let found = try await stores.cases.detail(caseID, now: clock.now()) else {
             throw HTTPError(.notFound, message: "no case \(caseID)")
         }
+        var detail = found.0
+        let sealedTeam = found.1
         detail.team = try sealedTeam.map { try cipher.open(CareTeamMember.self, from: $0) }
         return try JSONResponse.make(detail)
     }
