@@ -29,8 +29,9 @@ public struct ConsumerConfiguration: Sendable {
     public var concurrency: Int
     /// Most deliveries handled together (in one transaction, by the service's handler).
     public var batchSize: Int
-    /// How long a batch that is not full waits for more deliveries before it is handled; zero takes what
-    /// has arrived, so that batches grow only when the deliveries come faster than they are handled.
+    /// How long a batch that is not full waits for more deliveries before it is handled, while they arrive
+    /// steadily (the last batch held more than one); zero takes what has arrived, so that batches grow only
+    /// when the deliveries come faster than they are handled.
     public var linger: Duration
 
     public init(prefetch: UInt16 = 64, concurrency: Int = 1, batchSize: Int = 32, linger: Duration = .zero) {
@@ -168,12 +169,16 @@ public final class Consumer: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<configuration.concurrency {
                 group.addTask {
+                    var steady = false
                     while var batch = await arrived.take(upTo: configuration.batchSize) {
                         let room = configuration.batchSize - batch.count
-                        if room > 0, configuration.linger > .zero {
+                        // While messages arrive steadily (the last batch held more than one), a batch that is not full
+                        // waits a moment for more; a lone message after a quiet spell is handled at once.
+                        if room > 0, steady, configuration.linger > .zero {
                             try? await Task.sleep(for: configuration.linger)
                             batch += arrived.takeAvailable(upTo: room)
                         }
+                        steady = batch.count > 1
                         await self.handle(batch, on: connection)
                     }
                 }

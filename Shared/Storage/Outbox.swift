@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import Messaging
 import PostgresNIO
-import Storage
 
 /// The transactional outbox: events are written in the same transaction as
 /// the state change that emits them, and the ``OutboxRelay`` publishes them.

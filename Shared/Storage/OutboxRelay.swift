@@ -3,8 +3,8 @@ import Logging
 import Messaging
 import Metrics
 import PostgresNIO
-import Storage
 import ServiceLifecycle
+import Synchronization
 
 /// Settings of the outbox relay.
 public struct OutboxRelayConfiguration: Sendable {
@@ -65,6 +65,11 @@ public final class OutboxRelay: Service, Sendable {
     private let lagGauge = Gauge(label: "huhang_outbox_unsent")
     /// Called after a window is published and before it is marked sent (tests use it to stop the relay there).
     let afterPublish: (@Sendable ([Int64]) async throws -> Void)?
+    /// Rows published from memory and confirmed but not yet marked sent: marked together, in one statement, at most
+    /// ``markDelay`` after the first of them (well inside their lease, so no scan takes them meanwhile).
+    private let confirmed = Mutex<(ids: [Int64], since: ContinuousClock.Instant?)>(([], nil))
+    /// How long a confirmed row may wait to be marked sent with others.
+    private var markDelay: Duration { min(configuration.lease / 10, .milliseconds(100)) }
 
     public convenience init(
         database: Database,
@@ -100,8 +105,9 @@ public final class OutboxRelay: Service, Sendable {
             await cancelWhenGracefulShutdown {
                 await self.relayLoop()
             }
-            // Final flush within the shutdown deadline: what this process committed, then a scan.
+            // Final flush within the shutdown deadline: what this process committed, its marks, then a scan.
             while !committed.isEmpty, (try? await self.relay(committed.take(upTo: configuration.batchSize))) != nil {}
+            try? await self.markConfirmed(all: true)
             _ = try? await self.relayOnce()
             group.cancelAll()
         }
@@ -116,6 +122,7 @@ public final class OutboxRelay: Service, Sendable {
                 let scan = ContinuousClock.now - lastScan >= configuration.pollInterval
                 if scan { lastScan = .now }
                 let count = scan ? try await relayOnce() : try await relay(committed.take(upTo: configuration.batchSize))
+                try await markConfirmed(all: false)
                 backoff.reset()
                 if count >= configuration.batchSize || !committed.isEmpty { continue }
             } catch {
@@ -124,8 +131,9 @@ public final class OutboxRelay: Service, Sendable {
                 try? await Task.sleep(for: backoff.next())
                 continue
             }
-            // Wait for a commit's rows or the poll interval, whichever comes first.
-            await committed.wake.wait(timeout: configuration.pollInterval)
+            // Wait for a commit's rows, the poll interval or the time to mark confirmed rows, whichever comes first.
+            let markDue = confirmed.withLock { $0.since }.map { max(.zero, markDelay - (ContinuousClock.now - $0)) }
+            await committed.wake.wait(timeout: min(configuration.pollInterval, markDue ?? configuration.pollInterval))
         }
     }
 
@@ -165,20 +173,62 @@ public final class OutboxRelay: Service, Sendable {
         return sent + failed
     }
 
-    /// Publishes rows committed in this process, from memory, and marks them in one statement; rows handed
-    /// over longer ago than half the lease are left to a scan (which may take them once the lease ends).
+    /// Publishes rows committed in this process, from memory; the confirmed ones are marked sent with the next
+    /// rounds' (``markConfirmed(all:)``), the others scheduled for another try at once. Rows handed over longer
+    /// ago than half the lease are left to a scan (which may take them once the lease ends).
     /// - Returns: How many rows the round handled.
     func relay(_ rows: [CommittedRows.Row]) async throws -> Int {
         let fresh = rows.filter { ContinuousClock.now - $0.at < configuration.lease / 2 }
         guard !fresh.isEmpty else { return 0 }
         let ids = fresh.map(\.id)
         let messages = fresh.map(\.message)
-        let outcomes = try await publish(messages, ids: ids)
-        let (sent, failed) = try await database.withConnection(within: .seconds(60)) { connection in
-            try await self.mark(outcomes, of: messages, ids: ids, attempts: Array(repeating: 0, count: ids.count), on: connection)
+        let published = try await publish(messages, ids: ids)
+        let sent = zip(ids, published.outcomes).filter { $0.1 == .confirmed }.map(\.0)
+        if !sent.isEmpty {
+            confirmed.withLock { confirmed in
+                if confirmed.since == nil { confirmed.since = .now }
+                confirmed.ids += sent
+            }
         }
-        count(sent: sent, failed: failed)
-        return sent + failed
+        var failed = 0
+        if sent.count < ids.count {
+            let others = published.outcomes.indices.filter { published.outcomes[$0] != .confirmed }
+            (_, failed) = try await database.withConnection(within: .seconds(60)) { connection in
+                try await self.mark(
+                    (others.map { published.outcomes[$0] }, published.failure), of: others.map { messages[$0] }, ids: others.map { ids[$0] },
+                    attempts: Array(repeating: 0, count: others.count), on: connection)
+            }
+        }
+        count(sent: sent.count, failed: failed)
+        return sent.count + failed
+    }
+
+    /// Marks the rows published from memory and confirmed as sent, in one statement, once the first has waited
+    /// ``markDelay`` or a batch of them has gathered (or now, with `all`). Rows not marked because the database
+    /// failed stay to be marked by the next round; should their lease end first, a scan publishes them again and
+    /// the consumers' inboxes absorb the copy.
+    func markConfirmed(all: Bool) async throws {
+        let ids = confirmed.withLock { confirmed -> [Int64] in
+            guard let since = confirmed.since,
+                  all || confirmed.ids.count >= configuration.batchSize || ContinuousClock.now - since >= markDelay else { return [] }
+            defer { confirmed = ([], nil) }
+            return confirmed.ids
+        }
+        guard !ids.isEmpty else { return }
+        do {
+            _ = try await database.withConnection(within: .seconds(60)) { connection in
+                try await connection.query(prepared: """
+                    UPDATE \(unescaped: self.database.schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
+                    WHERE id = ANY(\(ids))
+                    """, logger: self.logger)
+            }
+        } catch {
+            confirmed.withLock { confirmed in
+                confirmed.ids = ids + confirmed.ids
+                confirmed.since = confirmed.since.map { Swift.min($0, .now) } ?? .now
+            }
+            throw error
+        }
     }
 
     /// Publishes a window of rows with confirms: the outcome of each, nil where unknown (with why).

@@ -34,7 +34,7 @@ struct PrivacyTests {
         let name = "隐私测试" + String(Int.random(in: 1000...9999))
         let port = try freePort()
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("intake-privacy-\(port).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         defer { try? FileManager.default.removeItem(at: logFile) }
 
