@@ -125,7 +125,7 @@ enum AssessmentStore {
             SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[]) AND NOT sealed
             UNION ALL
             SELECT subject_id, ledger, '', NULL, '', '' FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
-            """, logger: logger)
+            """, planning: .eachTime, logger: logger)
         for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date?, String, String).self) {
             if let at {
                 recorded[id, default: []].append(Signal(factor: factor, kind: Signal.Kind(rawValue: kind) ?? .set, at: at, eventID: eventID, detail: detail))
@@ -214,7 +214,7 @@ enum AssessmentStore {
             UPDATE assessment.ledger_entries AS e SET left_at = \(now), left_reason = x.r
             FROM unnest(\(left.map(\.ledger.rawValue))::text[], \(left.map(\.id))::text[], \(left.map(\.reason))::text[]) AS x(l, s, r)
             WHERE e.ledger = x.l AND e.subject_id = x.s AND e.left_at IS NULL
-            """, logger: logger)
+            """, planning: .eachTime, logger: logger)
         logger.debug("subjects assessed", metadata: [
             "assessment.subjects": "\(ids.count)", "assessment.changed": "\(assessments.count)", "assessment.events": "\(emissions.count)",
         ])

@@ -114,7 +114,6 @@ public final class Database: Service, Sendable {
         config.options.connectionIdleTimeout = max(.seconds(1), configuration.idleTimeout)
         config.options.keepAliveBehavior = configuration.keepAlive.map { .init(frequency: $0) }
         config.options.connectTimeout = .seconds(5)
-        config.options.additionalStartupParameters = [("plan_cache_mode", "force_custom_plan")]
         self.client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.schema = schema
         self.logger = logger

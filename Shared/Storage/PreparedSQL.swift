@@ -74,25 +74,42 @@ public struct PreparedSQL: Sendable, ExpressibleByStringInterpolation {
 /// The rows of a prepared statement; decode them as those of any query (`rows.decode((String, Int).self)`).
 public typealias PreparedRows = AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>
 
+/// How a statement run by ``PostgresNIO/PostgresConnection/query(prepared:planning:logger:file:line:)`` is planned.
+public enum StatementPlanning: Sendable {
+    /// As PostgreSQL chooses for a prepared statement: the first executions are planned for their values, then a
+    /// plan made for any values is kept when it is no dearer. For statements whose plan does not depend on how big
+    /// their tables are (an insert, a lookup by key).
+    case kept
+    /// For each execution's values, the statement sent unnamed (parsed again each time): for a statement whose
+    /// best plan depends on how big its tables have grown — a growing table joined with a list of keys — where a
+    /// plan made while the table was nearly empty would stay slow long after it has grown.
+    case eachTime
+}
+
 extension PostgresConnection {
     /// Runs a statement prepared once on this connection: the first time, PostgreSQL parses it and keeps it
-    /// under a name; every later time only the values are sent, and the server skips parsing and analysis.
+    /// under a name; every later time only the values are sent, and the server skips parsing and analysis
+    /// (and, once it keeps a plan, planning).
     ///
     /// For the statements of the event path, which run hundreds of times a second with other values. Not for
     /// SQL assembled from varying parts: each variant would be kept by every connection until it closes.
-    /// (The pool asks the server to plan each execution for its values — `plan_cache_mode` — since a plan made
-    /// once, while a table was nearly empty, can stay slow long after it has grown.)
     ///
     /// - Parameters:
     ///   - statement: The statement, with its bindings.
+    ///   - planning: Whether a plan may be kept (``StatementPlanning/kept``) or each execution is planned for its values.
     ///   - logger: Where PostgresNIO logs.
     /// - Returns: Its rows; a statement that returns none may be left unread.
     @discardableResult
     public func query(
-        prepared statement: PreparedSQL, logger: Logger, file: String = #fileID, line: Int = #line
+        prepared statement: PreparedSQL, planning: StatementPlanning = .kept, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> PreparedRows {
-        try await PreparedText.$current.withValue(PreparedText(statement)) {
-            try await self.execute(PreparedText.Statement(bindings: statement.query.binds), logger: logger, file: file, line: line)
+        switch planning {
+        case .kept:
+            return try await PreparedText.$current.withValue(PreparedText(statement)) {
+                try await self.execute(PreparedText.Statement(bindings: statement.query.binds), logger: logger, file: file, line: line)
+            }
+        case .eachTime:
+            return try await self.query(statement.query, logger: logger, file: file, line: line).map { @Sendable row throws in row }
         }
     }
 }

@@ -156,6 +156,11 @@ struct StorageTests {
                     for try await (n, note, tags) in found.decode((Int, String?, [String]).self) {
                         read.append("\(n) \(note ?? "-") \(tags.joined(separator: ","))")
                     }
+                    // Planned for its values each time: sent unnamed, never kept.
+                    let planned = try await connection.query(prepared: """
+                        SELECT count(*)::int FROM preparedtest.t WHERE id = ANY(\([id.uuidString])::uuid[]) AND n = \(n)
+                        """, planning: .eachTime, logger: database.logger)
+                    for try await count in planned.decode(Int.self) { read.append("found \(count)") }
                 }
                 // Kept by the connection: the insert twice (with a note, and with a null), the select once.
                 let kept = try await connection.query(
@@ -164,7 +169,7 @@ struct StorageTests {
                 for try await count in kept.decode(Int.self) { read.append("kept \(count)") }
                 return read
             }
-            #expect(read == ["7 seven a", "8 - ", "9 nine b,c", "kept 3"])
+            #expect(read == ["7 seven a", "found 1", "8 - ", "found 1", "9 nine b,c", "found 1", "kept 3"])
             // A statement with an error fails as an unnamed one would, and the connection stays usable.
             await #expect(throws: PSQLError.self) {
                 try await database.withConnection { connection in
