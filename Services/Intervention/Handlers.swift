@@ -83,6 +83,8 @@ struct InterventionHandlers: Sendable {
             if [.bullying, .violence].contains(report.category) {
                 for unit in try await stores.units.schoolUnits(school, on: context.connection) where !units.contains(unit) { units.append(unit) }
             }
+            // Every person's case first, then all their tasks in one statement.
+            var planned: [TaskStore.Planned] = []
             for person in people {
                 let (caseID, _, emissions) = try await cases.openOrAttach(
                     subjectID: person.subjectID, tier: tier, schoolCode: school,
@@ -90,13 +92,15 @@ struct InterventionHandlers: Sendable {
                     on: context.connection)
                 try await context.emit(emissions)
                 for unit in units {
-                    let task = try await tasks.assign(
-                        caseID: caseID, subjectID: person.subjectID, unit: unit, measure: .incidentResponse, tier: tier, urgent: report.immediateDanger,
-                        due: configuration.firstResponseDue(tier, from: now),
-                        note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))", by: actor, at: now, on: context.connection)
-                    try await context.emit(task, subject: caseID)
+                    planned.append(TaskStore.Planned(
+                        task: tasks.plan(
+                            caseID: caseID, subjectID: person.subjectID, unit: unit, measure: .incidentResponse, tier: tier, urgent: report.immediateDanger,
+                            due: configuration.firstResponseDue(tier, from: now)),
+                        measure: .incidentResponse, note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))"))
                 }
             }
+            try await tasks.assign(planned, by: actor, at: now, on: context.connection)
+            for task in planned.map(\.task) { try await context.emit(task, subject: task.caseID) }
             return .applied
         }
 

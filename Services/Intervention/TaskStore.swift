@@ -62,6 +62,53 @@ struct TaskStore: Sendable {
         }
     }
 
+    /// A task to store with others (``assign(_:by:at:on:)``).
+    struct Planned: Sendable {
+        var task: TaskAssignedV1
+        var measure: Measure
+        var note: String?
+    }
+
+    /// Stores several planned tasks — e.g. a report's, one per department and person — with their escalation
+    /// steps and their lines in the cases' chronologies, in one statement; as many ``assign(_:measure:note:announcedBy:by:at:on:)``
+    /// calls would.
+    func assign(_ planned: [Planned], by actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection) async throws {
+        guard planned.count > 1 else {
+            if let one = planned.first {
+                try await assign(one.task, measure: one.measure, note: one.note, announcedBy: nil, by: actor, at: now, on: connection)
+            }
+            return
+        }
+        let tasks = planned.map(\.task)
+        let steps = tasks.map { task in configuration.escalationSteps(due: task.dueAt).map { (task: task.taskID, step: $0.step, at: $0.at) } }.flatMap { $0 }
+        try await connection.query(prepared: """
+            WITH task AS (
+                INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at)
+                SELECT t::uuid, c::uuid, s, u, m, d, 'assigned', NULLIF(n, ''), \(now), \(now)
+                FROM unnest(\(tasks.map(\.taskID))::text[], \(tasks.map(\.caseID))::text[], \(tasks.map(\.subjectID))::text[], \(tasks.map(\.unit))::text[],
+                            \(planned.map(\.measure.rawValue))::text[], \(tasks.map(\.dueAt))::timestamptz[], \(planned.map { $0.note ?? "" })::text[])
+                     WITH ORDINALITY AS x(t, c, s, u, m, d, n, o)
+                ORDER BY o
+                RETURNING task_id
+            ), timers AS (
+                INSERT INTO intervention.timers (task_id, step, due_at)
+                SELECT t::uuid, step, at FROM unnest(\(steps.map(\.task))::text[], \(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS x(t, step, at)
+            )
+            INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
+            SELECT c::uuid, 'task_assigned', d, \(actor.text), \(now)
+            FROM unnest(\(tasks.map(\.caseID))::text[],
+                        \(planned.map { "\($0.measure.rawValue) to \($0.task.unit), due \(ContractCoding.formatTime($0.task.dueAt))" })::text[])
+                 WITH ORDINALITY AS x(c, d, o)
+            ORDER BY o
+            """, logger: logger)
+        for (task, measure) in zip(tasks, planned.map(\.measure)) {
+            guard let kind = ReferralKind(measure) else { continue }
+            try await referrals.openReferral(
+                id: task.taskID, kind: kind, caseID: task.caseID, taskID: task.taskID, subjectID: task.subjectID, fromAgency: task.unit,
+                urgent: task.urgent, by: actor, at: now, on: connection)
+        }
+    }
+
     /// A unit's report on its task, or a cancellation: the next status, if the task may move there.
     /// - Parameters:
     ///   - unit: Who reports: the task's unit; nil for the task force (cancelling).

@@ -109,6 +109,42 @@ struct DeliveryStore: Sendable {
         return isNew
     }
 
+    /// Writes deliveries — a batch of notices' — in one statement, each unless its event already has one for the
+    /// recipient and channel; as many ``insert(_:on:logger:)`` calls would.
+    /// - Returns: The ids of those written.
+    static func insert(_ deliveries: [New], on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        guard deliveries.count > 1 else {
+            guard let one = deliveries.first else { return [] }
+            return try await insert(one, on: connection, logger: logger) ? [one.deliveryID] : []
+        }
+        let none = Date(timeIntervalSince1970: 0)
+        let hex = Array("0123456789abcdef".utf8)
+        func text(_ bytes: [UInt8]?) -> String {
+            String(decoding: (bytes ?? []).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0x0f)]] }, as: UTF8.self)
+        }
+        let inserted = try await connection.query(prepared: """
+            INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address, sealed_address,
+                                                 status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent, escalation_of)
+            SELECT i::uuid, e, t, c, r, ch, b, NULLIF(a, ''), decode(NULLIF(s, ''), 'hex'), st, cr, CASE WHEN hn THEN n END,
+                   CASE WHEN hd THEN d END, CASE WHEN ha THEN ad END, NULLIF(tp, ''), NULLIF(eo, '')::uuid
+            FROM unnest(\(deliveries.map(\.deliveryID))::text[], \(deliveries.map(\.eventID))::text[], \(deliveries.map(\.eventType))::text[],
+                        \(deliveries.map(\.correlationID))::text[], \(deliveries.map(\.recipient))::text[], \(deliveries.map(\.channel))::text[],
+                        \(deliveries.map(\.body))::text[], \(deliveries.map { $0.address ?? "" })::text[], \(deliveries.map { text($0.sealedAddress) })::text[],
+                        \(deliveries.map(\.status))::text[], \(deliveries.map(\.critical))::boolean[],
+                        \(deliveries.map { $0.nextAttemptAt != nil })::boolean[], \(deliveries.map { $0.nextAttemptAt ?? none })::timestamptz[],
+                        \(deliveries.map { $0.deliveredAt != nil })::boolean[], \(deliveries.map { $0.deliveredAt ?? none })::timestamptz[],
+                        \(deliveries.map { $0.ackDueAt != nil })::boolean[], \(deliveries.map { $0.ackDueAt ?? none })::timestamptz[],
+                        \(deliveries.map { $0.traceparent ?? "" })::text[], \(deliveries.map { $0.escalationOf ?? "" })::text[])
+                 WITH ORDINALITY AS x(i, e, t, c, r, ch, b, a, s, st, cr, hn, n, hd, d, ha, ad, tp, eo, o)
+            ORDER BY o
+            ON CONFLICT (event_id, recipient, channel) DO NOTHING
+            RETURNING delivery_id::text
+            """, logger: logger)
+        var written: Set<String> = []
+        for try await id in inserted.decode(String.self) { written.insert(id) }
+        return written
+    }
+
     /// A recipient's inbox, newest first, at most 100.
     func inbox(of recipient: String) async throws -> [InboxEntry] {
         let rows = try await database.query("""

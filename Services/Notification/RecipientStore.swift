@@ -10,48 +10,50 @@ import Storage
 struct RecipientStore: Sendable {
     let database: Database
 
-    /// Who a notice goes to, in one statement: each recipient's language (`zh` when none is set) and addresses on
-    /// the given channels; and the members of a case's care team in the given roles, each with its contact (sealed)
+    /// Who notices go to, in one statement: each recipient's language (`zh` when none is set) and addresses on
+    /// the given channels; and the members of cases' care teams in the given roles, each with its contact (sealed)
     /// and the language of its recipient id.
     /// - Parameters:
-    ///   - recipients: The units and people the rule names.
-    ///   - channels: The rule's channels.
-    ///   - caseID: The case whose care team is told; nil for none.
-    ///   - roles: The care-team roles told.
+    ///   - recipients: The units and people the rules name.
+    ///   - channels: The rules' channels.
+    ///   - careTeams: The cases whose care teams are told, each with the roles told.
+    /// - Returns: The recipients' profiles, and each case's care-team members told.
     static func audience(
-        of recipients: [String], channels: [String], careTeamOf caseID: String?, roles: Set<CareTeamChangedV1.Member.Role>,
+        of recipients: [String], channels: [String], careTeams: [(caseID: String, roles: Set<CareTeamChangedV1.Member.Role>)],
         on connection: PostgresConnection, logger: Logger
     ) async throws -> (
         profiles: [String: (language: String, endpoints: [(channel: String, address: String)])],
-        careTeam: [(member: CareTeam.Member, recipient: String, language: String)]
+        careTeams: [String: [(member: CareTeam.Member, recipient: String, language: String)]]
     ) {
-        let roles = caseID == nil ? [] : roles.sorted { $0.rawValue < $1.rawValue }
-        guard !recipients.isEmpty || !roles.isEmpty else { return ([:], []) }
+        let told = careTeams.flatMap { team in team.roles.sorted { $0.rawValue < $1.rawValue }.map { (team.caseID, $0) } }
+        guard !recipients.isEmpty || !told.isEmpty else { return ([:], [:]) }
         let rows = try await connection.query(prepared: """
-            SELECT q.recipient, coalesce(r.language, 'zh'), e.channel, e.address, NULL, NULL::bytea
+            SELECT q.recipient, coalesce(r.language, 'zh'), e.channel, e.address, NULL, NULL, NULL::bytea
             FROM unnest(\(recipients)::text[]) AS q(recipient)
             LEFT JOIN notification.recipients r ON r.recipient = q.recipient
             LEFT JOIN notification.endpoints e ON e.recipient = q.recipient AND e.channel = ANY(\(channels)::text[])
             UNION ALL
-            SELECT c.recipient, coalesce(r.language, 'zh'), NULL, NULL, t.role, t.contact
-            FROM unnest(\(roles.map(\.rawValue))::text[], \(roles.map { CareTeam.recipient(caseID: caseID ?? "", role: $0) })::text[]) AS c(role, recipient)
-            JOIN notification.care_teams t ON t.case_id = \(caseID ?? "") AND t.role = c.role
+            SELECT c.recipient, coalesce(r.language, 'zh'), NULL, NULL, c.case_id, t.role, t.contact
+            FROM unnest(\(told.map(\.0))::text[], \(told.map(\.1.rawValue))::text[],
+                        \(told.map { CareTeam.recipient(caseID: $0.0, role: $0.1) })::text[]) AS c(case_id, role, recipient)
+            JOIN notification.care_teams t ON t.case_id = c.case_id AND t.role = c.role
             LEFT JOIN notification.recipients r ON r.recipient = c.recipient
-            ORDER BY 5 NULLS FIRST, 1, 3
+            ORDER BY 6 NULLS FIRST, 5, 1, 3
             """, logger: logger)
         var profiles: [String: (language: String, endpoints: [(channel: String, address: String)])] = [:]
-        var careTeam: [(member: CareTeam.Member, recipient: String, language: String)] = []
-        for try await (recipient, language, channel, address, role, contact) in rows.decode((String, String, String?, String?, String?, ByteBuffer?).self) {
-            if let role, let contact {
+        var teams: [String: [(member: CareTeam.Member, recipient: String, language: String)]] = [:]
+        for try await (recipient, language, channel, address, caseID, role, contact)
+            in rows.decode((String, String, String?, String?, String?, String?, ByteBuffer?).self) {
+            if let caseID, let role, let contact {
                 guard let role = CareTeamChangedV1.Member.Role(rawValue: role) else { continue }
-                careTeam.append((CareTeam.Member(role: role, contact: Array(buffer: contact)), recipient, language))
+                teams[caseID, default: []].append((CareTeam.Member(role: role, contact: Array(buffer: contact)), recipient, language))
                 continue
             }
             var profile = profiles[recipient] ?? (language, [])
             if let channel, let address { profile.endpoints.append((channel, address)) }
             profiles[recipient] = profile
         }
-        return (profiles, careTeam)
+        return (profiles, teams)
     }
 
     /// Sets a recipient's language.

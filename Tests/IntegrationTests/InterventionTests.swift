@@ -361,6 +361,13 @@ struct InterventionTests {
             // Departments' due in 24 h (high); the witness gets no case.
             #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.cases c JOIN intervention.tasks t USING (case_id) WHERE c.case_id = \(caseID)::uuid") == 2)
             #expect(try await Self.outbox(intervention.database, caseID: caseID) == ["case.opened.v1", "task.assigned.v1", "task.assigned.v1"])
+            // Both tasks, written in one statement, have their escalation steps and their lines in the case's chronology.
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid
+                """) == 2 * (try InterventionConfiguration()).escalationSteps(due: Date()).count)
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.chronology WHERE case_id = \(caseID)::uuid AND kind = 'task_assigned'
+                """) == 2)
             // The task force can route a category elsewhere.
             #expect(try await call("PUT", "/v1/departments/theft", "tf/task-force", #"{"units":["psb-{district}-juvenile"]}"#).status == 204)
 

@@ -105,6 +105,52 @@ struct NotificationTests {
         }
     }
 
+    @Test("notices arriving together are told together: each event's deliveries by its own recipients and endpoints, each inbox one announced once")
+    func noticesTogether() async throws {
+        let notification = try RunningService<NotificationService>(
+            configuration: try TestEnvironment.serviceConfiguration("notification", port: 0), logger: TestEnvironment.logger)
+        let units = (0..<12).map { _ in TestEnvironment.unique("unit") }
+        try await withServices([notification]) { () async throws in
+            // Every third unit also has a webhook (never called here: its delivery waits as pending or is tried).
+            for unit in units.enumerated().filter({ $0.offset % 3 == 0 }).map(\.element) {
+                try await notification.database.query("""
+                    INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(unit), 'webhook', 'http://127.0.0.1:9/hook', 's')
+                    """)
+            }
+            // Two tasks for each unit, published at once: the consumer takes them in batches.
+            let messages = try (units + units).map { unit in
+                try OutgoingMessage(
+                    TaskAssignedV1(
+                        taskID: UUID().uuidString, caseID: UUID().uuidString, subjectID: "s-00000000000000000000000000000003", unit: unit,
+                        measure: "first_response", tier: .high, dueAt: Date().addingTimeInterval(86_400), urgent: false),
+                    envelope: EventEnvelope(type: TaskAssignedV1.eventType.name, source: "intervention"))
+            }
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("notification-together"), logger: TestEnvironment.logger)
+            #expect(try await publisher.publish(messages).allSatisfy { $0 == .confirmed })
+            await publisher.close()
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await count(notification.database, """
+                    SELECT count(*)::int FROM notification.deliveries WHERE recipient = ANY(\(units)::text[]) AND channel = 'inbox'
+                    """) == 24
+            })
+            #expect(try await count(notification.database, """
+                SELECT count(*)::int FROM notification.deliveries WHERE recipient = ANY(\(units)::text[]) AND channel = 'webhook'
+                """) == 8)
+            // One inbox delivery per event and unit, each announced once, about its own event.
+            #expect(try await count(notification.database, """
+                SELECT count(DISTINCT (event_id, recipient))::int FROM notification.deliveries WHERE recipient = ANY(\(units)::text[]) AND channel = 'inbox'
+                """) == 24)
+            #expect(try await eventually {
+                try await count(notification.database, """
+                    SELECT count(*)::int FROM notification.outbox o JOIN notification.deliveries d
+                      ON convert_from(o.body, 'UTF8')::jsonb->>'deliveryId' = d.delivery_id::text
+                     AND convert_from(o.body, 'UTF8')::jsonb->>'aboutEventId' = d.event_id
+                    WHERE o.routing_key = 'notification.delivered.v1' AND d.recipient = ANY(\(units)::text[])
+                    """) == 24
+            })
+        }
+    }
+
     @Test("an endpoint that never answers is failed for good after the last attempt, with its reason, and does not hold up others")
     func permanentFailure() async throws {
         let notification = try RunningService<NotificationService>(
