@@ -360,9 +360,13 @@ extension Suite {
             suite.proxy.resetAll()
             await suite.whenSent(sender, 350)
             suite.proxy.resetAll()
-            let back = await suite.eventually(30) { suite.proxy.openConnections >= 4 }
+            // Both consumers back on their queues. (A publisher reconnects when it next has something to publish:
+            // the ledger shows whether everything it had to publish went out.)
+            let back = await suite.eventually(30) {
+                try suite.consumers("intake.events") >= 1 && suite.consumers("assessment.events") >= 1 && suite.proxy.openConnections >= 2
+            }
             let stale = suite.logLines("intake", containing: "unknown delivery tag") + suite.logLines("assessment", containing: "unknown delivery tag")
-            return Observed(back && stale == 0, "reset twice; reconnected; \(stale) stale delivery tags acknowledged")
+            return Observed(back && stale == 0, "reset twice; both consumers reconnected; \(stale) stale delivery tags acknowledged")
         }
     }
 

@@ -114,6 +114,16 @@ final class Suite: @unchecked Sendable {
         return 0
     }
 
+    /// Consumers on a queue as the broker reports them.
+    func consumers(_ queue: String) throws -> Int {
+        let output = try stack.ctl("-q", "list_queues", "name", "consumers")
+        for line in output.split(separator: "\n") {
+            let parts = line.split(whereSeparator: \.isWhitespace)
+            if parts.count == 2, parts[0] == queue { return Int(parts[1]) ?? 0 }
+        }
+        return 0
+    }
+
     /// The broker's management API (for redelivery counts).
     func management(_ path: String) async throws -> [String: Any] {
         let (_, data) = try await HTTPExchange.send(
