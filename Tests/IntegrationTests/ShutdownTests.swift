@@ -20,8 +20,13 @@ struct ShutdownTests {
         ])
     }
 
-    func isReady(port: Int) async -> Bool {
-        guard let url = URL(string: "http://127.0.0.1:\(port)/health/ready") else { return false }
+    func isReady(port: Int) async -> Bool { await answers(port: port, path: "/health/ready") }
+
+    func isLive(port: Int) async -> Bool { await answers(port: port, path: "/health/live") }
+
+    /// Whether the service answers 2xx on a path.
+    func answers(port: Int, path: String) async -> Bool {
+        guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { return false }
         return await withCheckedContinuation { continuation in
             let task = Process()
             task.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -103,16 +108,5 @@ struct ShutdownTests {
         #expect(exited, "still running 10 s after SIGTERM")
         #expect(process.terminationReason == .exit && process.terminationStatus == 0, "ended by \(process.terminationReason) \(process.terminationStatus)")
         #expect(ContinuousClock.now - start < .seconds(5))
-    }
-
-    func isLive(port: Int) async -> Bool {
-        guard let url = URL(string: "http://127.0.0.1:\(port)/health/live") else { return false }
-        return await withCheckedContinuation { continuation in
-            let task = Process()
-            task.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            task.arguments = ["curl", "-sf", "-o", "/dev/null", "--max-time", "2", url.absoluteString]
-            task.terminationHandler = { continuation.resume(returning: $0.terminationStatus == 0) }
-            do { try task.run() } catch { continuation.resume(returning: false) }
-        }
     }
 }

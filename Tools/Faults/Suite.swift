@@ -105,18 +105,14 @@ final class Suite: @unchecked Sendable {
     }
 
     /// Queue depth as the broker reports it.
-    func depth(_ queue: String) throws -> Int {
-        let output = try stack.ctl("-q", "list_queues", "name", "messages")
-        for line in output.split(separator: "\n") {
-            let parts = line.split(whereSeparator: \.isWhitespace)
-            if parts.count == 2, parts[0] == queue { return Int(parts[1]) ?? 0 }
-        }
-        return 0
-    }
+    func depth(_ queue: String) throws -> Int { try queueFigure(queue, "messages") }
 
     /// Consumers on a queue as the broker reports them.
-    func consumers(_ queue: String) throws -> Int {
-        let output = try stack.ctl("-q", "list_queues", "name", "consumers")
+    func consumers(_ queue: String) throws -> Int { try queueFigure(queue, "consumers") }
+
+    /// One of `rabbitmqctl list_queues`' figures for a queue (0 when the queue is not listed).
+    private func queueFigure(_ queue: String, _ column: String) throws -> Int {
+        let output = try stack.ctl("-q", "list_queues", "name", column)
         for line in output.split(separator: "\n") {
             let parts = line.split(whereSeparator: \.isWhitespace)
             if parts.count == 2, parts[0] == queue { return Int(parts[1]) ?? 0 }
