@@ -40,26 +40,7 @@ struct TaskStore: Sendable {
         _ task: TaskAssignedV1, measure: Measure, note: String?, announcedBy eventID: String?, by actor: CaseStore.Actor, at now: Date,
         on connection: PostgresConnection
     ) async throws {
-        let steps = configuration.escalationSteps(due: task.dueAt)
-        try await connection.query(prepared: """
-            WITH task AS (
-                INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at, assigned_event_id)
-                VALUES (\(task.taskID)::uuid, \(task.caseID)::uuid, \(task.subjectID), \(task.unit), \(measure.rawValue), \(task.dueAt), 'assigned',
-                        \(note), \(now), \(now), \(eventID))
-                RETURNING task_id, case_id
-            ), timers AS (
-                INSERT INTO intervention.timers (task_id, step, due_at)
-                SELECT task.task_id, step, at FROM task, unnest(\(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS t(step, at)
-            )
-            INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
-            SELECT case_id, 'task_assigned', \("\(measure.rawValue) to \(task.unit), due \(ContractCoding.formatTime(task.dueAt))"), \(actor.text), \(now)
-            FROM task
-            """, logger: logger)
-        if let kind = ReferralKind(measure) {
-            try await referrals.openReferral(
-                id: task.taskID, kind: kind, caseID: task.caseID, taskID: task.taskID, subjectID: task.subjectID, fromAgency: task.unit,
-                urgent: task.urgent, by: actor, at: now, on: connection)
-        }
+        try await assign([Planned(task: task, measure: measure, note: note, announcedBy: eventID)], by: actor, at: now, on: connection)
     }
 
     /// A task to store with others (``assign(_:by:at:on:)``).
@@ -67,27 +48,24 @@ struct TaskStore: Sendable {
         var task: TaskAssignedV1
         var measure: Measure
         var note: String?
+        /// The id of the event that tells the unit of the task, so that its delivery can be chronicled on the case.
+        var announcedBy: String?
     }
 
-    /// Stores several planned tasks — e.g. a report's, one per department and person — with their escalation
-    /// steps and their lines in the cases' chronologies, in one statement; as many ``assign(_:measure:note:announcedBy:by:at:on:)``
-    /// calls would.
+    /// Stores planned tasks — e.g. a report's, one per department and person — with their escalation steps and
+    /// their lines in the cases' chronologies, in one statement, and opens the referrals their measures are.
     func assign(_ planned: [Planned], by actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection) async throws {
-        guard planned.count > 1 else {
-            if let one = planned.first {
-                try await assign(one.task, measure: one.measure, note: one.note, announcedBy: nil, by: actor, at: now, on: connection)
-            }
-            return
-        }
+        guard !planned.isEmpty else { return }
         let tasks = planned.map(\.task)
         let steps = tasks.map { task in configuration.escalationSteps(due: task.dueAt).map { (task: task.taskID, step: $0.step, at: $0.at) } }.flatMap { $0 }
         try await connection.query(prepared: """
             WITH task AS (
-                INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at)
-                SELECT t::uuid, c::uuid, s, u, m, d, 'assigned', NULLIF(n, ''), \(now), \(now)
+                INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at, assigned_event_id)
+                SELECT t::uuid, c::uuid, s, u, m, d, 'assigned', NULLIF(n, ''), \(now), \(now), NULLIF(e, '')
                 FROM unnest(\(tasks.map(\.taskID))::text[], \(tasks.map(\.caseID))::text[], \(tasks.map(\.subjectID))::text[], \(tasks.map(\.unit))::text[],
-                            \(planned.map(\.measure.rawValue))::text[], \(tasks.map(\.dueAt))::timestamptz[], \(planned.map { $0.note ?? "" })::text[])
-                     WITH ORDINALITY AS x(t, c, s, u, m, d, n, o)
+                            \(planned.map(\.measure.rawValue))::text[], \(tasks.map(\.dueAt))::timestamptz[], \(planned.map { $0.note ?? "" })::text[],
+                            \(planned.map { $0.announcedBy ?? "" })::text[])
+                     WITH ORDINALITY AS x(t, c, s, u, m, d, n, e, o)
                 ORDER BY o
                 RETURNING task_id
             ), timers AS (

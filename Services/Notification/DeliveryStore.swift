@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import PostgresNIO
@@ -94,34 +95,16 @@ struct DeliveryStore: Sendable {
     ///   - connection: The caller's transaction.
     /// - Returns: `true` when it was written; `false` when there was one already.
     static func insert(_ delivery: New, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let inserted = try await connection.query(prepared: """
-            INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address, sealed_address,
-                                                 status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent, escalation_of)
-            VALUES (\(delivery.deliveryID)::uuid, \(delivery.eventID), \(delivery.eventType), \(delivery.correlationID), \(delivery.recipient),
-                    \(delivery.channel), \(delivery.body), \(delivery.address), \(delivery.sealedAddress.map { ByteBuffer(bytes: $0) }),
-                    \(delivery.status), \(delivery.critical), \(delivery.nextAttemptAt), \(delivery.deliveredAt), \(delivery.ackDueAt),
-                    \(delivery.traceparent), \(delivery.escalationOf)::uuid)
-            ON CONFLICT (event_id, recipient, channel) DO NOTHING
-            RETURNING 1
-            """, logger: logger)
-        var isNew = false
-        for try await _ in inserted { isNew = true }
-        return isNew
+        try await !insert([delivery], on: connection, logger: logger).isEmpty
     }
 
     /// Writes deliveries — a batch of notices' — in one statement, each unless its event already has one for the
-    /// recipient and channel; as many ``insert(_:on:logger:)`` calls would.
+    /// recipient and channel.
     /// - Returns: The ids of those written.
     static func insert(_ deliveries: [New], on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
-        guard deliveries.count > 1 else {
-            guard let one = deliveries.first else { return [] }
-            return try await insert(one, on: connection, logger: logger) ? [one.deliveryID] : []
-        }
+        guard !deliveries.isEmpty else { return [] }
+        // Arrays carry no nulls here: an empty text, or a flag beside a time, stands for one.
         let none = Date(timeIntervalSince1970: 0)
-        let hex = Array("0123456789abcdef".utf8)
-        func text(_ bytes: [UInt8]?) -> String {
-            String(decoding: (bytes ?? []).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0x0f)]] }, as: UTF8.self)
-        }
         let inserted = try await connection.query(prepared: """
             INSERT INTO notification.deliveries (delivery_id, event_id, event_type, correlation_id, recipient, channel, body, address, sealed_address,
                                                  status, critical, next_attempt_at, delivered_at, ack_due_at, traceparent, escalation_of)
@@ -129,7 +112,7 @@ struct DeliveryStore: Sendable {
                    CASE WHEN hd THEN d END, CASE WHEN ha THEN ad END, NULLIF(tp, ''), NULLIF(eo, '')::uuid
             FROM unnest(\(deliveries.map(\.deliveryID))::text[], \(deliveries.map(\.eventID))::text[], \(deliveries.map(\.eventType))::text[],
                         \(deliveries.map(\.correlationID))::text[], \(deliveries.map(\.recipient))::text[], \(deliveries.map(\.channel))::text[],
-                        \(deliveries.map(\.body))::text[], \(deliveries.map { $0.address ?? "" })::text[], \(deliveries.map { text($0.sealedAddress) })::text[],
+                        \(deliveries.map(\.body))::text[], \(deliveries.map { $0.address ?? "" })::text[], \(deliveries.map { Hex.string($0.sealedAddress ?? []) })::text[],
                         \(deliveries.map(\.status))::text[], \(deliveries.map(\.critical))::boolean[],
                         \(deliveries.map { $0.nextAttemptAt != nil })::boolean[], \(deliveries.map { $0.nextAttemptAt ?? none })::timestamptz[],
                         \(deliveries.map { $0.deliveredAt != nil })::boolean[], \(deliveries.map { $0.deliveredAt ?? none })::timestamptz[],

@@ -216,12 +216,7 @@ public final class OutboxRelay: Service, Sendable {
         }
         guard !ids.isEmpty else { return }
         do {
-            _ = try await database.withConnection(within: .seconds(60)) { connection in
-                try await connection.query(prepared: """
-                    UPDATE \(unescaped: self.database.schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
-                    WHERE id = ANY(\(ids))
-                    """, logger: self.logger)
-            }
+            try await database.withConnection(within: .seconds(60)) { connection in try await self.markSent(ids, on: connection) }
         } catch {
             confirmed.withLock { confirmed in
                 confirmed.ids = ids + confirmed.ids
@@ -271,12 +266,7 @@ public final class OutboxRelay: Service, Sendable {
                 }
             }
         }
-        if !sentIDs.isEmpty {
-            try await connection.query(prepared: """
-                UPDATE \(unescaped: schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
-                WHERE id = ANY(\(sentIDs))
-                """, logger: logger)
-        }
+        try await markSent(sentIDs, on: connection)
         if !failedIDs.isEmpty {
             try await connection.query(prepared: """
                 UPDATE \(unescaped: schema).outbox AS o
@@ -290,6 +280,15 @@ public final class OutboxRelay: Service, Sendable {
             ])
         }
         return (sentIDs.count, failedIDs.count)
+    }
+
+    /// Marks rows sent, in one statement.
+    private func markSent(_ ids: [Int64], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.query(prepared: """
+            UPDATE \(unescaped: database.schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
+            WHERE id = ANY(\(ids))
+            """, logger: logger)
     }
 
     private func count(sent: Int, failed: Int) {
