@@ -92,7 +92,7 @@ func withServices<T: Sendable>(
         do {
             for service in services {
                 let ready = try await eventually(timeout: .seconds(60)) { await service.isReady() }
-                guard ready else { throw TestFailure("service did not become ready") }
+                guard ready else { throw TestFailure("service did not become ready: \(await service.readinessReport())") }
             }
             let result = try await body()
             for service in services { await service.shutdown() }
@@ -115,12 +115,18 @@ struct TestFailure: Error, CustomStringConvertible {
 protocol ServiceRunnable: Sendable {
     func runGroup() async throws
     func isReady() async -> Bool
+    /// The service's name and each readiness check, for a test that waited in vain.
+    func readinessReport() async -> String
     func shutdown() async
 }
 
 extension RunningService: ServiceRunnable {
     func runGroup() async throws { try await group.run() }
     func isReady() async -> Bool { await readiness.check().ready }
+    func readinessReport() async -> String {
+        let checks = await readiness.check().checks
+        return S.name + " " + checks.keys.sorted().map { "\($0)=\(checks[$0]!)" }.joined(separator: ", ")
+    }
     func shutdown() async { await group.triggerGracefulShutdown() }
 }
 
