@@ -29,6 +29,7 @@ struct SubjectStore: Sendable {
             WHERE e.ledger = \(filter.ledger.rawValue) AND e.left_at IS NULL AND NOT e.sealed AND e.id > \(filter.after)
               AND (\(filter.school)::text IS NULL OR e.school_code = \(filter.school))
               AND (\(filter.district)::text IS NULL OR e.district = \(filter.district))
+              AND (\(filter.since)::timestamptz IS NULL OR e.entered_at >= \(filter.since))
               AND (\(filter.tier?.rawValue)::text IS NULL OR s.tier = \(filter.tier?.rawValue))
               AND (\(agency)::text IS NULL OR EXISTS (SELECT 1 FROM assessment.subject_agencies a WHERE a.subject_id = e.subject_id AND a.agency = \(agency)))
             ORDER BY e.id LIMIT \(filter.limit)
@@ -115,6 +116,8 @@ struct SubjectStore: Sendable {
         var school: String?
         var district: String?
         var tier: RiskTier?
+        /// Entered on or after this time.
+        var since: Date?
         /// Entries after this id (the previous page's `next`).
         var after: Int64 = 0
         /// At most this many, 1 to 500.

@@ -52,6 +52,7 @@ public struct ConsoleService: HuhangService {
         pages.add(to: router)
         WorkPages(pages: pages).add(to: router)
         PeoplePages(pages: pages).add(to: router)
+        OversightPages(pages: pages).add(to: router)
     }
 
     public func backgroundServices() -> [any Service] {

@@ -231,6 +231,8 @@ struct CaseStore: Sendable {
         var status: String?
         var tier: String?
         var school: String?
+        /// The cases of one subject.
+        var subject: String?
         /// Cases with a task of this unit.
         var unit: String?
         /// Only cases with a task past its deadline.
@@ -256,6 +258,7 @@ struct CaseStore: Sendable {
                 WHERE NOT c.sealed AND (\(filter.status)::text IS NULL OR c.status = \(filter.status))
                   AND (\(filter.tier)::text IS NULL OR c.tier = \(filter.tier))
                   AND (\(filter.school)::text IS NULL OR c.school_code = \(filter.school))
+                  AND (\(filter.subject)::text IS NULL OR c.subject_id = \(filter.subject))
                   AND (\(filter.unit)::text IS NULL OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id AND t.unit = \(filter.unit)))
                   AND (NOT \(filter.late) OR EXISTS (SELECT 1 FROM intervention.tasks t WHERE t.case_id = c.case_id
                                                 AND t.status = ANY(\(TaskStatus.openNames)::text[]) AND t.due_at < \(now)))

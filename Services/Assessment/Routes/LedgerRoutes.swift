@@ -6,7 +6,7 @@ import Storage
 
 /// The watch ledgers (台账): open entries, filtered and paged on the server. Every listing is audited.
 ///
-///     GET /v1/ledgers/{name}?school=&district=&tier=&limit=&after=    (the task force: every entry; an agency: the subjects it reported)
+///     GET /v1/ledgers/{name}?school=&district=&tier=&since=&limit=&after=    (since: entered on or after, a day or a time)    (the task force: every entry; an agency: the subjects it reported)
 struct LedgerRoutes {
     let subjects: SubjectStore
     let database: Database
@@ -27,6 +27,7 @@ struct LedgerRoutes {
         filter.after = Int64(query["after"].map(String.init) ?? "") ?? 0
         filter.school = query["school"].map(String.init)
         filter.district = query["district"].map(String.init)
+        filter.since = try QueryValues.day(query["since"].map(String.init), field: "since")
         if let tier = query["tier"].map(String.init) {
             guard let known = RiskTier(rawValue: tier) else { throw HTTPError(.badRequest, message: "tier is one of low, medium, high, critical") }
             filter.tier = known

@@ -40,6 +40,38 @@ enum BarChart {
         return parts.joined(separator: "\n")
     }
 
+    /// Bars across the page, one per category, each with its name and its figure written beside it: for
+    /// counts by tier, ledger, school or district, where every bar must be read by its name.
+    /// - Parameters:
+    ///   - id: Unique on the page; names the chart's title and description for `aria-labelledby`.
+    ///   - title: What is counted.
+    ///   - description: What the chart shows in a sentence (read by screen readers with the title).
+    ///   - labels: One per bar, in the order drawn (top to bottom).
+    ///   - values: One per bar, not negative.
+    /// - Returns: An `<svg>` element.
+    static func horizontal(id: String, title: String, description: String, labels: [String], values: [Int]) -> String {
+        let rowHeight = 22, labelWidth = 150, valueWidth = 56, width = 480, top = 4
+        let height = top * 2 + max(values.count, 1) * rowHeight
+        let plotWidth = width - labelWidth - valueWidth
+        let peak = max(values.max() ?? 0, 1)
+        let key = escape(id)
+        var parts: [String] = []
+        parts.append(#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(width) \#(height)" role="img" aria-labelledby="\#(key)-t \#(key)-d" class="chart">"#)
+        parts.append(#"<title id="\#(key)-t">\#(escape(title))</title>"#)
+        parts.append(#"<desc id="\#(key)-d">\#(escape(description))</desc>"#)
+        parts.append(#"<line x1="\#(labelWidth)" y1="\#(top)" x2="\#(labelWidth)" y2="\#(height - top)" class="axis"/>"#)
+        for (index, value) in values.enumerated() {
+            let y = top + index * rowHeight
+            let barWidth = Double(plotWidth) * Double(max(value, 0)) / Double(peak)
+            let label = index < labels.count ? labels[index] : ""
+            parts.append(#"<text x="\#(labelWidth - 6)" y="\#(y + 15)" text-anchor="end">\#(escape(label))</text>"#)
+            parts.append(#"<rect x="\#(labelWidth)" y="\#(y + 4)" width="\#(format(barWidth))" height="\#(rowHeight - 8)" class="bar"><title>\#(escape(label)): \#(value)</title></rect>"#)
+            parts.append(#"<text x="\#(format(Double(labelWidth) + barWidth + 4))" y="\#(y + 15)">\#(value)</text>"#)
+        }
+        parts.append("</svg>")
+        return parts.joined(separator: "\n")
+    }
+
     static func format(_ value: Double) -> String {
         String(Double((value * 10).rounded()) / 10)
     }

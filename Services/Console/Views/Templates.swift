@@ -14,6 +14,7 @@ enum Templates {
     static let all: [String: String] = [
         "layout": layout, "signin": signIn, "code": code, "enrol": enrol, "home": home, "account": account, "problem": problem,
         "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit, "people": people, "operatorHome": operatorHome,
+        "ledgers": ledgers, "ledger": ledger, "subject": subject, "stats": stats,
     ]
 
     static let layout = """
@@ -32,8 +33,8 @@ enum Templates {
         {{#person}}
         <nav aria-label="{{t.navigation}}">
         <a href="/">{{t.home}}</a>
-        {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
-        {{#operator}}<a href="/people">{{t.people}}</a>{{/operator}}
+        {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/ledgers">{{t.ledgers}}</a> <a href="/stats">{{t.stats}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
+        {{#operator}}<a href="/people">{{t.people}}</a> <a href="/stats">{{t.stats}}</a>{{/operator}}
         {{#unitWork}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/unitWork}}
         <a href="/account">{{t.account}}</a>
         <form method="post" action="/signout" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.signOut}}</button></form>
@@ -523,6 +524,146 @@ enum Templates {
         <p><a href="{{back}}">{{t.tryAgain}}</a></p>
         """
 
+    static let ledgers = """
+        <p>{{t.ledgersIntro}}</p>
+        <table>
+        <caption>{{t.ledgersCaption}}</caption>
+        <thead><tr><th scope="col">{{t.ledgerCol}}</th><th scope="col">{{t.openEntries}}</th><th scope="col">{{t.whoIsOnIt}}</th></tr></thead>
+        <tbody>
+        {{#ledgers}}<tr><th scope="row"><a href="/ledgers/{{ledger}}">{{name}}</a></th><td>{{count}}</td><td>{{about}}</td></tr>{{/ledgers}}
+        </tbody>
+        </table>
+        """
+
+    static let ledger = """
+        <p>{{about}}</p>
+        <form method="get" action="/ledgers/{{ledger}}" class="filters">
+        <div class="field"><label for="school">{{t.school}}</label><input id="school" name="school" value="{{school}}"></div>
+        <div class="field"><label for="district">{{t.districtCol}}</label><input id="district" name="district" value="{{district}}" inputmode="numeric"></div>
+        <div class="field"><label for="tier">{{t.tier}}</label>
+        <select id="tier" name="tier"><option value="">{{t.any}}</option>
+        {{#tiers}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/tiers}}
+        </select></div>
+        <div class="field{{#error_since}} invalid{{/error_since}}"><label for="since">{{t.sinceLabel}}</label>
+        <input id="since" name="since" type="date" value="{{since}}"{{#error_since}} aria-invalid="true" aria-describedby="since-error"{{/error_since}}>
+        {{#error_since}}<p class="error" id="since-error">{{error_since}}</p>{{/error_since}}</div>
+        <button type="submit">{{t.filter}}</button>
+        </form>
+        {{#empty}}<p>{{t.ledgerEmpty}}</p>{{/empty}}
+        {{^empty}}
+        <div class="scroll">
+        <table>
+        <caption>{{t.ledgerCaption}}</caption>
+        <thead><tr><th scope="col">{{t.subjectCol}}</th><th scope="col">{{t.tier}}</th><th scope="col">{{t.scoreCol}}</th><th scope="col">{{t.school}}</th><th scope="col">{{t.districtCol}}</th><th scope="col">{{t.enteredCol}}</th><th scope="col">{{t.ledgerReasonCol}}</th></tr></thead>
+        <tbody>
+        {{#entries}}<tr><td><a href="/subjects/{{subjectId}}">{{short}}</a></td><td><span aria-hidden="true">{{tierIcon}}</span> {{tier}}</td><td>{{score}}</td><td>{{school}}</td><td>{{district}}</td><td>{{entered}}</td><td>{{reason}}</td></tr>{{/entries}}
+        </tbody>
+        </table>
+        </div>
+        {{/empty}}
+        <nav aria-label="{{t.pages}}" class="pager">{{#first}}<a href="{{first}}">{{t.firstPage}}</a> {{/first}}{{#next}}<a href="{{next}}" rel="next">{{t.nextPage}}</a>{{/next}}</nav>
+        {{#taskForce}}
+        <section class="action" aria-labelledby="export-h">
+        <h2 id="export-h">{{t.exportTitle}}</h2>
+        <p class="hint" id="export-hint">{{t.exportHint}}</p>
+        <form method="post" action="/ledgers/{{ledger}}/export" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="school" value="{{school}}"><input type="hidden" name="district" value="{{district}}">
+        <input type="hidden" name="tier" value="{{tier}}"><input type="hidden" name="since" value="{{since}}">
+        <div class="field{{#error_purpose}} invalid{{/error_purpose}}">
+        <label for="purpose">{{t.purposeLabel}}</label>
+        <textarea id="purpose" name="purpose" rows="2" required aria-describedby="export-hint{{#error_purpose}} purpose-error{{/error_purpose}}"{{#error_purpose}} aria-invalid="true"{{/error_purpose}}>{{purpose}}</textarea>
+        {{#error_purpose}}<p class="error" id="purpose-error">{{error_purpose}}</p>{{/error_purpose}}
+        </div>
+        <fieldset><legend>{{t.formatLabel}}</legend>
+        <input type="radio" id="format-csv" name="format" value="csv"{{#csvChecked}} checked{{/csvChecked}}> <label for="format-csv" class="inline-label">{{t.formatCSV}}</label><br>
+        <input type="radio" id="format-xlsx" name="format" value="xlsx"{{#xlsxChecked}} checked{{/xlsxChecked}}> <label for="format-xlsx" class="inline-label">{{t.formatXLSX}}</label>
+        </fieldset>
+        <button type="submit">{{#filtered}}{{t.exportFiltered}}{{/filtered}}{{^filtered}}{{t.exportAll}}{{/filtered}}</button>
+        </form>
+        </section>
+        {{/taskForce}}
+        """
+
+    static let subject = """
+        <p>{{t.subjectCol}} <code>{{subjectId}}</code></p>
+        <ul class="counts">
+        <li>{{t.tier}} <strong><span aria-hidden="true">{{tierIcon}}</span> {{tier}}</strong></li>
+        <li>{{t.scoreCol}} <strong>{{score}}</strong></li>
+        <li>{{t.modelCol}} <strong class="small">{{model}}</strong></li>
+        <li>{{t.assessedCol}} <strong class="small">{{assessed}}</strong></li>
+        </ul>
+        {{#urgent}}<p><strong>⚠ {{t.urgentTier}}</strong></p>{{/urgent}}
+        <p>{{#school}}{{t.school}} {{school}} · {{/school}}{{#district}}{{t.districtCol}} {{district}} · {{/district}}{{#review}}{{t.reviewAt}} {{review}}{{/review}}</p>
+        <h2 id="factors-h">{{t.factorsTitle}}</h2>
+        {{^hasFactors}}<p>{{t.noFactors}}</p>{{/hasFactors}}
+        {{#hasFactors}}
+        <div class="scroll">
+        <table aria-labelledby="factors-h">
+        <thead><tr><th scope="col">{{t.factorCol}}</th><th scope="col">{{t.dimensionCol}}</th><th scope="col">{{t.weightCol}}</th><th scope="col">{{t.sinceCol}}</th><th scope="col">{{t.eventCol}}</th><th scope="col">{{t.detailCol}}</th></tr></thead>
+        <tbody>
+        {{#factors}}<tr><th scope="row">{{name}} <span class="by">({{id}})</span></th><td>{{dimension}}</td><td>{{weight}}</td><td>{{since}}</td><td><code>{{event}}</code></td><td>{{detail}}</td></tr>{{/factors}}
+        </tbody>
+        </table>
+        </div>
+        {{/hasFactors}}
+        <h2 id="ledgers-h">{{t.ledgers}}</h2>
+        {{^hasLedgers}}<p>{{t.onNoLedger}}</p>{{/hasLedgers}}
+        {{#hasLedgers}}
+        <div class="scroll">
+        <table aria-labelledby="ledgers-h">
+        <thead><tr><th scope="col">{{t.ledgerCol}}</th><th scope="col">{{t.enteredCol}}</th><th scope="col">{{t.ledgerReasonCol}}</th><th scope="col">{{t.leftCol}}</th></tr></thead>
+        <tbody>
+        {{#ledgers}}<tr><th scope="row"><a href="/ledgers/{{ledger}}">{{name}}</a></th><td>{{entered}}</td><td>{{reason}}</td><td>{{left}}{{#leftReason}} · {{leftReason}}{{/leftReason}}</td></tr>{{/ledgers}}
+        </tbody>
+        </table>
+        </div>
+        {{/hasLedgers}}
+        <h2 id="history-h">{{t.historyTitle}}</h2>
+        <div class="scroll">
+        <table aria-labelledby="history-h">
+        <thead><tr><th scope="col">{{t.time}}</th><th scope="col">{{t.tierChange}}</th><th scope="col">{{t.scoreCol}}</th><th scope="col">{{t.causeCol}}</th><th scope="col">{{t.modelCol}}</th><th scope="col">{{t.reasonsCol}}</th></tr></thead>
+        <tbody>
+        {{#history}}<tr><td>{{at}}</td><td>{{previous}} → <span aria-hidden="true">{{tierIcon}}</span> {{tier}}{{#urgent}} <strong>⚠ {{t.urgent}}</strong>{{/urgent}}</td><td>{{score}}</td><td><code>{{cause}}</code></td><td>{{model}}</td><td>{{reasons}}</td></tr>{{/history}}
+        </tbody>
+        </table>
+        </div>
+        <h2 id="cases-h">{{t.subjectCases}}</h2>
+        {{^hasCases}}<p>{{t.noSubjectCases}}</p>{{/hasCases}}
+        {{#hasCases}}
+        <table aria-labelledby="cases-h">
+        <thead><tr><th scope="col">{{t.case}}</th><th scope="col">{{t.tier}}</th><th scope="col">{{t.status}}</th><th scope="col">{{t.opened}}</th></tr></thead>
+        <tbody>
+        {{#cases}}<tr><td><a href="/cases/{{caseId}}">{{short}}</a></td><td>{{tier}}</td><td>{{status}}</td><td>{{opened}}</td></tr>{{/cases}}
+        </tbody>
+        </table>
+        {{/hasCases}}
+        """
+
+    static let stats = """
+        <p>{{t.statsIntro}}</p>
+        {{#sections}}
+        <section aria-labelledby="{{id}}-h">
+        <h2 id="{{id}}-h">{{title}}</h2>
+        {{#empty}}<p>{{t.nothingCounted}}</p>{{/empty}}
+        {{^empty}}
+        <div class="split">
+        <figure>{{{svg}}}</figure>
+        <div class="scroll">
+        <table>
+        <caption>{{caption}}</caption>
+        <thead><tr><th scope="col">{{title}}</th><th scope="col">{{t.countCol}}</th></tr></thead>
+        <tbody>
+        {{#rows}}<tr><th scope="row">{{label}}</th><td>{{count}}</td></tr>{{/rows}}
+        </tbody>
+        </table>
+        </div>
+        </div>
+        {{/empty}}
+        </section>
+        {{/sections}}
+        """
+
     static let css = """
         :root { --ink: #1a1a1a; --paper: #ffffff; --accent: #0b5394; --error: #a30000; --late: #7a4500; }
         * { box-sizing: border-box; }
@@ -578,6 +719,12 @@ enum Templates {
         .done::before { content: "✔ "; }
         ul.referrals { list-style: none; padding: 0; }
         ul.referrals li { border-bottom: 1px solid #999; padding: 0.5rem 0; }
+        .split { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1rem; align-items: start; }
+        .split figure { margin: 0; }
+        @media (max-width: 40rem) { .split { grid-template-columns: 1fr; } }
+        strong.small { font-size: 1rem; word-break: break-all; }
+        .filters { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: end; }
+        .filters .field { margin: 0.5rem 0; }
         @media print { nav, .skip, footer { display: none; } }
         """
 }

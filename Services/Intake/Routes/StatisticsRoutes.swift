@@ -20,17 +20,9 @@ struct StatisticsRoutes {
 
     @Sendable func statistics(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        let until = try Self.day(query["until"].map(String.init), field: "until") ?? clock.now()
-        let since = try Self.day(query["since"].map(String.init), field: "since") ?? until.addingTimeInterval(-30 * 86_400)
+        let until = try QueryValues.day(query["until"].map(String.init), field: "until") ?? clock.now()
+        let since = try QueryValues.day(query["since"].map(String.init), field: "since") ?? until.addingTimeInterval(-30 * 86_400)
         guard since < until else { throw HTTPError(.badRequest, message: "since must be before until") }
         return try JSONResponse.make(try await events.statistics(since: since, until: until))
-    }
-
-    /// A `YYYY-MM-DD` day (midnight, China Standard Time) or a full RFC 3339 time.
-    static func day(_ text: String?, field: String) throws -> Date? {
-        guard let text, !text.isEmpty else { return nil }
-        if let time = ContractCoding.parseTime(text) { return time }
-        if let day = ContractCoding.parseTime(text + "T00:00:00+08:00") { return day }
-        throw HTTPError(.badRequest, message: "\(field) is a day (YYYY-MM-DD) or a time (RFC 3339)")
     }
 }

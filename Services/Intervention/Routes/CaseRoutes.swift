@@ -8,7 +8,7 @@ import Storage
 /// Cases: the task force's list and the units' own, a case with its care team, plan, tasks, follow-ups,
 /// referrals and chronology (every read audited), and what the task force does to a case.
 ///
-///     GET  /v1/cases?status=&tier=&school=&unit=&late=&order=oldest|newest&limit=&after=   task force: all; a unit: its own
+///     GET  /v1/cases?status=&tier=&school=&subject=&unit=&late=&order=oldest|newest&limit=&after=   task force: all; a unit: its own
 ///     GET  /v1/cases/{id}                        task force; a unit with a task in it — audited
 ///     PUT  /v1/cases/{id}/team                   task force
 ///     POST /v1/cases/{id}/plan, …/close, …/reopen, …/seal, …/unseal    task force
@@ -49,6 +49,7 @@ struct CaseRoutes: Sendable {
         filter.status = text("status")
         filter.tier = text("tier")
         filter.school = text("school")
+        filter.subject = text("subject")
         filter.unit = text("unit")
         filter.late = late
         filter.newest = newest

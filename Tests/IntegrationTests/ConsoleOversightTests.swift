@@ -1,0 +1,202 @@
+@testable import Console
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ServiceKit
+import Testing
+
+@Suite("Console exports and charts")
+struct ConsoleExportTests {
+    static let table = ExportTable(
+        name: "心理风险学生台账", header: ["编号", "说明", "分值"],
+        rows: [
+            [.text("s-1"), .text("家访, \"约谈\"\n两次"), .number(45)],
+            [.text("=HYPERLINK(\"x\")"), .text("-1"), .number(2.5)],
+        ])
+
+    @Test("CSV: a UTF-8 byte order mark, CRLF lines, fields with commas, quotes or line breaks quoted, formulas defused")
+    func csv() {
+        let bytes = Self.table.csv()
+        #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        let text = String(decoding: bytes.dropFirst(3), as: UTF8.self)
+        #expect(text == "编号,说明,分值\r\ns-1,\"家访, \"\"约谈\"\"\n两次\",45\r\n\"'=HYPERLINK(\"\"x\"\")\",'-1,2.5\r\n", "\(text.debugDescription)")
+    }
+
+    @Test("XLSX: a zip whose entries are stored with the right CRC-32, a workbook naming its one sheet, every cell in place")
+    func xlsx() throws {
+        #expect(StoredZip.crc32(Array("123456789".utf8)) == 0xCBF4_3926)
+        let bytes = Self.table.xlsx()
+        let entries = try Self.unzip(bytes)
+        #expect(Set(entries.keys) == ["[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+                                      "xl/worksheets/sheet1.xml"])
+        let sheet = String(decoding: entries["xl/worksheets/sheet1.xml"] ?? [], as: UTF8.self)
+        #expect(sheet.contains(#"<c r="A1" t="inlineStr" s="1"><is><t xml:space="preserve">编号</t></is></c>"#))
+        #expect(sheet.contains(#"<c r="C2"><v>45</v></c>"#) && sheet.contains(#"<c r="C3"><v>2.5</v></c>"#))
+        #expect(sheet.contains("家访, &quot;约谈&quot;\n两次") && sheet.contains("=HYPERLINK(&quot;x&quot;)"))
+        #expect(String(decoding: entries["xl/workbook.xml"] ?? [], as: UTF8.self).contains(#"<sheet name="心理风险学生台账" sheetId="1""#))
+        #expect(ExportTable.column(0) == "A" && ExportTable.column(25) == "Z" && ExportTable.column(26) == "AA" && ExportTable.column(701) == "ZZ")
+    }
+
+    /// Reads a stored zip by its central directory, checking each entry's CRC-32 against its bytes.
+    static func unzip(_ bytes: [UInt8]) throws -> [String: [UInt8]] {
+        func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+        func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+        let end = try #require((0...(bytes.count - 22)).reversed().first { u32($0) == 0x0605_4B50 })
+        var at = u32(end + 16)
+        var entries: [String: [UInt8]] = [:]
+        for _ in 0..<u16(end + 10) {
+            #expect(u32(at) == 0x0201_4B50)
+            let method = u16(at + 10), crc = u32(at + 16), size = u32(at + 20), nameLength = u16(at + 28)
+            let extra = u16(at + 30), comment = u16(at + 32), local = u32(at + 42)
+            let name = String(decoding: bytes[(at + 46)..<(at + 46 + nameLength)], as: UTF8.self)
+            #expect(method == 0 && u32(local) == 0x0403_4B50)
+            let start = local + 30 + u16(local + 26) + u16(local + 28)
+            let content = Array(bytes[start..<(start + size)])
+            #expect(Int(StoredZip.crc32(content)) == crc, "CRC of \(name)")
+            entries[name] = content
+            at += 46 + nameLength + extra + comment
+        }
+        return entries
+    }
+
+    @Test("a horizontal chart: an image with a title and a description, a bar and its figure per category, widths in proportion")
+    func horizontalChart() {
+        let svg = BarChart.horizontal(id: "t", title: "按 <等级>", description: "各等级人数", labels: ["极高", "高"], values: [2, 4])
+        #expect(svg.contains(#"role="img" aria-labelledby="t-t t-d""#))
+        #expect(svg.contains(#"<title id="t-t">按 &lt;等级&gt;</title>"#) && svg.contains(#"<desc id="t-d">各等级人数</desc>"#))
+        #expect(svg.contains(#"width="137.0""#) && svg.contains(#"width="274.0""#), "\(svg)")
+        #expect(svg.contains(">极高</text>") && svg.contains(">4</text>"))
+    }
+}
+
+@Suite("Console: oversight in the pages", .serialized)
+struct ConsoleOversightTests {
+    @Test("the task force filters a ledger, reads a subject's risk as the API explains it, exports the filtered rows (CSV, XLSX) on a stated purpose, audited; a school may not export")
+    func ledgersInThePages() async throws {
+        let suite = try ScenarioTests.Suite()
+        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
+        try await withServices(suite.all + [console]) { () async throws in
+            try await Self.ledgers(suite, consolePort: consolePort)
+        }
+    }
+
+    static func ledgers(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
+        let schoolA = ScenarioTests.schoolCode(), schoolB = ScenarioTests.schoolCode()
+        let a = try ScenarioTests.Agency("sch", kind: "school", unit: schoolA, intakePort: suite.ports["intake"]!)
+        let b = try ScenarioTests.Agency("sch", kind: "school", unit: schoolB, intakePort: suite.ports["intake"]!)
+        for (agency, school, students) in [(a, schoolA, ["A-1", "A-2", "A-3"]), (b, schoolB, ["B-1"])] {
+            for student in students {
+                try await agency.send("report.incident.v1", """
+                    {"externalId":"\(ScenarioTests.ext())","category":"bullying","immediateDanger":false,"occurredAt":"\(ScenarioTests.now())",
+                     "schoolCode":"\(school)","people":[{"role":"victim","studentNumber":"\(student)"}]}
+                    """)
+            }
+        }
+        var subjectsA: [String] = [], subjectsB: [String] = []
+        #expect(try await eventually {
+            let pageA = try await suite.call("assessment", "/v1/ledgers/victims_needing_aid?school=\(schoolA)", as: ScenarioTests.taskForce)
+            let pageB = try await suite.call("assessment", "/v1/ledgers/victims_needing_aid?school=\(schoolB)", as: ScenarioTests.taskForce)
+            subjectsA = ScenarioTests.array(pageA.json, "entries").compactMap { ScenarioTests.string($0, "subjectId") }
+            subjectsB = ScenarioTests.array(pageB.json, "entries").compactMap { ScenarioTests.string($0, "subjectId") }
+            return subjectsA.count == 3 && subjectsB.count == 1
+        }, "the victims are not on the ledger")
+
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let password = "a long password 123"
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "tf-\(run)", name: "张专班", agency: "district-task-force",
+                                             unit: "district-task-force", role: "task-force", password: password)
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "sch-\(run)", name: "王老师", agency: a.code, unit: schoolA,
+                                             role: "caseworker", password: password)
+        let taskForce = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await taskForce.signIn("tf-\(run)", password)
+
+        // The ledgers, then one filtered by school: A's three, not B's.
+        let overview = try await taskForce.go("/ledgers")
+        #expect(overview.status == 200 && overview.text.contains(#"<a href="/ledgers/victims_needing_aid">需救助受害者台账</a>"#), "\(overview.text)")
+        let filtered = try await taskForce.go("/ledgers/victims_needing_aid?school=\(schoolA)")
+        #expect(filtered.status == 200)
+        #expect(subjectsA.allSatisfy { filtered.text.contains(#"href="/subjects/\#($0)""#) } && !filtered.text.contains(subjectsB[0]), "\(filtered.text)")
+        let wrongDay = try await taskForce.go("/ledgers/victims_needing_aid?since=yesterday")
+        #expect(wrongDay.status == 400 && wrongDay.text.contains(#"id="since-error""#) && wrongDay.text.contains(#"aria-invalid="true""#))
+        #expect(try await taskForce.go("/ledgers/wishlist").status == 404)
+
+        // A subject's page says what the API says: every factor with its weight, the ledger, the model.
+        let subject = subjectsA[0]
+        let risk = try await suite.call("assessment", "/v1/subjects/\(subject)/risk", as: ScenarioTests.taskForce)
+        let page = try await taskForce.go("/subjects/\(subject)")
+        #expect(page.status == 200)
+        let factors = ScenarioTests.array(risk.json, "factors")
+        #expect(!factors.isEmpty)
+        for factor in factors {
+            let id = ScenarioTests.string(factor, "id") ?? "?", weight = ScenarioTests.number(factor, "weight") ?? -1
+            #expect(page.text.contains("<span class=\"by\">(\(id))</span></th><td>") && page.text.contains("<td>\(Int(weight))</td>"), "factor \(id)")
+        }
+        #expect(page.text.contains(ScenarioTests.string(risk.json, "modelVersion") ?? "?") && page.text.contains("需救助受害者台账"))
+        #expect(page.text.contains("欺凌受害者 <span class=\"by\">(bullying_victim)</span>"), "the factor is named as the model names it: \(page.text)")
+        // The read is the person's, in the assessment service's audit.
+        let assessmentAudit = try await suite.call("assessment", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(assessmentAudit.json).contains { ScenarioTests.string($0, "resource") == "subject/\(subject)/risk" })
+
+        // The export: no purpose, said next to the field, the format kept; then CSV and XLSX of the filtered rows.
+        let form = ["_csrf": ConsoleLoopTests.Browser.csrf(filtered), "school": schoolA, "district": "", "tier": "", "since": ""]
+        let missing = try await taskForce.go("/ledgers/victims_needing_aid/export", form: form.merging(["format": "xlsx", "purpose": " "]) { $1 })
+        #expect(missing.status == 400 && missing.text.contains(#"id="purpose-error""#) && missing.text.contains(#"value="xlsx" checked"#))
+        let csv = try await taskForce.download("/ledgers/victims_needing_aid/export", form: form.merging(["format": "csv", "purpose": "季度研判会材料"]) { $1 })
+        #expect(csv.status == 200 && csv.type.hasPrefix("text/csv") && csv.disposition.contains("attachment"))
+        #expect(Array(csv.bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        let lines = String(decoding: csv.bytes.dropFirst(3), as: UTF8.self).split(separator: "\r\n")
+        #expect(lines.first == "条目编号,对象编号,风险等级,风险分值,学校,区县代码,列入时间,列入原因")
+        #expect(lines.count == 4 && subjectsA.allSatisfy { id in lines.contains { $0.contains(id) } }, "\(lines)")
+        let xlsx = try await taskForce.download("/ledgers/victims_needing_aid/export", form: form.merging(["format": "xlsx", "purpose": "季度研判会材料"]) { $1 })
+        #expect(xlsx.status == 200 && xlsx.type.contains("spreadsheetml"))
+        let sheet = String(decoding: try ConsoleExportTests.unzip(xlsx.bytes)["xl/worksheets/sheet1.xml"] ?? [], as: UTF8.self)
+        #expect(subjectsA.allSatisfy(sheet.contains) && !sheet.contains(subjectsB[0]) && sheet.contains(#"<row r="4">"#) && !sheet.contains(#"<row r="5">"#))
+
+        // The console's audit: who exported, which ledger and filter, how many rows, why.
+        let operatorToken = try await APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: .operator), lifetime: .seconds(60))
+        let audit = try await httpGet("http://127.0.0.1:\(consolePort)/v1/audit?person=tf-\(run)", headers: ["Authorization": "Bearer \(operatorToken)"])
+        let exports = ScenarioTests.array(try JSONValue.parse(Array(audit.body.utf8))).filter { ScenarioTests.string($0, "action") == "export" }
+        #expect(exports.count == 2, "\(audit.body)")
+        #expect(exports.allSatisfy {
+            ScenarioTests.string($0, "resource") == "ledger/victims_needing_aid?school=\(schoolA)"
+                && (ScenarioTests.string($0, "reason") ?? "").hasPrefix("季度研判会材料 · 3 rows")
+        }, "\(audit.body)")
+
+        // The statistics: charts that are images with a title and a description, and their tables.
+        let stats = try await taskForce.go("/stats")
+        #expect(stats.status == 200 && stats.text.contains(#"role="img""#) && stats.text.contains("<desc id=\"chart-ledgers-d\">")
+                && stats.text.contains("<th scope=\"row\">需救助受害者台账</th>"), "\(stats.text)")
+
+        // A school's person: its own subjects on the ledger, no export.
+        let staff = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await staff.signIn("sch-\(run)", password)
+        let own = try await staff.go("/ledgers/victims_needing_aid")
+        #expect(own.status == 200 && subjectsA.allSatisfy { own.text.contains($0) } && !own.text.contains(subjectsB[0]))
+        #expect(!own.text.contains("/export"))
+        let refused = try await staff.go("/ledgers/victims_needing_aid/export",
+                                         form: ["_csrf": ConsoleLoopTests.Browser.csrf(own), "format": "csv", "purpose": "想看看"])
+        #expect(refused.status == 403)
+        #expect(try await staff.go("/stats").status == 403)
+    }
+}
+
+extension ConsoleLoopTests.Browser {
+    /// A form whose answer is a file: its status, type, disposition and bytes.
+    func download(_ path: String, form: [String: String]) async throws -> (status: Int, type: String, disposition: String, bytes: [UInt8]) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .POST
+        request.headers.add(name: "Connection", value: "close")
+        request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
+        request.headers.add(name: "Origin", value: base)
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.body = .bytes(ByteBuffer(string: form.map {
+            "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+        }.joined(separator: "&")))
+        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), response.headers.first(name: "Content-Type") ?? "", response.headers.first(name: "Content-Disposition") ?? "",
+                Array(body.readableBytesView))
+    }
+}
