@@ -53,6 +53,7 @@ public struct ConsoleService: HuhangService {
         WorkPages(pages: pages).add(to: router)
         PeoplePages(pages: pages).add(to: router)
         OversightPages(pages: pages).add(to: router)
+        SafetyPages(pages: pages).add(to: router)
     }
 
     public func backgroundServices() -> [any Service] {

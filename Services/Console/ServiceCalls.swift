@@ -39,7 +39,19 @@ struct ServiceCalls: Sendable {
         try await send("GET", service, path, as: identity, body: nil)
     }
 
+    /// GETs a service's `/v1` path as `identity`. - Returns: The answer as text (a Markdown bulletin).
+    func text(_ service: String, _ path: String, as identity: APIIdentity) async throws -> String {
+        String(buffer: try await exchange("GET", service, path, as: identity, body: nil))
+    }
+
     func send(_ method: String, _ service: String, _ path: String, as identity: APIIdentity, body: [UInt8]?) async throws -> JSONValue {
+        let bytes = try await exchange(method, service, path, as: identity, body: body)
+        guard bytes.readableBytes > 0 else { return .null }
+        return try JSONValue.parse(Array(bytes.readableBytesView))
+    }
+
+    /// One call: the answer's body when the service said yes; ``Refused`` or ``Unavailable`` otherwise.
+    func exchange(_ method: String, _ service: String, _ path: String, as identity: APIIdentity, body: [UInt8]?) async throws -> ByteBuffer {
         guard let base = urls[service] else { throw Unavailable(service: service) }
         var request = HTTPClientRequest(url: base + path)
         request.method = HTTPMethod(rawValue: method)
@@ -60,7 +72,6 @@ struct ServiceCalls: Sendable {
         guard (200..<300).contains(response.status.code) else {
             throw Refused(status: Int(response.status.code), message: String(buffer: bytes))
         }
-        guard bytes.readableBytes > 0 else { return .null }
-        return try JSONValue.parse(Array(bytes.readableBytesView))
+        return bytes
     }
 }

@@ -118,6 +118,37 @@ struct RatingStore: Sendable {
         return rated
     }
 
+    /// How many schools had each rating, quarter by quarter.
+    struct QuarterCounts: Codable, Sendable {
+        var quarter: String
+        var model: Int
+        var compliant: Int
+        var nonCompliant: Int
+    }
+
+    /// The number of schools at each rating in each of `quarters`, in their order.
+    /// - Parameters:
+    ///   - quarters: `YYYY-Qn` each.
+    ///   - district: Only this district's schools, when given.
+    func trend(_ quarters: [String], district: String? = nil) async throws -> [QuarterCounts] {
+        let rows = try await database.query("""
+            SELECT r.quarter, r.rating, count(*)::int
+            FROM inspection.ratings r LEFT JOIN inspection.schools s ON s.code = r.school_code
+            WHERE r.quarter = ANY(\(quarters)::text[]) AND (\(district)::text IS NULL OR s.district = \(district))
+            GROUP BY r.quarter, r.rating
+            """, logger: database.logger)
+        var counts = Dictionary(uniqueKeysWithValues: quarters.map { ($0, QuarterCounts(quarter: $0, model: 0, compliant: 0, nonCompliant: 0)) })
+        for try await (quarter, rating, count) in rows.decode((String, String, Int).self) {
+            switch RatingChangedV1.Rating(rawValue: rating) {
+            case .model: counts[quarter]?.model = count
+            case .compliant: counts[quarter]?.compliant = count
+            case .nonCompliant: counts[quarter]?.nonCompliant = count
+            case nil: continue
+            }
+        }
+        return quarters.compactMap { counts[$0] }
+    }
+
     /// A school's rating in every quarter it was rated, oldest first, each as `quarter` and `rating`.
     func history(of school: String) async throws -> [[String: String]] {
         let rows = try await database.query(

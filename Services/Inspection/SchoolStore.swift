@@ -69,11 +69,11 @@ struct SchoolStore: Sendable {
 
     /// Up to 5000 schools, by code.
     /// - Parameter code: Only this school, when given.
-    func schools(_ code: String?) async throws -> [School] {
+    func schools(_ code: String?, district: String? = nil) async throws -> [School] {
         let rows = try await database.query("""
             SELECT code, name, type, district, police_officer, legal_vice_principal, guard_posts, police_unit, legal_vice_principal_unit
             FROM inspection.schools
-            WHERE \(code)::text IS NULL OR code = \(code) ORDER BY code LIMIT 5000
+            WHERE (\(code)::text IS NULL OR code = \(code)) AND (\(district)::text IS NULL OR district = \(district)) ORDER BY code LIMIT 5000
             """, logger: database.logger)
         var schools: [School] = []
         for try await (code, name, type, district, officer, vice, posts, policeUnit, viceUnit)

@@ -182,18 +182,131 @@ struct ConsoleOversightTests {
     }
 }
 
+@Suite("Console: schools and safety in the pages", .serialized)
+struct ConsoleSafetyTests {
+    @Test("the registry edited (a mistake said next to its field), a school that fell shown on the rating page and in the bulletin, the bulletin and the ratings downloaded (audited), hazards and inspections listed; a caseworker may not")
+    func safetyInThePages() async throws {
+        let suite = try ScenarioTests.Suite()
+        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
+        try await withServices(suite.all + [console]) { () async throws in
+            try await Self.safety(suite, consolePort: consolePort)
+        }
+    }
+
+    static func safety(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
+        let fell = ScenarioTests.schoolCode(), other = ScenarioTests.schoolCode()
+        let district = String(fell.prefix(6))
+        let school = try ScenarioTests.Agency("sch", kind: "school", unit: fell, intakePort: suite.ports["intake"]!)
+        let otherSchool = try ScenarioTests.Agency("sch", kind: "school", unit: other, intakePort: suite.ports["intake"]!)
+        let quarter = Quarter.of(Date()), previous = try #require(Quarter.previous(quarter))
+        let lastQuarter = ContractCoding.formatTime(try #require(Quarter.bounds(previous)).start.addingTimeInterval(86_400))
+        // Inspected last quarter, all passed: compliant then; not inspected this quarter: non-compliant now — it fell.
+        try await school.send("inspection.report.v1", """
+            {"externalId":"\(ScenarioTests.ext())","schoolCode":"\(fell)","kind":"daily_check","inspectedAt":"\(lastQuarter)",
+             "checks":[{"item":"one_key_alarm","passed":true}]}
+            """)
+        // Another school inspected today with a broken alarm: a hazard open now.
+        try await otherSchool.send("inspection.report.v1", """
+            {"externalId":"\(ScenarioTests.ext())","schoolCode":"\(other)","kind":"supervisory_patrol","inspectedAt":"\(ScenarioTests.now())",
+             "checks":[{"item":"one_key_alarm","passed":false}]}
+            """)
+        #expect(try await eventually {
+            let inspected = try await suite.call("inspection", "/v1/inspections?school=\(fell)", as: ScenarioTests.taskForce)
+            let hazards = try await suite.call("inspection", "/v1/hazards?school=\(other)", as: ScenarioTests.taskForce)
+            return !ScenarioTests.array(inspected.json).isEmpty && !ScenarioTests.array(hazards.json).isEmpty
+        }, "the inspections were not recorded")
+
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let password = "a long password 123"
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "tf-\(run)", name: "张专班", agency: "district-task-force",
+                                             unit: "district-task-force", role: "task-force", password: password)
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "edu-\(run)", name: "刘科长", agency: "education-\(district)",
+                                             unit: "education-\(district)", role: "education", password: password)
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "cw-\(run)", name: "王老师", agency: school.code, unit: fell,
+                                             role: "caseworker", password: password)
+        let taskForce = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await taskForce.signIn("tf-\(run)", password)
+
+        // Compute last quarter, then this one, through the console's form.
+        for q in [previous, quarter] {
+            let page = try await taskForce.go("/ratings?quarter=\(q)&district=\(district)")
+            #expect(page.status == 200 && page.text.contains(#"action="/ratings/\#(q)/compute""#))
+            let computed = try await taskForce.go("/ratings/\(q)/compute", form: ["_csrf": ConsoleLoopTests.Browser.csrf(page), "district": district])
+            #expect(computed.status == 303 && (computed.location ?? "").hasPrefix("/ratings?quarter=\(q)&district=\(district)&done="), "\(computed)")
+        }
+        let ratings = try await taskForce.go("/ratings?quarter=\(quarter)&district=\(district)")
+        let row = try #require(ratings.text.components(separatedBy: "<tr").first { $0.contains("/schools/\(fell)") }, "\(ratings.text)")
+        #expect(row.hasPrefix(#" class="late""#) && row.contains("↓ 下降") && row.contains("不合格") && row.contains("达标"), "\(row)")
+        #expect(ratings.text.contains(#"aria-labelledby="chart-trend-t chart-trend-d""#) && ratings.text.contains("<polyline"))
+        let trend = try await suite.call("inspection", "/v1/ratings/\(quarter)/trend?district=\(district)&quarters=2", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(trend.json).map { ScenarioTests.string($0, "quarter") ?? "" } == [previous, quarter], "\(trend.text)")
+        #expect((ScenarioTests.number(ScenarioTests.array(trend.json)[1], "nonCompliant") ?? 0) >= 1)
+
+        // The bulletin to print names the school among those that fell; as a file, it is the service's Markdown.
+        let bulletin = try await taskForce.go("/ratings/\(quarter)/bulletin?district=\(district)")
+        let fellSection = try #require(bulletin.text.components(separatedBy: "评级下降的学校").dropFirst().first)
+        #expect(bulletin.status == 200 && fellSection.contains(fell), "\(bulletin.text)")
+        let markdown = try await taskForce.download("/ratings/\(quarter)/bulletin.md?district=\(district)", form: nil)
+        #expect(markdown.status == 200 && markdown.type.hasPrefix("text/markdown") && String(decoding: markdown.bytes, as: UTF8.self).contains(fell))
+        let csv = try await taskForce.download("/ratings/\(quarter)/export?format=csv&district=\(district)", form: nil)
+        let lines = String(decoding: csv.bytes.dropFirst(3), as: UTF8.self).split(separator: "\r\n")
+        #expect(lines.first == "学校代码,学校名称,评级,上季度评级,变化,依据" && lines.contains { $0.hasPrefix("\(fell),") && $0.contains("下降") }, "\(lines)")
+        let operatorToken = try await APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: .operator), lifetime: .seconds(60))
+        let audit = try await httpGet("http://127.0.0.1:\(consolePort)/v1/audit?person=tf-\(run)", headers: ["Authorization": "Bearer \(operatorToken)"])
+        let resources = ScenarioTests.array(try JSONValue.parse(Array(audit.body.utf8))).compactMap { ScenarioTests.string($0, "resource") }
+        #expect(resources.contains("bulletin/\(quarter)?district=\(district)") && resources.contains("rating/\(quarter)?district=\(district)"), "\(resources)")
+        let computeAudit = try await suite.call("inspection", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(computeAudit.json).contains { ScenarioTests.string($0, "resource") == "rating/\(quarter)" })
+
+        // The education bureau edits the registry: a wrong unit code is said next to its field, what was typed kept.
+        let education = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await education.signIn("edu-\(run)", password)
+        let entry = try await education.go("/schools/\(fell)")
+        #expect(entry.status == 200 && entry.text.contains(#"action="/schools/\#(fell)""#))
+        let form = ["_csrf": ConsoleLoopTests.Browser.csrf(entry), "name": "历下实验中学", "type": "middle", "policeOfficer": "赵警官",
+                    "policeUnit": "psb 370102", "legalVicePrincipal": "钱检察官", "legalVicePrincipalUnit": "procuratorate-370102", "guardPosts": "2"]
+        let wrong = try await education.go("/schools/\(fell)", form: form)
+        #expect(wrong.status == 400 && wrong.text.contains(#"id="policeUnit-error""#) && wrong.text.contains(#"value="psb 370102""#), "\(wrong.text)")
+        let saved = try await education.go("/schools/\(fell)", form: form.merging(["policeUnit": "psb-370102-lx"]) { $1 })
+        #expect(saved.status == 303 && saved.location == "/schools/\(fell)?saved=1")
+        let registry = try await suite.call("inspection", "/v1/schools/\(fell)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.string(registry.json, "school", "policeUnit") == "psb-370102-lx" && ScenarioTests.string(registry.json, "school", "name") == "历下实验中学")
+        #expect(try await education.go("/schools?district=\(district)").text.contains("历下实验中学"))
+        // The bureau may not compute a rating.
+        let refusedCompute = try await education.go("/ratings/\(quarter)/compute", form: ["_csrf": ConsoleLoopTests.Browser.csrf(entry), "district": ""])
+        #expect(refusedCompute.status == 403)
+
+        // Hazards open now, with the school and unit tallies; this quarter's inspections; venues.
+        let hazards = try await taskForce.go("/hazards?school=\(other)")
+        #expect(hazards.status == 200 && hazards.text.contains("一键报警") && hazards.text.contains(#"href="/hazards?state=all&amp;school=\#(other)""#))
+        let inspections = try await taskForce.go("/inspections")
+        #expect(inspections.status == 200 && inspections.text.contains(other) && !inspections.text.contains(">\(fell)<"), "last quarter's inspection is not this quarter's")
+        #expect(try await taskForce.go("/inspections?quarter=\(previous)").text.contains(">\(fell)<"))
+        #expect(try await taskForce.go("/venues").status == 200)
+
+        // A school's caseworker has no safety pages.
+        let caseworker = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await caseworker.signIn("cw-\(run)", password)
+        #expect(try await caseworker.go("/ratings").status == 403)
+        #expect(!(try await caseworker.go("/").text.contains(#"href="/ratings""#)))
+    }
+}
+
 extension ConsoleLoopTests.Browser {
-    /// A form whose answer is a file: its status, type, disposition and bytes.
-    func download(_ path: String, form: [String: String]) async throws -> (status: Int, type: String, disposition: String, bytes: [UInt8]) {
+    /// A link or form whose answer is a file: its status, type, disposition and bytes.
+    /// - Parameter form: The fields of a form to post; nil for a link (GET).
+    func download(_ path: String, form: [String: String]?) async throws -> (status: Int, type: String, disposition: String, bytes: [UInt8]) {
         var request = HTTPClientRequest(url: base + path)
-        request.method = .POST
         request.headers.add(name: "Connection", value: "close")
         request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
-        request.headers.add(name: "Origin", value: base)
-        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        request.body = .bytes(ByteBuffer(string: form.map {
-            "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
-        }.joined(separator: "&")))
+        if let form {
+            request.method = .POST
+            request.headers.add(name: "Origin", value: base)
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form.map {
+                "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            }.joined(separator: "&")))
+        }
         let response = try await Self.client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 16 << 20)
         return (Int(response.status.code), response.headers.first(name: "Content-Type") ?? "", response.headers.first(name: "Content-Disposition") ?? "",

@@ -318,6 +318,7 @@ struct ConsolePages: Sendable {
             layout["person"] = [
                 "displayName": session.person.displayName, "unit": session.person.unit, "csrf": session.csrf,
                 "taskForce": session.person.role == .taskForce, "operator": session.person.role == .operator,
+                "safety": SafetyPages.mayRead(session.person.role),
                 "unitWork": session.person.role == .caseworker || session.person.role == .education,
                 "roleName": words["role.\(session.person.role.rawValue)"] ?? session.person.role.rawValue,
             ]

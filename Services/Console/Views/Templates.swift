@@ -15,6 +15,8 @@ enum Templates {
         "layout": layout, "signin": signIn, "code": code, "enrol": enrol, "home": home, "account": account, "problem": problem,
         "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit, "people": people, "operatorHome": operatorHome,
         "ledgers": ledgers, "ledger": ledger, "subject": subject, "stats": stats,
+        "safetyNav": safetyNav, "schools": schools, "school": school, "inspections": inspections, "hazards": hazards, "venues": venues,
+        "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
     ]
 
     static let layout = """
@@ -35,6 +37,7 @@ enum Templates {
         <a href="/">{{t.home}}</a>
         {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/ledgers">{{t.ledgers}}</a> <a href="/stats">{{t.stats}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
         {{#operator}}<a href="/people">{{t.people}}</a> <a href="/stats">{{t.stats}}</a>{{/operator}}
+        {{#safety}}<a href="/ratings">{{t.schoolSafety}}</a>{{/safety}}
         {{#unitWork}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/unitWork}}
         <a href="/account">{{t.account}}</a>
         <form method="post" action="/signout" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.signOut}}</button></form>
@@ -664,6 +667,206 @@ enum Templates {
         {{/sections}}
         """
 
+    static let safetyNav = """
+        <nav aria-label="{{t.schoolSafety}}" class="subnav"><a href="/ratings">{{t.ratingsTitle}}</a> <a href="/schools">{{t.schoolsTitle}}</a> <a href="/inspections">{{t.inspectionsTitle}}</a> <a href="/hazards">{{t.hazardsTitle}}</a> <a href="/venues">{{t.venuesTitle}}</a></nav>
+        """
+
+    static let schools = """
+        {{> safetyNav}}
+        {{#hasCoverage}}
+        <h2>{{t.coverageTitle}}</h2>
+        <ul class="counts">{{#coverage}}<li>{{label}} <strong>{{percent}}%</strong></li>{{/coverage}}</ul>
+        {{/hasCoverage}}
+        <form method="get" action="/schools" class="filters">
+        <div class="field"><label for="district">{{t.districtCol}}</label><input id="district" name="district" value="{{district}}" inputmode="numeric"></div>
+        <button type="submit">{{t.filter}}</button>
+        </form>
+        {{#empty}}<p>{{t.noSchools}}</p>{{/empty}}
+        {{^empty}}
+        <div class="scroll">
+        <table>
+        <caption>{{t.schoolsCaption}} {{total}}</caption>
+        <thead><tr><th scope="col">{{t.schoolCodeCol}}</th><th scope="col">{{t.schoolNameCol}}</th><th scope="col">{{t.schoolTypeCol}}</th><th scope="col">{{t.districtCol}}</th><th scope="col">{{t.policeOfficerCol}}</th><th scope="col">{{t.legalVicePrincipalCol}}</th><th scope="col">{{t.guardPostsCol}}</th></tr></thead>
+        <tbody>
+        {{#schools}}<tr><th scope="row"><a href="/schools/{{code}}">{{code}}</a></th><td>{{name}}</td><td>{{type}}</td><td>{{district}}</td><td>{{officer}}{{#officerUnit}} · {{officerUnit}}{{/officerUnit}}</td><td>{{vice}}{{#viceUnit}} · {{viceUnit}}{{/viceUnit}}</td><td>{{posts}}</td></tr>{{/schools}}
+        </tbody>
+        </table>
+        </div>
+        {{/empty}}
+        <nav aria-label="{{t.pages}}" class="pager">{{#first}}<a href="{{first}}">{{t.firstPage}}</a> {{/first}}{{#next}}<a href="{{next}}" rel="next">{{t.nextPage}}</a>{{/next}}</nav>
+        """
+
+    static let school = """
+        {{> safetyNav}}
+        {{#saved}}<p role="status" class="done">{{t.schoolSaved}}</p>{{/saved}}
+        <p>{{t.schoolCodeCol}} <strong>{{code}}</strong>{{#district}} · {{t.districtCol}} {{district}}{{/district}}</p>
+        <h2 id="ratings-h">{{t.ratingHistory}}</h2>
+        {{^hasRatings}}<p>{{t.notRatedYet}}</p>{{/hasRatings}}
+        {{#hasRatings}}<table aria-labelledby="ratings-h"><thead><tr><th scope="col">{{t.quarterCol}}</th><th scope="col">{{t.ratingCol}}</th></tr></thead>
+        <tbody>{{#ratings}}<tr><th scope="row">{{quarter}}</th><td><span aria-hidden="true">{{icon}}</span> {{rating}}</td></tr>{{/ratings}}</tbody></table>{{/hasRatings}}
+        <h2 id="registry-h">{{t.registryTitle}}</h2>
+        {{#mayEdit}}
+        <form method="post" action="/schools/{{code}}" novalidate aria-labelledby="registry-h">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error_name}} invalid{{/error_name}}"><label for="name">{{t.schoolNameCol}}</label><input id="name" name="name" value="{{name}}"{{#error_name}} aria-invalid="true" aria-describedby="name-error"{{/error_name}}>{{#error_name}}<p class="error" id="name-error">{{error_name}}</p>{{/error_name}}</div>
+        <div class="field{{#error_type}} invalid{{/error_type}}"><label for="type">{{t.schoolTypeCol}}</label><select id="type" name="type"{{#error_type}} aria-invalid="true" aria-describedby="type-error"{{/error_type}}><option value="">—</option>{{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}</select>{{#error_type}}<p class="error" id="type-error">{{error_type}}</p>{{/error_type}}</div>
+        <div class="field"><label for="policeOfficer">{{t.policeOfficerCol}}</label><input id="policeOfficer" name="policeOfficer" value="{{policeOfficer}}"></div>
+        <div class="field{{#error_policeUnit}} invalid{{/error_policeUnit}}"><label for="policeUnit">{{t.policeUnitLabel}}</label><p class="hint" id="policeUnit-hint">{{t.unitCodeHint}}</p><input id="policeUnit" name="policeUnit" value="{{policeUnit}}" aria-describedby="policeUnit-hint{{#error_policeUnit}} policeUnit-error{{/error_policeUnit}}"{{#error_policeUnit}} aria-invalid="true"{{/error_policeUnit}}>{{#error_policeUnit}}<p class="error" id="policeUnit-error">{{error_policeUnit}}</p>{{/error_policeUnit}}</div>
+        <div class="field"><label for="legalVicePrincipal">{{t.legalVicePrincipalCol}}</label><input id="legalVicePrincipal" name="legalVicePrincipal" value="{{legalVicePrincipal}}"></div>
+        <div class="field{{#error_legalVicePrincipalUnit}} invalid{{/error_legalVicePrincipalUnit}}"><label for="legalVicePrincipalUnit">{{t.vicePrincipalUnitLabel}}</label><input id="legalVicePrincipalUnit" name="legalVicePrincipalUnit" value="{{legalVicePrincipalUnit}}"{{#error_legalVicePrincipalUnit}} aria-invalid="true" aria-describedby="legalVicePrincipalUnit-error"{{/error_legalVicePrincipalUnit}}>{{#error_legalVicePrincipalUnit}}<p class="error" id="legalVicePrincipalUnit-error">{{error_legalVicePrincipalUnit}}</p>{{/error_legalVicePrincipalUnit}}</div>
+        <div class="field{{#error_guardPosts}} invalid{{/error_guardPosts}}"><label for="guardPosts">{{t.guardPostsCol}}</label><input id="guardPosts" name="guardPosts" inputmode="numeric" value="{{guardPosts}}"{{#error_guardPosts}} aria-invalid="true" aria-describedby="guardPosts-error"{{/error_guardPosts}}>{{#error_guardPosts}}<p class="error" id="guardPosts-error">{{error_guardPosts}}</p>{{/error_guardPosts}}</div>
+        <button type="submit">{{t.save}}</button>
+        </form>
+        {{/mayEdit}}
+        {{^mayEdit}}
+        <dl><dt>{{t.schoolNameCol}}</dt><dd>{{name}}</dd><dt>{{t.schoolTypeCol}}</dt><dd>{{typeName}}</dd><dt>{{t.policeOfficerCol}}</dt><dd>{{policeOfficer}} {{policeUnit}}</dd>
+        <dt>{{t.legalVicePrincipalCol}}</dt><dd>{{legalVicePrincipal}} {{legalVicePrincipalUnit}}</dd><dt>{{t.guardPostsCol}}</dt><dd>{{guardPosts}}</dd></dl>
+        {{/mayEdit}}
+        <h2 id="hazards-h">{{t.hazardsTitle}}</h2>
+        {{^hasHazards}}<p>{{t.noHazards}}</p>{{/hasHazards}}
+        {{#hasHazards}}{{> hazardTable}}{{/hasHazards}}
+        <h2 id="inspections-h">{{t.inspectionsTitle}}</h2>
+        {{^hasInspections}}<p>{{t.noInspections}}</p>{{/hasInspections}}
+        {{#hasInspections}}{{> inspectionTable}}{{/hasInspections}}
+        """
+
+    static let hazardTable = """
+        <div class="scroll"><table>
+        <caption>{{t.hazardsCaptionAll}}</caption>
+        <thead><tr><th scope="col">{{t.hazardItem}}</th><th scope="col">{{t.school}}</th><th scope="col">{{t.severity}}</th><th scope="col">{{t.rectifyingUnit}}</th><th scope="col">{{t.reportedCol}}</th><th scope="col">{{t.rectifyBy}}</th><th scope="col">{{t.reinspectedCol}}</th></tr></thead>
+        <tbody>
+        {{#hazards}}<tr{{#late}} class="late"{{/late}}><td>{{item}}</td><td><a href="/schools/{{school}}">{{school}}</a></td><td>{{severity}}</td><td>{{unit}}</td><td>{{reported}}</td><td>{{#late}}<strong>⚠ {{t.late}}</strong> {{/late}}{{due}}</td><td>{{closed}}</td></tr>{{/hazards}}
+        </tbody></table></div>
+        """
+
+    static let inspectionTable = """
+        <div class="scroll"><table>
+        <caption>{{t.inspectionsCaption}}</caption>
+        <thead><tr><th scope="col">{{t.time}}</th><th scope="col">{{t.school}}</th><th scope="col">{{t.inspectionKindCol}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.passedCol}}</th><th scope="col">{{t.failedCol}}</th></tr></thead>
+        <tbody>
+        {{#inspections}}<tr><td>{{at}}</td><td><a href="/schools/{{school}}">{{school}}</a></td><td>{{kind}}</td><td>{{unit}}</td><td>{{passed}}</td><td>{{failed}}</td></tr>{{/inspections}}
+        </tbody></table></div>
+        """
+
+    static let inspections = """
+        {{> safetyNav}}
+        <form method="get" action="/inspections" class="filters">
+        <div class="field"><label for="quarter">{{t.quarterCol}}</label><select id="quarter" name="quarter">{{#quarters}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/quarters}}</select></div>
+        <button type="submit">{{t.show}}</button>
+        </form>
+        <p>{{quarterName}}: {{t.schoolsInspected}} <strong>{{inspected}}</strong>{{#schools}} / {{schools}}{{/schools}}</p>
+        {{#coverageChart}}
+        <section aria-labelledby="coverage-h"><h2 id="coverage-h">{{t.coverageTitle}}</h2>
+        <div class="split"><figure>{{{coverageChart}}}</figure>
+        <table><caption>{{t.coverageAbout}}</caption><thead><tr><th scope="col">{{t.safeguardCol}}</th><th scope="col">{{t.shareCol}}</th></tr></thead>
+        <tbody>{{#coverage}}<tr><th scope="row">{{label}}</th><td>{{percent}}%</td></tr>{{/coverage}}</tbody></table></div>
+        </section>
+        {{/coverageChart}}
+        <h2>{{t.inspectionsTitle}}</h2>
+        {{#empty}}<p>{{t.noInspections}}</p>{{/empty}}
+        {{^empty}}{{> inspectionTable}}{{/empty}}
+        """
+
+    static let hazards = """
+        {{> safetyNav}}
+        <form method="get" action="/hazards" class="filters">
+        <div class="field"><label for="state">{{t.hazardStateLabel}}</label><select id="state" name="state">{{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/states}}</select></div>
+        <div class="field"><label for="school">{{t.school}}</label><input id="school" name="school" value="{{school}}"></div>
+        <div class="field"><label for="unit">{{t.rectifyingUnit}}</label><input id="unit" name="unit" value="{{unit}}"></div>
+        <button type="submit">{{t.filter}}</button>
+        </form>
+        {{#hasTally}}
+        <div class="split">
+        <table><caption>{{t.hazardsBySchool}}</caption><thead><tr><th scope="col">{{t.school}}</th><th scope="col">{{t.countCol}}</th><th scope="col">{{t.lateCol}}</th></tr></thead>
+        <tbody>{{#bySchool}}<tr><th scope="row"><a href="/hazards?state=all&amp;school={{name}}">{{name}}</a></th><td>{{count}}</td><td>{{late}}</td></tr>{{/bySchool}}</tbody></table>
+        <table><caption>{{t.hazardsByUnit}}</caption><thead><tr><th scope="col">{{t.rectifyingUnit}}</th><th scope="col">{{t.countCol}}</th><th scope="col">{{t.lateCol}}</th></tr></thead>
+        <tbody>{{#byUnit}}<tr><th scope="row"><a href="/hazards?state=all&amp;unit={{name}}">{{name}}</a></th><td>{{count}}</td><td>{{late}}</td></tr>{{/byUnit}}</tbody></table>
+        </div>
+        {{/hasTally}}
+        <h2>{{t.hazardsTitle}} ({{count}})</h2>
+        {{#empty}}<p>{{t.noHazards}}</p>{{/empty}}
+        {{^empty}}{{> hazardTable}}{{/empty}}
+        """
+
+    static let venues = """
+        {{> safetyNav}}
+        <p>{{#flaggedOnly}}{{t.venuesFlaggedOnly}} <a href="/venues?all=1">{{t.venuesShowAll}}</a>{{/flaggedOnly}}{{^flaggedOnly}}<a href="/venues">{{t.venuesShowFlagged}}</a>{{/flaggedOnly}}</p>
+        {{#empty}}<p>{{t.noVenues}}</p>{{/empty}}
+        {{^empty}}
+        <div class="scroll"><table>
+        <caption>{{t.venuesCaption}}</caption>
+        <thead><tr><th scope="col">{{t.venueCol}}</th><th scope="col">{{t.venueKindCol}}</th><th scope="col">{{t.addressCol}}</th><th scope="col">{{t.findingsCol}}</th><th scope="col">{{t.lastFoundCol}}</th><th scope="col">{{t.flaggedCol}}</th></tr></thead>
+        <tbody>
+        {{#venues}}<tr><th scope="row">{{name}}</th><td>{{kind}}</td><td>{{address}}</td><td>{{findings}}</td><td>{{last}}</td><td>{{#isFlagged}}<strong>⚑ {{flagged}}</strong>{{/isFlagged}}{{^isFlagged}}—{{/isFlagged}}</td></tr>{{/venues}}
+        </tbody></table></div>
+        {{/empty}}
+        """
+
+    static let ratings = """
+        {{> safetyNav}}
+        {{#done}}<p role="status" class="done">{{done}}</p>{{/done}}
+        <form method="get" action="/ratings" class="filters">
+        <div class="field"><label for="quarter">{{t.quarterCol}}</label><select id="quarter" name="quarter">{{#quarters}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/quarters}}</select></div>
+        <div class="field"><label for="district">{{t.districtCol}}</label><input id="district" name="district" value="{{district}}" inputmode="numeric"></div>
+        <button type="submit">{{t.show}}</button>
+        </form>
+        <h2>{{quarterName}}{{#district}} · {{district}}{{/district}}</h2>
+        <ul class="counts">
+        {{#counts}}<li><span aria-hidden="true">{{icon}}</span> {{label}} <strong>{{count}}</strong></li>{{/counts}}
+        <li>↓ {{movementDown}} <strong>{{fellCount}}</strong></li>
+        <li>↑ {{movementUp}} <strong>{{roseCount}}</strong></li>
+        </ul>
+        <p><a href="/ratings/{{quarter}}/bulletin{{filterQuery}}">{{t.bulletinPrint}}</a> · <a href="/ratings/{{quarter}}/bulletin.md{{filterQuery}}">{{t.bulletinDownload}}</a> · <a href="/ratings/{{quarter}}/export?format=csv{{filterAnd}}">{{t.ratingCSV}}</a> · <a href="/ratings/{{quarter}}/export?format=xlsx{{filterAnd}}">{{t.ratingXLSX}}</a></p>
+        <section aria-labelledby="trend-h">
+        <h2 id="trend-h">{{t.trendTitle}}</h2>
+        <div class="split"><figure>{{{trend}}}</figure>
+        <table><caption>{{t.trendAbout}}</caption>
+        <thead><tr><th scope="col">{{t.quarterCol}}</th><th scope="col">{{ratingModel}}</th><th scope="col">{{ratingCompliant}}</th><th scope="col">{{ratingNonCompliant}}</th></tr></thead>
+        <tbody>{{#trendRows}}<tr><th scope="row">{{quarter}}</th><td>{{model}}</td><td>{{compliant}}</td><td>{{nonCompliant}}</td></tr>{{/trendRows}}</tbody></table></div>
+        </section>
+        <h2 id="schools-h">{{t.ratedSchools}} ({{total}})</h2>
+        {{#empty}}<p>{{t.notRatedQuarter}}</p>{{/empty}}
+        {{^empty}}
+        <div class="scroll"><table aria-labelledby="schools-h">
+        <caption>{{t.ratedCaption}} {{pageOf}}</caption>
+        <thead><tr><th scope="col">{{t.school}}</th><th scope="col">{{t.ratingCol}}</th><th scope="col">{{t.previousRatingCol}}</th><th scope="col">{{t.movementCol}}</th><th scope="col">{{t.reasonsCol}}</th></tr></thead>
+        <tbody>
+        {{#schools}}<tr{{#fell}} class="late"{{/fell}}><th scope="row"><a href="/schools/{{code}}">{{code}}</a>{{#name}} {{name}}{{/name}}</th><td><span aria-hidden="true">{{icon}}</span> {{rating}}</td><td>{{previous}}</td><td>{{#fell}}<strong>{{arrow}} {{movement}}</strong>{{/fell}}{{^fell}}{{arrow}} {{movement}}{{/fell}}</td><td>{{reasons}}</td></tr>{{/schools}}
+        </tbody></table></div>
+        {{/empty}}
+        <nav aria-label="{{t.pages}}" class="pager">{{#first}}<a href="{{first}}">{{t.firstPage}}</a> {{/first}}{{#next}}<a href="{{next}}" rel="next">{{t.nextPage}}</a>{{/next}}</nav>
+        {{#mayCompute}}
+        <section class="action" aria-labelledby="compute-h">
+        <h2 id="compute-h">{{t.computeTitle}}</h2>
+        <p class="hint">{{t.computeHint}}</p>
+        <form method="post" action="/ratings/{{quarter}}/compute">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="district" value="{{district}}">
+        <button type="submit">{{t.computeButton}} {{quarterName}}</button>
+        </form>
+        </section>
+        {{/mayCompute}}
+        """
+
+    static let bulletin = """
+        <article class="bulletin">
+        <p class="no-print"><a href="/ratings?quarter={{quarter}}">{{t.backToRatings}}</a> · <a href="/ratings/{{quarter}}/bulletin.md{{filterQuery}}">{{t.bulletinDownload}}</a> · {{t.printHint}}</p>
+        <h2>{{heading}}</h2>
+        <p>{{t.districtCol}}: {{district}} · {{t.issuedOn}} {{issued}} · {{t.ratedSchools}} {{total}}</p>
+        {{#empty}}<p>{{t.notRatedQuarter}}</p>{{/empty}}
+        <ul>{{#groups}}<li>{{title}}: {{count}}</li>{{/groups}}</ul>
+        {{#hasFell}}
+        <h3>{{t.schoolsThatFell}}</h3>
+        <table><thead><tr><th scope="col">{{t.school}}</th><th scope="col">{{t.previousRatingCol}}</th><th scope="col">{{t.ratingCol}}</th><th scope="col">{{t.reasonsCol}}</th></tr></thead>
+        <tbody>{{#fell}}<tr><th scope="row">{{code}} {{name}}</th><td>{{previous}}</td><td>{{rating}}</td><td>{{reasons}}</td></tr>{{/fell}}</tbody></table>
+        {{/hasFell}}
+        {{#groups}}{{#any}}
+        <h3>{{title}} ({{count}})</h3>
+        <table><thead><tr><th scope="col">{{t.school}}</th><th scope="col">{{t.movementCol}}</th><th scope="col">{{t.reasonsCol}}</th></tr></thead>
+        <tbody>{{#schools}}<tr><th scope="row">{{code}} {{name}}</th><td>{{movement}}</td><td>{{reasons}}</td></tr>{{/schools}}</tbody></table>
+        {{/any}}{{/groups}}
+        </article>
+        """
+
     static let css = """
         :root { --ink: #1a1a1a; --paper: #ffffff; --accent: #0b5394; --error: #a30000; --late: #7a4500; }
         * { box-sizing: border-box; }
@@ -714,6 +917,8 @@ enum Templates {
         svg.chart .axis { stroke: var(--ink); stroke-width: 1; }
         svg.chart text { font-size: 11px; fill: var(--ink); }
         svg.chart title { font-weight: bold; }
+        svg.chart .line { fill: none; stroke: var(--ink); stroke-width: 2; }
+        svg.chart .mark { fill: var(--paper); stroke: var(--ink); stroke-width: 2; }
         .scroll { overflow-x: auto; }
         .done { border-left: 6px solid var(--accent); padding-left: 0.5rem; }
         .done::before { content: "✔ "; }
@@ -725,6 +930,18 @@ enum Templates {
         strong.small { font-size: 1rem; word-break: break-all; }
         .filters { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: end; }
         .filters .field { margin: 0.5rem 0; }
-        @media print { nav, .skip, footer { display: none; } }
+        .subnav { margin: 0 0 1rem; padding: 0.5rem 0; border-bottom: 1px solid #999; }
+        dl dt { font-weight: bold; }
+        dl dd { margin: 0 0 0.5rem; }
+        @media print {
+          nav, .skip, footer, header .who, .no-print { display: none; }
+          body { font-size: 11pt; color: #000; }
+          header, main { max-width: none; padding: 0; }
+          h1 { font-size: 16pt; text-align: center; }
+          table { page-break-inside: auto; }
+          tr { page-break-inside: avoid; }
+          th, td { border: 1px solid #000; }
+          a { color: #000; text-decoration: none; }
+        }
         """
 }

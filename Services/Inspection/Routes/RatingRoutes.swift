@@ -10,6 +10,7 @@ import Storage
 ///     POST /v1/ratings/{quarter}/compute             (roles task-force, operator)
 ///     GET  /v1/ratings/{quarter}?district=
 ///     GET  /v1/ratings/{quarter}/bulletin?district=  (Markdown)
+///     GET  /v1/ratings/{quarter}/trend?district=&quarters=6   (schools at each rating, quarter by quarter, up to this one)
 struct RatingRoutes {
     let ratings: RatingStore
     let database: Database
@@ -21,6 +22,7 @@ struct RatingRoutes {
             .post(":quarter/compute", use: compute)
             .get(":quarter", use: list)
             .get(":quarter/bulletin", use: bulletin)
+            .get(":quarter/trend", use: trend)
     }
 
     @Sendable func compute(_ request: Request, context: HuhangRequestContext) async throws -> Response {
@@ -48,6 +50,16 @@ struct RatingRoutes {
         let text = Bulletin.markdown(quarter: quarter, district: district, ratings: try await rated(quarter, district: district))
         return Response(
             status: .ok, headers: [.contentType: "text/markdown; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    @Sendable func trend(_ request: Request, context: HuhangRequestContext) async throws -> Response {
+        _ = try context.requireIdentity()
+        let quarter = try context.parameters.require("quarter")
+        guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
+        let query = request.uri.queryParameters
+        let count = min(max(Int(query["quarters"].map(String.init) ?? "") ?? 6, 1), 12)
+        let district = query["district"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        return try JSONResponse.make(try await ratings.trend(Quarter.recent(count, upTo: quarter), district: district))
     }
 
     /// A quarter's ratings; a quarter that is not `YYYY-Qn` is a bad request.

@@ -8,7 +8,7 @@ import Storage
 /// its guard posts. Any valid token reads it; the task force, operators and the education bureau change it,
 /// which tells the other services (`school.updated.v1`) and is audited.
 ///
-///     GET /v1/schools
+///     GET /v1/schools?district=
 ///     GET /v1/schools/{code}           (with its rating history)
 ///     PUT /v1/schools/{code}           (roles task-force, operator, education)
 struct SchoolRoutes {
@@ -57,7 +57,8 @@ struct SchoolRoutes {
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         _ = try context.requireIdentity()
-        return try JSONResponse.make(try await schools.schools(nil))
+        let district = request.uri.queryParameters["district"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        return try JSONResponse.make(try await schools.schools(nil, district: district))
     }
 
     @Sendable func show(_ request: Request, context: HuhangRequestContext) async throws -> Response {
