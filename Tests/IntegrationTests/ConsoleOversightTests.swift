@@ -169,6 +169,17 @@ struct ConsoleOversightTests {
         #expect(stats.status == 200 && stats.text.contains(#"role="img""#) && stats.text.contains("<desc id=\"chart-ledgers-d\">")
                 && stats.text.contains("<th scope=\"row\">需救助受害者台账</th>"), "\(stats.text)")
 
+        // The quarter's summary, picked as 年 and 季度: the services' counts, and the days of the quarter charted and tabled.
+        let quarter = try #require(Quarter.of(Date()).split(separator: "-Q").last)
+        let year = Periods.calendar.component(.year, from: Date())
+        let summary = try await taskForce.go("/summary?period=quarter&year=\(year)&quarter=\(quarter)")
+        let counts = try await suite.call("intervention", "/v1/summary?period=quarter", as: ScenarioTests.taskForce)
+        #expect(summary.status == 200 && summary.text.contains("\(year)年第\(quarter)季度"), "\(summary.text)")
+        #expect(summary.text.contains("新增案件 <strong>\(Int(ScenarioTests.number(counts.json, "casesOpened") ?? -1))</strong>"), "\(counts.text)")
+        #expect(summary.text.contains(#"id="chart-casesOpened-t""#) && summary.text.contains("<th scope=\"row\">\(Periods.day(Date()))</th>"))
+        let badWeek = try await taskForce.go("/summary?period=week&day=2026-13-45")
+        #expect(badWeek.status == 400 && badWeek.text.contains(#"id="day-error""#))
+
         // A school's person: its own subjects on the ledger, no export.
         let staff = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
         try await staff.signIn("sch-\(run)", password)
@@ -179,6 +190,7 @@ struct ConsoleOversightTests {
                                          form: ["_csrf": ConsoleLoopTests.Browser.csrf(own), "format": "csv", "purpose": "想看看"])
         #expect(refused.status == 403)
         #expect(try await staff.go("/stats").status == 403)
+        #expect(try await staff.go("/summary").status == 403)
     }
 }
 

@@ -41,6 +41,10 @@ struct OversightPages: Sendable {
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             return try await subject(session, try context.parameters.require("id"))
         }
+        router.get("/summary") { request, _ in
+            guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
+            return try await summary(session, SummaryPeriod(request, now: pages.clock.now()))
+        }
         router.get("/stats") { request, _ in
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             return try await statistics(session)
@@ -293,6 +297,86 @@ struct OversightPages: Sendable {
             "history": history, "cases": caseRows, "hasCases": !caseRows.isEmpty,
         ])
     }
+
+    // MARK: Summaries
+
+    /// The period a summary covers, picked as a person names it: a month of a year, a quarter of a year, or the
+    /// week holding a day.
+    struct SummaryPeriod: Sendable {
+        var kind = "month"
+        var year: Int
+        var month: Int
+        var quarter: Int
+        var day: String
+        /// The anchor day the services take (`YYYY-MM-DD`).
+        var date: String {
+            switch kind {
+            case "quarter": String(format: "%04d-%02d-01", year, (quarter - 1) * 3 + 1)
+            case "week": day
+            default: String(format: "%04d-%02d-01", year, month)
+            }
+        }
+
+        init(_ request: Request, now: Date) {
+            let query = request.uri.queryParameters
+            let today = Periods.day(now)
+            let parts = today.split(separator: "-").compactMap { Int($0) }
+            func number(_ key: String, _ range: ClosedRange<Int>, _ fallback: Int) -> Int {
+                query[Substring(key)].flatMap { Int($0) }.flatMap { range.contains($0) ? $0 : nil } ?? fallback
+            }
+            let asked = query["period"].map(String.init) ?? ""
+            kind = ["week", "month", "quarter"].contains(asked) ? asked : "month"
+            year = number("year", 2000...2100, parts[0])
+            month = number("month", 1...12, parts[1])
+            quarter = number("quarter", 1...4, (parts[1] - 1) / 3 + 1)
+            let typed = query["day"].map(String.init) ?? ""
+            day = typed.isEmpty ? today : typed
+        }
+    }
+
+    /// A week's, month's or quarter's work in numbers, and the daily loop over it as charts with their table.
+    func summary(_ session: Session, _ period: SummaryPeriod) async throws -> Response {
+        let words = Words.table(session.person.language)
+        let language = session.person.language
+        var values: [String: Any] = [
+            "isWeek": period.kind == "week", "isMonth": period.kind == "month", "isQuarter": period.kind == "quarter", "day": period.day,
+            "years": (0..<3).map { offset -> [String: Any] in
+                let year = Periods.calendar.component(.year, from: pages.clock.now()) - offset
+                return ["value": year, "selected": year == period.year]
+            },
+            "months": (1...12).map { ["value": $0, "label": language == .en ? Self.monthNames[$0 - 1] : "\($0)月", "selected": $0 == period.month] },
+            "quarterChoices": (1...4).map { ["value": $0, "label": language == .en ? "Q\($0)" : "第\($0)季度", "selected": $0 == period.quarter] },
+        ]
+        let bounds: (Date, Date)
+        do {
+            bounds = try Periods.period(period.kind, period.date, now: pages.clock.now())
+        } catch {
+            values["error_day"] = words["sinceFormat"]!
+            return try pages.page("summary", title: "summaryTitle", session: session, status: .badRequest, values: values)
+        }
+        let identity = pages.identity(session)
+        let last = Periods.day(bounds.1.addingTimeInterval(-1))
+        do {
+            async let counts = pages.services.get("intervention", "/v1/summary?period=\(period.kind)&date=\(period.date)", as: identity)
+            async let days = pages.services.get("intervention", "/v1/days?from=\(Periods.day(bounds.0))&to=\(last)", as: identity)
+            let (summary, daily) = try await (counts, days)
+            if case .object(let figures) = summary { values["counts"] = figures.mapValues(ConsolePages.plain) }
+            values.merge(ConsolePages.fortnight(ConsolePages.items(daily), words: words)) { $1 }
+        } catch let refused as ServiceCalls.Refused {
+            return try pages.page("problem", title: "problemTitle", session: session, status: .init(code: refused.status),
+                                  values: ["message": refused.status == 403 ? words["taskForceOnly"]! : ServiceCalls.message(refused), "back": "/"])
+        } catch let down as ServiceCalls.Unavailable {
+            return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/", session: session)
+        }
+        values["periodName"] = switch period.kind {
+        case "quarter": SafetyPages.quarterName(String(format: "%04d-Q%d", period.year, period.quarter), language)
+        case "week": "\(Periods.day(bounds.0)) — \(last)"
+        default: language == .en ? "\(Self.monthNames[period.month - 1]) \(period.year)" : "\(period.year)年\(period.month)月"
+        }
+        return try pages.page("summary", title: "summaryTitle", session: session, values: values)
+    }
+
+    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 
     // MARK: Statistics
 

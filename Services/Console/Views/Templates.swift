@@ -16,7 +16,7 @@ enum Templates {
         "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit, "people": people, "operatorHome": operatorHome,
         "ledgers": ledgers, "ledger": ledger, "subject": subject, "stats": stats,
         "safetyNav": safetyNav, "schools": schools, "school": school, "inspections": inspections, "hazards": hazards, "venues": venues,
-        "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
+        "summary": summary, "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
     ]
 
     static let layout = """
@@ -35,7 +35,7 @@ enum Templates {
         {{#person}}
         <nav aria-label="{{t.navigation}}">
         <a href="/">{{t.home}}</a>
-        {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/ledgers">{{t.ledgers}}</a> <a href="/stats">{{t.stats}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
+        {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/ledgers">{{t.ledgers}}</a> <a href="/summary">{{t.summaryNav}}</a> <a href="/stats">{{t.stats}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
         {{#operator}}<a href="/people">{{t.people}}</a> <a href="/stats">{{t.stats}}</a>{{/operator}}
         {{#safety}}<a href="/ratings">{{t.schoolSafety}}</a>{{/safety}}
         {{#unitWork}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/unitWork}}
@@ -867,6 +867,60 @@ enum Templates {
         </article>
         """
 
+    static let summary = """
+        <div class="pickers">
+        <form method="get" action="/summary" class="filters" aria-labelledby="pick-month">
+        <input type="hidden" name="period" value="month">
+        <p id="pick-month" class="picker-title">{{t.byMonth}}</p>
+        <div class="field"><label for="month-year">{{t.year}}</label><select id="month-year" name="year">{{#years}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/years}}</select></div>
+        <div class="field"><label for="month">{{t.month}}</label><select id="month" name="month">{{#months}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/months}}</select></div>
+        <button type="submit">{{t.show}}</button>
+        </form>
+        <form method="get" action="/summary" class="filters" aria-labelledby="pick-quarter">
+        <input type="hidden" name="period" value="quarter">
+        <p id="pick-quarter" class="picker-title">{{t.byQuarter}}</p>
+        <div class="field"><label for="quarter-year">{{t.year}}</label><select id="quarter-year" name="year">{{#years}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/years}}</select></div>
+        <div class="field"><label for="quarter">{{t.quarterCol}}</label><select id="quarter" name="quarter">{{#quarterChoices}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/quarterChoices}}</select></div>
+        <button type="submit">{{t.show}}</button>
+        </form>
+        <form method="get" action="/summary" class="filters" aria-labelledby="pick-week">
+        <input type="hidden" name="period" value="week">
+        <p id="pick-week" class="picker-title">{{t.byWeek}}</p>
+        <div class="field{{#error_day}} invalid{{/error_day}}"><label for="day">{{t.dayInWeek}}</label><input id="day" name="day" type="date" value="{{day}}"{{#error_day}} aria-invalid="true" aria-describedby="day-error"{{/error_day}}>{{#error_day}}<p class="error" id="day-error">{{error_day}}</p>{{/error_day}}</div>
+        <button type="submit">{{t.show}}</button>
+        </form>
+        </div>
+        {{#periodName}}<h2>{{periodName}}</h2>{{/periodName}}
+        {{#counts}}
+        <ul class="counts">
+        <li>{{t.newCases}} <strong>{{casesOpened}}</strong></li>
+        <li>{{t.tasksAssigned}} <strong>{{tasksAssigned}}</strong></li>
+        <li>{{t.wentLate}} <strong>{{tasksLate}}</strong></li>
+        <li>{{t.tasksCompleted}} <strong>{{tasksCompleted}}</strong></li>
+        <li>{{t.casesClosed}} <strong>{{casesClosed}}</strong></li>
+        <li>{{t.openCases}} <strong>{{openCases}}</strong></li>
+        <li>{{t.lateTasks}} <strong>{{lateTasksOutstanding}}</strong></li>
+        </ul>
+        {{/counts}}
+        {{#hasDays}}
+        <section aria-labelledby="loop-h">
+        <h2 id="loop-h">{{t.dailyLoop}}</h2>
+        <div class="charts">
+        {{#charts}}<figure>{{{svg}}}<figcaption>{{title}}</figcaption></figure>{{/charts}}
+        </div>
+        <div class="scroll">
+        <table>
+        <caption>{{t.dailyLoopCaption}}</caption>
+        <thead><tr><th scope="col">{{t.date}}</th><th scope="col">{{t.newCases}}</th><th scope="col">{{t.tasksAssigned}}</th><th scope="col">{{t.wentLate}}</th><th scope="col">{{t.tasksCompleted}}</th><th scope="col">{{t.casesClosed}}</th></tr></thead>
+        <tbody>
+        {{#days}}<tr><th scope="row">{{date}}</th><td>{{casesOpened}}</td><td>{{tasksAssigned}}</td><td>{{tasksLate}}</td><td>{{tasksCompleted}}</td><td>{{casesClosed}}</td></tr>{{/days}}
+        </tbody>
+        </table>
+        </div>
+        </section>
+        {{/hasDays}}
+        """
+
     static let css = """
         :root { --ink: #1a1a1a; --paper: #ffffff; --accent: #0b5394; --error: #a30000; --late: #7a4500; }
         * { box-sizing: border-box; }
@@ -930,6 +984,8 @@ enum Templates {
         strong.small { font-size: 1rem; word-break: break-all; }
         .filters { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: end; }
         .filters .field { margin: 0.5rem 0; }
+        .pickers { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 0 1rem; }
+        .picker-title { font-weight: bold; margin: 0.5rem 0 0; width: 100%; }
         .subnav { margin: 0 0 1rem; padding: 0.5rem 0; border-bottom: 1px solid #999; }
         dl dt { font-weight: bold; }
         dl dd { margin: 0 0 0.5rem; }

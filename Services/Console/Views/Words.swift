@@ -154,6 +154,8 @@ enum Words {
         "hazardState.open": "未消除", "hazardState.late": "逾期未消除", "hazardState.all": "全部",
         "venueKind.internet_cafe": "网吧", "venueKind.ktv": "KTV", "venueKind.bar": "酒吧", "venueKind.tattoo_shop": "纹身店", "venueKind.hotel": "旅馆",
         "venueKind.short_let": "网约房", "venueKind.other": "其他",
+        "summaryNav": "汇总", "summaryTitle": "工作汇总", "byMonth": "按月", "byQuarter": "按季度", "byWeek": "按周", "year": "年份", "month": "月份",
+        "dayInWeek": "该周中的任一天", "dailyLoop": "逐日情况", "dailyLoopCaption": "所选期间每日情况（与上方图表数据相同）",
     ]
 
     static let en: [String: String] = [
@@ -337,5 +339,8 @@ enum Words {
         "hazardState.open": "Open", "hazardState.late": "Open past the deadline", "hazardState.all": "All",
         "venueKind.internet_cafe": "Internet café", "venueKind.ktv": "KTV", "venueKind.bar": "Bar", "venueKind.tattoo_shop": "Tattoo shop",
         "venueKind.hotel": "Hotel", "venueKind.short_let": "Short let", "venueKind.other": "Other",
+        "summaryNav": "Summaries", "summaryTitle": "Work summary", "byMonth": "By month", "byQuarter": "By quarter", "byWeek": "By week",
+        "year": "Year", "month": "Month", "dayInWeek": "Any day of the week", "dailyLoop": "Day by day",
+        "dailyLoopCaption": "Each day of the period (the same figures as the charts above)",
     ]
 }

@@ -48,8 +48,8 @@ struct ReportRoutes: Sendable {
     func period(_ kind: String, _ date: String?) throws -> (Date, Date) {
         do {
             return try Periods.period(kind, date, now: clock.now())
-        } catch let error as InterventionError {
-            throw CaseOperations.httpError(error)
+        } catch {
+            throw HTTPError(.badRequest, message: error.message)
         }
     }
 }
