@@ -54,6 +54,7 @@ public struct ConsoleService: HuhangService {
         PeoplePages(pages: pages).add(to: router)
         OversightPages(pages: pages).add(to: router)
         SafetyPages(pages: pages).add(to: router)
+        OperatorPages(pages: pages).add(to: router)
     }
 
     public func backgroundServices() -> [any Service] {

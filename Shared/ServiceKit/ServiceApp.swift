@@ -134,6 +134,7 @@ public struct RunningService<S: HuhangService>: Sendable {
         let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: tokens))
         service.addRoutes(to: v1, events: dispatcher)
         AuditRoutes.add(to: v1, database: database)
+        if consumer != nil { DeadLetterRoutes.add(to: v1, service: S.name, amqp: configuration.amqp, database: database, logger: logger) }
         service.addPages(to: router)
         let responder = router.buildResponder()
         let http = Application(

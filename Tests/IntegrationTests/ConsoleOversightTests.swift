@@ -61,6 +61,18 @@ struct ConsoleExportTests {
         return entries
     }
 
+    @Test("a service's figures from its Prometheus text: each series by name and labels, comments left out")
+    func prometheusFigures() {
+        let figures = ServiceCalls.figures(prometheus: """
+            # TYPE huhang_messages_consumed_total counter
+            huhang_messages_consumed_total{outcome="done"} 1203
+            huhang_messages_consumed_total{outcome="set_aside"} 2
+            huhang_outbox_unsent 0.0
+            """)
+        #expect(figures == [#"huhang_messages_consumed_total{outcome="done"}"#: 1203, #"huhang_messages_consumed_total{outcome="set_aside"}"#: 2,
+                            "huhang_outbox_unsent": 0])
+    }
+
     @Test("a horizontal chart: an image with a title and a description, a bar and its figure per category, widths in proportion")
     func horizontalChart() {
         let svg = BarChart.horizontal(id: "t", title: "按 <等级>", description: "各等级人数", labels: ["极高", "高"], values: [2, 4])
@@ -301,6 +313,103 @@ struct ConsoleSafetyTests {
         try await caseworker.signIn("cw-\(run)", password)
         #expect(try await caseworker.go("/ratings").status == 403)
         #expect(!(try await caseworker.go("/").text.contains(#"href="/ratings""#)))
+    }
+}
+
+@Suite("Console: the operators' pages", .serialized)
+struct ConsoleOperatorTests {
+    @Test("an operator sees each service's health and figures, an agency's refused event among intake's dead letters with its reason, widens the agency's event types (its next call accepted), replays the letter (audited; intake skips an id it answered), sets a routing rule (a mistake said beside it) and deactivates the agency")
+    func operatorsInThePages() async throws {
+        let suite = try ScenarioTests.Suite()
+        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
+        try await withServices(suite.all + [console]) { () async throws in
+            try await Self.operate(suite, consolePort: consolePort)
+        }
+    }
+
+    static func operate(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
+        let police = try ScenarioTests.Agency("psb", kind: "police", eventTypes: ["report.incident.v1"], intakePort: suite.ports["intake"]!)
+        // A hotline call from an agency registered for incident reports only: refused, set aside with why.
+        let refusedID = try await police.publish("hotline.call.v1", """
+            {"externalId":"\(ScenarioTests.ext())","receivedAt":"\(ScenarioTests.now())","callerRole":"parent","topic":"family",
+             "riskFlags":[],"immediateDanger":false,"cityMatter":false,"minor":{"idNumber":"\(ScenarioTests.idNumber())"}}
+            """)
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let password = "a long password 123"
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "ops-\(run)", name: "运维小刘", agency: "operations",
+                                             unit: "operations", role: "operator", password: password)
+        try await ConsoleLoopTests.addPerson(consolePort: consolePort, username: "tf-\(run)", name: "张专班", agency: "district-task-force",
+                                             unit: "district-task-force", role: "task-force", password: password)
+        let ops = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await ops.signIn("ops-\(run)", password)
+
+        // Health and figures: five services ready, each one's figures read (in this test's one process the metrics
+        // backend is not installed, so they are zero; the parsing is tested on its own).
+        let glance = try await ops.go("/operations")
+        #expect(glance.text.components(separatedBy: "✔ 正常").count - 1 == 5 && !glance.text.contains("<td>—</td>"), "\(glance.text)")
+
+        // The dead letter, with its reason and never its body.
+        var dead = try await ops.go("/dead?service=intake")
+        #expect(try await eventually {
+            dead = try await ops.go("/dead?service=intake")
+            return dead.text.contains(refusedID)
+        }, "\(dead.text)")
+        let row = try #require(dead.text.components(separatedBy: "<tr>").first { $0.contains(refusedID) })
+        #expect(row.contains("may not send hotline.call.v1") && !row.contains("idNumber") && !row.contains("family"), "\(row)")
+
+        // The cause fixed: the agency may now send hotline calls.
+        let agencies = try await ops.go("/agencies")
+        #expect(agencies.text.contains("<th scope=\"row\">\(police.code)</th>"))
+        let saved = try await ops.go("/agencies", form: [
+            "_csrf": ConsoleLoopTests.Browser.csrf(agencies), "code": police.code, "name": "历下公安分局", "kind": "police", "unit": "",
+            "type:report.incident.v1": "on", "type:hotline.call.v1": "on",
+        ])
+        #expect(saved.status == 303 && saved.location == "/agencies?done=saved", "\(saved)")
+        #expect(try await ops.go("/agencies").text.contains("hotline.call.v1, report.incident.v1"))
+
+        // The replay, audited in intake with the operator's name.
+        let replayed = try await ops.go("/dead/intake/\(refusedID)/replay", form: ["_csrf": ConsoleLoopTests.Browser.csrf(dead)])
+        #expect(replayed.status == 303 && replayed.location == "/dead?service=intake&done=1", "\(replayed)")
+        let audit = try await suite.call("intake", "/v1/audit?person=ops-\(run)", as: ScenarioTests.taskForce)
+        let actions = ScenarioTests.array(audit.json).map { "\(ScenarioTests.string($0, "action") ?? "") \(ScenarioTests.string($0, "resource") ?? "")" }
+        #expect(actions.contains("replay dead/\(refusedID)") && actions.contains("agency agency/\(police.code)"), "\(actions)")
+        // Back on intake's queue, the letter leaves the dead letters: intake had answered that id (forbidden) and
+        // skips it; the agency, now allowed, sends its call again under a new id, and it is accepted.
+        #expect(try await eventually { !(try await ops.go("/dead?service=intake").text.contains(refusedID)) }, "the replayed letter is still dead")
+        let receipt = try await suite.call("intake", "/v1/events/\(refusedID)", as: police.identity)
+        #expect(ScenarioTests.string(receipt.json, "status") == "forbidden", "\(receipt.text)")
+        try await police.send("hotline.call.v1", """
+            {"externalId":"\(ScenarioTests.ext())","receivedAt":"\(ScenarioTests.now())","callerRole":"parent","topic":"family",
+             "riskFlags":[],"immediateDanger":false,"cityMatter":false,"minor":{"idNumber":"\(ScenarioTests.idNumber())"}}
+            """)
+        #expect((try await ops.go("/dead/intake/no-such-letter/replay", form: ["_csrf": ConsoleLoopTests.Browser.csrf(dead)])).status == 400)
+
+        // A routing rule: none named is said beside the rule; then saved, and notification has it.
+        let routing = try await ops.go("/routing")
+        #expect(routing.status == 200 && routing.text.contains(#"action="/routing/rules/task.assigned.v1""#), "\(routing.text)")
+        let mistake = try await ops.go("/routing/rules/task.assigned.v1", form: [
+            "_csrf": ConsoleLoopTests.Browser.csrf(routing), "recipients": " ", "channel:inbox": "on",
+        ])
+        #expect(mistake.status == 400 && mistake.text.contains(#"id="error-task-assigned-v1""#), "\(mistake.text)")
+        let rule = try await ops.go("/routing/rules/task.assigned.v1", form: [
+            "_csrf": ConsoleLoopTests.Browser.csrf(routing), "recipients": "unit, care_team", "channel:inbox": "on", "channel:webhook": "on",
+        ])
+        #expect(rule.status == 303)
+        let stored = try await suite.call("notification", "/v1/rules/task.assigned.v1", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(stored.json, "recipients").compactMap { if case .string(let s) = $0 { s } else { nil } } == ["unit", "care_team"], "\(stored.text)")
+
+        // Deactivated: its events are refused from now on.
+        let deactivated = try await ops.go("/agencies", form: [
+            "_csrf": ConsoleLoopTests.Browser.csrf(agencies), "code": police.code, "name": "历下公安分局", "kind": "police", "unit": police.code,
+            "type:report.incident.v1": "on", "active": "false",
+        ])
+        #expect(deactivated.location == "/agencies?done=deactivated")
+        #expect(try await ops.go("/agencies").text.contains("✖ 已停用"))
+
+        // Not for the task force.
+        let taskForce = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
+        try await taskForce.signIn("tf-\(run)", password)
+        for path in ["/operations", "/dead", "/agencies", "/routing"] { #expect(try await taskForce.go(path).status == 403, "\(path)") }
     }
 }
 

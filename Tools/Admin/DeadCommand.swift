@@ -3,7 +3,6 @@ import Contracts
 import Foundation
 import Logging
 import Messaging
-import Synchronization
 
 /// Dead letters: what a service set aside in `<service>.dead`, and putting it back.
 struct DeadCommand: AsyncParsableCommand {
@@ -37,27 +36,6 @@ struct DeadCommand: AsyncParsableCommand {
         }
     }
 
-    /// Takes up to `limit` messages from a queue without acknowledging them; they go back when the connection closes.
-    static func take(from queue: String, limit: Int, on connection: AMQPConnection) async throws -> [Delivery] {
-        let stream = try await connection.consume(queue: queue, prefetch: UInt16(clamping: min(limit, 1000)))
-        let taken = Mutex<[Delivery]>([])
-        let collector = Task {
-            for try await delivery in stream { taken.withLock { $0.append(delivery) } }
-        }
-        // Until the queue has nothing more to give for a second, or enough were taken.
-        var last = -1, quiet = 0
-        while quiet < 5 {
-            try await Task.sleep(for: .milliseconds(200))
-            let count = taken.withLock { $0.count }
-            if count >= limit { break }
-            quiet = count == last ? quiet + 1 : 0
-            last = count
-        }
-        await connection.cancelConsumer()
-        try await collector.value
-        return Array(taken.withLock { $0 }.prefix(limit))
-    }
-
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "One line per dead letter: id, type, when, the reason. Bodies are not shown (they may name a child).")
@@ -65,15 +43,10 @@ struct DeadCommand: AsyncParsableCommand {
 
         func run() async throws {
             let connection = try await options.connect()
-            let letters = try await DeadCommand.take(from: options.deadQueue, limit: options.limit, on: connection)
+            let letters = try await DeadLetters.take(from: options.deadQueue, limit: options.limit, on: connection)
             await connection.close()
-            for letter in letters {
-                let headers = letter.properties.headers
-                print([
-                    letter.properties.messageID ?? "-", letter.properties.type ?? headers[HeaderName.originalRoutingKey]?.stringValue ?? "-",
-                    headers[HeaderName.deadAt]?.stringValue ?? "-", headers[HeaderName.sender]?.stringValue ?? letter.properties.userID ?? "-",
-                    headers[HeaderName.deadReason]?.stringValue ?? "-",
-                ].joined(separator: "\t"))
+            for letter in letters.map(DeadLetters.Letter.init) {
+                print([letter.messageId, letter.type, letter.deadAt ?? "-", letter.sender ?? "-", letter.reason].joined(separator: "\t"))
             }
             print("\(letters.count) dead letter(s) in \(options.deadQueue)")
         }
@@ -91,22 +64,14 @@ struct DeadCommand: AsyncParsableCommand {
 
         func run() async throws {
             let connection = try await options.connect()
-            let letters = try await DeadCommand.take(from: options.deadQueue, limit: options.limit, on: connection)
+            let letters = try await DeadLetters.take(from: options.deadQueue, limit: options.limit, on: connection)
             let chosen = letters.filter { all || ids.contains($0.properties.messageID ?? "") }
             var replayed = 0
             for letter in chosen {
-                var properties = letter.properties
-                for header in [HeaderName.deadReason, HeaderName.deadService, HeaderName.deadAt, HeaderName.attempt] {
-                    properties.headers[header] = nil
-                }
-                // Through the default exchange, as the service's own retries come back: the verified sender
-                // recorded in x-huhang-sender stays trusted, and no agency can publish there.
-                let copy = OutgoingMessage(exchange: "", routingKey: "\(options.service).events", properties: properties, body: letter.body)
-                guard try await connection.publish(copy) == .confirmed else {
+                guard try await DeadLetters.replay(letter, to: "\(options.service).events", on: connection) else {
                     print("\(letter.properties.messageID ?? "-")\tnot taken by the broker; left in \(options.deadQueue)")
                     continue
                 }
-                await connection.ack(letter)
                 replayed += 1
             }
             await connection.close()

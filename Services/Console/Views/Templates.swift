@@ -16,7 +16,7 @@ enum Templates {
         "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit, "people": people, "operatorHome": operatorHome,
         "ledgers": ledgers, "ledger": ledger, "subject": subject, "stats": stats,
         "safetyNav": safetyNav, "schools": schools, "school": school, "inspections": inspections, "hazards": hazards, "venues": venues,
-        "summary": summary, "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
+        "summary": summary, "operations": operations, "dead": dead, "agencies": agencies, "routing": routing, "operatorNav": operatorNav, "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
     ]
 
     static let layout = """
@@ -36,7 +36,7 @@ enum Templates {
         <nav aria-label="{{t.navigation}}">
         <a href="/">{{t.home}}</a>
         {{#taskForce}}<a href="/cases">{{t.cases}}</a> <a href="/ledgers">{{t.ledgers}}</a> <a href="/summary">{{t.summaryNav}}</a> <a href="/stats">{{t.stats}}</a> <a href="/audit">{{t.audit}}</a>{{/taskForce}}
-        {{#operator}}<a href="/people">{{t.people}}</a> <a href="/stats">{{t.stats}}</a>{{/operator}}
+        {{#operator}}<a href="/operations">{{t.operationsNav}}</a> <a href="/people">{{t.people}}</a> <a href="/agencies">{{t.agenciesNav}}</a> <a href="/stats">{{t.stats}}</a>{{/operator}}
         {{#safety}}<a href="/ratings">{{t.schoolSafety}}</a>{{/safety}}
         {{#unitWork}}<a href="/tasks">{{t.tasks}}</a> <a href="/inbox">{{t.inbox}}</a>{{/unitWork}}
         <a href="/account">{{t.account}}</a>
@@ -452,7 +452,7 @@ enum Templates {
         <h2 id="health-h">{{t.servicesHealth}}</h2>
         <ul>{{#services}}<li>{{name}}: {{#ready}}✔ {{t.ready}}{{/ready}}{{^ready}}<strong>✖ {{t.notReady}}</strong>{{/ready}}</li>{{/services}}</ul>
         </section>
-        <p><a href="/people">{{t.peopleTitle}}</a></p>
+        <p><a href="/operations">{{t.operationsTitle}}</a> · <a href="/dead">{{t.deadTitle}}</a> · <a href="/agencies">{{t.agenciesTitle}}</a> · <a href="/routing">{{t.routingTitle}}</a> · <a href="/people">{{t.peopleTitle}}</a></p>
         """
 
     static let sealed = """
@@ -919,6 +919,112 @@ enum Templates {
         </div>
         </section>
         {{/hasDays}}
+        """
+
+    static let operatorNav = """
+        <nav aria-label="{{t.operationsNav}}" class="subnav"><a href="/operations">{{t.operationsTitle}}</a> <a href="/dead">{{t.deadTitle}}</a> <a href="/agencies">{{t.agenciesTitle}}</a> <a href="/routing">{{t.routingTitle}}</a> <a href="/people">{{t.peopleTitle}}</a></nav>
+        """
+
+    static let operations = """
+        {{> operatorNav}}
+        <div class="scroll"><table>
+        <caption>{{t.operationsCaption}}</caption>
+        <thead><tr><th scope="col">{{t.service}}</th><th scope="col">{{t.healthCol}}</th><th scope="col">{{t.handledCol}}</th><th scope="col">{{t.asideCol}}</th><th scope="col">{{t.retriedCol}}</th><th scope="col">{{t.unsentCol}}</th><th scope="col">{{t.sentCol}}</th></tr></thead>
+        <tbody>
+        {{#services}}<tr><th scope="row">{{name}}</th><td>{{#ready}}✔ {{t.ready}}{{/ready}}{{^ready}}<strong>✖ {{t.notReady}}</strong>{{/ready}}</td><td>{{done}}</td><td>{{#hasAside}}<a href="/dead?service={{name}}"><strong>⚠ {{aside}}</strong></a>{{/hasAside}}{{^hasAside}}{{aside}}{{/hasAside}}</td><td>{{retried}}</td><td>{{unsent}}</td><td>{{sent}}</td></tr>{{/services}}
+        </tbody></table></div>
+        <p class="hint">{{t.operationsHint}}</p>
+        """
+
+    static let dead = """
+        {{> operatorNav}}
+        {{#done}}<p role="status" class="done">{{t.replayed}}</p>{{/done}}
+        <form method="get" action="/dead" class="filters">
+        <div class="field"><label for="service">{{t.service}}</label><select id="service" name="service">{{#choices}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/choices}}</select></div>
+        <button type="submit">{{t.show}}</button>
+        </form>
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        <p class="hint">{{t.deadHint}}</p>
+        {{#empty}}<p>{{t.noDead}} {{queue}}</p>{{/empty}}
+        {{^empty}}
+        <div class="scroll"><table>
+        <caption>{{queue}}</caption>
+        <thead><tr><th scope="col">{{t.messageIdCol}}</th><th scope="col">{{t.typeCol}}</th><th scope="col">{{t.time}}</th><th scope="col">{{t.senderCol}}</th><th scope="col">{{t.auditReason}}</th><th scope="col">{{t.actionsCol}}</th></tr></thead>
+        <tbody>
+        {{#letters}}<tr><td><code>{{id}}</code></td><td>{{type}}</td><td>{{at}}</td><td>{{sender}}</td><td>{{reason}}</td>
+        <td><form method="post" action="/dead/{{service}}/{{id}}/replay" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" aria-label="{{t.replay}} {{id}}">{{t.replay}}</button></form></td></tr>{{/letters}}
+        </tbody></table></div>
+        {{/empty}}
+        """
+
+    static let agencies = """
+        {{> operatorNav}}
+        {{#done}}<p role="status" class="done">{{done}}</p>{{/done}}
+        {{#empty}}<p>{{t.noAgencies}}</p>{{/empty}}
+        {{^empty}}
+        <div class="scroll"><table>
+        <caption>{{t.agenciesCaption}}</caption>
+        <thead><tr><th scope="col">{{t.agencyCodeLabel}}</th><th scope="col">{{t.agencyNameCol}}</th><th scope="col">{{t.agencyKindCol}}</th><th scope="col">{{t.unit}}</th><th scope="col">{{t.eventTypesCol}}</th><th scope="col">{{t.accessCol}}</th></tr></thead>
+        <tbody>
+        {{#agencies}}<tr><th scope="row">{{code}}</th><td>{{name}}</td><td>{{kind}}</td><td>{{unit}}</td><td>{{types}}</td>
+        <td>{{#active}}✔ {{t.agencyActive}}{{/active}}{{^active}}<strong>✖ {{t.deactivated}}</strong>{{/active}}
+        <form method="post" action="/agencies" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="code" value="{{code}}"><input type="hidden" name="name" value="{{name}}"><input type="hidden" name="kind" value="{{kindValue}}"><input type="hidden" name="unit" value="{{unit}}">{{#typeValues}}<input type="hidden" name="type:{{value}}" value="on">{{/typeValues}}
+        {{#active}}<input type="hidden" name="active" value="false"><button type="submit" aria-label="{{t.deactivate}} {{code}}">{{t.deactivate}}</button>{{/active}}{{^active}}<input type="hidden" name="active" value="true"><button type="submit" aria-label="{{t.activate}} {{code}}">{{t.activate}}</button>{{/active}}
+        </form></td></tr>{{/agencies}}
+        </tbody></table></div>
+        {{/empty}}
+        <section class="action" aria-labelledby="register-h">
+        <h2 id="register-h">{{t.registerAgency}}</h2>
+        <p class="hint">{{t.registerAgencyHint}}</p>
+        <form method="post" action="/agencies" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error_code}} invalid{{/error_code}}"><label for="code">{{t.agencyCodeLabel}}</label><input id="code" name="code" value="{{code}}"{{#error_code}} aria-invalid="true" aria-describedby="code-error"{{/error_code}}>{{#error_code}}<p class="error" id="code-error">{{error_code}}</p>{{/error_code}}</div>
+        <div class="field{{#error_name}} invalid{{/error_name}}"><label for="name">{{t.agencyNameCol}}</label><input id="name" name="name" value="{{name}}"{{#error_name}} aria-invalid="true" aria-describedby="name-error"{{/error_name}}>{{#error_name}}<p class="error" id="name-error">{{error_name}}</p>{{/error_name}}</div>
+        <div class="field{{#error_kind}} invalid{{/error_kind}}"><label for="kind">{{t.agencyKindCol}}</label><select id="kind" name="kind"{{#error_kind}} aria-invalid="true" aria-describedby="kind-error"{{/error_kind}}><option value="">—</option>{{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select>{{#error_kind}}<p class="error" id="kind-error">{{error_kind}}</p>{{/error_kind}}</div>
+        <div class="field{{#error_unit}} invalid{{/error_unit}}"><label for="unit">{{t.agencyUnitLabel}}</label><input id="unit" name="unit" value="{{unit}}"{{#error_unit}} aria-invalid="true" aria-describedby="unit-error"{{/error_unit}}>{{#error_unit}}<p class="error" id="unit-error">{{error_unit}}</p>{{/error_unit}}</div>
+        <fieldset{{#error_types}} aria-describedby="types-error"{{/error_types}}><legend>{{t.eventTypesCol}}</legend>
+        <p class="hint">{{t.eventTypesHint}}</p>
+        {{#eventTypes}}<input type="checkbox" id="type-{{value}}" name="type:{{value}}"{{#checked}} checked{{/checked}}> <label for="type-{{value}}" class="inline-label"><code>{{value}}</code></label><br>{{/eventTypes}}
+        {{#error_types}}<p class="error" id="types-error">{{error_types}}</p>{{/error_types}}
+        </fieldset>
+        <button type="submit">{{t.save}}</button>
+        </form>
+        </section>
+        """
+
+    static let routing = """
+        {{> operatorNav}}
+        {{#done}}<p role="status" class="done">{{done}}</p>{{/done}}
+        <p class="hint">{{t.routingHint}}</p>
+        {{#rules}}
+        <section class="action" aria-labelledby="rule-{{key}}">
+        <h2 id="rule-{{key}}"><code>{{type}}</code></h2>
+        <form method="post" action="/routing/rules/{{type}}" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field{{#error}} invalid{{/error}}"><label for="recipients-{{key}}">{{t.recipientsLabel}}</label>
+        <input id="recipients-{{key}}" name="recipients" value="{{recipients}}"{{#error}} aria-invalid="true" aria-describedby="error-{{key}}"{{/error}}>
+        {{#error}}<p class="error" id="error-{{key}}">{{error}}</p>{{/error}}</div>
+        <fieldset><legend>{{t.channelsLabel}}</legend>
+        {{#channels}}<input type="checkbox" id="channel-{{key}}-{{value}}" name="channel:{{value}}"{{#checked}} checked{{/checked}}> <label for="channel-{{key}}-{{value}}" class="inline-label">{{label}}</label> {{/channels}}
+        </fieldset>
+        <div class="field"><input type="checkbox" id="critical-{{key}}" name="critical" value="true"{{#critical}} checked{{/critical}}> <label for="critical-{{key}}" class="inline-label">{{t.criticalLabel}}</label></div>
+        <button type="submit" aria-label="{{t.save}} {{type}}">{{t.save}}</button>
+        </form>
+        </section>
+        {{/rules}}
+        <section class="action" aria-labelledby="endpoint-h">
+        <h2 id="endpoint-h">{{t.endpointTitle}}</h2>
+        <p class="hint">{{t.endpointHint}}</p>
+        {{#error_endpoint}}<p class="error" id="endpoint-error" role="alert">{{error_endpoint}}</p>{{/error_endpoint}}
+        <form method="post" action="/routing/endpoints" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <div class="field"><label for="recipient">{{t.recipientUnit}}</label><input id="recipient" name="recipient" value="{{recipient}}"></div>
+        <div class="field"><label for="channel">{{t.channelLabel}}</label><select id="channel" name="channel">{{#endpointChannels}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/endpointChannels}}</select></div>
+        <div class="field"><label for="address">{{t.addressLabel}}</label><input id="address" name="address" value="{{address}}"></div>
+        <div class="field"><label for="secret">{{t.secretLabel}}</label><input id="secret" name="secret" type="password" autocomplete="off"></div>
+        <button type="submit">{{t.save}}</button>
+        </form>
+        </section>
         """
 
     static let css = """

@@ -6,7 +6,7 @@ import ServiceKit
 
 /// The agency registry over HTTP.
 ///
-///     POST /v1/agencies     registers or updates an agency (operators)
+///     POST /v1/agencies     registers or updates an agency (operators; audited)
 ///     GET  /v1/agencies     lists them (operators, the task force)
 struct AgencyRoutes {
     let agencies: AgencyStore
@@ -52,6 +52,7 @@ struct AgencyRoutes {
         let agency = Agency(code: registration.code, name: registration.name, kind: registration.kind,
                             eventTypes: types.sorted(), active: registration.active ?? true, unit: registration.unit)
         try await agencies.upsert(agency)
+        try await Audit.record(identity, action: agency.active ? "agency" : "agency-deactivate", resource: "agency/\(agency.code)", in: agencies.database)
         context.logger.notice("agency registered", metadata: ["intake.agency": "\(agency.code)", "api.operator": "\(identity.agency)"])
         return try JSONResponse.make(agency, status: .created)
     }

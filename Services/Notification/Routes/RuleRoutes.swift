@@ -54,6 +54,7 @@ struct RuleRoutes {
             throw HTTPError(.badRequest, message: "/channels: one or more of inbox, webhook, sms, email")
         }
         try await recipients.setRule(NoticeRule(eventType: type, recipients: rule.recipients, channels: rule.channels, critical: rule.critical))
+        try await Audit.record(identity, action: "rule", resource: "rule/\(type)", in: recipients.database)
         return Response(status: .noContent)
     }
 }
