@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import PostgresNIO
@@ -119,6 +120,31 @@ struct ConsoleStore: Sendable {
         var names: [String: String] = [:]
         for try await (username, name) in rows.decode((String, String).self) { names[username] = name }
         return names
+    }
+
+    /// The console's own audit trail (exports, changes to people), newest first, shaped as the services' `/v1/audit`
+    /// answers so that the audit page lists them together.
+    /// - Parameters:
+    ///   - person: Only this person's entries, when given.
+    ///   - limit: At most this many.
+    func audit(person: String?, limit: Int) async throws -> [[String: JSONValue]] {
+        let rows = try await database.query("""
+            SELECT at, agency, role, action, resource, reason, person, unit FROM console.audit
+            WHERE (\(person)::text IS NULL OR person = \(person)) ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger)
+        var entries: [[String: JSONValue]] = []
+        for try await (at, agency, role, action, resource, reason, who, unit)
+            in rows.decode((Date, String, String, String, String, String?, String?, String?).self) {
+            var entry: [String: JSONValue] = [
+                "at": .string(ContractCoding.formatTime(at)), "agency": .string(agency), "role": .string(role), "action": .string(action),
+                "resource": .string(resource),
+            ]
+            if let reason { entry["reason"] = .string(reason) }
+            if let who { entry["person"] = .string(who) }
+            if let unit { entry["unit"] = .string(unit) }
+            entries.append(entry)
+        }
+        return entries
     }
 
     /// Deactivates or reactivates a person; deactivating ends their sessions. - Returns: false when there is no such person.

@@ -176,6 +176,10 @@ struct ConsoleOversightTests {
                 && (ScenarioTests.string($0, "reason") ?? "").hasPrefix("季度研判会材料 · 3 rows")
         }, "\(audit.body)")
 
+        // The audit page lists the console's own entries with the services'.
+        let auditPage = try await taskForce.go("/audit?person=tf-\(run)")
+        #expect(auditPage.text.contains("导出 (export)") && auditPage.text.contains("ledger/victims_needing_aid?school=\(schoolA)"), "\(auditPage.text)")
+
         // The statistics: charts that are images with a title and a description, and their tables.
         let stats = try await taskForce.go("/stats")
         #expect(stats.status == 200 && stats.text.contains(#"role="img""#) && stats.text.contains("<desc id=\"chart-ledgers-d\">")

@@ -497,6 +497,13 @@ struct ConsoleLoopTests {
         #expect(list.text.contains("/cases/\(caseID)"))
         let casePage = try await taskForce.go("/cases/\(caseID)")
         #expect(casePage.status == 200 && casePage.text.contains("首次响应"), "\(casePage.text)")
+        // The filtered list as a file, on a stated purpose (kept in the console's audit); without one, said beside the field.
+        let exportForm = ["_csrf": Browser.csrf(list), "school": schoolCode, "tier": "", "status": "", "unit": "", "late": "", "format": "csv"]
+        let noPurpose = try await taskForce.go("/cases/export", form: exportForm.merging(["purpose": ""]) { $1 })
+        #expect(noPurpose.status == 400 && noPurpose.text.contains(#"id="purpose-error""#))
+        let exported = try await taskForce.download("/cases/export", form: exportForm.merging(["purpose": "周例会核对"]) { $1 })
+        let exportedLines = String(decoding: exported.bytes.dropFirst(3), as: UTF8.self).split(separator: "\r\n")
+        #expect(exported.status == 200 && exportedLines.count == 2 && exportedLines[1].hasPrefix("\(caseID),"), "\(exportedLines)")
 
         // The school: its tasks, feedback with a mistake (kept, said next to the field), then done; its notice acknowledged.
         let staff = Browser(base: "http://127.0.0.1:\(consolePort)")

@@ -146,10 +146,11 @@ struct OversightPages: Sendable {
             "ledger": name, "entries": rows, "empty": rows.isEmpty, "school": query.school, "district": query.district, "since": query.since,
             "tiers": Self.tiers.map { ["value": $0, "label": words["tier.\($0)"] ?? $0, "selected": query.tier == $0] as [String: Any] },
             "tier": query.tier, "about": words["ledgerAbout.\(name)"] ?? "",
-            "taskForce": session.person.role == .taskForce, "purpose": typed["purpose"] ?? "",
-            "csvChecked": typed["format"] != "xlsx", "xlsxChecked": typed["format"] == "xlsx",
-            "filtered": !query.filters.isEmpty,
+            "taskForce": session.person.role == .taskForce, "exportAction": "/ledgers/\(name)/export", "exportTitle": words["exportTitle"]!,
+            "exportHidden": [("school", query.school), ("district", query.district), ("tier", query.tier), ("since", query.since)]
+                .map { ["name": $0.0, "value": $0.1] },
         ]
+        values.merge(Self.exportValues(typed: typed, filtered: !query.filters.isEmpty)) { $1 }
         for (field, message) in failed { values["error_\(field)"] = message }
         if let next { values["next"] = base + "?" + (query.filters + ["after=\(next)"]).joined(separator: "&") }
         if !query.after.isEmpty { values["first"] = base + (query.filters.isEmpty ? "" : "?" + query.filters.joined(separator: "&")) }
@@ -167,12 +168,10 @@ struct OversightPages: Sendable {
                                   values: ["message": words["exportTaskForceOnly"]!, "back": "/ledgers/\(name)"])
         }
         guard Self.ledgers.contains(name) else { return try await ledger(session, name, query) }
-        let purpose = (form["purpose"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !purpose.isEmpty else {
-            return try await ledger(session, name, query, failed: ["purpose": words["purposeRequired"]!], typed: form)
-        }
-        guard let format = ExportTable.Format(rawValue: form["format"] ?? "csv") else {
-            return try await ledger(session, name, query, failed: ["format": words["required"]!], typed: form)
+        let purpose: String, format: ExportTable.Format
+        switch Self.purpose(form, words: words) {
+        case .success(let stated): (purpose, format) = stated
+        case .failure(let mistake): return try await ledger(session, name, query, failed: [mistake.field: mistake.message], typed: form)
         }
         var rows: [[ExportTable.Cell]] = []
         var after = ""
@@ -207,9 +206,29 @@ struct OversightPages: Sendable {
         let filter = query.filters.isEmpty ? "" : "?" + query.filters.joined(separator: "&")
         try await Audit.record(
             pages.identity(session), action: "export", resource: "ledger/\(name)\(filter)",
-            reason: "\(String(purpose.prefix(500))) · \(rows.count) rows · \(format.rawValue)", in: pages.store.database)
+            reason: "\(purpose) · \(rows.count) rows · \(format.rawValue)", in: pages.store.database)
         context.logger.notice("ledger exported", metadata: ["console.export.rows": "\(rows.count)", "console.export.format": "\(format.rawValue)"])
         return Self.download(table.bytes(format), format: format, filename: "ledger-\(name)-\(ConsolePages.day(pages.clock.now())).\(format.rawValue)")
+    }
+
+    /// What the export form shows again after a mistake: the purpose typed, the format picked.
+    static func exportValues(typed: [String: String], filtered: Bool) -> [String: Any] {
+        ["purpose": typed["purpose"] ?? "", "csvChecked": typed["format"] != "xlsx", "xlsxChecked": typed["format"] == "xlsx", "filtered": filtered]
+    }
+
+    /// The purpose of an export of personal data, or the mistake to say next to its field.
+    static func purpose(_ form: [String: String], words: [String: String]) -> Result<(purpose: String, format: ExportTable.Format), ExportMistake> {
+        let purpose = (form["purpose"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !purpose.isEmpty else { return .failure(ExportMistake(field: "purpose", message: words["purposeRequired"]!)) }
+        guard let format = ExportTable.Format(rawValue: form["format"] ?? "csv") else {
+            return .failure(ExportMistake(field: "format", message: words["required"]!))
+        }
+        return .success((String(purpose.prefix(500)), format))
+    }
+
+    struct ExportMistake: Error {
+        var field: String
+        var message: String
     }
 
     /// A file to save, never cached.

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Hummingbird
+import Logging
 import ServiceKit
 
 /// The pages where people work the loop: a unit's tasks and its feedback, its inbox and acknowledgement,
@@ -59,6 +60,10 @@ struct WorkPages: Sendable {
         router.get("/cases") { request, _ in
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
             return try await cases(session, request)
+        }
+        // The list as a file: personal data (each case names its subject), so the task force only, on a stated purpose.
+        pages.postForm(router, "/cases/export", back: { _ in "/cases" }) { _, context, session, form in
+            try await exportCases(session, form: form, context: context)
         }
         router.get("/cases/:id") { request, context in
             guard let session = try await pages.session(request, stage: .signedIn) else { return Response.redirect(to: "/signin") }
@@ -138,6 +143,8 @@ struct WorkPages: Sendable {
                 entries += ConsolePages.items(answer).map { (service, $0) }
             }
         }
+        // The console's own entries: the exports and the changes to people made here.
+        entries += try await pages.store.audit(person: person.isEmpty ? nil : person, limit: 50).map { ("console", $0) }
         entries.sort { (ConsolePages.date($0.entry["at"]) ?? .distantPast) > (ConsolePages.date($1.entry["at"]) ?? .distantPast) }
         let names = try await pages.store.names(of: Array(Set(entries.prefix(100).compactMap { ConsolePages.plain($0.entry["person"] ?? .null) })))
         let rows: [[String: Any]] = entries.prefix(100).map { service, entry in
@@ -225,18 +232,50 @@ struct WorkPages: Sendable {
     static let casesPerPage = 50
 
     func cases(_ session: Session, _ request: Request) async throws -> Response {
-        let words = Words.table(session.person.language)
-        let query = request.uri.queryParameters
+        var query: [String: String] = [:]
+        for key in Self.caseFilters + ["after"] {
+            if let value = request.uri.queryParameters[Substring(key)] { query[key] = String(value) }
+        }
+        return try await cases(session, query: query)
+    }
+
+    /// The list's filters, as the page's query string and the export form's hidden fields name them.
+    static let caseFilters = ["tier", "status", "school", "unit", "late"]
+
+    /// The API's query for the list's filters (not the page).
+    static func caseFilter(_ query: [String: String]) -> [String] {
         var filter: [String] = []
-        var chosen: [String: Any] = [:]
-        for key in ["tier", "status", "school", "unit", "after"] {
-            if let value = query[Substring(key)].map(String.init), !value.isEmpty {
+        for key in ["tier", "status", "school", "unit"] {
+            if let value = query[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty {
                 filter.append("\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+            }
+        }
+        if query["late"] == "true" { filter.append("late=true") }
+        return filter
+    }
+
+    /// - Parameters:
+    ///   - query: The filters and `after`, from the query string or the export form.
+    ///   - failed: A mistake in the export form, said next to its field.
+    ///   - typed: The export form as sent, shown again with the mistake.
+    func cases(
+        _ session: Session, query: [String: String], failed: OversightPages.ExportMistake? = nil, typed: [String: String] = [:]
+    ) async throws -> Response {
+        let words = Words.table(session.person.language)
+        var filter = Self.caseFilter(query)
+        let listFilter = filter
+        var chosen: [String: Any] = [:]
+        for key in ["tier", "status", "school", "unit"] {
+            if let value = query[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty {
                 chosen[key] = value
                 chosen["\(key)_\(value)"] = true
             }
         }
-        if query["late"] == "true" { filter.append("late=true"); chosen["late"] = true }
+        if query["late"] == "true" { chosen["late"] = true }
+        if let after = query["after"], !after.isEmpty {
+            filter.append("after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+            chosen["after"] = after
+        }
         let answer: JSONValue
         do {
             answer = try await pages.services.get(
@@ -271,7 +310,59 @@ struct WorkPages: Sendable {
         }
         values["cases"] = rows
         values["empty"] = rows.isEmpty
-        return try pages.page("cases", title: "casesTitle", session: session, values: values)
+        values["taskForce"] = session.person.role == .taskForce
+        values["exportAction"] = "/cases/export"
+        values["exportTitle"] = words["exportCasesTitle"]!
+        values["exportHidden"] = Self.caseFilters.map { ["name": $0, "value": query[$0] ?? ""] }
+        values.merge(OversightPages.exportValues(typed: typed, filtered: !listFilter.isEmpty)) { $1 }
+        if let failed { values["error_\(failed.field)"] = failed.message }
+        return try pages.page("cases", title: "casesTitle", session: session, status: failed == nil ? .ok : .badRequest, values: values)
+    }
+
+    /// Every case the filters select (up to ``OversightPages/exportLimit``), as CSV or XLSX; the console's audit keeps
+    /// the person, the filter, the number of rows and the purpose.
+    func exportCases(_ session: Session, form: [String: String], context: HuhangRequestContext) async throws -> Response {
+        let words = Words.table(session.person.language)
+        guard session.person.role == .taskForce else {
+            return try pages.page("problem", title: "problemTitle", session: session, status: .forbidden,
+                                  values: ["message": words["exportTaskForceOnly"]!, "back": "/cases"])
+        }
+        let purpose: String, format: ExportTable.Format
+        switch OversightPages.purpose(form, words: words) {
+        case .success(let stated): (purpose, format) = stated
+        case .failure(let mistake): return try await cases(session, query: form, failed: mistake, typed: form)
+        }
+        let filter = Self.caseFilter(form)
+        var rows: [[ExportTable.Cell]] = []
+        var after = ""
+        do {
+            while rows.count < OversightPages.exportLimit {
+                let path = "/v1/cases?" + (["limit=500", "order=newest"] + filter + (after.isEmpty ? [] : ["after=\(after)"])).joined(separator: "&")
+                let page = ConsolePages.items(try await pages.services.get("intervention", path, as: pages.identity(session)))
+                for line in page {
+                    let tier = ConsolePages.plain(line["tier"] ?? .null), status = ConsolePages.plain(line["status"] ?? .null)
+                    rows.append([
+                        .text(ConsolePages.plain(line["caseId"] ?? .null)), .text(ConsolePages.plain(line["subjectId"] ?? .null)),
+                        .text(words["tier.\(tier)"] ?? tier), .text(words["caseStatus.\(status)"] ?? status),
+                        .text(ConsolePages.plain(line["schoolCode"] ?? .null)), .text(ConsolePages.when(line["openedAt"])),
+                        .number(Double(ConsolePages.plain(line["openTasks"] ?? .null)) ?? 0), .number(Double(ConsolePages.plain(line["lateTasks"] ?? .null)) ?? 0),
+                    ])
+                }
+                guard page.count == 500, let last = page.last.map({ ConsolePages.plain($0["caseId"] ?? .null) }) else { break }
+                after = last
+            }
+        } catch let down as ServiceCalls.Unavailable {
+            return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/cases", session: session)
+        }
+        rows = Array(rows.prefix(OversightPages.exportLimit))
+        let table = ExportTable(
+            name: words["casesTitle"]!,
+            header: ["case", "subjectCol", "tier", "status", "school", "opened", "openTasks", "lateTasks"].map { words[$0] ?? $0 }, rows: rows)
+        try await Audit.record(
+            pages.identity(session), action: "export", resource: "cases" + (filter.isEmpty ? "" : "?" + filter.joined(separator: "&")),
+            reason: "\(purpose) · \(rows.count) rows · \(format.rawValue)", in: pages.store.database)
+        context.logger.notice("case list exported", metadata: ["console.export.rows": "\(rows.count)", "console.export.format": "\(format.rawValue)"])
+        return OversightPages.download(table.bytes(format), format: format, filename: "cases-\(ConsolePages.day(pages.clock.now())).\(format.rawValue)")
     }
 
     func casePage(

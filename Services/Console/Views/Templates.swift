@@ -16,7 +16,7 @@ enum Templates {
         "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit, "people": people, "operatorHome": operatorHome,
         "ledgers": ledgers, "ledger": ledger, "subject": subject, "stats": stats,
         "safetyNav": safetyNav, "schools": schools, "school": school, "inspections": inspections, "hazards": hazards, "venues": venues,
-        "summary": summary, "operations": operations, "dead": dead, "agencies": agencies, "routing": routing, "operatorNav": operatorNav, "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
+        "summary": summary, "operations": operations, "dead": dead, "agencies": agencies, "routing": routing, "operatorNav": operatorNav, "exportForm": exportForm, "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
     ]
 
     static let layout = """
@@ -240,6 +240,7 @@ enum Templates {
         </table>
         {{/empty}}
         <nav aria-label="{{t.pages}}" class="pager">{{#first}}<a href="{{first}}">{{t.firstPage}}</a> {{/first}}{{#next}}<a href="{{next}}" rel="next">{{t.nextPage}}</a>{{/next}}</nav>
+        {{#taskForce}}{{> exportForm}}{{/taskForce}}
         """
 
     static let casePage = """
@@ -565,27 +566,7 @@ enum Templates {
         </div>
         {{/empty}}
         <nav aria-label="{{t.pages}}" class="pager">{{#first}}<a href="{{first}}">{{t.firstPage}}</a> {{/first}}{{#next}}<a href="{{next}}" rel="next">{{t.nextPage}}</a>{{/next}}</nav>
-        {{#taskForce}}
-        <section class="action" aria-labelledby="export-h">
-        <h2 id="export-h">{{t.exportTitle}}</h2>
-        <p class="hint" id="export-hint">{{t.exportHint}}</p>
-        <form method="post" action="/ledgers/{{ledger}}/export" novalidate>
-        <input type="hidden" name="_csrf" value="{{csrf}}">
-        <input type="hidden" name="school" value="{{school}}"><input type="hidden" name="district" value="{{district}}">
-        <input type="hidden" name="tier" value="{{tier}}"><input type="hidden" name="since" value="{{since}}">
-        <div class="field{{#error_purpose}} invalid{{/error_purpose}}">
-        <label for="purpose">{{t.purposeLabel}}</label>
-        <textarea id="purpose" name="purpose" rows="2" required aria-describedby="export-hint{{#error_purpose}} purpose-error{{/error_purpose}}"{{#error_purpose}} aria-invalid="true"{{/error_purpose}}>{{purpose}}</textarea>
-        {{#error_purpose}}<p class="error" id="purpose-error">{{error_purpose}}</p>{{/error_purpose}}
-        </div>
-        <fieldset><legend>{{t.formatLabel}}</legend>
-        <input type="radio" id="format-csv" name="format" value="csv"{{#csvChecked}} checked{{/csvChecked}}> <label for="format-csv" class="inline-label">{{t.formatCSV}}</label><br>
-        <input type="radio" id="format-xlsx" name="format" value="xlsx"{{#xlsxChecked}} checked{{/xlsxChecked}}> <label for="format-xlsx" class="inline-label">{{t.formatXLSX}}</label>
-        </fieldset>
-        <button type="submit">{{#filtered}}{{t.exportFiltered}}{{/filtered}}{{^filtered}}{{t.exportAll}}{{/filtered}}</button>
-        </form>
-        </section>
-        {{/taskForce}}
+        {{#taskForce}}{{> exportForm}}{{/taskForce}}
         """
 
     static let subject = """
@@ -1023,6 +1004,29 @@ enum Templates {
         <div class="field"><label for="address">{{t.addressLabel}}</label><input id="address" name="address" value="{{address}}"></div>
         <div class="field"><label for="secret">{{t.secretLabel}}</label><input id="secret" name="secret" type="password" autocomplete="off"></div>
         <button type="submit">{{t.save}}</button>
+        </form>
+        </section>
+        """
+
+    /// The export of a list holding personal data: the task force states a purpose and picks a format; the
+    /// list's filters ride along as hidden fields (`exportAction`, `exportHidden`).
+    static let exportForm = """
+        <section class="action" aria-labelledby="export-h">
+        <h2 id="export-h">{{exportTitle}}</h2>
+        <p class="hint" id="export-hint">{{t.exportHint}}</p>
+        <form method="post" action="{{exportAction}}" novalidate>
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        {{#exportHidden}}<input type="hidden" name="{{name}}" value="{{value}}">{{/exportHidden}}
+        <div class="field{{#error_purpose}} invalid{{/error_purpose}}">
+        <label for="purpose">{{t.purposeLabel}}</label>
+        <textarea id="purpose" name="purpose" rows="2" required aria-describedby="export-hint{{#error_purpose}} purpose-error{{/error_purpose}}"{{#error_purpose}} aria-invalid="true"{{/error_purpose}}>{{purpose}}</textarea>
+        {{#error_purpose}}<p class="error" id="purpose-error">{{error_purpose}}</p>{{/error_purpose}}
+        </div>
+        <fieldset><legend>{{t.formatLabel}}</legend>
+        <input type="radio" id="format-csv" name="format" value="csv"{{#csvChecked}} checked{{/csvChecked}}> <label for="format-csv" class="inline-label">{{t.formatCSV}}</label><br>
+        <input type="radio" id="format-xlsx" name="format" value="xlsx"{{#xlsxChecked}} checked{{/xlsxChecked}}> <label for="format-xlsx" class="inline-label">{{t.formatXLSX}}</label>
+        </fieldset>
+        <button type="submit">{{#filtered}}{{t.exportFiltered}}{{/filtered}}{{^filtered}}{{t.exportAll}}{{/filtered}}</button>
         </form>
         </section>
         """

@@ -179,6 +179,7 @@ enum Words {
         "agencyKind.health": "卫生健康", "agencyKind.social_work": "社会工作", "agencyKind.community": "社区", "agencyKind.other": "其他",
         "action.agency": "登记或修改机构", "action.agency-deactivate": "停用机构", "action.rule": "修改通知规则", "action.endpoint": "设置单位外部渠道",
         "action.replay": "重放搁置消息",
+        "exportCasesTitle": "导出案件清单",
     ]
 
     static let en: [String: String] = [
@@ -394,5 +395,6 @@ enum Words {
         "agencyKind.community": "Community", "agencyKind.other": "Other",
         "action.agency": "Registered or changed an agency", "action.agency-deactivate": "Deactivated an agency", "action.rule": "Changed a routing rule",
         "action.endpoint": "Set a unit's channel", "action.replay": "Replayed a dead letter",
+        "exportCasesTitle": "Export the case list",
     ]
 }
