@@ -7,7 +7,7 @@ import Storage
 /// `GET /v1/dead?limit=` and `POST /v1/dead/{messageId}/replay`: what a service set aside in `<service>.dead`
 /// with each reason, and putting one back on `<service>.events` once its cause is fixed — for operators (the
 /// console's operators' page; `huhang-admin dead` does the same from a shell). Never the bodies, which may name
-/// a child. A replay is audited. Each call uses a broker connection of its own, closed when it answers, so that
+/// a child. A replay is audited; it finds its letter among the first thousand in the queue. Each call uses a broker connection of its own, closed when it answers, so that
 /// what was looked at and not replayed goes back to the dead queue.
 public enum DeadLetterRoutes {
     struct Listing: Codable {

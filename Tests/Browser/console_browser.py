@@ -9,20 +9,13 @@ sets a care team; the school's person signs in, gives feedback on the task and a
 the task force sees the task done, seals the case and opens it again on a stated reason. Each page is
 saved as a screenshot, in Chinese and in English. Prints one JSON line; exits 1 on any failure.
 """
-import base64
-import hashlib
-import hmac
 import json
 import os
-import re
-import struct
 import sys
-import time
 
-from axe_selenium_python import Axe
-from browserkit import browser, click_and_wait
+from browserkit import browser, check, checked, click_and_wait, failures, fill, look as look_at, sign_in as sign_in_at, submit
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 URL = os.environ["CONSOLE_URL"].rstrip("/")
 TF_USER = os.environ["TF_USER"]
@@ -34,68 +27,13 @@ SCHOOL_UNIT = os.environ["SCHOOL_UNIT"]
 OPS_USER = os.environ["OPS_USER"]
 os.makedirs(SHOTS, exist_ok=True)
 
-failures = []
-checked = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-
-
-def totp(key_text, at=None):
-    """RFC 6238 with SHA-1, 30 s, 6 digits, from the base32 key the console shows."""
-    key = base64.b32decode(key_text.replace(" ", "") + "=" * (-len(key_text.replace(" ", "")) % 8))
-    counter = struct.pack(">Q", int((at or time.time()) // 30))
-    digest = hmac.new(key, counter, hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
-
-
 
 def look(driver, name):
-    """A screenshot, and axe-core's verdict: no serious or critical violation."""
-    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
-    text = driver.find_element(By.TAG_NAME, "body").text
-    check(not re.search(r"\bnil\b|Optional\(", text), f"{name}: nothing absent is printed as nil")
-    axe = Axe(driver)
-    axe.inject()
-    results = axe.run()
-    bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
-    checked.append({"page": name, "violations": len(results["violations"]), "serious": len(bad)})
-    for violation in bad:
-        failures.append(f"{name}: axe {violation['impact']} {violation['id']}: {violation['help']} "
-                        f"({[n['target'] for n in violation['nodes']][:3]})")
-
-
-def submit(driver, selector, until):
-    """Presses a form's button and waits for the page the form leads to."""
-    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, selector))
-    if until:
-        try:
-            WebDriverWait(driver, 15).until(lambda d: until in d.current_url)
-        except Exception:
-            pass
-
-
-def fill(driver, field, value):
-    element = driver.find_element(By.ID, field)
-    element.clear()
-    element.send_keys(value)
+    look_at(driver, name, SHOTS)
 
 
 def sign_in(driver, user, shot):
-    driver.get(URL + "/signin")
-    look(driver, f"{shot}-signin")
-    fill(driver, "username", user)
-    fill(driver, "password", PASSWORD)
-    submit(driver, "main form button[type=submit]", "/signin/enrol")
-    check("/signin/enrol" in driver.current_url, f"{user}: the first sign-in asks to enrol an authenticator ({driver.current_url})")
-    look(driver, f"{shot}-enrol")
-    key = driver.find_element(By.CSS_SELECTOR, "code.secret").text
-    fill(driver, "code", totp(key))
-    submit(driver, "main form button[type=submit]", None)
-    check(driver.current_url.rstrip("/") == URL, f"{user}: signed in to the home page ({driver.current_url})")
+    sign_in_at(driver, URL, user, PASSWORD, shot, SHOTS)
 
 
 def main():

@@ -125,6 +125,9 @@ struct OperatorPages: Sendable {
 
     // MARK: Dead letters
 
+    /// Dead letters on the page, the newest first.
+    static let deadShown = 200
+
     func deadLetters(_ session: Session, service: String, done: String = "", failed: String? = nil) async throws -> Response {
         let service = Self.services.contains(service) ? service : "intake"
         var values: [String: Any] = [
@@ -132,9 +135,13 @@ struct OperatorPages: Sendable {
             "choices": Self.services.map { ["value": $0, "selected": $0 == service] },
         ]
         do {
-            let answer = try await pages.services.get(service, "/v1/dead?limit=200", as: pages.identity(session))
+            // The newest first: the queue gives its oldest first, so the page reads the first thousand and turns them round.
+            let answer = try await pages.services.get(service, "/v1/dead?limit=1000", as: pages.identity(session))
             if case .object(let listing) = answer {
-                let letters: [[String: Any]] = ConsolePages.items(listing["letters"] ?? .null).map { letter in
+                let all = ConsolePages.items(listing["letters"] ?? .null)
+                values["shown"] = min(all.count, Self.deadShown)
+                values["total"] = all.count
+                let letters: [[String: Any]] = all.reversed().prefix(Self.deadShown).map { letter in
                     [
                         "id": ConsolePages.plain(letter["messageId"] ?? .null), "type": ConsolePages.plain(letter["type"] ?? .null),
                         "at": ConsolePages.when(letter["deadAt"]), "sender": ConsolePages.plain(letter["sender"] ?? .null),
@@ -220,13 +227,13 @@ struct OperatorPages: Sendable {
             if case .array(let listed)? = rule["recipients"] { recipients = listed.map(ConsolePages.plain) }
             if case .array(let listed)? = rule["channels"] { channels = listed.map(ConsolePages.plain) }
             let mine = failed?.key == "rule:\(type)"
-            let key = type.replacingOccurrences(of: ".", with: "-")
+            let key = Self.ruleKey(type)
             return [
                 "type": type, "key": key, "recipients": mine ? typed["recipients"] ?? "" : recipients.joined(separator: ", "),
-                "critical": mine ? typed["critical"] == "true" : rule["critical"] == .bool(true),
+                "critical": mine ? typed["critical-\(key)"] == "true" : rule["critical"] == .bool(true),
                 "channels": Self.channels.map { channel in
                     ["value": channel, "label": words["channel.\(channel)"] ?? channel,
-                     "checked": mine ? typed["channel:\(channel)"] != nil : channels.contains(channel)] as [String: Any]
+                     "checked": mine ? typed["channel-\(key)-\(channel)"] != nil : channels.contains(channel)] as [String: Any]
                 },
                 "error": mine ? failed?.message as Any : "",
             ]
@@ -240,10 +247,15 @@ struct OperatorPages: Sendable {
         return try pages.page("routing", title: "routingTitle", session: session, status: failed == nil ? .ok : .badRequest, values: values)
     }
 
+    /// A rule's fields are named after its event type (`task-assigned-v1`), so that no two forms on the page share a
+    /// checkbox's name.
+    static func ruleKey(_ type: String) -> String { type.replacingOccurrences(of: ".", with: "-") }
+
     func setRule(_ session: Session, type: String, form: [String: String]) async throws -> Response {
+        let key = Self.ruleKey(type)
         let recipients = (form["recipients"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let channels = Self.channels.filter { form["channel:\($0)"] != nil }
-        let body: [String: Any] = ["recipients": recipients, "channels": channels, "critical": form["critical"] == "true"]
+        let channels = Self.channels.filter { form["channel-\(key)-\($0)"] != nil }
+        let body: [String: Any] = ["recipients": recipients, "channels": channels, "critical": form["critical-\(key)"] == "true"]
         do {
             _ = try await pages.services.send(
                 "PUT", "notification", "/v1/rules/\(pages.path(type))", as: pages.identity(session),

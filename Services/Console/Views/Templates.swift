@@ -929,7 +929,7 @@ enum Templates {
         {{#empty}}<p>{{t.noDead}} {{queue}}</p>{{/empty}}
         {{^empty}}
         <div class="scroll"><table>
-        <caption>{{queue}}</caption>
+        <caption>{{queue}}: {{t.deadCaption}} {{shown}} / {{total}}</caption>
         <thead><tr><th scope="col">{{t.messageIdCol}}</th><th scope="col">{{t.typeCol}}</th><th scope="col">{{t.time}}</th><th scope="col">{{t.senderCol}}</th><th scope="col">{{t.auditReason}}</th><th scope="col">{{t.actionsCol}}</th></tr></thead>
         <tbody>
         {{#letters}}<tr><td><code>{{id}}</code></td><td>{{type}}</td><td>{{at}}</td><td>{{sender}}</td><td>{{reason}}</td>
@@ -986,9 +986,9 @@ enum Templates {
         <input id="recipients-{{key}}" name="recipients" value="{{recipients}}"{{#error}} aria-invalid="true" aria-describedby="error-{{key}}"{{/error}}>
         {{#error}}<p class="error" id="error-{{key}}">{{error}}</p>{{/error}}</div>
         <fieldset><legend>{{t.channelsLabel}}</legend>
-        {{#channels}}<input type="checkbox" id="channel-{{key}}-{{value}}" name="channel:{{value}}"{{#checked}} checked{{/checked}}> <label for="channel-{{key}}-{{value}}" class="inline-label">{{label}}</label> {{/channels}}
+        {{#channels}}<input type="checkbox" id="channel-{{key}}-{{value}}" name="channel-{{key}}-{{value}}"{{#checked}} checked{{/checked}}> <label for="channel-{{key}}-{{value}}" class="inline-label">{{label}}</label> {{/channels}}
         </fieldset>
-        <div class="field"><input type="checkbox" id="critical-{{key}}" name="critical" value="true"{{#critical}} checked{{/critical}}> <label for="critical-{{key}}" class="inline-label">{{t.criticalLabel}}</label></div>
+        <div class="field"><input type="checkbox" id="critical-{{key}}" name="critical-{{key}}" value="true"{{#critical}} checked{{/critical}}> <label for="critical-{{key}}" class="inline-label">{{t.criticalLabel}}</label></div>
         <button type="submit" aria-label="{{t.save}} {{type}}">{{t.save}}</button>
         </form>
         </section>
@@ -1002,7 +1002,7 @@ enum Templates {
         <div class="field"><label for="recipient">{{t.recipientUnit}}</label><input id="recipient" name="recipient" value="{{recipient}}"></div>
         <div class="field"><label for="channel">{{t.channelLabel}}</label><select id="channel" name="channel">{{#endpointChannels}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/endpointChannels}}</select></div>
         <div class="field"><label for="address">{{t.addressLabel}}</label><input id="address" name="address" value="{{address}}"></div>
-        <div class="field"><label for="secret">{{t.secretLabel}}</label><input id="secret" name="secret" type="password" autocomplete="off"></div>
+        <div class="field"><label for="secret">{{t.secretLabel}}</label><input id="secret" name="secret" type="password" autocomplete="new-password"></div>
         <button type="submit">{{t.save}}</button>
         </form>
         </section>

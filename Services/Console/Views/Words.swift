@@ -180,6 +180,7 @@ enum Words {
         "action.agency": "登记或修改机构", "action.agency-deactivate": "停用机构", "action.rule": "修改通知规则", "action.endpoint": "设置单位外部渠道",
         "action.replay": "重放搁置消息",
         "exportCasesTitle": "导出案件清单",
+        "deadCaption": "最新在前，显示",
     ]
 
     static let en: [String: String] = [
@@ -396,5 +397,6 @@ enum Words {
         "action.agency": "Registered or changed an agency", "action.agency-deactivate": "Deactivated an agency", "action.rule": "Changed a routing rule",
         "action.endpoint": "Set a unit's channel", "action.replay": "Replayed a dead letter",
         "exportCasesTitle": "Export the case list",
+        "deadCaption": "the newest first, showing",
     ]
 }
