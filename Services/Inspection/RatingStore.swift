@@ -96,17 +96,29 @@ struct RatingStore: Sendable {
         }
     }
 
-    /// A quarter's ratings with the quarter before's, by school code.
+    /// The ratings, lowest first.
+    static let lowestFirst = ["non_compliant", "compliant", "model"]
+
+    /// A quarter's ratings with the quarter before's.
     /// - Parameters:
     ///   - quarter: `YYYY-Qn`.
     ///   - district: Only this district's schools, when given.
-    func ratings(_ quarter: String, district: String? = nil) async throws -> [RatedSchool] {
+    ///   - attention: Those that fell first, then those rated for the first time, then the rest; within each the
+    ///     lowest rated first; by school code last. By school code alone otherwise.
+    ///   - limit: At most this many (all when nil), after skipping `offset`.
+    func ratings(_ quarter: String, district: String? = nil, attention: Bool = false, limit: Int? = nil, offset: Int = 0) async throws -> [RatedSchool] {
         let previous = Quarter.previous(quarter) ?? ""
         let rows = try await database.query("""
             SELECT r.school_code, s.name, r.rating, p.rating, r.reasons::text
             FROM inspection.ratings r LEFT JOIN inspection.schools s ON s.code = r.school_code
             LEFT JOIN inspection.ratings p ON p.school_code = r.school_code AND p.quarter = \(previous)
-            WHERE r.quarter = \(quarter) AND (\(district)::text IS NULL OR s.district = \(district)) ORDER BY r.school_code
+            WHERE r.quarter = \(quarter) AND (\(district)::text IS NULL OR s.district = \(district))
+            ORDER BY CASE WHEN NOT \(attention) THEN 0
+                          WHEN p.rating IS NULL THEN 2
+                          WHEN array_position(\(Self.lowestFirst), r.rating) < array_position(\(Self.lowestFirst), p.rating) THEN 0
+                          WHEN r.rating = p.rating THEN 3 ELSE 4 END,
+                     CASE WHEN \(attention) THEN array_position(\(Self.lowestFirst), r.rating) ELSE 0 END, r.school_code
+            LIMIT \(limit ?? Int(Int32.max)) OFFSET \(max(offset, 0))
             """, logger: database.logger)
         var rated: [RatedSchool] = []
         for try await (school, name, rating, before, reasons) in rows.decode((String, String?, String, String?, String).self) {
@@ -118,32 +130,41 @@ struct RatingStore: Sendable {
         return rated
     }
 
-    /// How many schools had each rating, quarter by quarter.
+    /// How many schools had each rating, quarter by quarter, and how many fell or rose against the quarter before.
     struct QuarterCounts: Codable, Sendable {
         var quarter: String
-        var model: Int
-        var compliant: Int
-        var nonCompliant: Int
+        var model = 0
+        var compliant = 0
+        var nonCompliant = 0
+        var fell = 0
+        var rose = 0
     }
 
-    /// The number of schools at each rating in each of `quarters`, in their order.
+    /// The number of schools at each rating in each of `quarters`, in their order, with those that fell and rose.
     /// - Parameters:
     ///   - quarters: `YYYY-Qn` each.
     ///   - district: Only this district's schools, when given.
     func trend(_ quarters: [String], district: String? = nil) async throws -> [QuarterCounts] {
         let rows = try await database.query("""
-            SELECT r.quarter, r.rating, count(*)::int
-            FROM inspection.ratings r LEFT JOIN inspection.schools s ON s.code = r.school_code
-            WHERE r.quarter = ANY(\(quarters)::text[]) AND (\(district)::text IS NULL OR s.district = \(district))
-            GROUP BY r.quarter, r.rating
+            SELECT x.q, r.rating, p.rating, count(*)::int
+            FROM unnest(\(quarters)::text[], \(quarters.map { Quarter.previous($0) ?? "" })::text[]) AS x(q, before)
+            JOIN inspection.ratings r ON r.quarter = x.q
+            LEFT JOIN inspection.schools s ON s.code = r.school_code
+            LEFT JOIN inspection.ratings p ON p.school_code = r.school_code AND p.quarter = x.before
+            WHERE \(district)::text IS NULL OR s.district = \(district)
+            GROUP BY x.q, r.rating, p.rating
             """, logger: database.logger)
-        var counts = Dictionary(uniqueKeysWithValues: quarters.map { ($0, QuarterCounts(quarter: $0, model: 0, compliant: 0, nonCompliant: 0)) })
-        for try await (quarter, rating, count) in rows.decode((String, String, Int).self) {
-            switch RatingChangedV1.Rating(rawValue: rating) {
-            case .model: counts[quarter]?.model = count
-            case .compliant: counts[quarter]?.compliant = count
-            case .nonCompliant: counts[quarter]?.nonCompliant = count
-            case nil: continue
+        var counts = Dictionary(uniqueKeysWithValues: quarters.map { ($0, QuarterCounts(quarter: $0)) })
+        for try await (quarter, rating, before, count) in rows.decode((String, String, String?, Int).self) {
+            guard let now = RatingChangedV1.Rating(rawValue: rating) else { continue }
+            switch now {
+            case .model: counts[quarter]?.model += count
+            case .compliant: counts[quarter]?.compliant += count
+            case .nonCompliant: counts[quarter]?.nonCompliant += count
+            }
+            if let then = before.flatMap(RatingChangedV1.Rating.init(rawValue:)) {
+                if now < then { counts[quarter]?.fell += count }
+                if now > then { counts[quarter]?.rose += count }
             }
         }
         return quarters.compactMap { counts[$0] }

@@ -87,11 +87,7 @@ struct ConsoleExportTests {
 struct ConsoleOversightTests {
     @Test("the task force filters a ledger, reads a subject's risk as the API explains it, exports the filtered rows (CSV, XLSX) on a stated purpose, audited; a school may not export")
     func ledgersInThePages() async throws {
-        let suite = try ScenarioTests.Suite()
-        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
-        try await withServices(suite.all + [console]) { () async throws in
-            try await Self.ledgers(suite, consolePort: consolePort)
-        }
+        try await ConsoleLoopTests.withConsole { suite, consolePort in try await Self.ledgers(suite, consolePort: consolePort) }
     }
 
     static func ledgers(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
@@ -214,11 +210,7 @@ struct ConsoleOversightTests {
 struct ConsoleSafetyTests {
     @Test("the registry edited (a mistake said next to its field), a school that fell shown on the rating page and in the bulletin, the bulletin and the ratings downloaded (audited), hazards and inspections listed; a caseworker may not")
     func safetyInThePages() async throws {
-        let suite = try ScenarioTests.Suite()
-        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
-        try await withServices(suite.all + [console]) { () async throws in
-            try await Self.safety(suite, consolePort: consolePort)
-        }
+        try await ConsoleLoopTests.withConsole { suite, consolePort in try await Self.safety(suite, consolePort: consolePort) }
     }
 
     static func safety(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
@@ -268,7 +260,10 @@ struct ConsoleSafetyTests {
         #expect(ratings.text.contains(#"aria-labelledby="chart-trend-t chart-trend-d""#) && ratings.text.contains("<polyline"))
         let trend = try await suite.call("inspection", "/v1/ratings/\(quarter)/trend?district=\(district)&quarters=2", as: ScenarioTests.taskForce)
         #expect(ScenarioTests.array(trend.json).map { ScenarioTests.string($0, "quarter") ?? "" } == [previous, quarter], "\(trend.text)")
-        #expect((ScenarioTests.number(ScenarioTests.array(trend.json)[1], "nonCompliant") ?? 0) >= 1)
+        #expect((ScenarioTests.number(ScenarioTests.array(trend.json)[1], "nonCompliant") ?? 0) >= 1
+                && (ScenarioTests.number(ScenarioTests.array(trend.json)[1], "fell") ?? 0) >= 1, "\(trend.text)")
+        let first = try await suite.call("inspection", "/v1/ratings/\(quarter)?district=\(district)&order=attention&limit=1", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(first.json).count == 1 && ScenarioTests.string(ScenarioTests.array(first.json)[0], "movement") == "down", "\(first.text)")
 
         // The bulletin to print names the school among those that fell; as a file, it is the service's Markdown.
         let bulletin = try await taskForce.go("/ratings/\(quarter)/bulletin?district=\(district)")
@@ -324,11 +319,7 @@ struct ConsoleSafetyTests {
 struct ConsoleOperatorTests {
     @Test("an operator sees each service's health and figures, an agency's refused event among intake's dead letters with its reason, widens the agency's event types (its next call accepted), replays the letter (audited; intake skips an id it answered), sets a routing rule (a mistake said beside it) and deactivates the agency")
     func operatorsInThePages() async throws {
-        let suite = try ScenarioTests.Suite()
-        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
-        try await withServices(suite.all + [console]) { () async throws in
-            try await Self.operate(suite, consolePort: consolePort)
-        }
+        try await ConsoleLoopTests.withConsole { suite, consolePort in try await Self.operate(suite, consolePort: consolePort) }
     }
 
     static func operate(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
@@ -432,11 +423,7 @@ struct ConsoleOversightBrowserTests {
             Issue.record("Chromium, chromedriver or .dev/venv is missing: scripts/test installs chromium, chromium-driver, fonts-noto-cjk, selenium and pypdf")
             return
         }
-        let suite = try ScenarioTests.Suite()
-        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
-        try await withServices(suite.all + [console]) { () async throws in
-            try await Self.run(suite, consolePort: consolePort, python: python)
-        }
+        try await ConsoleLoopTests.withConsole { suite, consolePort in try await Self.run(suite, consolePort: consolePort, python: python) }
     }
 
     static func run(_ suite: ScenarioTests.Suite, consolePort: Int, python: URL) async throws {

@@ -309,9 +309,10 @@ extension ConsoleSignInTests {
 struct ConsoleChartTests {
     @Test("a bar per day, heights in proportion to the largest, both ends of the axis written, labels escaped")
     func bars() {
-        let svg = BarChart.svg(id: "c", title: "新增 <案件>", labels: ["11-16", "11-17", "11-18"], values: [0, 2, 4])
+        let svg = BarChart.svg(id: "c", title: "新增 <案件>", description: "每日新增案件", labels: ["11-16", "11-17", "11-18"], values: [0, 2, 4])
         #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>"))
-        #expect(svg.contains(#"role="img" aria-labelledby="c-t""#) && svg.contains("<title id=\"c-t\">新增 &lt;案件&gt;</title>"))
+        #expect(svg.contains(#"role="img" aria-labelledby="c-t c-d""#) && svg.contains("<title id=\"c-t\">新增 &lt;案件&gt;</title>")
+                && svg.contains("<desc id=\"c-d\">每日新增案件</desc>"))
         let heights = svg.components(separatedBy: #"class="bar""#).dropLast().compactMap { part -> Double? in
             guard let range = part.range(of: #"height=""#, options: .backwards) else { return nil }
             return Double(part[range.upperBound...].prefix { $0 != "\"" })
@@ -320,7 +321,7 @@ struct ConsoleChartTests {
         #expect(svg.contains(">4</text>") && svg.contains(">0</text>") && svg.contains(">11-16</text>") && svg.contains(">11-18</text>"))
         #expect(svg.contains("<title>11-17: 2</title>"))
         // Nothing counted: flat, not a division by zero.
-        #expect(BarChart.svg(id: "z", title: "z", labels: ["a"], values: [0]).contains(#"height="0.0""#))
+        #expect(BarChart.svg(id: "z", title: "z", description: "z", labels: ["a"], values: [0]).contains(#"height="0.0""#))
     }
 }
 
@@ -449,6 +450,20 @@ struct ConsoleLoopTests {
         return (console, port)
     }
 
+    /// The five services of a new scenario suite and a console in front of them, running while `body` runs.
+    /// - Parameters:
+    ///   - settings: The services' settings, as ``ScenarioTests/Suite`` takes them.
+    ///   - body: Given the suite and the console's port.
+    static func withConsole(
+        settings: [String: String] = [:], _ body: @escaping @Sendable (ScenarioTests.Suite, Int) async throws -> Void
+    ) async throws {
+        let suite = try ScenarioTests.Suite(settings: settings)
+        let (console, consolePort) = try Self.console(for: suite)
+        try await withServices(suite.all + [console]) { () async throws in
+            try await body(suite, consolePort)
+        }
+    }
+
     /// Adds a person through the console's operator API, as `huhang-admin person add` does.
     static func addPerson(
         consolePort: Int, username: String, name: String, agency: String, unit: String, role: String, password: String
@@ -462,11 +477,7 @@ struct ConsoleLoopTests {
 
     @Test("the task force reads a case, the school answers its task and acknowledges its notice, and the audit names them")
     func loopInThePages() async throws {
-        let suite = try ScenarioTests.Suite()
-        let (console, consolePort) = try Self.console(for: suite)
-        try await withServices(suite.all + [console]) { () async throws in
-            try await Self.loop(suite, consolePort: consolePort)
-        }
+        try await Self.withConsole { suite, consolePort in try await Self.loop(suite, consolePort: consolePort) }
     }
 
     static func loop(_ suite: ScenarioTests.Suite, consolePort: Int) async throws {
@@ -614,9 +625,7 @@ struct ConsoleBrowserTests {
             return
         }
         // A first response due within two seconds, so the case has a late task by the time the browser opens it.
-        let suite = try ScenarioTests.Suite(settings: ["FIRST_RESPONSE_HOURS": "0.0005,0.0005,0.0005"])
-        let (console, consolePort) = try ConsoleLoopTests.console(for: suite)
-        try await withServices(suite.all + [console]) { () async throws in
+        try await ConsoleLoopTests.withConsole(settings: ["FIRST_RESPONSE_HOURS": "0.0005,0.0005,0.0005"]) { suite, consolePort in
             try await Self.run(suite, consolePort: consolePort, python: python)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Contracts
 import Foundation
 import Logging
 import NIOCore
@@ -10,19 +11,22 @@ import Storage
 import ToolKit
 
 /// What a console page costs on top of the service API it is built from: the task force's daily loop, the
-/// case list and a case page, with `--cases` cases in intervention's database, each page timed next to the
-/// API calls it makes, alternately, in the same run.
+/// case list and a case page with `--cases` cases in intervention's database; a watch ledger with `--subjects`
+/// subjects in assessment's; the quarter's rating with `--schools` schools rated over six quarters in
+/// inspection's. Each page is timed next to the API calls it makes, alternately, in the same run.
 struct ConsoleBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console",
-        abstract: "p50/p95 of console pages against the service API calls each is built from, with 10,000 cases.")
+        abstract: "p50/p95 of console pages against the service API calls each is built from: 10,000 cases, 50,000 subjects, 2,000 schools.")
 
     @Option(help: "The services' AMQP URL (a virtual host of the benchmark's own).")
     var amqpURL = "amqp://huhang:huhang@127.0.0.1:5672/huhang-load"
-    @Option(help: "PostgreSQL (a database of the benchmark's own; intervention's and the console's schemas are dropped first).")
+    @Option(help: "PostgreSQL (a database of the benchmark's own; the schemas of intervention, assessment, inspection and the console are dropped first).")
     var databaseURL = "postgres://huhang:huhang@127.0.0.1:5432/huhang_load"
     @Option(help: "The repository (for the logs).") var root = FileManager.default.currentDirectoryPath
     @Option(help: "Cases in the database.") var cases = 10_000
+    @Option(help: "Subjects assessed, on the watch ledgers.") var subjects = 50_000
+    @Option(help: "Schools in the registry, each rated in the last six quarters.") var schools = 2_000
     @Option(help: "Timed requests per page and per API call.") var requests = 300
     @Option(help: "First HTTP port of the processes.") var port = 18300
 
@@ -35,33 +39,42 @@ struct ConsoleBench: AsyncParsableCommand {
         let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL, maximumConnections: 2), schema: "intervention", logger: logger)
         let dbTask = Task { await database.run() }
         defer { dbTask.cancel() }
-        say("clearing intervention's and the console's schemas …")
-        try await database.query("DROP SCHEMA IF EXISTS intervention, console CASCADE", logger: logger)
+        say("clearing the schemas of intervention, assessment, inspection and the console …")
+        try await database.query("DROP SCHEMA IF EXISTS intervention, assessment, inspection, console CASCADE", logger: logger)
 
-        let interventionPort = port + 1, consolePort = port + 2
+        let ports = ["intervention": port + 1, "assessment": port + 3, "inspection": port + 4]
+        let consolePort = port + 2
         let settings = ["AMQP_URL": amqpURL, "DATABASE_URL": databaseURL, "LOG_LEVEL": "warning"]
-        let intervention = try ServiceProcess("intervention", binaries: binaries, environment: settings, port: interventionPort, logs: logs)
+        var processes: [ServiceProcess] = []
+        for name in ["intervention", "assessment", "inspection"] {
+            processes.append(try ServiceProcess(name, binaries: binaries, environment: settings, port: ports[name]!, logs: logs))
+        }
         // Password only for the bench's person: the console honours this on loopback alone.
-        let console = try ServiceProcess("console", binaries: binaries, environment: settings.merging([
-            "INTERVENTION_URL": "http://127.0.0.1:\(interventionPort)", "CONSOLE_DEMO_SKIP_TOTP": "true",
-        ]) { _, new in new }, port: consolePort, logs: logs)
+        processes.append(try ServiceProcess("console", binaries: binaries, environment: settings.merging([
+            "INTERVENTION_URL": "http://127.0.0.1:\(ports["intervention"]!)", "ASSESSMENT_URL": "http://127.0.0.1:\(ports["assessment"]!)",
+            "INSPECTION_URL": "http://127.0.0.1:\(ports["inspection"]!)", "CONSOLE_DEMO_SKIP_TOTP": "true",
+        ]) { _, new in new }, port: consolePort, logs: logs))
         let report: String
         do {
-            guard await intervention.ready(within: 60), await console.ready(within: 60) else {
-                throw CommandFailure(description: "a process did not become ready; see \(logs.path)")
+            for process in processes {
+                guard await process.ready(within: 60) else { throw CommandFailure(description: "a process did not become ready; see \(logs.path)") }
             }
-            say("writing \(cases) cases with their tasks and chronology …")
+            say("writing \(cases) cases with their tasks and chronology, \(subjects) subjects on the ledgers, \(schools) schools rated over six quarters …")
             try await seed(database, logger: logger)
-            report = try await measure(interventionPort: interventionPort, consolePort: consolePort, database: database, logger: logger)
+            report = try await measure(ports: ports, consolePort: consolePort, database: database, logger: logger)
         } catch {
-            await console.stop()
-            await intervention.stop()
+            for process in processes.reversed() { await process.stop() }
             throw error
         }
-        await console.stop()
-        await intervention.stop()
+        for process in processes.reversed() { await process.stop() }
         say(report)
     }
+
+    /// The quarter the rating page shows: this one.
+    var quarter: String { Quarter.of(Date()) }
+
+    /// School `n` of the bench (`0 ..< schools`), in one of twenty districts.
+    static func school(_ n: Int) -> String { String(format: "3701%02d-B%04d", n % 20, n) }
 
     /// Cases as the loop leaves them, written in bulk: a tenth closed, each with two or three tasks (some late,
     /// some completed) and four chronology entries, spread over the last 90 days.
@@ -93,15 +106,48 @@ struct ConsoleBench: AsyncParsableCommand {
                 FROM intervention.cases c, generate_series(1, 4) AS k WHERE c.opened_by_event LIKE 'bench-%'
                 """, logger: logger)
         }
+        // Subjects assessed, each at a school, most on one ledger or two; the schools rated each of the last six quarters.
+        try await database.withTransaction { connection in
+            try await connection.query("""
+                INSERT INTO assessment.subjects (subject_id, tier, score, school_code, district, assessed_at, model_version, factors)
+                SELECT 's-bench-' || n, (ARRAY['low','medium','high','critical'])[1 + n % 4], 10 + (n % 4) * 20,
+                       '3701' || lpad(((n % \(schools)) % 20)::text, 2, '0') || '-B' || lpad((n % \(schools))::text, 4, '0'),
+                       '3701' || lpad(((n % \(schools)) % 20)::text, 2, '0'), now() - (n % 300) * interval '1 hour', 'cangshan-21.v1', '[]'
+                FROM generate_series(1, \(subjects)) AS n
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO assessment.ledger_entries (ledger, subject_id, entered_at, reason, school_code, district)
+                SELECT (ARRAY['psychological_risk','bully_prone','dropout_risk','victims_needing_aid','children_in_hardship'])[1 + (n + k) % 5],
+                       s.subject_id, s.assessed_at, 'positive_screening: benchmark', s.school_code, s.district
+                FROM assessment.subjects s, generate_series(0, 1) AS k, LATERAL (SELECT substr(s.subject_id, 9)::int AS n) AS x
+                WHERE s.subject_id LIKE 's-bench-%' AND (k = 0 OR n % 3 = 0)
+                """, logger: logger)
+            let quarters = Quarter.recent(6, upTo: quarter)
+            try await connection.query("""
+                INSERT INTO inspection.schools (code, name, type, district, guard_posts)
+                SELECT '3701' || lpad((n % 20)::text, 2, '0') || '-B' || lpad(n::text, 4, '0'), '第' || n || '中学', 'middle',
+                       '3701' || lpad((n % 20)::text, 2, '0'), 1 + n % 3
+                FROM generate_series(0, \(schools - 1)) AS n
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO inspection.ratings (school_code, quarter, rating, reasons, facts, computed_at)
+                SELECT s.code, q, (ARRAY['model','compliant','non_compliant'])[1 + abs(hashtext(s.code || q)) % 3],
+                       '["benchmark: 2 inspections, 1 hazard late"]'::jsonb, '{}'::jsonb, now()
+                FROM inspection.schools s, unnest(\(quarters)::text[]) AS q
+                """, logger: logger)
+        }
+        for table in ["assessment.subjects", "assessment.ledger_entries", "inspection.schools", "inspection.ratings"] {
+            try await database.query("ANALYZE \(unescaped: table)", logger: logger)
+        }
         try await database.query("ANALYZE intervention.cases", logger: logger)
         try await database.query("ANALYZE intervention.tasks", logger: logger)
         try await database.query("ANALYZE intervention.chronology", logger: logger)
     }
 
-    func measure(interventionPort: Int, consolePort: Int, database: Database, logger: Logger) async throws -> String {
+    func measure(ports: [String: Int], consolePort: Int, database: Database, logger: Logger) async throws -> String {
         let tokens = try APITokens(secret: ProcessInfo.processInfo.environment["API_TOKEN_KEY"] ?? APITokens.developmentSecret)
         let operatorToken = try await tokens.issue(APIIdentity(agency: "ops", role: .operator), lifetime: .seconds(300))
-        let console = "http://127.0.0.1:\(consolePort)", api = "http://127.0.0.1:\(interventionPort)"
+        let console = "http://127.0.0.1:\(consolePort)"
         let person = "bench-tf-\(UUID().uuidString.prefix(6).lowercased())", password = "a long bench password"
         let added = try await HTTPExchange.send("POST", console + "/v1/people", headers: [("Authorization", "Bearer \(operatorToken)")], body: Array("""
             {"username":"\(person)","displayName":"Bench","agency":"district-task-force","unit":"district-task-force","role":"task-force","password":"\(password)"}
@@ -118,10 +164,20 @@ struct ConsoleBench: AsyncParsableCommand {
         for try await id in rows.decode(String.self) { caseID = id }
 
         // Each page and the API calls it is built from (those of the home page are made at once, as the page does).
-        let pairs: [(page: String, path: String, calls: [String])] = [
-            ("daily loop", "/", ["/v1/daily", "/v1/days"]),
-            ("case list", "/cases", ["/v1/cases?limit=50&order=newest&"]),
-            ("case page", "/cases/\(caseID)", ["/v1/cases/\(caseID)"]),
+        let school = Self.school(schools / 2), district = String(Self.school(schools / 2).prefix(6))
+        let pairs: [(page: String, path: String, service: String, calls: [String])] = [
+            ("daily loop", "/", "intervention", ["/v1/daily", "/v1/days"]),
+            ("case list", "/cases", "intervention", ["/v1/cases?limit=50&order=newest&"]),
+            ("case page", "/cases/\(caseID)", "intervention", ["/v1/cases/\(caseID)"]),
+            ("ledger", "/ledgers/psychological_risk", "assessment", ["/v1/ledgers/psychological_risk?limit=50"]),
+            ("ledger, one school", "/ledgers/psychological_risk?school=\(school)", "assessment",
+             ["/v1/ledgers/psychological_risk?limit=50&school=\(school)"]),
+            ("subject", "/subjects/s-bench-4242", "assessment", ["/v1/subjects/s-bench-4242/risk"]),
+            ("rating, every school", "/ratings?quarter=\(quarter)", "inspection",
+             ["/v1/ratings/\(quarter)?order=attention&limit=100&offset=0", "/v1/ratings/\(quarter)/trend?quarters=6"]),
+            ("rating, one district", "/ratings?quarter=\(quarter)&district=\(district)", "inspection",
+             ["/v1/ratings/\(quarter)?order=attention&limit=100&offset=0&district=\(district)",
+              "/v1/ratings/\(quarter)/trend?quarters=6&district=\(district)"]),
         ]
         var lines: [String] = []
         for pair in pairs {
@@ -135,7 +191,9 @@ struct ConsoleBench: AsyncParsableCommand {
                 let start = ContinuousClock.now
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for call in pair.calls {
-                        group.addTask { try await HTTPExchange.send("GET", api + call, headers: [("Authorization", bearer)]).status }
+                        group.addTask {
+                            try await HTTPExchange.send("GET", "http://127.0.0.1:\(ports[pair.service]!)" + call, headers: [("Authorization", bearer)]).status
+                        }
                     }
                     for try await status in group where status != 200 { throw CommandFailure(description: "\(pair.calls) answered \(status)") }
                 }
@@ -150,14 +208,18 @@ struct ConsoleBench: AsyncParsableCommand {
             }
             let p = { (values: [Double], q: Double) -> Double in values.sorted()[min(values.count - 1, Int(Double(values.count) * q))] }
             let added = p(pages, 0.95) - p(apis, 0.95)
+            func shown(_ path: String) -> String {
+                path.replacingOccurrences(of: caseID, with: "{id}").replacingOccurrences(of: quarter, with: "{quarter}")
+                    .replacingOccurrences(of: school, with: "{school}").replacingOccurrences(of: "=\(district)", with: "={district}")
+            }
             lines.append(String(format: "| %@ | `%@` | %.1f | %.1f | `%@` | %.1f | %.1f | %.1f | %@ |",
-                                pair.page, pair.path.count > 20 ? "/cases/{id}" : pair.path, p(pages, 0.5), p(pages, 0.95),
-                                pair.calls.joined(separator: " + ").replacingOccurrences(of: caseID, with: "{id}"), p(apis, 0.5), p(apis, 0.95),
+                                pair.page, shown(pair.path), p(pages, 0.5), p(pages, 0.95),
+                                pair.calls.map(shown).joined(separator: " + "), p(apis, 0.5), p(apis, 0.95),
                                 added, added <= 20 ? "yes" : "NO"))
         }
         return """
 
-            \(cases) cases; \(requests) timed requests each (after 20 untimed), page and API alternately; release build; times in ms.
+            \(cases) cases, \(subjects) subjects on the ledgers, \(schools) schools rated over six quarters; \(requests) timed requests each (after 20 untimed), page and API alternately; release build; times in ms.
 
             | page | path | page p50 | page p95 | built from | API p50 | API p95 | p95 added by the page | ≤ 20 ms |
             |---|---|---|---|---|---|---|---|---|

@@ -6,10 +6,11 @@ enum BarChart {
     /// - Parameters:
     ///   - id: Unique on the page; names the chart's title for `aria-labelledby`.
     ///   - title: What is counted, e.g. "new cases".
+    ///   - description: What the chart shows in a sentence (read by screen readers with the title).
     ///   - labels: One per bar (e.g. `11-17`); the first and last are written under the axis.
     ///   - values: One per bar, not negative.
     /// - Returns: An `<svg>` element.
-    static func svg(id: String, title: String, labels: [String], values: [Int]) -> String {
+    static func svg(id: String, title: String, description: String, labels: [String], values: [Int]) -> String {
         let count = max(values.count, 1)
         let width = 320, height = 150
         let left = 34, right = 6, top = 12, bottom = 22
@@ -18,8 +19,9 @@ enum BarChart {
         let step = Double(plotWidth) / Double(count)
         let barWidth = max(step * 0.7, 1)
         var parts: [String] = []
-        parts.append(#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(width) \#(height)" role="img" aria-labelledby="\#(escape(id))-t" class="chart">"#)
+        parts.append(#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(width) \#(height)" role="img" aria-labelledby="\#(escape(id))-t \#(escape(id))-d" class="chart">"#)
         parts.append(#"<title id="\#(escape(id))-t">\#(escape(title))</title>"#)
+        parts.append(#"<desc id="\#(escape(id))-d">\#(escape(description))</desc>"#)
         // The axis: zero and the largest value, both written.
         parts.append(#"<line x1="\#(left)" y1="\#(top + plotHeight)" x2="\#(width - right)" y2="\#(top + plotHeight)" class="axis"/>"#)
         parts.append(#"<line x1="\#(left)" y1="\#(top)" x2="\#(left)" y2="\#(top + plotHeight)" class="axis"/>"#)

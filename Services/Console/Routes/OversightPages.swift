@@ -127,8 +127,7 @@ struct OversightPages: Sendable {
             // The one filter the service can refuse is the day.
             failed["since"] = words["sinceFormat"]!
         } catch let refused as ServiceCalls.Refused {
-            return try pages.page("problem", title: "problemTitle", session: session, status: .init(code: refused.status),
-                                  values: ["message": ServiceCalls.message(refused), "back": "/ledgers"])
+            return try pages.problem(refused, back: "/ledgers", session: session)
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/ledgers", session: session)
         }
@@ -253,8 +252,7 @@ struct OversightPages: Sendable {
         do {
             risk = try await pages.services.get("assessment", "/v1/subjects/\(pages.path(subjectID))/risk", as: identity)
         } catch let refused as ServiceCalls.Refused {
-            return try pages.page("problem", title: "problemTitle", session: session, status: .init(code: refused.status),
-                                  values: ["message": ServiceCalls.message(refused), "back": "/ledgers"])
+            return try pages.problem(refused, back: "/ledgers", session: session)
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/ledgers", session: session)
         }
@@ -381,6 +379,8 @@ struct OversightPages: Sendable {
             let (summary, daily) = try await (counts, days)
             if case .object(let figures) = summary { values["counts"] = figures.mapValues(ConsolePages.plain) }
             values.merge(ConsolePages.fortnight(ConsolePages.items(daily), words: words)) { $1 }
+            values["loopTitle"] = words["dailyLoop"]
+            values["loopCaption"] = words["dailyLoopCaption"]
         } catch let refused as ServiceCalls.Refused {
             return try pages.page("problem", title: "problemTitle", session: session, status: .init(code: refused.status),
                                   values: ["message": refused.status == 403 ? words["taskForceOnly"]! : ServiceCalls.message(refused), "back": "/"])

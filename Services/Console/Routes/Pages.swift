@@ -242,6 +242,8 @@ struct ConsolePages: Sendable {
                     values["daily"] = counts.mapValues(Self.plain)
                 }
                 values.merge(Self.fortnight(Self.items(days), words: words)) { $1 }
+                values["loopTitle"] = words["fortnight"]
+                values["loopCaption"] = words["fortnightCaption"]
             } else {
                 let unit = path(person.unit)
                 async let tasksAnswer = services.get("intervention", "/v1/units/\(unit)/tasks?status=open", as: identity)
@@ -289,7 +291,12 @@ struct ConsolePages: Sendable {
         let labels = days.map { String(plain($0["date"] ?? .null).suffix(5)) }
         let series = ["casesOpened": "newCases", "tasksAssigned": "tasksAssigned", "tasksLate": "wentLate", "tasksCompleted": "tasksCompleted"]
         let charts: [[String: Any]] = ["casesOpened", "tasksAssigned", "tasksLate", "tasksCompleted"].map { key in
-            ["svg": BarChart.svg(id: "chart-\(key)", title: words[series[key]!]!, labels: labels, values: days.map { count($0, key) }),
+            ["svg": BarChart.svg(
+                id: "chart-\(key)", title: words[series[key]!]!,
+                description: words["dailyChartAbout"]!.replacingOccurrences(of: "{what}", with: words[series[key]!]!)
+                    .replacingOccurrences(of: "{from}", with: plain(days.first?["date"] ?? .null))
+                    .replacingOccurrences(of: "{to}", with: plain(days.last?["date"] ?? .null)),
+                labels: labels, values: days.map { count($0, key) }),
              "title": words[series[key]!]!]
         }
         let rows: [[String: Any]] = days.map { day in
@@ -356,6 +363,12 @@ struct ConsolePages: Sendable {
     func problem(_ key: String, back: String, language: Language, status: HTTPResponse.Status) throws -> Response {
         try page("problem", title: "problemTitle", language: language, status: status,
                  values: ["message": Words.table(language)[key] ?? key, "back": back])
+    }
+
+    /// What a service said when it refused the person, on a page with the service's status.
+    func problem(_ refused: ServiceCalls.Refused, back: String, session: Session) throws -> Response {
+        try page("problem", title: "problemTitle", session: session, status: .init(code: refused.status),
+                 values: ["message": ServiceCalls.message(refused), "back": back])
     }
 
     func problem(message: String, back: String, session: Session) throws -> Response {

@@ -164,8 +164,7 @@ struct SafetyPages: Sendable {
         do {
             answer = try await pages.services.get("inspection", "/v1/schools/\(codePath)", as: identity)
         } catch let refused as ServiceCalls.Refused {
-            return try pages.page("problem", title: "problemTitle", session: session, status: .init(code: refused.status),
-                                  values: ["message": ServiceCalls.message(refused), "back": "/schools"])
+            return try pages.problem(refused, back: "/schools", session: session)
         }
         async let inspectionsAnswer = pages.services.get("inspection", "/v1/inspections?school=\(codePath)", as: identity)
         async let hazardsAnswer = pages.services.get("inspection", "/v1/hazards?state=all&school=\(codePath)", as: identity)
@@ -331,6 +330,27 @@ struct SafetyPages: Sendable {
 
     // MARK: Ratings
 
+    /// A school's line in a quarter's ratings, as the inspection service gives it.
+    struct Rated {
+        var code: String, name: String, rating: String, previous: String, movement: String, reasons: String
+
+        init(_ school: [String: JSONValue]) {
+            code = ConsolePages.plain(school["schoolCode"] ?? .null)
+            name = ConsolePages.plain(school["name"] ?? .null)
+            rating = ConsolePages.plain(school["rating"] ?? .null)
+            previous = ConsolePages.plain(school["previousRating"] ?? .null)
+            movement = ConsolePages.plain(school["movement"] ?? .null)
+            var listed: [String] = []
+            if case .array(let items)? = school["reasons"] { listed = items.map(ConsolePages.plain) }
+            reasons = listed.joined(separator: "; ")
+        }
+
+        /// The rating, the one before and the movement in the person's words.
+        func words(_ words: [String: String]) -> (rating: String, previous: String, movement: String) {
+            (words["rating.\(rating)"] ?? rating, previous.isEmpty ? "—" : words["rating.\(previous)"] ?? previous, words["movement.\(movement)"] ?? movement)
+        }
+    }
+
     static func ratingIcon(_ rating: String) -> String {
         switch rating {
         case "model": "★★★"
@@ -348,46 +368,33 @@ struct SafetyPages: Sendable {
         }
     }
 
-    /// A quarter's ratings for a district (or all), the trend over the last quarters, and what can be done.
+    /// A quarter's ratings for a district (or all), the trend over the last quarters, and what can be done. The
+    /// service orders and pages the schools (those that fell first) and counts them; the page shows a hundred.
     func ratingsPage(_ session: Session, quarter: String, district: String, page: Int, done: String) async throws -> Response {
         let words = Words.table(session.person.language)
         let language = session.person.language
         let identity = pages.identity(session)
         let filter = district.isEmpty ? "" : "district=\(pages.path(district))"
-        async let listAnswer = pages.services.get("inspection", "/v1/ratings/\(quarter)" + (filter.isEmpty ? "" : "?" + filter), as: identity)
+        let offset = (page - 1) * Self.ratingsPerPage
+        async let listAnswer = pages.services.get(
+            "inspection", "/v1/ratings/\(quarter)?order=attention&limit=\(Self.ratingsPerPage)&offset=\(offset)" + (filter.isEmpty ? "" : "&" + filter),
+            as: identity)
         async let trendAnswer = pages.services.get(
             "inspection", "/v1/ratings/\(quarter)/trend?quarters=\(Self.trendQuarters)" + (filter.isEmpty ? "" : "&" + filter), as: identity)
         let (list, trend) = try await (listAnswer, trendAnswer)
-        // The schools that fell first, then the lowest rated, then by code.
-        let order = ["down": 0, "new": 2, "same": 3, "up": 4]
-        let rank = ["non_compliant": 0, "compliant": 1, "model": 2]
-        let rated = ConsolePages.items(list).sorted { a, b in
-            let (ma, mb) = (ConsolePages.plain(a["movement"] ?? .null), ConsolePages.plain(b["movement"] ?? .null))
-            let (ra, rb) = (ConsolePages.plain(a["rating"] ?? .null), ConsolePages.plain(b["rating"] ?? .null))
-            if order[ma, default: 5] != order[mb, default: 5] { return order[ma, default: 5] < order[mb, default: 5] }
-            if rank[ra, default: 3] != rank[rb, default: 3] { return rank[ra, default: 3] < rank[rb, default: 3] }
-            return ConsolePages.plain(a["schoolCode"] ?? .null) < ConsolePages.plain(b["schoolCode"] ?? .null)
-        }
-        var counts: [String: Int] = [:], movements: [String: Int] = [:]
-        for school in rated {
-            counts[ConsolePages.plain(school["rating"] ?? .null), default: 0] += 1
-            movements[ConsolePages.plain(school["movement"] ?? .null), default: 0] += 1
-        }
-        let pageCount = max((rated.count + Self.ratingsPerPage - 1) / Self.ratingsPerPage, 1)
-        let page = min(page, pageCount)
-        let rows: [[String: Any]] = rated.dropFirst((page - 1) * Self.ratingsPerPage).prefix(Self.ratingsPerPage).map { school in
-            let rating = ConsolePages.plain(school["rating"] ?? .null), previous = ConsolePages.plain(school["previousRating"] ?? .null)
-            let movement = ConsolePages.plain(school["movement"] ?? .null)
-            var reasons: [String] = []
-            if case .array(let listed)? = school["reasons"] { reasons = listed.map(ConsolePages.plain) }
+        let rows: [[String: Any]] = ConsolePages.items(list).map { school in
+            let line = Rated(school), said = line.words(words)
             return [
-                "code": ConsolePages.plain(school["schoolCode"] ?? .null), "name": ConsolePages.plain(school["name"] ?? .null),
-                "rating": words["rating.\(rating)"] ?? rating, "icon": Self.ratingIcon(rating),
-                "previous": previous.isEmpty ? "—" : words["rating.\(previous)"] ?? previous,
-                "movement": words["movement.\(movement)"] ?? movement, "arrow": Self.movementIcon(movement), "fell": movement == "down",
-                "reasons": reasons.joined(separator: "; "),
+                "code": line.code, "name": line.name, "rating": said.rating, "icon": Self.ratingIcon(line.rating), "previous": said.previous,
+                "movement": said.movement, "arrow": Self.movementIcon(line.movement), "fell": line.movement == "down", "reasons": line.reasons,
             ]
         }
+        // This quarter's counts are the trend's last.
+        let now = ConsolePages.items(trend).last ?? [:]
+        func figure(_ key: String) -> Int { if case .number(let value)? = now[key] { Int(value) } else { 0 } }
+        let counts = ["model": figure("model"), "compliant": figure("compliant"), "non_compliant": figure("nonCompliant")]
+        let total = counts.values.reduce(0, +)
+        let pageCount = max((total + Self.ratingsPerPage - 1) / Self.ratingsPerPage, 1)
         let periods = ConsolePages.items(trend)
         func series(_ key: String) -> [Int] {
             periods.map { period in if case .number(let value)? = period[key] { Int(value) } else { 0 } }
@@ -401,9 +408,9 @@ struct SafetyPages: Sendable {
         var values: [String: Any] = [
             "quarter": quarter, "quarterName": Self.quarterName(quarter, language), "district": district,
             "quarters": Self.quarterChoices(quarter, now: pages.clock.now(), language),
-            "schools": rows, "empty": rated.isEmpty, "total": rated.count,
+            "schools": rows, "empty": total == 0, "total": total,
             "counts": Self.ratings.map { ["label": words["rating.\($0)"]!, "icon": Self.ratingIcon($0), "count": counts[$0] ?? 0] as [String: Any] },
-            "fellCount": movements["down", default: 0], "roseCount": movements["up", default: 0],
+            "fellCount": figure("fell"), "roseCount": figure("rose"),
             "trend": LineChart.svg(
                 id: "chart-trend", title: words["trendTitle"]!, description: words["trendAbout"]!, labels: labels,
                 series: [.init(name: words["rating.model"]!, values: series("model")), .init(name: words["rating.compliant"]!, values: series("compliant")),
@@ -448,14 +455,10 @@ struct SafetyPages: Sendable {
         let filter = district.isEmpty ? "" : "?district=\(pages.path(district))"
         let rated = ConsolePages.items(try await pages.services.get("inspection", "/v1/ratings/\(quarter)" + filter, as: pages.identity(session)))
         func row(_ school: [String: JSONValue]) -> [String: Any] {
-            let rating = ConsolePages.plain(school["rating"] ?? .null), previous = ConsolePages.plain(school["previousRating"] ?? .null)
-            let movement = ConsolePages.plain(school["movement"] ?? .null)
-            var reasons: [String] = []
-            if case .array(let listed)? = school["reasons"] { reasons = listed.map(ConsolePages.plain) }
+            let line = Rated(school), said = line.words(words)
             return [
-                "code": ConsolePages.plain(school["schoolCode"] ?? .null), "name": ConsolePages.plain(school["name"] ?? .null),
-                "rating": words["rating.\(rating)"] ?? rating, "previous": previous.isEmpty ? "—" : words["rating.\(previous)"] ?? previous,
-                "movement": "\(Self.movementIcon(movement)) \(words["movement.\(movement)"] ?? movement)", "reasons": reasons.joined(separator: "; "),
+                "code": line.code, "name": line.name, "rating": said.rating, "previous": said.previous,
+                "movement": "\(Self.movementIcon(line.movement)) \(said.movement)", "reasons": line.reasons,
             ]
         }
         let groups: [[String: Any]] = Self.ratings.map { rating in
@@ -493,15 +496,9 @@ struct SafetyPages: Sendable {
         let filter = district.isEmpty ? "" : "?district=\(pages.path(district))"
         let rated = ConsolePages.items(try await pages.services.get("inspection", "/v1/ratings/\(quarter)" + filter, as: pages.identity(session)))
         let rows: [[ExportTable.Cell]] = rated.map { school in
-            let rating = ConsolePages.plain(school["rating"] ?? .null), previous = ConsolePages.plain(school["previousRating"] ?? .null)
-            let movement = ConsolePages.plain(school["movement"] ?? .null)
-            var reasons: [String] = []
-            if case .array(let listed)? = school["reasons"] { reasons = listed.map(ConsolePages.plain) }
-            return [
-                .text(ConsolePages.plain(school["schoolCode"] ?? .null)), .text(ConsolePages.plain(school["name"] ?? .null)),
-                .text(words["rating.\(rating)"] ?? rating), .text(previous.isEmpty ? "" : words["rating.\(previous)"] ?? previous),
-                .text(words["movement.\(movement)"] ?? movement), .text(reasons.joined(separator: "; ")),
-            ]
+            let line = Rated(school), said = line.words(words)
+            return [.text(line.code), .text(line.name), .text(said.rating), .text(line.previous.isEmpty ? "" : said.previous), .text(said.movement),
+                    .text(line.reasons)]
         }
         let table = ExportTable(
             name: quarter, header: ["schoolCodeCol", "schoolNameCol", "ratingCol", "previousRatingCol", "movementCol", "reasonsCol"].map { words[$0]! },

@@ -16,7 +16,7 @@ enum Templates {
         "tasks": tasks, "inbox": inbox, "cases": cases, "case": casePage, "sealed": sealed, "audit": audit, "people": people, "operatorHome": operatorHome,
         "ledgers": ledgers, "ledger": ledger, "subject": subject, "stats": stats,
         "safetyNav": safetyNav, "schools": schools, "school": school, "inspections": inspections, "hazards": hazards, "venues": venues,
-        "summary": summary, "operations": operations, "dead": dead, "agencies": agencies, "routing": routing, "operatorNav": operatorNav, "exportForm": exportForm, "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
+        "summary": summary, "operations": operations, "dead": dead, "agencies": agencies, "routing": routing, "operatorNav": operatorNav, "exportForm": exportForm, "loopDays": loopDays, "ratings": ratings, "bulletin": bulletin, "hazardTable": hazardTable, "inspectionTable": inspectionTable,
     ]
 
     static let layout = """
@@ -120,23 +120,7 @@ enum Templates {
         </ul>
         </section>
         {{/daily}}
-        {{#hasDays}}
-        <section aria-labelledby="fortnight">
-        <h2 id="fortnight">{{t.fortnight}}</h2>
-        <div class="charts">
-        {{#charts}}<figure>{{{svg}}}<figcaption>{{title}}</figcaption></figure>{{/charts}}
-        </div>
-        <div class="scroll">
-        <table>
-        <caption>{{t.fortnightCaption}}</caption>
-        <thead><tr><th scope="col">{{t.date}}</th><th scope="col">{{t.newCases}}</th><th scope="col">{{t.tasksAssigned}}</th><th scope="col">{{t.wentLate}}</th><th scope="col">{{t.tasksCompleted}}</th><th scope="col">{{t.casesClosed}}</th></tr></thead>
-        <tbody>
-        {{#days}}<tr><th scope="row">{{date}}</th><td>{{casesOpened}}</td><td>{{tasksAssigned}}</td><td>{{tasksLate}}</td><td>{{tasksCompleted}}</td><td>{{casesClosed}}</td></tr>{{/days}}
-        </tbody>
-        </table>
-        </div>
-        </section>
-        {{/hasDays}}
+        {{#hasDays}}{{> loopDays}}{{/hasDays}}
         {{#hasTasks}}
         <section aria-labelledby="tasks">
         <h2 id="tasks">{{t.yourTasks}}</h2>
@@ -883,23 +867,7 @@ enum Templates {
         <li>{{t.lateTasks}} <strong>{{lateTasksOutstanding}}</strong></li>
         </ul>
         {{/counts}}
-        {{#hasDays}}
-        <section aria-labelledby="loop-h">
-        <h2 id="loop-h">{{t.dailyLoop}}</h2>
-        <div class="charts">
-        {{#charts}}<figure>{{{svg}}}<figcaption>{{title}}</figcaption></figure>{{/charts}}
-        </div>
-        <div class="scroll">
-        <table>
-        <caption>{{t.dailyLoopCaption}}</caption>
-        <thead><tr><th scope="col">{{t.date}}</th><th scope="col">{{t.newCases}}</th><th scope="col">{{t.tasksAssigned}}</th><th scope="col">{{t.wentLate}}</th><th scope="col">{{t.tasksCompleted}}</th><th scope="col">{{t.casesClosed}}</th></tr></thead>
-        <tbody>
-        {{#days}}<tr><th scope="row">{{date}}</th><td>{{casesOpened}}</td><td>{{tasksAssigned}}</td><td>{{tasksLate}}</td><td>{{tasksCompleted}}</td><td>{{casesClosed}}</td></tr>{{/days}}
-        </tbody>
-        </table>
-        </div>
-        </section>
-        {{/hasDays}}
+        {{#hasDays}}{{> loopDays}}{{/hasDays}}
         """
 
     static let operatorNav = """
@@ -1028,6 +996,26 @@ enum Templates {
         </fieldset>
         <button type="submit">{{#filtered}}{{t.exportFiltered}}{{/filtered}}{{^filtered}}{{t.exportAll}}{{/filtered}}</button>
         </form>
+        </section>
+        """
+
+    /// The daily loop over some days: four small charts and the same figures in a table, under `loopTitle` with
+    /// the table's `loopCaption` (``ConsolePages/fortnight(_:words:)`` gives `charts` and `days`).
+    static let loopDays = """
+        <section aria-labelledby="loop-h">
+        <h2 id="loop-h">{{loopTitle}}</h2>
+        <div class="charts">
+        {{#charts}}<figure>{{{svg}}}<figcaption>{{title}}</figcaption></figure>{{/charts}}
+        </div>
+        <div class="scroll">
+        <table>
+        <caption>{{loopCaption}}</caption>
+        <thead><tr><th scope="col">{{t.date}}</th><th scope="col">{{t.newCases}}</th><th scope="col">{{t.tasksAssigned}}</th><th scope="col">{{t.wentLate}}</th><th scope="col">{{t.tasksCompleted}}</th><th scope="col">{{t.casesClosed}}</th></tr></thead>
+        <tbody>
+        {{#days}}<tr><th scope="row">{{date}}</th><td>{{casesOpened}}</td><td>{{tasksAssigned}}</td><td>{{tasksLate}}</td><td>{{tasksCompleted}}</td><td>{{casesClosed}}</td></tr>{{/days}}
+        </tbody>
+        </table>
+        </div>
         </section>
         """
 

@@ -181,6 +181,7 @@ enum Words {
         "action.replay": "重放搁置消息",
         "exportCasesTitle": "导出案件清单",
         "deadCaption": "最新在前，显示",
+        "dailyChartAbout": "{what}：{from} 至 {to} 每天一根柱，表格中有相同数字",
     ]
 
     static let en: [String: String] = [
@@ -398,5 +399,6 @@ enum Words {
         "action.endpoint": "Set a unit's channel", "action.replay": "Replayed a dead letter",
         "exportCasesTitle": "Export the case list",
         "deadCaption": "the newest first, showing",
+        "dailyChartAbout": "{what} each day from {from} to {to}, a bar a day; the table has the same figures",
     ]
 }

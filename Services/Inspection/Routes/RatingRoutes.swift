@@ -8,7 +8,7 @@ import Storage
 /// the task force and operators compute a quarter's ratings, which is audited.
 ///
 ///     POST /v1/ratings/{quarter}/compute             (roles task-force, operator)
-///     GET  /v1/ratings/{quarter}?district=
+///     GET  /v1/ratings/{quarter}?district=&order=code|attention&limit=&offset=
 ///     GET  /v1/ratings/{quarter}/bulletin?district=  (Markdown)
 ///     GET  /v1/ratings/{quarter}/trend?district=&quarters=6   (schools at each rating, quarter by quarter, up to this one)
 struct RatingRoutes {
@@ -39,8 +39,15 @@ struct RatingRoutes {
 
     @Sendable func list(_ request: Request, context: HuhangRequestContext) async throws -> Response {
         _ = try context.requireIdentity()
-        let district = request.uri.queryParameters["district"].map(String.init)
-        return try JSONResponse.make(try await rated(try context.parameters.require("quarter"), district: district))
+        let query = request.uri.queryParameters
+        let district = query["district"].map(String.init)
+        let order = query["order"].map(String.init) ?? "code"
+        guard ["code", "attention"].contains(order) else { throw HTTPError(.badRequest, message: "order is code or attention") }
+        let limit = query["limit"].flatMap { Int($0) }.map { min(max($0, 1), 5000) }
+        let offset = max(query["offset"].flatMap { Int($0) } ?? 0, 0)
+        let quarter = try context.parameters.require("quarter")
+        guard Quarter.bounds(quarter) != nil else { throw HTTPError(.badRequest, message: "quarter is YYYY-Qn, e.g. 2026-Q4") }
+        return try JSONResponse.make(try await ratings.ratings(quarter, district: district, attention: order == "attention", limit: limit, offset: offset))
     }
 
     @Sendable func bulletin(_ request: Request, context: HuhangRequestContext) async throws -> Response {
