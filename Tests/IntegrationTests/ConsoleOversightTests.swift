@@ -502,18 +502,7 @@ extension ConsoleLoopTests.Browser {
     /// A link or form whose answer is a file: its status, type, disposition and bytes.
     /// - Parameter form: The fields of a form to post; nil for a link (GET).
     func download(_ path: String, form: [String: String]?) async throws -> (status: Int, type: String, disposition: String, bytes: [UInt8]) {
-        var request = HTTPClientRequest(url: base + path)
-        request.headers.add(name: "Connection", value: "close")
-        request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))
-        if let form {
-            request.method = .POST
-            request.headers.add(name: "Origin", value: base)
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: form.map {
-                "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
-            }.joined(separator: "&")))
-        }
-        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        let response = try await Self.client.execute(request(path, form: form), timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 16 << 20)
         return (Int(response.status.code), response.headers.first(name: "Content-Type") ?? "", response.headers.first(name: "Content-Disposition") ?? "",
                 Array(body.readableBytesView))

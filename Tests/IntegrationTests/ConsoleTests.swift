@@ -374,7 +374,8 @@ struct ConsoleLoopTests {
 
         struct Page { var status: Int; var location: String?; var text: String }
 
-        func go(_ path: String, form: [String: String]? = nil) async throws -> Page {
+        /// A GET of `path`, or a POST of `form` to it from the console's own origin, with the cookies kept so far.
+        func request(_ path: String, form: [String: String]?) -> HTTPClientRequest {
             var request = HTTPClientRequest(url: base + path)
             // No connection outlives its request, so the console's server stops at once when a test ends early.
             request.headers.add(name: "Connection", value: "close")
@@ -386,7 +387,11 @@ struct ConsoleLoopTests {
                 let body = form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
                 request.body = .bytes(ByteBuffer(string: body))
             }
-            let response = try await Self.client.execute(request, timeout: .seconds(30))
+            return request
+        }
+
+        func go(_ path: String, form: [String: String]? = nil) async throws -> Page {
+            let response = try await Self.client.execute(request(path, form: form), timeout: .seconds(30))
             for field in response.headers["Set-Cookie"] {
                 let pair = field.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
                 cookies[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
