@@ -120,12 +120,18 @@ struct InspectionStore: Sendable {
         return emissions
     }
 
-    /// The latest 500 inspections, newest first.
-    /// - Parameter school: Only this school's, when given.
-    func inspections(school: String?) async throws -> [Summary] {
+    /// The latest inspections, newest first.
+    /// - Parameters:
+    ///   - school: Only this school's, when given.
+    ///   - since: Only those inspected at or after this time, when given.
+    ///   - until: Only those inspected before this time, when given.
+    ///   - limit: At most this many.
+    func inspections(school: String?, since: Date? = nil, until: Date? = nil, limit: Int = 500) async throws -> [Summary] {
         let rows = try await database.query("""
             SELECT inspection_id, school_code, kind, unit, inspected_at, passed, failed FROM inspection.inspections
-            WHERE (\(school)::text IS NULL OR school_code = \(school)) ORDER BY inspected_at DESC LIMIT 500
+            WHERE (\(school)::text IS NULL OR school_code = \(school)) AND (\(since)::timestamptz IS NULL OR inspected_at >= \(since))
+              AND (\(until)::timestamptz IS NULL OR inspected_at < \(until))
+            ORDER BY inspected_at DESC LIMIT \(limit)
             """, logger: database.logger)
         var inspections: [Summary] = []
         for try await (id, school, kind, unit, at, passed, failed) in rows.decode((String, String, String, String, Date, Int, Int).self) {

@@ -29,13 +29,17 @@ struct AgencyStore: Sendable {
     }
 
     /// Registers an agency, or replaces what the registry holds of it.
-    func upsert(_ agency: Agency) async throws {
-        try await database.query("""
-            INSERT INTO intake.agencies (code, name, kind, event_types, active, unit)
-            VALUES (\(agency.code), \(agency.name), \(agency.kind.rawValue), \(agency.eventTypes), \(agency.active), \(agency.unit))
-            ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-                event_types = excluded.event_types, active = excluded.active, unit = excluded.unit, updated_at = now()
-            """)
+    /// - Parameter alongside: Run in the same transaction (the audit entry of an operator's change); nothing by default.
+    func upsert(_ agency: Agency, alongside: (PostgresConnection) async throws -> Void = { _ in }) async throws {
+        try await database.withTransaction { connection in
+            try await connection.query("""
+                INSERT INTO intake.agencies (code, name, kind, event_types, active, unit)
+                VALUES (\(agency.code), \(agency.name), \(agency.kind.rawValue), \(agency.eventTypes), \(agency.active), \(agency.unit))
+                ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                    event_types = excluded.event_types, active = excluded.active, unit = excluded.unit, updated_at = now()
+                """, logger: database.logger)
+            try await alongside(connection)
+        }
     }
 
     /// Every registered agency, by code.

@@ -71,11 +71,19 @@ struct RecipientStore: Sendable {
     ///   - channel: `webhook`, `sms` or `email`.
     ///   - address: A URL, a phone number or an e-mail address.
     ///   - secret: The key a webhook is signed with.
-    func setEndpoint(of recipient: String, channel: String, address: String, secret: String?) async throws {
-        _ = try await database.query("""
-            INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(recipient), \(channel), \(address), \(secret))
-            ON CONFLICT (recipient, channel) DO UPDATE SET address = EXCLUDED.address, secret = EXCLUDED.secret
-            """, logger: database.logger)
+    /// - Parameters:
+    ///   - secret: A new signing secret; nil keeps the one already set (an address changed keeps its secret).
+    ///   - alongside: Run in the same transaction (the audit entry of the change).
+    func setEndpoint(
+        of recipient: String, channel: String, address: String, secret: String?, alongside: (PostgresConnection) async throws -> Void
+    ) async throws {
+        try await database.withTransaction { connection in
+            _ = try await connection.query("""
+                INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(recipient), \(channel), \(address), \(secret))
+                ON CONFLICT (recipient, channel) DO UPDATE SET address = EXCLUDED.address, secret = coalesce(EXCLUDED.secret, notification.endpoints.secret)
+                """, logger: database.logger)
+            try await alongside(connection)
+        }
     }
 
     /// The rule for an event type, if one is set.
@@ -108,11 +116,15 @@ struct RecipientStore: Sendable {
     }
 
     /// Sets the rule for its event type, replacing the one before.
-    func setRule(_ rule: NoticeRule) async throws {
-        _ = try await database.query("""
-            INSERT INTO notification.rules (event_type, recipients, channels, critical)
-            VALUES (\(rule.eventType), \(rule.recipients), \(rule.channels), \(rule.critical))
-            ON CONFLICT (event_type) DO UPDATE SET recipients = EXCLUDED.recipients, channels = EXCLUDED.channels, critical = EXCLUDED.critical
-            """, logger: database.logger)
+    /// - Parameter alongside: Run in the same transaction (the audit entry of the change).
+    func setRule(_ rule: NoticeRule, alongside: (PostgresConnection) async throws -> Void) async throws {
+        try await database.withTransaction { connection in
+            _ = try await connection.query("""
+                INSERT INTO notification.rules (event_type, recipients, channels, critical)
+                VALUES (\(rule.eventType), \(rule.recipients), \(rule.channels), \(rule.critical))
+                ON CONFLICT (event_type) DO UPDATE SET recipients = EXCLUDED.recipients, channels = EXCLUDED.channels, critical = EXCLUDED.critical
+                """, logger: database.logger)
+            try await alongside(connection)
+        }
     }
 }

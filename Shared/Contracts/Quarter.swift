@@ -19,7 +19,9 @@ public enum Quarter {
         let parts = quarter.split(separator: "-Q")
         guard parts.count == 2, let year = Int(parts[0]), let q = Int(parts[1]), (1...4).contains(q),
               let start = calendar.date(from: DateComponents(year: year, month: (q - 1) * 3 + 1, day: 1)),
-              let end = calendar.date(byAdding: .month, value: 3, to: start) else { return nil }
+              let end = calendar.date(byAdding: .month, value: 3, to: start),
+              // Written as the quarter is always written: not 2026-Q04 or -2026-Q4.
+              of(start) == quarter else { return nil }
         return (start, end)
     }
 

@@ -64,16 +64,41 @@ public final class AMQPConnection: Sendable {
         closeDescriptor(wakeWrite)
     }
 
-    /// Opens a connection and its channel on a thread of its own.
+    /// Opens a connection and its channel on a thread of its own, to the first of the configuration's nodes that
+    /// takes it. With several nodes (a cluster), each call starts at the node after the one the previous call
+    /// started at, in this process: connections spread over the nodes, and a reconnection after a node is lost
+    /// first tries another.
     /// - Parameters:
     ///   - configuration: Where and how to connect.
     ///   - confirms: Put the channel in publisher-confirm mode.
     ///   - logger: Where the connection logs.
+    /// - Throws: The last node's failure when none takes the connection.
     public static func connect(
         _ configuration: AMQPConfiguration,
         confirms: Bool = true,
         logger: Logger
     ) async throws -> AMQPConnection {
+        let nodes = configuration.addresses.isEmpty ? [AMQPConfiguration.Address(host: configuration.host, port: configuration.port)] : configuration.addresses
+        let start = nodes.count > 1 ? rotation.withLock { next in defer { next &+= 1 }; return next } : 0
+        var failure: any Error = AMQPError(.connectFailed, "no broker node to connect to")
+        for offset in 0..<nodes.count {
+            let node = nodes[(start + offset) % nodes.count]
+            do {
+                return try await open(configuration.at(node), confirms: confirms, logger: logger)
+            } catch {
+                failure = error
+                if nodes.count > 1 {
+                    logger.notice("broker node not reachable; trying the next", metadata: ["amqp.node": "\(node)", "error.message": "\(error)"])
+                }
+            }
+        }
+        throw failure
+    }
+
+    /// Where the next ``connect(_:confirms:logger:)`` to a cluster starts in its list of nodes.
+    private static let rotation = Mutex<Int>(0)
+
+    private static func open(_ configuration: AMQPConfiguration, confirms: Bool, logger: Logger) async throws -> AMQPConnection {
         let connection = AMQPConnection(configuration: configuration, logger: logger)
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { connection.threadMain(confirms: confirms, ready: ready) }

@@ -7,7 +7,8 @@ import Storage
 ///
 /// | variable | default | meaning |
 /// |---|---|---|
-/// | `AMQP_URL` | `amqp://huhang:huhang@127.0.0.1:5672` | RabbitMQ |
+/// | `AMQP_URL` | `amqp://huhang:huhang@127.0.0.1:5672` | RabbitMQ; a cluster's nodes as `amqp://user:pw@node1:5672,node2:5672,node3:5672/vhost` |
+/// | `AMQP_ADDRESSES` | (the URL's) | the nodes to connect to, `host:port,host:port,…`, in place of the URL's hosts: a connection goes to the next node when one cannot be reached |
 /// | `AMQP_HEARTBEAT` | `10` | heartbeat interval, seconds |
 /// | `AMQP_PREFETCH` | `64` | unacknowledged deliveries per consumer (twice a batch: the next batch is there when one commits) |
 /// | `AMQP_SHARED_TOPOLOGY` | `declare` | `declare`: the service declares the shared exchanges (development); `check`: it only checks them, as a least-privilege broker user must (the definitions file declares them) |
@@ -68,6 +69,16 @@ public struct ServiceConfiguration: Sendable {
         amqp = try AMQPConfiguration(
             url: value("AMQP_URL", "amqp://huhang:huhang@127.0.0.1:5672"),
             heartbeatSeconds: heartbeat, connectionName: service)
+        if let listed = environment["AMQP_ADDRESSES"], !listed.trimmingCharacters(in: .whitespaces).isEmpty {
+            let nodes: [AMQPConfiguration.Address]
+            do {
+                nodes = try listed.split(separator: ",").map { try AMQPConfiguration.address(String($0)) }
+            } catch let error as AMQPError {
+                throw ConfigurationError(key: "AMQP_ADDRESSES", value: listed, expected: "host:port,host:port,… (\(error))")
+            }
+            amqp = amqp.at(nodes[0])
+            amqp.addresses = nodes
+        }
         prefetch = UInt16(clamping: try int("AMQP_PREFETCH", 64))
         let shared = value("AMQP_SHARED_TOPOLOGY", "declare")
         guard shared == "declare" || shared == "check" else {

@@ -54,26 +54,30 @@ public enum DeadLetterRoutes {
             try identity.require(.operator, otherwise: "dead letters are for operators")
             let id = try context.parameters.require("id")
             let connection = try await connect()
-            let outcome: Bool?
+            let letter: Delivery?
             do {
-                let letters = try await DeadLetters.take(from: dead, limit: 1000, on: connection)
-                if let letter = letters.first(where: { $0.properties.messageID == id }) {
-                    // The entry first: no replay stands without it.
-                    try await Audit.record(identity, action: "replay", resource: "dead/\(id)", in: database)
-                    outcome = try await DeadLetters.replay(letter, to: "\(service).events", on: connection)
-                } else {
-                    outcome = nil
-                }
-            } catch let error as HTTPError {
-                await connection.close()
-                throw error
+                letter = try await DeadLetters.take(from: dead, limit: 1000, on: connection).first { $0.properties.messageID == id }
             } catch {
                 await connection.close()
                 throw HTTPError(.serviceUnavailable, message: "\(dead) cannot be read: \(error)")
             }
+            guard let letter else {
+                await connection.close()
+                throw HTTPError(.notFound, message: "no dead letter \(id) among the first thousand in \(dead) (or someone is looking at them: try again)")
+            }
+            // The entry first: no replay stands without it (a database failure here replays nothing).
+            do {
+                try await Audit.record(identity, action: "replay", resource: "dead/\(id)", in: database)
+            } catch {
+                await connection.close()
+                throw error
+            }
+            let replayed = (try? await DeadLetters.replay(letter, to: "\(service).events", on: connection)) ?? false
             await connection.close()
-            guard let replayed = outcome else { throw HTTPError(.notFound, message: "no dead letter \(id) in \(dead)") }
-            guard replayed else { throw HTTPError(.serviceUnavailable, message: "the broker did not take \(id) back; it stays in \(dead)") }
+            guard replayed else {
+                try? await Audit.record(identity, action: "replay-refused", resource: "dead/\(id)", in: database)
+                throw HTTPError(.serviceUnavailable, message: "the broker did not take \(id) back; it stays in \(dead)")
+            }
             logger.notice("dead letter replayed", metadata: ["dead.queue": "\(dead)"])
             return Response(status: .noContent)
         }

@@ -281,20 +281,29 @@ struct ConsoleSafetyTests {
         let computeAudit = try await suite.call("inspection", "/v1/audit?person=tf-\(run)", as: ScenarioTests.taskForce)
         #expect(ScenarioTests.array(computeAudit.json).contains { ScenarioTests.string($0, "resource") == "rating/\(quarter)" })
 
-        // The education bureau edits the registry: a wrong unit code is said next to its field, what was typed kept.
+        // The education bureau edits the registry: a wrong unit code is said next to its field, what was typed kept; the
+        // district, which the page does not edit, survives the save.
+        #expect(try await suite.call(method: "PUT", "inspection", "/v1/schools/\(fell)", as: ScenarioTests.taskForce,
+                                     body: #"{"district":"370199"}"#).status == 204)
         let education = ConsoleLoopTests.Browser(base: "http://127.0.0.1:\(consolePort)")
         try await education.signIn("edu-\(run)", password)
         let entry = try await education.go("/schools/\(fell)")
         #expect(entry.status == 200 && entry.text.contains(#"action="/schools/\#(fell)""#))
-        let form = ["_csrf": ConsoleLoopTests.Browser.csrf(entry), "name": "历下实验中学", "type": "middle", "policeOfficer": "赵警官",
-                    "policeUnit": "psb 370102", "legalVicePrincipal": "钱检察官", "legalVicePrincipalUnit": "procuratorate-370102", "guardPosts": "2"]
+        // The page's own hidden fields (the CSRF token, the district as the registry has it) and what the person types.
+        let formHTML = try #require(entry.text.components(separatedBy: #"<form method="post" action="/schools/\#(fell)""#).dropFirst().first)
+        let form = ConsoleLoopTests.Browser.hiddenFields(formHTML).merging([
+            "name": "历下实验中学", "type": "middle", "policeOfficer": "赵警官", "policeUnit": "psb 370102", "legalVicePrincipal": "钱检察官",
+            "legalVicePrincipalUnit": "procuratorate-370102", "guardPosts": "2",
+        ]) { $1 }
+        #expect(form["district"] == "370199" && form["_csrf"] != nil, "\(form)")
         let wrong = try await education.go("/schools/\(fell)", form: form)
         #expect(wrong.status == 400 && wrong.text.contains(#"id="policeUnit-error""#) && wrong.text.contains(#"value="psb 370102""#), "\(wrong.text)")
         let saved = try await education.go("/schools/\(fell)", form: form.merging(["policeUnit": "psb-370102-lx"]) { $1 })
         #expect(saved.status == 303 && saved.location == "/schools/\(fell)?saved=1")
         let registry = try await suite.call("inspection", "/v1/schools/\(fell)", as: ScenarioTests.taskForce)
-        #expect(ScenarioTests.string(registry.json, "school", "policeUnit") == "psb-370102-lx" && ScenarioTests.string(registry.json, "school", "name") == "历下实验中学")
-        #expect(try await education.go("/schools?district=\(district)").text.contains("历下实验中学"))
+        #expect(ScenarioTests.string(registry.json, "school", "policeUnit") == "psb-370102-lx" && ScenarioTests.string(registry.json, "school", "name") == "历下实验中学"
+                && ScenarioTests.string(registry.json, "school", "district") == "370199", "\(registry.text)")
+        #expect(try await education.go("/schools?district=370199").text.contains("历下实验中学"))
         // The bureau may not compute a rating.
         let refusedCompute = try await education.go("/ratings/\(quarter)/compute", form: ["_csrf": ConsoleLoopTests.Browser.csrf(entry), "district": ""])
         #expect(refusedCompute.status == 403)
@@ -399,12 +408,24 @@ struct ConsoleOperatorTests {
         #expect(try await suite.call(method: "PUT", "notification", "/v1/rules/task.assigned.v1", as: APIIdentity(agency: "operations", role: .operator),
                                      body: original.text).status == 204, "the rule as it was: \(original.text)")
 
-        // Deactivated: its events are refused from now on.
-        let deactivated = try await ops.go("/agencies", form: [
-            "_csrf": ConsoleLoopTests.Browser.csrf(agencies), "code": police.code, "name": "历下公安分局", "kind": "police", "unit": police.code,
-            "type:report.incident.v1": "on", "active": "false",
+        // Deactivated by the row's own button (its hidden fields as the page gives them, after a mistake in the form
+        // below has put a typed unit on the page): the agency keeps its name, kind, unit and event types.
+        let typedMistake = try await ops.go("/agencies", form: [
+            "_csrf": ConsoleLoopTests.Browser.csrf(agencies), "code": "", "name": "", "kind": "police", "unit": "typed-unit",
         ])
-        #expect(deactivated.location == "/agencies?done=deactivated")
+        #expect(typedMistake.status == 400 && typedMistake.text.contains(#"id="code-error""#))
+        let agencyRow = try #require(typedMistake.text.components(separatedBy: "<tr>").first { $0.contains("<th scope=\"row\">\(police.code)</th>") })
+        let fields = ConsoleLoopTests.Browser.hiddenFields(agencyRow)
+        #expect(fields["unit"] == police.code && fields["active"] == "false", "\(fields)")
+        let deactivated = try await ops.go("/agencies", form: fields)
+        #expect(deactivated.location == "/agencies?done=deactivated", "\(deactivated)")
+        let registry = try await suite.call("intake", "/v1/agencies", as: APIIdentity(agency: "operations", role: .operator))
+        let agency = try #require(ScenarioTests.array(registry.json).first { ScenarioTests.string($0, "code") == police.code })
+        let types = ScenarioTests.array(agency, "eventTypes").compactMap { if case .string(let type) = $0 { type } else { nil } }
+        var active = true
+        if case .object(let object) = agency, object["active"] == JSONValue.bool(false) { active = false }
+        #expect(ScenarioTests.string(agency, "unit") == police.code && ScenarioTests.string(agency, "name") == "历下公安分局"
+                && types == ["hotline.call.v1", "report.incident.v1"] && !active, "\(registry.text)")
         #expect(try await ops.go("/agencies").text.contains("✖ 已停用"))
 
         // Not for the task force.
@@ -499,6 +520,20 @@ struct ConsoleOversightBrowserTests {
 }
 
 extension ConsoleLoopTests.Browser {
+    /// The hidden fields of the first form in some HTML, by name, as a browser would send them.
+    static func hiddenFields(_ html: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        let form = html.components(separatedBy: "</form>").first ?? html
+        for input in form.components(separatedBy: "<input type=\"hidden\" ").dropFirst() {
+            func attribute(_ name: String) -> String? {
+                input.range(of: "\(name)=\"").map { String(input[$0.upperBound...].prefix { $0 != "\"" }) }
+            }
+            guard let name = attribute("name") else { continue }
+            fields[name] = (attribute("value") ?? "").replacingOccurrences(of: "&amp;", with: "&")
+        }
+        return fields
+    }
+
     /// A link or form whose answer is a file: its status, type, disposition and bytes.
     /// - Parameter form: The fields of a form to post; nil for a link (GET).
     func download(_ path: String, form: [String: String]?) async throws -> (status: Int, type: String, disposition: String, bytes: [UInt8]) {

@@ -520,6 +520,10 @@ struct ConsoleLoopTests {
         let exported = try await taskForce.download("/cases/export", form: exportForm.merging(["purpose": "周例会核对"]) { $1 })
         let exportedLines = String(decoding: exported.bytes.dropFirst(3), as: UTF8.self).split(separator: "\r\n")
         #expect(exported.status == 200 && exportedLines.count == 2 && exportedLines[1].hasPrefix("\(caseID),"), "\(exportedLines)")
+        let operatorToken = try await APITokens(secret: APITokens.developmentSecret).issue(APIIdentity(agency: "ops", role: .operator), lifetime: .seconds(60))
+        let consoleAudit = try await httpGet("http://127.0.0.1:\(consolePort)/v1/audit?person=tf-\(run)", headers: ["Authorization": "Bearer \(operatorToken)"])
+        #expect(consoleAudit.body.contains(#""resource":"cases?school=\#(schoolCode)""#) && consoleAudit.body.contains("周例会核对 · 1 rows · csv"),
+                "\(consoleAudit.body)")
 
         // The school: its tasks, feedback with a mistake (kept, said next to the field), then done; its notice acknowledged.
         let staff = Browser(base: "http://127.0.0.1:\(consolePort)")
@@ -539,6 +543,9 @@ struct ConsoleLoopTests {
         let acked = try await staff.go("/inbox/\(delivery)/ack", form: ["_csrf": Browser.csrf(inbox)])
         #expect(acked.status == 303)
         #expect(try await staff.go("/inbox").text.contains("已确认"))
+        // A school's person exports no case list.
+        let refusedExport = try await staff.go("/cases/export", form: ["_csrf": Browser.csrf(inbox), "school": schoolCode, "format": "csv", "purpose": "看看"])
+        #expect(refusedExport.status == 403)
         // Each service keeps who acted: the acknowledgement in notification, the feedback in intervention.
         let acknowledged = try await suite.call("notification", "/v1/audit?person=sch-\(run)", as: ScenarioTests.taskForce)
         #expect(ScenarioTests.array(acknowledged.json).contains {

@@ -104,6 +104,29 @@ struct MessagingTests {
         await connection.close()
     }
 
+    @Test("a cluster's nodes, the first gone: each connection goes on to the next node that answers, and publishes with confirms there")
+    func nextNodeWhenOneIsGone() async throws {
+        let broker = try TestEnvironment.amqp()
+        // A node that is gone: a port nothing listens on. The list names it first and last, around the real broker.
+        let gone = AMQPConfiguration.Address(host: "127.0.0.1", port: try freePort())
+        var cluster = broker
+        cluster.addresses = [gone, .init(host: broker.host, port: broker.port), gone]
+        cluster.connectTimeout = .seconds(2)
+        // Wherever each call starts in the list, it ends on the broker: three calls start at each node in turn.
+        for _ in 0..<3 {
+            let connection = try await AMQPConnection.connect(cluster, logger: TestEnvironment.logger)
+            let (_, key) = try await temporaryQueue(on: connection)
+            #expect(try await connection.publish(message(key)) == .confirmed)
+            await connection.close()
+        }
+        // With every node gone, the failure of the last one tried is thrown.
+        var none = cluster
+        none.addresses = [gone, gone]
+        await #expect(throws: AMQPError.self) {
+            _ = try await AMQPConnection.connect(none, logger: TestEnvironment.logger)
+        }
+    }
+
     @Test("a wrong password is refused with a login error")
     func loginFailure() async throws {
         var configuration = try TestEnvironment.amqp()

@@ -95,7 +95,8 @@ struct InterventionDomainTests {
         #expect(local(quarterStart) == "2026-10-01" && local(quarterEnd) == "2027-01-01")
         let (monthStart, monthEnd) = try Periods.period("month", "2026-02-10", now: now)
         #expect(local(monthStart) == "2026-02-01" && local(monthEnd) == "2026-03-01")
-        #expect(throws: InterventionError.self) { try Periods.period("fortnight", nil, now: now) }
-        #expect(throws: InterventionError.self) { try Periods.period("day", "30/11/2026", now: now) }
+        #expect(throws: Periods.Invalid.self) { try Periods.period("fortnight", nil, now: now) }
+        #expect(throws: Periods.Invalid.self) { try Periods.period("day", "30/11/2026", now: now) }
+        #expect(throws: Periods.Invalid.self) { try Periods.period("day", "2026-02-30", now: now) }
     }
 }

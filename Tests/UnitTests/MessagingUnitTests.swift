@@ -19,6 +19,28 @@ struct ConfigurationTests {
         #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "http://h") }
     }
 
+    @Test("a cluster's nodes: listed in AMQP_URL or AMQP_ADDRESSES, each with its port or 5672; a malformed node is refused")
+    func clusterNodes() throws {
+        let cluster = try AMQPConfiguration(url: "amqp://u:p%40ss@n1:5672,n2:5673,n3/huhang")
+        #expect(cluster.host == "n1" && cluster.port == 5672 && cluster.vhost == "huhang" && cluster.password == "p@ss")
+        #expect(cluster.addresses.map(\.description) == ["n1:5672", "n2:5673", "n3:5672"])
+        #expect(cluster.redactedURL == "amqp://u@n1:5672,n2:5673,n3:5672/huhang")
+        #expect(try AMQPConfiguration(url: "amqp://u:p@h:5679").addresses == [.init(host: "h", port: 5679)])
+        #expect(try AMQPConfiguration.address("[::1]:5673") == .init(host: "::1", port: 5673))
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://u:p@n1:5672,:5673/") }
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://u:p@n1,n2:70000") }
+        let second = cluster.at(cluster.addresses[1])
+        #expect(second.host == "n2" && second.port == 5673 && second.addresses == cluster.addresses && second.user == "u")
+        let configured = try ServiceConfiguration(service: "intake", defaultHTTPPort: 8081, environment: [
+            "AMQP_URL": "amqp://svc:pw@ignored:5672/huhang", "AMQP_ADDRESSES": "b1:5701, b2:5702,b3",
+        ])
+        #expect(configured.amqp.addresses.map(\.description) == ["b1:5701", "b2:5702", "b3:5672"] && configured.amqp.host == "b1"
+                && configured.amqp.vhost == "huhang" && configured.amqp.user == "svc")
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: "intake", defaultHTTPPort: 8081, environment: ["AMQP_ADDRESSES": "b1:port"])
+        }
+    }
+
     @Test("database URLs parse, and the password never shows in the redacted form")
     func databaseURLs() throws {
         let config = try DatabaseConfiguration(url: "postgres://svc:secret@db:5433/huhang")

@@ -95,6 +95,9 @@ struct RatingTests {
         #expect(Quarter.of(end.addingTimeInterval(-1)) == "2026-Q4")
         #expect(Quarter.previous("2026-Q1") == "2025-Q4")
         #expect(Quarter.bounds("2026-Q5") == nil)
+        // Only as a quarter is written: these would be stored under a second name for 2026-Q4.
+        #expect(Quarter.bounds("2026-Q04") == nil && Quarter.bounds("2026-Q+4") == nil && Quarter.bounds("-2026-Q4") == nil)
+        #expect(Quarter.recent(3, upTo: "2026-Q1") == ["2025-Q3", "2025-Q4", "2026-Q1"])
         // 2026-09-30T16:30Z is 1 October 00:30 in Beijing.
         #expect(Quarter.of(Date(timeIntervalSince1970: 1_790_785_800)) == "2026-Q4")
     }

@@ -82,6 +82,8 @@ struct OperatorPages: Sendable {
         }
         do {
             return try await body()
+        } catch let refused as ServiceCalls.Refused {
+            return try pages.problem(refused, back: "/", session: session)
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/", session: session)
         }
@@ -141,6 +143,7 @@ struct OperatorPages: Sendable {
                 let all = ConsolePages.items(listing["letters"] ?? .null)
                 values["shown"] = min(all.count, Self.deadShown)
                 values["total"] = all.count
+                values["capped"] = all.count == 1000
                 let letters: [[String: Any]] = all.reversed().prefix(Self.deadShown).map { letter in
                     [
                         "id": ConsolePages.plain(letter["messageId"] ?? .null), "type": ConsolePages.plain(letter["type"] ?? .null),
@@ -181,7 +184,8 @@ struct OperatorPages: Sendable {
             "agencies": rows, "empty": rows.isEmpty, "done": done.isEmpty ? "" : words["agencyDone.\(done)"] ?? "",
             "kinds": Self.agencyKinds.map { ["value": $0, "label": words["agencyKind.\($0)"] ?? $0, "selected": typed["kind"] == $0] },
             "eventTypes": Contracts.agencyPayloads.map { payload in payload.eventType.name }.sorted().map { ["value": $0, "checked": chosenTypes.contains($0)] },
-            "code": typed["code"] ?? "", "name": typed["name"] ?? "", "unit": typed["unit"] ?? "",
+            // Named apart from the rows' code, name and unit: a row without a unit must not show what was typed.
+            "typedCode": typed["code"] ?? "", "typedName": typed["name"] ?? "", "typedUnit": typed["unit"] ?? "",
         ]
         for (field, message) in failed { values["error_\(field)"] = message }
         return try pages.page("agencies", title: "agenciesTitle", session: session, status: failed.isEmpty ? .ok : .badRequest, values: values)

@@ -135,8 +135,8 @@ struct OversightPages: Sendable {
             let subject = ConsolePages.plain(entry["subjectId"] ?? .null), tier = ConsolePages.plain(entry["tier"] ?? .null)
             return [
                 "subjectId": subject, "short": Self.short(subject), "tier": words["tier.\(tier)"] ?? tier, "tierIcon": ConsolePages.tierIcon(tier),
-                "score": ConsolePages.plain(entry["score"] ?? .null), "school": ConsolePages.plain(entry["schoolCode"] ?? .null),
-                "district": ConsolePages.plain(entry["district"] ?? .null), "entered": ConsolePages.when(entry["enteredAt"]),
+                "score": ConsolePages.plain(entry["score"] ?? .null), "entrySchool": ConsolePages.plain(entry["schoolCode"] ?? .null),
+                "entryDistrict": ConsolePages.plain(entry["district"] ?? .null), "entered": ConsolePages.when(entry["enteredAt"]),
                 "reason": ConsolePages.plain(entry["reason"] ?? .null),
             ]
         }
@@ -175,7 +175,7 @@ struct OversightPages: Sendable {
         var rows: [[ExportTable.Cell]] = []
         var after = ""
         do {
-            while rows.count < Self.exportLimit {
+            while rows.count <= Self.exportLimit {
                 let path = "/v1/ledgers/\(name)?" + (["limit=500"] + query.filters + (after.isEmpty ? [] : ["after=\(after)"])).joined(separator: "&")
                 guard case .object(let page) = try await pages.services.get("assessment", path, as: pages.identity(session)) else { break }
                 for entry in ConsolePages.items(page["entries"] ?? .null) {
@@ -194,10 +194,15 @@ struct OversightPages: Sendable {
             }
         } catch let refused as ServiceCalls.Refused where refused.status == 400 {
             return try await ledger(session, name, query, failed: ["since": words["sinceFormat"]!], typed: form)
+        } catch let refused as ServiceCalls.Refused {
+            return try pages.problem(refused, back: "/ledgers/\(name)", session: session)
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/ledgers/\(name)", session: session)
         }
-        rows = Array(rows.prefix(Self.exportLimit))
+        // More than one file should hold: nothing is exported, and the person is asked to narrow the filter.
+        guard rows.count <= Self.exportLimit else {
+            return try await ledger(session, name, query, failed: ["purpose": words["exportTooLarge"]!], typed: form)
+        }
         let table = ExportTable(
             name: words["ledger.\(name)"] ?? name,
             header: ["entryCol", "subjectCol", "tier", "scoreCol", "school", "districtCol", "enteredCol", "ledgerReasonCol"].map { words[$0] ?? $0 },
@@ -257,9 +262,18 @@ struct OversightPages: Sendable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/ledgers", session: session)
         }
         guard case .object(let detail) = risk else { return try pages.problem(message: "?", back: "/ledgers", session: session) }
-        // The cases that name the subject: those the person may see (the task force: all of them).
-        let cases = (try? await pages.services.get(
-            "intervention", "/v1/cases?subject=\(pages.path(subjectID))&order=newest&limit=100", as: identity)).map(ConsolePages.items) ?? []
+        // The cases that name the subject: those the person may see (the task force: all of them). When intervention
+        // cannot say, the page says so rather than showing none.
+        var cases: [[String: JSONValue]] = []
+        var casesUnknown = false
+        do {
+            cases = ConsolePages.items(try await pages.services.get(
+                "intervention", "/v1/cases?subject=\(pages.path(subjectID))&order=newest&limit=100", as: identity))
+        } catch is ServiceCalls.Refused {
+            casesUnknown = true
+        } catch is ServiceCalls.Unavailable {
+            casesUnknown = true
+        }
         let version = ConsolePages.plain(detail["modelVersion"] ?? .null)
         let names = await Self.factorNames.names(version: version) {
             try? await pages.services.get("assessment", "/v1/models/\(pages.path(version))", as: identity)
@@ -311,7 +325,8 @@ struct OversightPages: Sendable {
             "assessed": ConsolePages.when(detail["assessedAt"]), "review": ConsolePages.date(detail["reviewAt"]).map(ConsolePages.time) ?? "",
             "school": ConsolePages.plain(detail["schoolCode"] ?? .null), "district": ConsolePages.plain(detail["district"] ?? .null),
             "factors": factors, "hasFactors": !factors.isEmpty, "ledgers": ledgers, "hasLedgers": !ledgers.isEmpty,
-            "history": history, "cases": caseRows, "hasCases": !caseRows.isEmpty,
+            "history": history, "cases": caseRows, "hasCases": !caseRows.isEmpty, "casesUnknown": casesUnknown,
+            "noCasesKnown": caseRows.isEmpty && !casesUnknown,
         ])
     }
 

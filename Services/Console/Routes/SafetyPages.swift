@@ -18,6 +18,8 @@ struct SafetyPages: Sendable {
     static let perPage = 50
     /// Schools on one page of a quarter's ratings.
     static let ratingsPerPage = 100
+    /// The most inspections of a quarter the page lists.
+    static let inspectionsShown = 5000
     /// Quarters in the rating's trend.
     static let trendQuarters = 6
     static let ratings = ["model", "compliant", "non_compliant"]
@@ -47,7 +49,8 @@ struct SafetyPages: Sendable {
         get(router, "/ratings") { request, _, session in
             let query = request.uri.queryParameters
             return try await ratingsPage(session, quarter: Self.quarter(request, now: pages.clock.now()), district: Self.text(query["district"]),
-                                         page: max(Int(Self.text(query["page"])) ?? 1, 1), done: Self.text(query["done"]))
+                                         page: min(max(Int(Self.text(query["page"])) ?? 1, 1), 10_000),
+                                         done: Self.text(query["done"]).allSatisfy(\.isNumber) ? Self.text(query["done"]) : "")
         }
         pages.postForm(router, "/ratings/:quarter/compute", back: { _ in "/ratings" }) { _, context, session, form in
             try await compute(session, quarter: try context.parameters.require("quarter"), district: form["district"] ?? "")
@@ -79,6 +82,8 @@ struct SafetyPages: Sendable {
             }
             do {
                 return try await handle(request, context, session)
+            } catch let refused as ServiceCalls.Refused {
+                return try pages.problem(refused, back: "/", session: session)
             } catch let down as ServiceCalls.Unavailable {
                 return try pages.problem(message: Words.table(session.person.language)["serviceDown"]! + " " + down.service, back: "/", session: session)
             }
@@ -135,7 +140,7 @@ struct SafetyPages: Sendable {
                 "posts": ConsolePages.plain(school["guardPosts"] ?? .null),
             ]
         }
-        var values: [String: Any] = ["schools": rows, "empty": rows.isEmpty, "district": district, "total": all.count]
+        var values: [String: Any] = ["schools": rows, "empty": rows.isEmpty, "filterDistrict": district, "total": all.count]
         if case .object(let shares) = coverage {
             values["hasCoverage"] = true
             values["coverage"] = [
@@ -209,7 +214,8 @@ struct SafetyPages: Sendable {
         }
         var failed: [String: String] = [:]
         var body: [String: Any] = [:]
-        for key in ["name", "type", "policeOfficer", "policeUnit", "legalVicePrincipal", "legalVicePrincipalUnit"] {
+        // The district is not edited here: sent as the registry has it, so that saving does not reset it.
+        for key in ["name", "type", "policeOfficer", "policeUnit", "legalVicePrincipal", "legalVicePrincipalUnit", "district"] {
             if let value = text(key) { body[key] = value }
         }
         if let posts = text("guardPosts") {
@@ -261,11 +267,13 @@ struct SafetyPages: Sendable {
     func inspections(_ session: Session, quarter: String) async throws -> Response {
         let words = Words.table(session.person.language)
         let identity = pages.identity(session)
-        async let listAnswer = pages.services.get("inspection", "/v1/inspections", as: identity)
+        let (start, end) = Quarter.bounds(quarter)!
+        let bounds = "since=\(ContractCoding.formatTime(start))&until=\(ContractCoding.formatTime(end))"
+            .replacingOccurrences(of: "+", with: "%2B")
+        async let listAnswer = pages.services.get("inspection", "/v1/inspections?\(bounds)&limit=\(Self.inspectionsShown)", as: identity)
         async let coverageAnswer = pages.services.get("inspection", "/v1/coverage", as: identity)
         let (list, coverage) = try await (listAnswer, coverageAnswer)
-        let (start, end) = Quarter.bounds(quarter)!
-        let inQuarter = ConsolePages.items(list).filter { ConsolePages.date($0["inspectedAt"]).map { $0 >= start && $0 < end } ?? false }
+        let inQuarter = ConsolePages.items(list)
         let schoolsInspected = Set(inQuarter.map { ConsolePages.plain($0["schoolCode"] ?? .null) }).count
         var values: [String: Any] = [
             "inspections": inQuarter.map(inspectionRow(words)), "empty": inQuarter.isEmpty, "inspected": schoolsInspected,
@@ -304,7 +312,7 @@ struct SafetyPages: Sendable {
                 .map { ["name": $0.key, "count": $0.value.all, "late": $0.value.late] }
         }
         return try pages.page("hazards", title: "hazardsTitle", session: session, values: [
-            "hazards": list.map(hazardRow(words)), "empty": list.isEmpty, "school": school, "unit": unit, "count": list.count,
+            "hazards": list.map(hazardRow(words)), "empty": list.isEmpty, "filterSchool": school, "filterUnit": unit, "count": list.count,
             "states": ["open", "late", "all"].map { ["value": $0, "label": words["hazardState.\($0)"]!, "selected": state == $0] },
             "bySchool": tally("schoolCode"), "byUnit": tally("unit"), "hasTally": !list.isEmpty,
         ])

@@ -247,7 +247,7 @@ struct WorkPages: Sendable {
         var filter: [String] = []
         for key in ["tier", "status", "school", "unit"] {
             if let value = query[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty {
-                filter.append("\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+                filter.append("\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? "")")
             }
         }
         if query["late"] == "true" { filter.append("late=true") }
@@ -336,7 +336,7 @@ struct WorkPages: Sendable {
         var rows: [[ExportTable.Cell]] = []
         var after = ""
         do {
-            while rows.count < OversightPages.exportLimit {
+            while rows.count <= OversightPages.exportLimit {
                 let path = "/v1/cases?" + (["limit=500", "order=newest"] + filter + (after.isEmpty ? [] : ["after=\(after)"])).joined(separator: "&")
                 let page = ConsolePages.items(try await pages.services.get("intervention", path, as: pages.identity(session)))
                 for line in page {
@@ -351,10 +351,14 @@ struct WorkPages: Sendable {
                 guard page.count == 500, let last = page.last.map({ ConsolePages.plain($0["caseId"] ?? .null) }) else { break }
                 after = last
             }
+        } catch let refused as ServiceCalls.Refused {
+            return try pages.problem(refused, back: "/cases", session: session)
         } catch let down as ServiceCalls.Unavailable {
             return try pages.problem(message: words["serviceDown"]! + " " + down.service, back: "/cases", session: session)
         }
-        rows = Array(rows.prefix(OversightPages.exportLimit))
+        guard rows.count <= OversightPages.exportLimit else {
+            return try await cases(session, query: form, failed: .init(field: "purpose", message: words["exportTooLarge"]!), typed: form)
+        }
         let table = ExportTable(
             name: words["casesTitle"]!,
             header: ["case", "subjectCol", "tier", "status", "school", "opened", "openTasks", "lateTasks"].map { words[$0] ?? $0 }, rows: rows)

@@ -544,7 +544,7 @@ enum Templates {
         <caption>{{t.ledgerCaption}}</caption>
         <thead><tr><th scope="col">{{t.subjectCol}}</th><th scope="col">{{t.tier}}</th><th scope="col">{{t.scoreCol}}</th><th scope="col">{{t.school}}</th><th scope="col">{{t.districtCol}}</th><th scope="col">{{t.enteredCol}}</th><th scope="col">{{t.ledgerReasonCol}}</th></tr></thead>
         <tbody>
-        {{#entries}}<tr><td><a href="/subjects/{{subjectId}}">{{short}}</a></td><td><span aria-hidden="true">{{tierIcon}}</span> {{tier}}</td><td>{{score}}</td><td>{{school}}</td><td>{{district}}</td><td>{{entered}}</td><td>{{reason}}</td></tr>{{/entries}}
+        {{#entries}}<tr><td><a href="/subjects/{{subjectId}}">{{short}}</a></td><td><span aria-hidden="true">{{tierIcon}}</span> {{tier}}</td><td>{{score}}</td><td>{{entrySchool}}</td><td>{{entryDistrict}}</td><td>{{entered}}</td><td>{{reason}}</td></tr>{{/entries}}
         </tbody>
         </table>
         </div>
@@ -597,7 +597,8 @@ enum Templates {
         </table>
         </div>
         <h2 id="cases-h">{{t.subjectCases}}</h2>
-        {{^hasCases}}<p>{{t.noSubjectCases}}</p>{{/hasCases}}
+        {{#noCasesKnown}}<p>{{t.noSubjectCases}}</p>{{/noCasesKnown}}
+        {{#casesUnknown}}<p class="error" role="alert">{{t.casesUnknown}}</p>{{/casesUnknown}}
         {{#hasCases}}
         <table aria-labelledby="cases-h">
         <thead><tr><th scope="col">{{t.case}}</th><th scope="col">{{t.tier}}</th><th scope="col">{{t.status}}</th><th scope="col">{{t.opened}}</th></tr></thead>
@@ -643,7 +644,7 @@ enum Templates {
         <ul class="counts">{{#coverage}}<li>{{label}} <strong>{{percent}}%</strong></li>{{/coverage}}</ul>
         {{/hasCoverage}}
         <form method="get" action="/schools" class="filters">
-        <div class="field"><label for="district">{{t.districtCol}}</label><input id="district" name="district" value="{{district}}" inputmode="numeric"></div>
+        <div class="field"><label for="district">{{t.districtCol}}</label><input id="district" name="district" value="{{filterDistrict}}" inputmode="numeric"></div>
         <button type="submit">{{t.filter}}</button>
         </form>
         {{#empty}}<p>{{t.noSchools}}</p>{{/empty}}
@@ -672,7 +673,7 @@ enum Templates {
         <h2 id="registry-h">{{t.registryTitle}}</h2>
         {{#mayEdit}}
         <form method="post" action="/schools/{{code}}" novalidate aria-labelledby="registry-h">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="district" value="{{district}}">
         <div class="field{{#error_name}} invalid{{/error_name}}"><label for="name">{{t.schoolNameCol}}</label><input id="name" name="name" value="{{name}}"{{#error_name}} aria-invalid="true" aria-describedby="name-error"{{/error_name}}>{{#error_name}}<p class="error" id="name-error">{{error_name}}</p>{{/error_name}}</div>
         <div class="field{{#error_type}} invalid{{/error_type}}"><label for="type">{{t.schoolTypeCol}}</label><select id="type" name="type"{{#error_type}} aria-invalid="true" aria-describedby="type-error"{{/error_type}}><option value="">—</option>{{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}</select>{{#error_type}}<p class="error" id="type-error">{{error_type}}</p>{{/error_type}}</div>
         <div class="field"><label for="policeOfficer">{{t.policeOfficerCol}}</label><input id="policeOfficer" name="policeOfficer" value="{{policeOfficer}}"></div>
@@ -736,8 +737,8 @@ enum Templates {
         {{> safetyNav}}
         <form method="get" action="/hazards" class="filters">
         <div class="field"><label for="state">{{t.hazardStateLabel}}</label><select id="state" name="state">{{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/states}}</select></div>
-        <div class="field"><label for="school">{{t.school}}</label><input id="school" name="school" value="{{school}}"></div>
-        <div class="field"><label for="unit">{{t.rectifyingUnit}}</label><input id="unit" name="unit" value="{{unit}}"></div>
+        <div class="field"><label for="school">{{t.school}}</label><input id="school" name="school" value="{{filterSchool}}"></div>
+        <div class="field"><label for="unit">{{t.rectifyingUnit}}</label><input id="unit" name="unit" value="{{filterUnit}}"></div>
         <button type="submit">{{t.filter}}</button>
         </form>
         {{#hasTally}}
@@ -897,7 +898,7 @@ enum Templates {
         {{#empty}}<p>{{t.noDead}} {{queue}}</p>{{/empty}}
         {{^empty}}
         <div class="scroll"><table>
-        <caption>{{queue}}: {{t.deadCaption}} {{shown}} / {{total}}</caption>
+        <caption>{{queue}}: {{t.deadCaption}} {{shown}} / {{total}}{{#capped}} {{t.deadCapped}}{{/capped}}</caption>
         <thead><tr><th scope="col">{{t.messageIdCol}}</th><th scope="col">{{t.typeCol}}</th><th scope="col">{{t.time}}</th><th scope="col">{{t.senderCol}}</th><th scope="col">{{t.auditReason}}</th><th scope="col">{{t.actionsCol}}</th></tr></thead>
         <tbody>
         {{#letters}}<tr><td><code>{{id}}</code></td><td>{{type}}</td><td>{{at}}</td><td>{{sender}}</td><td>{{reason}}</td>
@@ -927,10 +928,10 @@ enum Templates {
         <p class="hint">{{t.registerAgencyHint}}</p>
         <form method="post" action="/agencies" novalidate>
         <input type="hidden" name="_csrf" value="{{csrf}}">
-        <div class="field{{#error_code}} invalid{{/error_code}}"><label for="code">{{t.agencyCodeLabel}}</label><input id="code" name="code" value="{{code}}"{{#error_code}} aria-invalid="true" aria-describedby="code-error"{{/error_code}}>{{#error_code}}<p class="error" id="code-error">{{error_code}}</p>{{/error_code}}</div>
-        <div class="field{{#error_name}} invalid{{/error_name}}"><label for="name">{{t.agencyNameCol}}</label><input id="name" name="name" value="{{name}}"{{#error_name}} aria-invalid="true" aria-describedby="name-error"{{/error_name}}>{{#error_name}}<p class="error" id="name-error">{{error_name}}</p>{{/error_name}}</div>
+        <div class="field{{#error_code}} invalid{{/error_code}}"><label for="code">{{t.agencyCodeLabel}}</label><input id="code" name="code" value="{{typedCode}}"{{#error_code}} aria-invalid="true" aria-describedby="code-error"{{/error_code}}>{{#error_code}}<p class="error" id="code-error">{{error_code}}</p>{{/error_code}}</div>
+        <div class="field{{#error_name}} invalid{{/error_name}}"><label for="name">{{t.agencyNameCol}}</label><input id="name" name="name" value="{{typedName}}"{{#error_name}} aria-invalid="true" aria-describedby="name-error"{{/error_name}}>{{#error_name}}<p class="error" id="name-error">{{error_name}}</p>{{/error_name}}</div>
         <div class="field{{#error_kind}} invalid{{/error_kind}}"><label for="kind">{{t.agencyKindCol}}</label><select id="kind" name="kind"{{#error_kind}} aria-invalid="true" aria-describedby="kind-error"{{/error_kind}}><option value="">—</option>{{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select>{{#error_kind}}<p class="error" id="kind-error">{{error_kind}}</p>{{/error_kind}}</div>
-        <div class="field{{#error_unit}} invalid{{/error_unit}}"><label for="unit">{{t.agencyUnitLabel}}</label><input id="unit" name="unit" value="{{unit}}"{{#error_unit}} aria-invalid="true" aria-describedby="unit-error"{{/error_unit}}>{{#error_unit}}<p class="error" id="unit-error">{{error_unit}}</p>{{/error_unit}}</div>
+        <div class="field{{#error_unit}} invalid{{/error_unit}}"><label for="unit">{{t.agencyUnitLabel}}</label><input id="unit" name="unit" value="{{typedUnit}}"{{#error_unit}} aria-invalid="true" aria-describedby="unit-error"{{/error_unit}}>{{#error_unit}}<p class="error" id="unit-error">{{error_unit}}</p>{{/error_unit}}</div>
         <fieldset{{#error_types}} aria-describedby="types-error"{{/error_types}}><legend>{{t.eventTypesCol}}</legend>
         <p class="hint">{{t.eventTypesHint}}</p>
         {{#eventTypes}}<input type="checkbox" id="type-{{value}}" name="type:{{value}}"{{#checked}} checked{{/checked}}> <label for="type-{{value}}" class="inline-label"><code>{{value}}</code></label><br>{{/eventTypes}}

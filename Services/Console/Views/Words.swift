@@ -182,6 +182,9 @@ enum Words {
         "exportCasesTitle": "导出案件清单",
         "deadCaption": "最新在前，显示",
         "dailyChartAbout": "{what}：{from} 至 {to} 每天一根柱，表格中有相同数字",
+        "exportTooLarge": "超过 10 万行，一个文件放不下：请缩小筛选范围后分批导出", "casesUnknown": "暂时无法读取相关案件（干预服务未应答）。",
+        "deadCapped": "（只读取队列中最早的 1000 条）",
+        "action.replay-refused": "重放搁置消息未成功",
     ]
 
     static let en: [String: String] = [
@@ -400,5 +403,8 @@ enum Words {
         "exportCasesTitle": "Export the case list",
         "deadCaption": "the newest first, showing",
         "dailyChartAbout": "{what} each day from {from} to {to}, a bar a day; the table has the same figures",
+        "exportTooLarge": "More than 100,000 rows will not fit one file: narrow the filter and export in parts",
+        "casesUnknown": "The cases cannot be read just now (intervention did not answer).", "deadCapped": "(the queue's first 1,000 only)",
+        "action.replay-refused": "A dead letter's replay the broker did not take",
     ]
 }

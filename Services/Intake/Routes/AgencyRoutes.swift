@@ -51,8 +51,9 @@ struct AgencyRoutes {
         }
         let agency = Agency(code: registration.code, name: registration.name, kind: registration.kind,
                             eventTypes: types.sorted(), active: registration.active ?? true, unit: registration.unit)
-        try await agencies.upsert(agency)
-        try await Audit.record(identity, action: agency.active ? "agency" : "agency-deactivate", resource: "agency/\(agency.code)", in: agencies.database)
+        try await agencies.upsert(agency) {
+            try await Audit.record(identity, action: agency.active ? "agency" : "agency-deactivate", resource: "agency/\(agency.code)", on: $0, in: agencies.database)
+        }
         context.logger.notice("agency registered", metadata: ["intake.agency": "\(agency.code)", "api.operator": "\(identity.agency)"])
         return try JSONResponse.make(agency, status: .created)
     }

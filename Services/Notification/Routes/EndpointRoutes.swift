@@ -5,7 +5,7 @@ import ServiceKit
 /// Where a recipient is reached beyond its inbox.
 ///
 ///     PUT /v1/endpoints/{recipient}/{channel}  {"address":…, "secret":…}     (operators: a unit's webhook URL and
-///                                                                              signing secret, SMS number or e-mail address; audited)
+///                                                                              signing secret, SMS number or e-mail address; audited; no secret keeps the one set)
 struct EndpointRoutes {
     let recipients: RecipientStore
 
@@ -22,8 +22,10 @@ struct EndpointRoutes {
         guard ["webhook", "sms", "email"].contains(channel) else { throw HTTPError(.badRequest, message: "channel is webhook, sms or email") }
         let body = try await request.decodeJSON(EndpointBody.self, limit: 64 * 1024)
         guard !body.address.isEmpty else { throw HTTPError(.badRequest, message: "/address: is required: a URL, a phone number or an e-mail address") }
-        try await recipients.setEndpoint(of: recipient, channel: channel, address: body.address, secret: body.secret)
-        try await Audit.record(try context.requireIdentity(), action: "endpoint", resource: "endpoint/\(recipient)/\(channel)", in: recipients.database)
+        let identity = try context.requireIdentity()
+        try await recipients.setEndpoint(of: recipient, channel: channel, address: body.address, secret: body.secret) {
+            try await Audit.record(identity, action: "endpoint", resource: "endpoint/\(recipient)/\(channel)", on: $0, in: recipients.database)
+        }
         return Response(status: .noContent)
     }
 }

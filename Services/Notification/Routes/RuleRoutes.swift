@@ -53,8 +53,9 @@ struct RuleRoutes {
         guard !rule.channels.isEmpty, Set(rule.channels).isSubset(of: NoticeRule.channels) else {
             throw HTTPError(.badRequest, message: "/channels: one or more of inbox, webhook, sms, email")
         }
-        try await recipients.setRule(NoticeRule(eventType: type, recipients: rule.recipients, channels: rule.channels, critical: rule.critical))
-        try await Audit.record(identity, action: "rule", resource: "rule/\(type)", in: recipients.database)
+        try await recipients.setRule(NoticeRule(eventType: type, recipients: rule.recipients, channels: rule.channels, critical: rule.critical)) {
+            try await Audit.record(identity, action: "rule", resource: "rule/\(type)", on: $0, in: recipients.database)
+        }
         return Response(status: .noContent)
     }
 }
