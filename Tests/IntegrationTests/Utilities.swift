@@ -370,11 +370,11 @@ func onboardAgency(code: String, kind: String, unit: String? = nil, eventTypes: 
 
 /// Runs a script of the project's own (`Tests/…`) with `.dev/venv`'s Python, as scripts/test installs it.
 /// - Returns: Its exit status and what it printed.
-func runPython(_ python: URL, script: String, environment: [String: String]) throws -> (status: Int32, output: String) {
+func runPython(_ python: URL, script: String, arguments: [String] = [], environment: [String: String]) throws -> (status: Int32, output: String) {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let process = Process()
     process.executableURL = python
-    process.arguments = [root.appendingPathComponent(script).path]
+    process.arguments = [root.appendingPathComponent(script).path] + arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let pipe = Pipe()
     process.standardOutput = pipe
