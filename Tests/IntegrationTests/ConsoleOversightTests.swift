@@ -4,7 +4,9 @@ import Contracts
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
 import ServiceKit
+import Storage
 import Testing
 
 @Suite("Console exports and charts")
@@ -407,6 +409,25 @@ struct ConsoleOperatorTests {
         #expect(texts("recipients") == ["unit", "care_team"] && texts("channels") == ["inbox", "webhook"], "\(stored.text)")
         #expect(try await suite.call(method: "PUT", "notification", "/v1/rules/task.assigned.v1", as: APIIdentity(agency: "operations", role: .operator),
                                      body: original.text).status == 204, "the rule as it was: \(original.text)")
+
+        // A unit's webhook set with its signing secret; its address changed later without one keeps the secret
+        // (the page never shows a secret again, so leaving the field empty must not erase it).
+        let unit = "unit-\(run)"
+        for (address, secret) in [("http://127.0.0.1:9/first", "signing-secret-1"), ("http://127.0.0.1:9/second", "")] {
+            let set = try await ops.go("/routing/endpoints", form: [
+                "_csrf": ConsoleLoopTests.Browser.csrf(routing), "recipient": unit, "channel": "webhook", "address": address, "secret": secret,
+            ])
+            #expect(set.status == 303 && set.location == "/routing?done=endpoint", "\(set)")
+        }
+        var endpoint: (String, String?) = ("", nil)
+        for try await row in try await suite.notification.database.query(
+            "SELECT address, secret FROM notification.endpoints WHERE recipient = \(unit) AND channel = 'webhook'").decode((String, String?).self) {
+            endpoint = row
+        }
+        #expect(endpoint.0 == "http://127.0.0.1:9/second" && endpoint.1 == "signing-secret-1", "\(endpoint)")
+        let endpointAudit = try await suite.call("notification", "/v1/audit?person=ops-\(run)", as: ScenarioTests.taskForce)
+        #expect(ScenarioTests.array(endpointAudit.json).filter { ScenarioTests.string($0, "resource") == "endpoint/\(unit)/webhook" }.count == 2,
+                "\(endpointAudit.text)")
 
         // Deactivated by the row's own button (its hidden fields as the page gives them, after a mistake in the form
         // below has put a typed unit on the page): the agency keeps its name, kind, unit and event types.
