@@ -460,11 +460,7 @@ struct ConsoleOperatorTests {
 struct ConsoleOversightBrowserTests {
     @Test("Console II in Chromium: a ledger filtered and exported (the CSV read by Python's csv module, the export in the audit), a subject explained as the API explains it, the school that fell on the rating page, the bulletin printed to PDF naming it, a dead letter replayed; no serious accessibility violation in zh or en")
     func oversightInChromium() async throws {
-        let python = ConsoleBrowserTests.root.appendingPathComponent(".dev/venv/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), FileManager.default.isExecutableFile(atPath: python.path) else {
-            Issue.record("Chromium, chromedriver or .dev/venv is missing: scripts/test installs chromium, chromium-driver, fonts-noto-cjk, selenium and pypdf")
-            return
-        }
+        guard let python = ConsoleBrowserTests.browserPython() else { return }
         try await ConsoleLoopTests.withConsole { suite, consolePort in try await Self.run(suite, consolePort: consolePort, python: python) }
     }
 

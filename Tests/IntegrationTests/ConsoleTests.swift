@@ -629,13 +629,20 @@ struct ConsoleLoopTests {
 struct ConsoleBrowserTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// The project's Python with selenium, when Chromium and its driver are there too; nil (the test failing and
+    /// saying what is missing) otherwise.
+    static func browserPython() -> URL? {
+        let python = root.appendingPathComponent(".dev/venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("Chromium, chromedriver or .dev/venv is missing: scripts/test installs chromium, chromium-driver, fonts-noto-cjk, selenium and pypdf")
+            return nil
+        }
+        return python
+    }
+
     @Test("the loop in Chromium: sign-in with an authenticator, a late task's case, feedback, acknowledgement, a seal opened on a reason; no serious accessibility violation")
     func loopInChromium() async throws {
-        let python = Self.root.appendingPathComponent(".dev/venv/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), FileManager.default.isExecutableFile(atPath: python.path) else {
-            Issue.record("Chromium, chromedriver or .dev/venv is missing: scripts/test installs chromium, chromium-driver, fonts-noto-cjk and selenium")
-            return
-        }
+        guard let python = Self.browserPython() else { return }
         // A first response due within two seconds, so the case has a late task by the time the browser opens it.
         try await ConsoleLoopTests.withConsole(settings: ["FIRST_RESPONSE_HOURS": "0.0005,0.0005,0.0005"]) { suite, consolePort in
             try await Self.run(suite, consolePort: consolePort, python: python)
