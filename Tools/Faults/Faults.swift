@@ -11,9 +11,12 @@ import ToolKit
 struct Observed: Sendable {
     var held: Bool
     var note: String
-    init(_ held: Bool, _ note: String) {
+    /// Seconds from the harm until everything was whole again (the cluster suite's faults), nil when it never was.
+    var recovered: Double?
+    init(_ held: Bool, _ note: String, recovered: Double? = nil) {
         self.held = held
         self.note = note
+        self.recovered = recovered
     }
 }
 
@@ -93,6 +96,20 @@ extension Suite {
         verdict.passed = false
         verdict.condition += "; CRASHED: " + crashed.joined(separator: "; ")
         return verdict
+    }
+
+}
+
+extension Suite where Stack == FaultStack {
+    /// The proxy between the services and the broker.
+    var proxy: TCPProxy { stack.proxy }
+
+    /// The broker's management API (for redelivery counts).
+    func management(_ path: String) async throws -> [String: Any] {
+        let (_, data) = try await HTTPExchange.send(
+            "GET", "http://127.0.0.1:\(stack.amqpPort + 10000)/api\(path)",
+            headers: [("Authorization", "Basic " + Data("huhang:huhang".utf8).base64EncodedString())], timeout: 5)
+        return (try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any]) ?? [:]
     }
 
     // MARK: - The faults

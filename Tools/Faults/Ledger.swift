@@ -141,6 +141,8 @@ struct Verdict: Sendable {
     var duplicated = 0
     var unexpected = 0
     var condition = ""
+    /// Seconds until everything was whole again (the cluster suite).
+    var recovered: Double?
     var passed = false
     var seconds = 0.0
 }

@@ -7,11 +7,11 @@ import Storage
 import Synchronization
 import ToolKit
 
-/// The fault suite's world: its own stack, a proxy in front of the broker for the services, the service
-/// processes it started, an agency, and the oracle's checker.
-final class Suite: @unchecked Sendable {
-    let stack: FaultStack
-    let proxy: TCPProxy
+/// A suite's world: its broker and database, the service processes it started, an agency, and the oracle's
+/// checker. The fault suite's is one broker and one database (`Suite<FaultStack>`); the cluster suite's, three
+/// broker nodes and a database pair (`Suite<Clusters>`).
+final class Suite<Stack: Engines>: @unchecked Sendable {
+    let stack: Stack
     let binaries: URL
     let logs: URL
     let logger: Logger
@@ -20,22 +20,25 @@ final class Suite: @unchecked Sendable {
     var processes: [String: [ServiceProcess]] = [:]
     private var nextPort = 19100
 
-    init(root: URL, binaries: URL, logger: Logger) throws {
-        let directory = root.appendingPathComponent(".fault")
-        stack = FaultStack(root: root, directory: directory, amqpPort: 5683, pgPort: 5443)
-        logs = directory.appendingPathComponent("logs")
+    /// - Parameters:
+    ///   - stack: The broker and database.
+    ///   - logs: The folder for the services' logs (emptied).
+    ///   - binaries: Where the built services are.
+    ///   - logger: The suite's own logger.
+    init(stack: Stack, logs: URL, binaries: URL, logger: Logger) throws {
+        self.stack = stack
+        self.logs = logs
         try? FileManager.default.removeItem(at: logs)
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        proxy = try TCPProxy(port: 5693, target: 5683)
         self.binaries = binaries
         self.logger = logger
         database = try Database(configuration: try DatabaseConfiguration(url: stack.databaseURL, maximumConnections: 4), schema: "intake", logger: logger)
     }
 
-    /// What every service gets: the broker through the proxy, short heartbeats and retries.
+    /// What every service gets: the broker as the stack gives it to services, short heartbeats and retries.
     func environment(_ extra: [String: String] = [:]) -> [String: String] {
         [
-            "AMQP_URL": "amqp://huhang:huhang@127.0.0.1:\(proxy.port)", "DATABASE_URL": stack.databaseURL,
+            "AMQP_URL": stack.servicesBrokerURL, "DATABASE_URL": stack.databaseURL,
             "AMQP_HEARTBEAT": "2", "RETRY_DELAYS": "0.2,0.4", "DELIVERY_LIMIT": "5", "OUTBOX_POLL_INTERVAL_MS": "200",
             "LOG_LEVEL": "info", "LOG_FORMAT": "json", "DATABASE_POOL_SIZE": "6", "SHUTDOWN_TIMEOUT": "8",
         ].merging(extra) { _, new in new }
@@ -84,7 +87,7 @@ final class Suite: @unchecked Sendable {
     }
 
     func sender(_ run: String) -> AgencySender {
-        AgencySender(code: agencyCode, url: "amqp://\(agencyCode):\(agencyCode)@127.0.0.1:\(stack.amqpPort)", run: run, logger: logger)
+        AgencySender(code: agencyCode, url: stack.agencyURL(agencyCode), run: run, logger: logger)
     }
 
     /// A number from one SQL query.
@@ -118,14 +121,6 @@ final class Suite: @unchecked Sendable {
             if parts.count == 2, parts[0] == queue { return Int(parts[1]) ?? 0 }
         }
         return 0
-    }
-
-    /// The broker's management API (for redelivery counts).
-    func management(_ path: String) async throws -> [String: Any] {
-        let (_, data) = try await HTTPExchange.send(
-            "GET", "http://127.0.0.1:\(stack.amqpPort + 10000)/api\(path)",
-            headers: [("Authorization", "Basic " + Data("huhang:huhang".utf8).base64EncodedString())], timeout: 5)
-        return (try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any]) ?? [:]
     }
 
     /// Publishes a raw message on huhang.events as the services would (operator's login, direct to the broker).

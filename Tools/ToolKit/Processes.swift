@@ -29,8 +29,21 @@ public struct Child: Sendable {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // Signals as a fresh process has them: the suite's own process may ignore or block some (a service
+        // lifecycle takes SIGINT and SIGTERM itself), and a child that inherited that could not be stopped —
+        // nor stop its own children (pg_autoctl stops PostgreSQL with SIGINT).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var everySignal = sigset_t()
+        sigfillset(&everySignal)
+        var noSignal = sigset_t()
+        sigemptyset(&noSignal)
+        posix_spawnattr_setsigdefault(&attributes, &everySignal)
+        posix_spawnattr_setsigmask(&attributes, &noSignal)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        let status = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard status == 0 else { throw CommandFailure(description: "cannot start \(path): \(String(cString: strerror(status)))") }
         self.pid = pid
     }
