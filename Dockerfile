@@ -1,8 +1,11 @@
-# One image with the five service executables and huhang-admin; the compose
-# file picks the executable per container with `command:`. The contracts'
-# JSON Schemas, assessment's risk model and each service's API document
-# (openapi.yaml, served at /openapi.yaml) travel beside the executables in
-# their resource bundles (huhang_Contracts.resources, huhang_Intake.resources, …).
+# One image with one executable, `huhang`, linked under the names of the five services, the console and
+# huhang-admin; the compose file picks the program per container with `command:` (`intake`, …). The
+# contracts' JSON Schemas, assessment's risk model and each service's API document (openapi.yaml, served at
+# /openapi.yaml) travel beside it in their resource bundles (huhang_Contracts.resources, …).
+#
+# Why one executable: each program statically links the Swift runtime, Foundation (with its ICU data) and the
+# packages; seven executables carried seven copies (734 MB of image). One carries them once, and a process
+# still pages in only the code it runs, so idle memory per service stays as it was (README, "The image").
 #
 #   docker build -t huhang:latest .
 
@@ -18,14 +21,14 @@ COPY Services ./Services
 COPY Tools ./Tools
 COPY Tests ./Tests
 # The build folder (packages and objects) is a BuildKit cache: a rebuild after a source change fetches
-# nothing and compiles only what changed. Symbols are stripped: the static standard library and
-# Foundation make each executable large enough without them.
+# nothing and compiles only what changed. Symbols are stripped.
 RUN --mount=type=cache,target=/src/.build \
-    swift build -c release --static-swift-stdlib \
+    swift build -c release --static-swift-stdlib --product huhang \
  && mkdir /out \
  && bin="$(swift build -c release --show-bin-path)" \
- && for p in intake assessment intervention inspection notification console huhang-admin; do cp "$bin/$p" /out/; done \
- && strip /out/* \
+ && cp "$bin/huhang" /out/ \
+ && strip /out/huhang \
+ && for p in intake assessment intervention inspection notification console huhang-admin; do ln -s huhang "/out/$p"; done \
  && cp -R "$bin"/*.resources /out/
 
 # ---- run ---------------------------------------------------------------

@@ -14,7 +14,9 @@ let package = Package(
         .executable(name: "inspection", targets: ["InspectionMain"]),
         .executable(name: "notification", targets: ["NotificationMain"]),
         .executable(name: "console", targets: ["ConsoleMain"]),
-        .executable(name: "huhang-admin", targets: ["Admin"]),
+        .executable(name: "huhang-admin", targets: ["AdminMain"]),
+        // The image's one executable: every service, the console and huhang-admin, chosen by the name it runs under.
+        .executable(name: "huhang", targets: ["Huhang"]),
         .executable(name: "huhang-bench", targets: ["Bench"]),
         .executable(name: "huhang-faults", targets: ["Faults"]),
     ],
@@ -171,15 +173,22 @@ let package = Package(
 
         // MARK: Tools
 
-        .executableTarget(
-            name: "Admin",
+        .target(
+            name: "AdminCommands",
             dependencies: [
                 "Contracts", "Messaging", "ServiceKit",
                 "ToolKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tools/Admin"
+            path: "Tools/Admin",
+            exclude: ["Main"]
+        ),
+        .executableTarget(name: "AdminMain", dependencies: ["AdminCommands"], path: "Tools/Admin/Main"),
+        .executableTarget(
+            name: "Huhang",
+            dependencies: ["AdminCommands", "Assessment", "Console", "Inspection", "Intake", "Intervention", "Notification", "ServiceKit"],
+            path: "Tools/Huhang"
         ),
 
         // What the tools share: child processes, service processes, their memory and readiness, and HTTP calls.

@@ -5,13 +5,29 @@ import Logging
 import Messaging
 import ServiceKit
 
-/// The operators' and integrators' command line.
-@main
-struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The operators' and integrators' command line (`huhang-admin`, and `huhang admin` in the image).
+public struct Admin: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "huhang-admin",
         abstract: "Operate Huhang and talk to it as an agency would.",
         subcommands: [AgencyCommand.self, PersonCommand.self, DeadCommand.self, Publish.self, SampleReport.self, Token.self, Examples.self])
+}
+
+extension Admin {
+    /// Parses `arguments` and runs the chosen command, as `@main` would; for the programs that run it (huhang-admin,
+    /// and the image's `huhang`, which is several programs in one).
+    /// - Parameters:
+    ///   - arguments: The command line after the program's name; nil for the process's own.
+    public static func run(arguments: [String]?) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asynchronous = command as? any AsyncParsableCommand { try await asynchronous.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Publishes one event on `huhang.intake` as an agency, the way an agency's integration does.
