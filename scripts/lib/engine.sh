@@ -47,11 +47,11 @@ start_engine() {
 stop_engine() {
   [ -n "$DOCKERD_PID" ] || return 0
   log "stopping the private dockerd (PID $DOCKERD_PID)"
-  kill "$DOCKERD_PID" 2>/dev/null
+  kill "$DOCKERD_PID" 2>/dev/null || true
   for _ in $(seq 1 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 1; done
-  kill -9 "$DOCKERD_PID" 2>/dev/null
+  kill -9 "$DOCKERD_PID" 2>/dev/null || true
   # containerd-shims outlive a stopped dockerd only if it was killed; none should be left.
-  pkill -f "containerd-shim.*$WORK/exec" 2>/dev/null
+  pkill -f "containerd-shim.*$WORK/exec" 2>/dev/null || true
   [ -n "${KEEP_IMAGES:-}" ] || rm -rf "$WORK/data" "$WORK/exec"
   DOCKERD_PID=
 }
@@ -66,7 +66,7 @@ standins() {
     rm -rf "$WORK/rootfs"
     debootstrap --variant=minbase bookworm "$WORK/rootfs" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
       || { tail -20 "$WORK/debootstrap.log" >&2; fail "debootstrap"; }
-    printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb || true"; };\nAPT::Keep-Downloaded-Packages "false";\n' \
+    printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\nAPT::Keep-Downloaded-Packages "false";\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n' \
       > "$WORK/rootfs/etc/apt/apt.conf.d/docker-clean"
     rm -rf "$WORK/rootfs/var/lib/apt/lists/"* "$WORK/rootfs/var/cache/apt/"*.bin
     tar -C "$WORK/rootfs" -c . | docker import - debian:bookworm-slim >/dev/null
