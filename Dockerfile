@@ -5,7 +5,7 @@
 #
 # Why one executable: each program statically links the Swift runtime, Foundation (with its ICU data) and the
 # packages; seven executables carried seven copies (734 MB of image). One carries them once, and a process
-# still pages in only the code it runs, so idle memory per service stays as it was (README, "The image").
+# still pages in only the code it runs, so idle memory per service stays as it was (README, "The image, measured").
 #
 #   docker build -t huhang:latest .
 

@@ -176,23 +176,26 @@ extension Suite where Stack == Clusters {
     func twoNodesKilled() async -> Verdict {
         await clusterFault(2, "two of three broker nodes killed (-9)") { suite, sender in
             await suite.whenSent(sender, 200)
-            let at = sender.all.count
-            let killed = Date()
-            try await blocking { [stack = suite.stack] in try stack.broker("kill", "2") }
-            try await blocking { [stack = suite.stack] in try stack.broker("kill", "3") }
-            // The survivor sees it is in a minority and pauses: a publisher reaching it is refused.
+            // The agency's login on node 1 alone: accepted before, refused once node 1 is alone.
             let survivor = "amqp://\(suite.agencyCode):\(suite.agencyCode)@127.0.0.1:\(suite.stack.amqpPorts[0])"
-            let refused = await suite.eventually(30) {
+            @Sendable func accepted() async -> Bool {
                 do {
                     var configuration = try AMQPConfiguration(url: survivor, connectionName: "cluster-probe")
                     configuration.connectTimeout = .seconds(2)
                     let connection = try await AMQPConnection.connect(configuration, logger: suite.logger)
                     await connection.close()
-                    return false
-                } catch {
                     return true
+                } catch {
+                    return false
                 }
             }
+            let acceptedBefore = await accepted()
+            let at = sender.all.count
+            let killed = Date()
+            try await blocking { [stack = suite.stack] in try stack.broker("kill", "2") }
+            try await blocking { [stack = suite.stack] in try stack.broker("kill", "3") }
+            // The survivor sees it is in a minority and pauses: a publisher reaching it is refused.
+            let refused = acceptedBefore ? await suite.eventually(30) { !(await accepted()) } : false
             let unknownBefore = sender.unknownWindows.load(ordering: .relaxed)
             try await Task.sleep(for: .seconds(5))
             // Both at once: a node that boots waits for its peers' tables.
@@ -202,7 +205,7 @@ extension Suite where Stack == Clusters {
             let recovered = await suite.recovered(since: killed)
             return Observed(
                 refused,
-                "nodes 2 and 3 killed at \(at) sent; node 1 \(refused ? "refused a publisher" : "still took publishers"); "
+                "nodes 2 and 3 killed at \(at) sent; node 1 \(!acceptedBefore ? "refused the agency before the kill" : refused ? "took the agency, then refused it" : "still took the agency"); "
                     + "\(unknownBefore) window(s) unconfirmed, sent again; both started after 5 s",
                 recovered: recovered)
         }

@@ -12,6 +12,14 @@ sed -e "s|\${AMQP_ADMIN_PASSWORD}|${AMQP_ADMIN_PASSWORD:?}|" \
     -e "s|\${INSPECTION_AMQP_PASSWORD}|${INSPECTION_AMQP_PASSWORD:?}|" \
     -e "s|\${NOTIFICATION_AMQP_PASSWORD}|${NOTIFICATION_AMQP_PASSWORD:?}|" \
     /etc/huhang/definitions.json > /tmp/huhang-definitions.json
+# The nodes of a cluster share one Erlang cookie (docker-compose.cluster.yml sets ERLANG_COOKIE).
+if [ -n "${ERLANG_COOKIE:-}" ]; then
+  cookie=${HOME:-/var/lib/rabbitmq}/.erlang.cookie
+  rm -f "$cookie"
+  printf '%s' "$ERLANG_COOKIE" > "$cookie"
+  chmod 400 "$cookie"
+  [ "$(id -u)" = 0 ] && chown rabbitmq:rabbitmq "$cookie" 2>/dev/null || true
+fi
 echo "[rabbitmq_management]." > /tmp/huhang-enabled-plugins
 export RABBITMQ_ENABLED_PLUGINS_FILE=/tmp/huhang-enabled-plugins
 exec docker-entrypoint.sh "$@"
