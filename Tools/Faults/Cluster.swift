@@ -110,26 +110,11 @@ extension Suite where Stack == Clusters {
             let publishing = Task { await sender.publish(count: count, pupils: 60, rate: rate, deadline: 240) }
             let observed = try await inject(self, sender)
             await publishing.value
-            let checker = Checker(database: database, logger: logger)
-            let confirmed = sender.confirmed
-            _ = await eventually(180) {
-                let (_, pipeline) = try await checker.applied(run: run)
-                return confirmed.allSatisfy { pipeline[$0, default: 0] >= 1 }
-            }
-            try await Task.sleep(for: .seconds(2))
-            let (intake, pipeline) = try await checker.applied(run: run)
-            let all = sender.all
-            verdict.sent = all.count
-            verdict.confirmed = confirmed.count
-            verdict.applied = pipeline.filter { $0.value >= 1 }.count
-            verdict.lost = confirmed.filter { pipeline[$0, default: 0] == 0 }.count
-            verdict.duplicated = Set(pipeline.filter { $0.value > 1 }.keys).union(intake.filter { $0.value > 1 }.keys).count
-            verdict.unexpected = pipeline.keys.filter { !all.contains($0) }.count
+            try await tally(&verdict, sender: sender, run: run, within: 180)
             verdict.recovered = observed.recovered
             let stopped = Self.services.filter { name in (processes[name] ?? []).contains { !$0.isRunning } }
             verdict.condition = observed.note + (stopped.isEmpty ? "" : "; STOPPED: \(stopped.joined(separator: ", "))")
-            verdict.passed = observed.held && stopped.isEmpty && observed.recovered != nil && verdict.lost == 0
-                && verdict.duplicated == 0 && verdict.unexpected == 0 && verdict.confirmed == count
+            verdict.passed = observed.held && stopped.isEmpty && observed.recovered != nil && verdict.ledgerHolds(count)
         } catch {
             verdict.condition = "error: \(error)"
         }

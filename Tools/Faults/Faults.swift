@@ -45,29 +45,40 @@ extension Suite {
             await publishing.value
             try await ensure("intake")
             try await ensure("assessment")
-            let checker = Checker(database: database, logger: logger)
-            let confirmed = sender.confirmed
-            _ = await eventually(150) {
-                let (_, pipeline) = try await checker.applied(run: run)
-                return confirmed.allSatisfy { pipeline[$0, default: 0] >= 1 }
-            }
-            try await Task.sleep(for: .seconds(2))
-            let (intake, pipeline) = try await checker.applied(run: run)
-            let all = sender.all
-            verdict.sent = all.count
-            verdict.confirmed = confirmed.count
-            verdict.applied = pipeline.filter { $0.value >= 1 }.count
-            verdict.lost = confirmed.filter { pipeline[$0, default: 0] == 0 }.count
-            verdict.duplicated = Set(pipeline.filter { $0.value > 1 }.keys).union(intake.filter { $0.value > 1 }.keys).count
-            verdict.unexpected = pipeline.keys.filter { !all.contains($0) }.count
+            try await tally(&verdict, sender: sender, run: run, within: 150)
             verdict.condition = observed.note
-            verdict.passed = observed.held && verdict.lost == 0 && verdict.duplicated == 0 && verdict.unexpected == 0 && verdict.confirmed == count
+            verdict.passed = observed.held && verdict.ledgerHolds(count)
         } catch {
             verdict.condition = "error: \(error)"
         }
         verdict = noCrashes(verdict, since: sizes)
         verdict.seconds = Date().timeIntervalSince(started)
         return verdict
+    }
+
+    /// The oracle: waits up to `seconds` for every report the agency confirmed to come through the pipeline,
+    /// then counts into `verdict` what was sent, confirmed, applied, lost, duplicated and unexpected.
+    /// - Parameters:
+    ///   - verdict: The row to fill in.
+    ///   - sender: The agency that published the run.
+    ///   - run: The run's prefix of message ids.
+    ///   - seconds: How long to wait for the confirmed reports.
+    func tally(_ verdict: inout Verdict, sender: AgencySender, run: String, within seconds: Double) async throws {
+        let checker = Checker(database: database, logger: logger)
+        let confirmed = sender.confirmed
+        _ = await eventually(seconds) {
+            let (_, pipeline) = try await checker.applied(run: run)
+            return confirmed.allSatisfy { pipeline[$0, default: 0] >= 1 }
+        }
+        try await Task.sleep(for: .seconds(2))
+        let (intake, pipeline) = try await checker.applied(run: run)
+        let all = sender.all
+        verdict.sent = all.count
+        verdict.confirmed = confirmed.count
+        verdict.applied = pipeline.filter { $0.value >= 1 }.count
+        verdict.lost = confirmed.filter { pipeline[$0, default: 0] == 0 }.count
+        verdict.duplicated = Set(pipeline.filter { $0.value > 1 }.keys).union(intake.filter { $0.value > 1 }.keys).count
+        verdict.unexpected = pipeline.keys.filter { !all.contains($0) }.count
     }
 
     /// A fault with a check of its own and no ledger traffic.

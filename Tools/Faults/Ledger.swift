@@ -145,4 +145,8 @@ struct Verdict: Sendable {
     var recovered: Double?
     var passed = false
     var seconds = 0.0
+
+    /// Whether the ledger holds: every one of `count` reports confirmed, none lost, none applied twice, nothing
+    /// applied that was not sent.
+    func ledgerHolds(_ count: Int) -> Bool { lost == 0 && duplicated == 0 && unexpected == 0 && confirmed == count }
 }
