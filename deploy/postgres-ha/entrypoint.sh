@@ -5,11 +5,15 @@
 #   POSTGRES_USER/PASSWORD/DB   the owner's login and database, made once on the first primary
 # MONITOR_HOST (default postgres-monitor) names the monitor; NODES (endpoint) the nodes, by host name.
 # Every login from the network uses scram-sha-256, except the monitor's health check (pgautofailover_monitor,
-# which may only connect), as pg_auto_failover sets it up itself.
+# which may only connect, and only to the database postgres), as pg_auto_failover sets it up itself.
 set -eu
 MONITOR_HOST=${MONITOR_HOST:-postgres-monitor}
 MONITOR_URL="postgres://autoctl_node@$MONITOR_HOST:5432/pg_auto_failover?sslmode=require"
 HOST=$(hostname)
+# Written once this start has set the node up (as primary or standby; the monitor: its login); the healthcheck
+# waits for it, so a failed set-up shows as an unhealthy container.
+READY=/tmp/node-ready
+rm -f "$READY"
 # The logins this container makes (to the monitor; a standby's base backup and streaming, pg_rewind) read their
 # passwords from ~/.pgpass, so that none is on a command line.
 umask 077
@@ -34,6 +38,7 @@ monitor_ready() {
   until psql -qAt -d pg_auto_failover -c "SELECT 1" >/dev/null 2>&1; do sleep 1; done
   printf "ALTER USER autoctl_node PASSWORD '%s';\n" "$AUTOCTL_NODE_PASSWORD" | sql -d pg_auto_failover
   echo "monitor: ready"
+  touch "$READY"
 }
 
 # On whichever node is primary: the replication login's password, the owner and database, the init scripts
@@ -41,7 +46,7 @@ monitor_ready() {
 node_ready() {
   until [ "$(psql -qAt -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
     # A standby has nothing to set up; it is set up by its primary's changes.
-    [ "$(psql -qAt -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ] && { echo "node $HOST: standby"; return 0; }
+    [ "$(psql -qAt -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ] && { echo "node $HOST: standby"; touch "$READY"; return 0; }
     sleep 1
   done
   sql -d postgres <<SQL
@@ -60,6 +65,7 @@ SQL
     psql -qAt -d "$db" -c "COMMENT ON DATABASE \"$db\" IS 'initialised'"
   fi
   echo "node $HOST: primary"
+  touch "$READY"
 }
 
 # Set once creation has finished: an interrupted `pg_autoctl create` is run again (it resumes).
@@ -94,8 +100,8 @@ node() {
     sed -i '1i local all postgres peer' "$PGDATA/pg_hba.conf"
     cat >> "$PGDATA/pg_hba.conf" <<'RULES'
 # huhang rules
-hostssl all pgautofailover_monitor samenet trust
-host all pgautofailover_monitor samenet trust
+hostssl postgres pgautofailover_monitor samenet trust
+host postgres pgautofailover_monitor samenet trust
 hostssl replication pgautofailover_replicator samenet scram-sha-256
 hostssl all pgautofailover_replicator samenet scram-sha-256
 host all all samenet scram-sha-256
