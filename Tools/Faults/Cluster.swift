@@ -100,10 +100,7 @@ extension Suite where Stack == Clusters {
         _ number: Int, _ fault: String, count: Int = 600, rate: Double = 150,
         inject: @escaping @Sendable (Suite, AgencySender) async throws -> Observed
     ) async -> Verdict {
-        let started = Date()
-        let sizes = logSizes()
-        var verdict = Verdict(number: number, fault: fault)
-        do {
+        await measured(number, fault) { verdict in
             for name in Self.services { try await ensure(name) }
             let run = "c\(number)-\(UUID().uuidString.prefix(6).lowercased())"
             let sender = sender(run)
@@ -115,12 +112,7 @@ extension Suite where Stack == Clusters {
             let stopped = Self.services.filter { name in (processes[name] ?? []).contains { !$0.isRunning } }
             verdict.condition = observed.note + (stopped.isEmpty ? "" : "; STOPPED: \(stopped.joined(separator: ", "))")
             verdict.passed = observed.held && stopped.isEmpty && observed.recovered != nil && verdict.ledgerHolds(count)
-        } catch {
-            verdict.condition = "error: \(error)"
         }
-        verdict = noCrashes(verdict, since: sizes)
-        verdict.seconds = Date().timeIntervalSince(started)
-        return verdict
     }
 
     // MARK: - The scenarios

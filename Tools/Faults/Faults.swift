@@ -32,10 +32,7 @@ extension Suite {
         _ number: Int, _ fault: String, count: Int = 300, pupils: Int = 50, rate: Double = 300, copies: Int = 1,
         inject: @escaping @Sendable (Suite, AgencySender) async throws -> Observed
     ) async -> Verdict {
-        let started = Date()
-        let sizes = logSizes()
-        var verdict = Verdict(number: number, fault: fault)
-        do {
+        await measured(number, fault) { verdict in
             try await ensure("intake")
             try await ensure("assessment")
             let run = "f\(number)-\(UUID().uuidString.prefix(6).lowercased())"
@@ -48,8 +45,24 @@ extension Suite {
             try await tally(&verdict, sender: sender, run: run, within: 150)
             verdict.condition = observed.note
             verdict.passed = observed.held && verdict.ledgerHolds(count)
+        }
+    }
+
+    /// One fault's row: `body` fills it in; an error it throws fails the row with its text, a service that crashed
+    /// by itself meanwhile fails it too, and the row gets the fault's duration.
+    /// - Parameters:
+    ///   - number: The fault's number in the table.
+    ///   - fault: What the fault is.
+    ///   - body: The fault, filling in the row.
+    func measured(_ number: Int, _ fault: String, _ body: (inout Verdict) async throws -> Void) async -> Verdict {
+        let started = Date()
+        let sizes = logSizes()
+        var verdict = Verdict(number: number, fault: fault)
+        do {
+            try await body(&verdict)
         } catch {
             verdict.condition = "error: \(error)"
+            verdict.passed = false
         }
         verdict = noCrashes(verdict, since: sizes)
         verdict.seconds = Date().timeIntervalSince(started)
@@ -83,20 +96,11 @@ extension Suite {
 
     /// A fault with a check of its own and no ledger traffic.
     func conditionFault(_ number: Int, _ fault: String, _ body: @escaping @Sendable (Suite) async throws -> (Verdict) -> Verdict) async -> Verdict {
-        let started = Date()
-        let sizes = logSizes()
-        var verdict = Verdict(number: number, fault: fault)
-        do {
+        await measured(number, fault) { verdict in
             try await ensure("intake")
             try await ensure("assessment")
             verdict = try await body(self)(verdict)
-        } catch {
-            verdict.condition = "error: \(error)"
-            verdict.passed = false
         }
-        verdict = noCrashes(verdict, since: sizes)
-        verdict.seconds = Date().timeIntervalSince(started)
-        return verdict
     }
 
     /// Fails a verdict when a service crashed by itself during the fault.
