@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Messaging
 import PostgresNIO
+import ServiceLifecycle
 import Storage
 import Synchronization
 
@@ -489,7 +490,9 @@ public struct EventDispatcher: Sendable {
             } catch {
                 switch DatabaseFailure(error) {
                 case .unavailable:
-                    if !holdWhileUnavailable || Task.isCancelled {
+                    // A service that is stopping holds nothing for a database that is gone: unacknowledged, its
+                    // messages go back to the broker, which gives them to another replica (or to this one again).
+                    if !holdWhileUnavailable || Task.isCancelled || Task.isShuttingDownGracefully {
                         for (index, _) in work { outcomes[index] = .unavailable }
                         pending = []
                         continue
@@ -500,8 +503,9 @@ public struct EventDispatcher: Sendable {
                         ])
                         warned = true
                     }
-                    try? await Task.sleep(for: backoff.next())
-                    if Task.isCancelled {
+                    let pause = backoff.next()
+                    await cancelWhenGracefulShutdown { try? await Task.sleep(for: pause) }
+                    if Task.isCancelled || Task.isShuttingDownGracefully {
                         for (index, _) in work { outcomes[index] = .unavailable }
                         pending = []
                     }

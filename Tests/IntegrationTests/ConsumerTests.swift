@@ -233,6 +233,27 @@ struct ConsumerTests {
         }
     }
 
+    @Test("a service told to stop while its database does not answer stops at once, not after its shutdown timeout")
+    func stopsWithoutDatabase() async throws {
+        // Nothing listens on port 1: every connection to the database is refused, as after a failover that left
+        // the endpoint without a primary.
+        let configuration = try ServiceConfiguration(service: "ledgertest", defaultHTTPPort: 0, environment: [
+            "AMQP_URL": TestEnvironment.amqpURL, "DATABASE_URL": "postgres://huhang:huhang@127.0.0.1:1/huhang_test",
+            "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "SHUTDOWN_TIMEOUT": "8",
+        ])
+        let service = try RunningService<LedgerService>(configuration: configuration, logger: TestEnvironment.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.runGroup() }
+            try await Task.sleep(for: .seconds(2))
+            #expect(!(await service.isReady()))
+            let asked = ContinuousClock.now
+            await service.shutdown()
+            try await group.waitForAll()
+            let took = ContinuousClock.now - asked
+            #expect(took < .seconds(3), "stopping took \(took)")
+        }
+    }
+
     @Test("a v1 message with fields the reader does not know is accepted")
     func unknownFieldsAccepted() async throws {
         let service = try ledger()
