@@ -21,9 +21,11 @@ COPY Services ./Services
 COPY Tools ./Tools
 COPY Tests ./Tests
 # The build folder (packages and objects) is a BuildKit cache: a rebuild after a source change fetches
-# nothing and compiles only what changed. Symbols are stripped.
+# nothing and compiles only what changed. Symbols are stripped. The static Swift runtime links programs with
+# --export-dynamic, which would put ~55,000 of the program's own symbols in its dynamic symbol table: 2.5 MB of
+# every service's idle memory, touched by the dynamic loader at start, for nothing (nothing looks them up).
 RUN --mount=type=cache,target=/src/.build \
-    swift build -c release --static-swift-stdlib --product huhang \
+    swift build -c release --static-swift-stdlib --product huhang -Xlinker --no-export-dynamic \
  && mkdir /out \
  && bin="$(swift build -c release --show-bin-path)" \
  && cp "$bin/huhang" /out/ \

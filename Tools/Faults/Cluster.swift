@@ -234,16 +234,20 @@ extension Suite where Stack == Clusters {
             try await blocking { [stack = suite.stack] in try stack.broker("heal") }
             var recovered = await suite.recovered(since: cut, within: 60)
             // RabbitMQ 3.10 can keep the partition recorded after the heal (its metadata store stays split when the
-            // paused node's resume races the heal, rabbitmq-server#17319). An operator alerted to it restarts the
-            // app of the node that was cut off, RabbitMQ's documented recovery; the suite does the same and says so.
+            // paused node's resume races the heal, rabbitmq-server#17319), and the node's next boot can then hang in
+            // the Erlang VM's name registry. An operator alerted to a node that has not rejoined a minute after the
+            // network healed restarts it, RabbitMQ's documented recovery; the suite does the same and says so.
             var remedy = ""
             if recovered == nil {
                 let recorded = (try? await blocking { [stack = suite.stack] in try stack.broker("partitions") })?
                     .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-                if !recorded.isEmpty {
+                let running = (try? await blocking { [stack = suite.stack] in try stack.ctl("-q", "eval", "length(rabbit_nodes:all_running()).") })?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                if !recorded.isEmpty || running != "3" {
                     try await blocking { [stack = suite.stack] in try stack.broker("recover", "\(node)") }
-                    remedy = "; the partition stayed recorded after the heal (\(recorded.split(separator: "\n").joined(separator: "; "))): "
-                        + "node \(node)'s app restarted \(String(format: "%.0f", Date().timeIntervalSince(cut))) s after the cut, RabbitMQ's remedy"
+                    let seen = recorded.isEmpty ? "\(running) node(s) running" : "partition still recorded: \(recorded.split(separator: "\n").joined(separator: "; "))"
+                    remedy = "; a minute after the heal the cluster was not whole (\(seen)): node \(node) restarted "
+                        + "\(String(format: "%.0f", Date().timeIntervalSince(cut))) s after the cut, RabbitMQ's remedy"
                     recovered = await suite.recovered(since: cut)
                 }
             }
