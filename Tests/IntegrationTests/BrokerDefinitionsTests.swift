@@ -86,4 +86,24 @@ struct BrokerDefinitionsTests {
             }
         }
     }
+
+    @Test("the catch-all queues are bounded: one policy caps each by size and drops the oldest first")
+    func catchAllsBounded() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.definitions)) as? [String: Any])
+        let policies = try #require(document["policies"] as? [[String: Any]])
+        let catchAlls = Topology.exchanges.queues.map(\.name)
+        #expect(Set(catchAlls) == [ExchangeName.unroutedEvents, ExchangeName.unclaimedReplies])
+        for queue in catchAlls {
+            // RabbitMQ applies the one matching policy of the highest priority.
+            let matching = try policies.filter { policy in
+                let pattern = try NSRegularExpression(pattern: policy["pattern"] as? String ?? "^$")
+                return (policy["apply-to"] as? String) == "queues" && Self.allows(pattern, queue)
+            }
+            #expect(matching.count == 1, "\(queue) matches \(matching.count) policies")
+            let definition = matching.first?["definition"] as? [String: Any]
+            let bytes = definition?["max-length-bytes"] as? Int ?? 0
+            #expect(bytes > 0 && bytes <= 4 << 30, "\(queue) is not bounded by size")
+            #expect(definition?["overflow"] as? String == "drop-head", "\(queue) must keep taking what no one claims, dropping the oldest")
+        }
+    }
 }
