@@ -65,7 +65,8 @@ public struct Topology: Sendable, Hashable {
     /// agency's code). A receipt for an agency without a reply queue goes to
     /// `huhang.replies.unclaimed` instead of bouncing back; a domain event no
     /// service is bound to yet (a producer deployed before its consumers) goes
-    /// to `huhang.events.unrouted`. Both keep what they catch for a week.
+    /// to `huhang.events.unrouted`. Both keep what they catch for a week; the broker definitions' policy
+    /// `huhang-catch-alls` bounds each to 1 GiB, dropping the oldest first.
     public static let exchanges = Topology(
         exchanges: [
             Exchange(name: ExchangeName.intake),

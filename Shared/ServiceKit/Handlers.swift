@@ -488,6 +488,12 @@ public struct EventDispatcher: Sendable {
                     savepoints = true
                 }
             } catch {
+                // Cancelled (a service past its shutdown time): nothing is acknowledged; the broker delivers again.
+                if Task.isCancelled {
+                    for (index, _) in work { outcomes[index] = .unavailable }
+                    pending = []
+                    continue
+                }
                 switch DatabaseFailure(error) {
                 case .unavailable:
                     // A service that is stopping holds nothing for a database that is gone: unacknowledged, its

@@ -247,17 +247,17 @@ struct MigrationService: Service {
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                // A SIGTERM while the database does not answer ends the attempt: nothing else waits on it, and the
-                // pool it leases from stops only after this service has.
+                // A SIGTERM while the attempt waits for a connection (the database does not answer) ends it: the pool
+                // it leases from stops only after this service has, so nothing else would. A statement already sent
+                // (another replica's migration holding the lock) runs to its end.
                 try await cancelWhenGracefulShutdown { [migrations, database] in try await Migrator.migrate(migrations, on: database) }
-                if Task.isShuttingDownGracefully || Task.isCancelled { return }
                 readiness.markMigrated()
                 logger.info("migrations done", metadata: ["db.schema": "\(database.schema)"])
                 return
-            } catch let error as StorageError where error.code == .migrationFailed {
-                throw error
             } catch {
+                // Interrupted by the stop, not failed.
                 if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                if let failure = error as? StorageError, failure.code == .migrationFailed { throw failure }
                 logger.warning("database not reachable for migrations", metadata: ["error.message": "\(error)"])
                 let pause = backoff.next()
                 await cancelWhenGracefulShutdown { try? await Task.sleep(for: pause) }

@@ -213,7 +213,8 @@ public final class Database: Service, Sendable {
         try await within(limit) { try await self.withConnection { try await body($0) } }
     }
 
-    /// Runs `operation`, giving up waiting for it after `limit` (and cancelling it).
+    /// Runs `operation`, giving up waiting for it after `limit` or when the caller is cancelled (and cancelling it;
+    /// a statement already sent may still finish on its own, which is why the work must be idempotent).
     private func within<Result: Sendable>(
         _ limit: Duration, _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
@@ -225,7 +226,11 @@ public final class Database: Service, Sendable {
             if outcome.finish(.failure(StorageError(.timedOut, "no answer from the database in \(limit)"))) { work.cancel() }
         }
         defer { deadlines.remove(ticket) }
-        return try await withCheckedThrowingContinuation { outcome.wait($0) }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { outcome.wait($0) }
+        } onCancel: {
+            if outcome.finish(.failure(CancellationError())) { work.cancel() }
+        }
     }
 
     /// Whether the server answers a trivial query within two seconds.

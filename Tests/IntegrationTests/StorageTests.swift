@@ -8,6 +8,25 @@ import Testing
 /// Migrations, outbox and inbox against the real PostgreSQL and RabbitMQ.
 @Suite("Storage", .serialized)
 struct StorageTests {
+    @Test("a transaction waiting for a database that does not answer gives up as soon as its caller is cancelled")
+    func waitingTransactionCancelled() async throws {
+        // Nothing listens on port 1: the pool keeps trying to connect and the lease waits.
+        try await withDatabase(schema: "unreachable", url: "postgres://huhang:huhang@127.0.0.1:1/huhang_test") { database in
+            let attempt = Task {
+                try await database.withTransaction(within: .seconds(30)) { connection in
+                    try await connection.query("SELECT 1", logger: database.logger)
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+            let asked = ContinuousClock.now
+            attempt.cancel()
+            let result = await attempt.result
+            let took = ContinuousClock.now - asked
+            #expect(took < .seconds(2), "the attempt ended \(took) after its caller was cancelled")
+            #expect(throws: CancellationError.self) { try result.get() }
+        }
+    }
+
     @Test("migrations applied by three replicas at once run once each")
     func concurrentMigrations() async throws {
         let schema = "migrate_" + UUID().uuidString.lowercased().prefix(8).filter(\.isLetter)

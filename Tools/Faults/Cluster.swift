@@ -73,14 +73,17 @@ extension Suite where Stack == Clusters {
         return node
     }
 
-    /// Whether the cluster is whole again: three nodes running, every quorum queue with three members online,
-    /// the database a primary with its synchronous standby, and every service ready.
+    /// Whether the cluster is whole again: three nodes running in every node's view (no partition recorded), every
+    /// quorum queue with three members online, the database a primary with its synchronous standby, and every
+    /// service ready.
     func whole() async -> Bool {
         guard let running = try? await blocking({ [stack] in try stack.ctl("-q", "eval", "length(rabbit_nodes:all_running()).") }),
               running.trimmingCharacters(in: .whitespacesAndNewlines) == "3",
               let queues = try? await blocking({ [self] in try self.queues() }),
               !queues.isEmpty, queues.allSatisfy({ ($0.online?.count ?? 0) == 3 && ($0.members?.count ?? 0) == 3 }),
-              (try? await blocking({ [stack] in try stack.database("wait-pair", "1") })) != nil
+              (try? await blocking({ [stack] in try stack.database("wait-pair", "1") })) != nil,
+              // Every node's view, not only the first that answers: one can still record a partition.
+              (try? await blocking({ [stack] in try stack.broker("partitions") }))?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true
         else { return false }
         for name in Self.services {
             for process in processes[name] ?? [] where !(await ServiceProcess.ready(port: process.port, within: 1)) { return false }
@@ -109,6 +112,7 @@ extension Suite where Stack == Clusters {
             await publishing.value
             try await tally(&verdict, sender: sender, run: run, within: 180)
             verdict.recovered = observed.recovered
+            verdict.remedy = observed.remedy
             let stopped = Self.services.filter { name in (processes[name] ?? []).contains { !$0.isRunning } }
             verdict.condition = observed.note + (stopped.isEmpty ? "" : "; STOPPED: \(stopped.joined(separator: ", "))")
             verdict.passed = observed.held && stopped.isEmpty && observed.recovered != nil && verdict.ledgerHolds(count)
@@ -243,16 +247,16 @@ extension Suite where Stack == Clusters {
                     .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
                 if !views.isEmpty {
                     try await blocking { [stack = suite.stack] in try stack.broker("recover", "\(node)") }
-                    remedy = "; a minute after the heal the broker was not whole (\(views.split(separator: "\n").joined(separator: "; "))): "
-                        + "node \(node) restarted \(String(format: "%.0f", Date().timeIntervalSince(cut))) s after the cut, RabbitMQ's remedy"
+                    remedy = "a minute after the heal the broker was not whole (\(views.split(separator: "\n").joined(separator: "; "))): "
+                        + "node \(node), the one cut off, restarted \(String(format: "%.0f", Date().timeIntervalSince(cut))) s after the cut (RabbitMQ's remedy)"
                 }
                 recovered = await suite.recovered(since: cut)
             }
             return Observed(
                 noticed,
                 "node \(node) (leading intake.events) cut off at \(at) sent; the other two went on without it after \(String(format: "%.1f", detection)) s; healed 5 s later"
-                    + remedy,
-                recovered: recovered)
+                    + (remedy.isEmpty ? "" : "; REMEDIED: " + remedy),
+                recovered: recovered, remedy: remedy.isEmpty ? nil : remedy)
         }
     }
 

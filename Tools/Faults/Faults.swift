@@ -13,10 +13,13 @@ struct Observed: Sendable {
     var note: String
     /// Seconds from the harm until everything was whole again (the cluster suite's faults), nil when it never was.
     var recovered: Double?
-    init(_ held: Bool, _ note: String, recovered: Double? = nil) {
+    /// What the suite did as an operator would to bring it back (the cluster suite), nil when it came back by itself.
+    var remedy: String?
+    init(_ held: Bool, _ note: String, recovered: Double? = nil, remedy: String? = nil) {
         self.held = held
         self.note = note
         self.recovered = recovered
+        self.remedy = remedy
     }
 }
 

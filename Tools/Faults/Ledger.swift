@@ -143,6 +143,8 @@ struct Verdict: Sendable {
     var condition = ""
     /// Seconds until everything was whole again (the cluster suite).
     var recovered: Double?
+    /// The operator's remedy the suite applied before it was whole again, nil when none was needed.
+    var remedy: String?
     var passed = false
     var seconds = 0.0
 

@@ -102,7 +102,7 @@ struct ClusteredEngines: AsyncParsableCommand {
                     for (number, scenario) in suite.allScenarios() where options.chosen?.contains(number) ?? true {
                         say("run \(run), scenario \(number) …", terminator: "")
                         let verdict = await scenario(suite)
-                        say(" \(verdict.passed ? "pass" : "FAIL") (\(Int(verdict.seconds)) s)")
+                        say(" \(verdict.passed ? (verdict.remedy == nil ? "pass" : "pass after the operator's remedy") : "FAIL") (\(Int(verdict.seconds)) s)")
                         verdicts.append((run, verdict))
                     }
                 }
@@ -116,10 +116,11 @@ struct ClusteredEngines: AsyncParsableCommand {
         say("|---|---|---|---|---|---|---|---|---|---|---|")
         for (run, v) in verdicts {
             let recovered = v.recovered.map { String(format: "%.1f s", $0) } ?? "never"
-            say("| \(run) | \(v.number) | \(v.fault) | \(v.sent) | \(v.confirmed) | \(v.applied) | \(v.lost) | \(v.duplicated) | \(recovered) | \(v.passed ? "pass" : "**FAIL**") | \(v.condition) |")
+            say("| \(run) | \(v.number) | \(v.fault) | \(v.sent) | \(v.confirmed) | \(v.applied) | \(v.lost) | \(v.duplicated) | \(recovered) | \(v.passed ? (v.remedy == nil ? "pass" : "pass, **remedied**") : "**FAIL**") | \(v.condition) |")
         }
         let failed = verdicts.filter { !$0.verdict.passed }.count
-        say("\n\(verdicts.count - failed) of \(verdicts.count) scenario runs passed in \(Int(Date().timeIntervalSince(started))) s; logs in .dev/cluster-test/logs")
+        let remedied = verdicts.filter { $0.verdict.passed && $0.verdict.remedy != nil }.count
+        say("\n\(verdicts.count - failed) of \(verdicts.count) scenario runs passed\(remedied > 0 ? " (\(remedied) after the operator's remedy, see the rows)" : "") in \(Int(Date().timeIntervalSince(started))) s; logs in .dev/cluster-test/logs")
         if failed > 0 || verdicts.isEmpty { throw ExitCode(1) }
     }
 }
