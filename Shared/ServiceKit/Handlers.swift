@@ -498,7 +498,7 @@ public struct EventDispatcher: Sendable {
                 case .unavailable:
                     // A service that is stopping holds nothing for a database that is gone: unacknowledged, its
                     // messages go back to the broker, which gives them to another replica (or to this one again).
-                    if !holdWhileUnavailable || Task.isCancelled || Task.isShuttingDownGracefully {
+                    if !holdWhileUnavailable || Task.isShuttingDownGracefully {
                         for (index, _) in work { outcomes[index] = .unavailable }
                         pending = []
                         continue

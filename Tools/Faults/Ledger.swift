@@ -148,6 +148,9 @@ struct Verdict: Sendable {
     var passed = false
     var seconds = 0.0
 
+    /// The verdict as the tables print it: a pass that needed the operator's remedy is not a plain pass.
+    var label: String { !passed ? "**FAIL**" : remedy == nil ? "pass" : "pass, **remedied**" }
+
     /// Whether the ledger holds: every one of `count` reports confirmed, none lost, none applied twice, nothing
     /// applied that was not sent.
     func ledgerHolds(_ count: Int) -> Bool { lost == 0 && duplicated == 0 && unexpected == 0 && confirmed == count }

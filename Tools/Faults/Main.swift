@@ -53,7 +53,7 @@ struct SingleEngines: AsyncParsableCommand {
                 for (number, fault) in suite.allFaults() where options.chosen?.contains(number) ?? true {
                     say("fault \(number) …", terminator: "")
                     let verdict = await fault(suite)
-                    say(" \(verdict.passed ? "pass" : "FAIL") (\(Int(verdict.seconds)) s)")
+                    say(" \(verdict.label.replacingOccurrences(of: "**", with: "")) (\(Int(verdict.seconds)) s)")
                     verdicts.append(verdict)
                 }
             } catch {
@@ -66,7 +66,7 @@ struct SingleEngines: AsyncParsableCommand {
         say("\n| # | fault | sent | confirmed | applied | lost | duplicated | verdict | what else held |")
         say("|---|---|---|---|---|---|---|---|---|")
         for v in verdicts {
-            say("| \(v.number) | \(v.fault) | \(v.sent) | \(v.confirmed) | \(v.applied) | \(v.lost) | \(v.duplicated) | \(v.passed ? "pass" : "**FAIL**") | \(v.condition) |")
+            say("| \(v.number) | \(v.fault) | \(v.sent) | \(v.confirmed) | \(v.applied) | \(v.lost) | \(v.duplicated) | \(v.label) | \(v.condition) |")
         }
         let failed = verdicts.filter { !$0.passed }.count
         say("\n\(verdicts.count - failed) of \(verdicts.count) faults passed in \(Int(Date().timeIntervalSince(started))) s; logs in .fault/logs")
@@ -102,7 +102,7 @@ struct ClusteredEngines: AsyncParsableCommand {
                     for (number, scenario) in suite.allScenarios() where options.chosen?.contains(number) ?? true {
                         say("run \(run), scenario \(number) …", terminator: "")
                         let verdict = await scenario(suite)
-                        say(" \(verdict.passed ? (verdict.remedy == nil ? "pass" : "pass after the operator's remedy") : "FAIL") (\(Int(verdict.seconds)) s)")
+                        say(" \(verdict.label.replacingOccurrences(of: "**", with: "")) (\(Int(verdict.seconds)) s)")
                         verdicts.append((run, verdict))
                     }
                 }
@@ -116,7 +116,7 @@ struct ClusteredEngines: AsyncParsableCommand {
         say("|---|---|---|---|---|---|---|---|---|---|---|")
         for (run, v) in verdicts {
             let recovered = v.recovered.map { String(format: "%.1f s", $0) } ?? "never"
-            say("| \(run) | \(v.number) | \(v.fault) | \(v.sent) | \(v.confirmed) | \(v.applied) | \(v.lost) | \(v.duplicated) | \(recovered) | \(v.passed ? (v.remedy == nil ? "pass" : "pass, **remedied**") : "**FAIL**") | \(v.condition) |")
+            say("| \(run) | \(v.number) | \(v.fault) | \(v.sent) | \(v.confirmed) | \(v.applied) | \(v.lost) | \(v.duplicated) | \(recovered) | \(v.label) | \(v.condition) |")
         }
         let failed = verdicts.filter { !$0.verdict.passed }.count
         let remedied = verdicts.filter { $0.verdict.passed && $0.verdict.remedy != nil }.count
