@@ -512,7 +512,8 @@ private final class Loop: @unchecked Sendable {
         for queue in topology.queues {
             let arena = CArena()
             amqp_queue_declare(
-                state, Self.channel, arena.bytes(queue.name), queue.passive ? 1 : 0, 1, 0, 0,
+                state, Self.channel, arena.bytes(queue.name), queue.passive ? 1 : 0,
+                queue.transient ? 0 : 1, queue.transient ? 1 : 0, queue.transient ? 1 : 0,
                 queue.passive ? arena.table([:]) : arena.table(queue.arguments))
             try check(amqp_get_rpc_reply(state), .channelClosed, "declare queue \(queue.name)")
         }

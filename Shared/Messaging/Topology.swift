@@ -22,10 +22,15 @@ public struct Topology: Sendable, Hashable {
         public var arguments: AMQPTable
         /// Only check that the queue exists, whatever its arguments.
         public var passive: Bool
-        public init(name: String, arguments: AMQPTable, passive: Bool = false) {
+        /// A queue of this connection's own, for watching rather than for work (e.g. a benchmark's view of the
+        /// events it caused): not durable, exclusive to the connection that declares it, deleted with it, so the
+        /// broker keeps what it holds in memory only. Every queue of the platform is durable.
+        public var transient: Bool
+        public init(name: String, arguments: AMQPTable, passive: Bool = false, transient: Bool = false) {
             self.name = name
             self.arguments = arguments
             self.passive = passive
+            self.transient = transient
         }
     }
 

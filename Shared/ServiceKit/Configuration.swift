@@ -26,7 +26,7 @@ import Storage
 /// | `OUTBOX_BATCH_SIZE` | `500` | outbox rows per window of confirms |
 /// | `OUTBOX_POLL_INTERVAL_MS` | `1000` | outbox poll when no commit in the process wakes the relay |
 /// | `OUTBOX_LEASE_MS` | `5000` | rows committed in the process are kept from scans this long, for its relay to publish from memory |
-/// | `OUTBOX_RETENTION_SECONDS` | `86400` | sent outbox rows are deleted after this (unsent ones never) |
+/// | `OUTBOX_RETENTION_SECONDS` | `0` | how long a row the broker confirmed stays in the outbox, marked sent; 0 deletes it at once (unsent rows are never deleted) |
 /// | `INBOX_RETENTION_SECONDS` | `2592000` | inbox entries are deleted after this; longer than any redelivery or replay can take |
 /// | `HOUSEKEEPING_INTERVAL_SECONDS` | `30` | how often old outbox and inbox rows are deleted |
 /// | `RETRY_DELAYS` | `1,5,30,120,600` | seconds before each retry of a failed message |
@@ -109,7 +109,7 @@ public struct ServiceConfiguration: Sendable {
         outbox = OutboxRelayConfiguration(
             batchSize: try int("OUTBOX_BATCH_SIZE", 500, minimum: 1),
             pollInterval: .milliseconds(try int("OUTBOX_POLL_INTERVAL_MS", 1000, minimum: 10)),
-            sentRetention: .seconds(try int("OUTBOX_RETENTION_SECONDS", 24 * 3600, minimum: 1)),
+            sentRetention: .seconds(try int("OUTBOX_RETENTION_SECONDS", 0, minimum: 0)),
             inboxRetention: .seconds(try int("INBOX_RETENTION_SECONDS", 30 * 24 * 3600, minimum: 1)),
             housekeepingInterval: .seconds(try int("HOUSEKEEPING_INTERVAL_SECONDS", 30, minimum: 1)),
             lease: .milliseconds(try int("OUTBOX_LEASE_MS", 5000, minimum: 100)))

@@ -12,7 +12,11 @@ public struct OutboxRelayConfiguration: Sendable {
     public var batchSize: Int
     /// How often to look for unsent rows when no commit in this process wakes the relay.
     public var pollInterval: Duration
-    /// Sent rows older than this are deleted. Unsent rows are never deleted.
+    /// How long a row the broker confirmed stays, marked sent. Zero (the default) deletes it at once, in the
+    /// statement that would mark it: the outbox holds only what is still to be published. A mark writes the
+    /// row again whole (body and index entries) for a later delete to remove, so keeping costs a second write
+    /// of every event; it is for tracing what a service published (and for tests that read it back).
+    /// Unsent rows are never deleted.
     public var sentRetention: Duration
     /// Inbox entries older than this are deleted; it must exceed the longest
     /// time a message can wait to be redelivered (dead-letter replays included).
@@ -26,7 +30,7 @@ public struct OutboxRelayConfiguration: Sendable {
     public init(
         batchSize: Int = 500,
         pollInterval: Duration = .seconds(1),
-        sentRetention: Duration = .seconds(24 * 3600),
+        sentRetention: Duration = .zero,
         inboxRetention: Duration = .seconds(30 * 24 * 3600),
         housekeepingInterval: Duration = .seconds(30),
         lease: Duration = .seconds(5)
@@ -40,7 +44,8 @@ public struct OutboxRelayConfiguration: Sendable {
     }
 }
 
-/// Publishes a schema's outbox rows with confirms and marks them sent.
+/// Publishes a schema's outbox rows with confirms and marks them sent: deletes them, unless
+/// ``OutboxRelayConfiguration/sentRetention`` keeps them a while.
 ///
 /// A commit in this process that wrote outbox rows hands the relay the rows themselves
 /// (``OutboxWakeups``), written leased to this process so that no scan takes them meanwhile:
@@ -282,13 +287,20 @@ public final class OutboxRelay: Service, Sendable {
         return (sentIDs.count, failedIDs.count)
     }
 
-    /// Marks rows sent, in one statement.
+    /// Marks rows sent, in one statement: deletes them, or with a retention sets `sent_at` for housekeeping
+    /// to delete them later.
     private func markSent(_ ids: [Int64], on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
-        try await connection.query(prepared: """
-            UPDATE \(unescaped: database.schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
-            WHERE id = ANY(\(ids))
-            """, logger: logger)
+        if configuration.sentRetention == .zero {
+            try await connection.query(prepared: """
+                DELETE FROM \(unescaped: database.schema).outbox WHERE id = ANY(\(ids))
+                """, logger: logger)
+        } else {
+            try await connection.query(prepared: """
+                UPDATE \(unescaped: database.schema).outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
+                WHERE id = ANY(\(ids))
+                """, logger: logger)
+        }
     }
 
     private func count(sent: Int, failed: Int) {

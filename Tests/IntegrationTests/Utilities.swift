@@ -36,13 +36,15 @@ enum TestEnvironment {
         try AMQPConfiguration(url: amqpURL, heartbeatSeconds: heartbeat, connectionName: name)
     }
 
-    /// A service configuration pointing at the test broker and database, on a free HTTP port.
+    /// A service configuration pointing at the test broker and database, on a free HTTP port. It keeps outbox
+    /// rows the broker confirmed (`OUTBOX_RETENTION_SECONDS`), since tests read back what a service published;
+    /// deleting them at once, the default, is tested by the relay's own tests.
     static func serviceConfiguration(
         _ service: String, port: Int = 0, retryDelays: String = "0.2,0.4", load: Bool = false
     ) throws -> ServiceConfiguration {
         try ServiceConfiguration(service: service, defaultHTTPPort: 0, environment: [
             "AMQP_URL": load ? loadAMQPURL : amqpURL, "DATABASE_URL": load ? loadDatabaseURL : databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
-            "OUTBOX_POLL_INTERVAL_MS": "200", "RETRY_DELAYS": retryDelays, "DATABASE_POOL_SIZE": "4",
+            "OUTBOX_POLL_INTERVAL_MS": "200", "RETRY_DELAYS": retryDelays, "DATABASE_POOL_SIZE": "4", "OUTBOX_RETENTION_SECONDS": "3600",
         ])
     }
 
@@ -322,6 +324,8 @@ func launchService(_ name: String, port: Int, environment: [String: String] = [:
             // scripts/test stops processes carrying this mark that outlive a test run
             // (one killed from outside), so they never consume a later run's queues.
             "HUHANG_TEST_CHILD": "1",
+            // Tests read back what a service published (see `serviceConfiguration`).
+            "OUTBOX_RETENTION_SECONDS": "3600",
         ]) { _, new in new }
         .merging(environment) { _, new in new }
     process.standardOutput = output ?? FileHandle.nullDevice

@@ -194,20 +194,11 @@ struct PipelineBench: AsyncParsableCommand {
         let run = "pl\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
         let completions = Completions()
         // The benchmark's own view of the ends of the paths: every notification.delivered.v1 and risk.assessed.v1.
-        let listener = try await AMQPConnection.connect(broker, confirms: false, logger: logger)
-        let queue = "bench.pipeline.ends"
-        try await listener.declare(Topology(
-            queues: [.init(name: queue, arguments: ["x-queue-type": .string("classic")])],
-            bindings: [NotificationDeliveredV1.eventType.name, RiskAssessedV1.eventType.name].map {
-                .init(queue: queue, exchange: ExchangeName.events, routingKey: $0)
-            }))
-        let stream = try await listener.consume(queue: queue, prefetch: 2000)
-        let listening = Task {
-            for try await delivery in stream {
-                if let id = delivery.properties.correlationID {
-                    completions.arrive(id, end: delivery.routingKey == RiskAssessedV1.eventType.name ? .assessed : .notified, at: .now)
-                }
-                _ = await listener.ack(delivery)
+        let (listener, listening) = try await watchEnds(
+            queue: "bench.pipeline.ends", keys: [NotificationDeliveredV1.eventType.name, RiskAssessedV1.eventType.name], broker: broker, logger: logger
+        ) { delivery in
+            if let id = delivery.properties.correlationID {
+                completions.arrive(id, end: delivery.routingKey == RiskAssessedV1.eventType.name ? .assessed : .notified, at: .now)
             }
         }
         defer { listening.cancel() }
@@ -294,9 +285,7 @@ struct PipelineBench: AsyncParsableCommand {
         report.openLoadKB = sampler.stop()
 
         for sender in senders { await sender.close() }
-        await listener.cancelConsumer()
-        try? await listener.deleteQueue(queue)
-        await listener.close()
+        await listener.close()  // its queue goes with it
         return report
     }
 }
@@ -580,4 +569,38 @@ struct DatabaseWork: Sendable {
         DatabaseWork(transactions: after.transactions - before.transactions,
                      statements: after.statements.flatMap { a in before.statements.map { a - $0 } })
     }
+}
+
+/// The benchmark's own view of the ends of the paths: a queue bound to the given routing keys on `huhang.events`,
+/// consumed with `arrived` called for each delivery. It is an instrument, not part of what is measured, so it costs
+/// the broker as little as it can: transient (held in memory, gone with the connection) and acknowledged in groups.
+/// - Parameters:
+///   - queue: The queue's name.
+///   - keys: The routing keys (event types) it is bound to.
+///   - broker: The broker.
+///   - logger: The logger.
+///   - arrived: Called for each delivery, in order.
+/// - Returns: The listening connection (kept open while watching) and the task that reads it; cancel it to stop.
+func watchEnds(
+    queue: String, keys: [String], broker: AMQPConfiguration, logger: Logger, arrived: @escaping @Sendable (Delivery) -> Void
+) async throws -> (AMQPConnection, Task<Void, any Error>) {
+    let listener = try await AMQPConnection.connect(broker, confirms: false, logger: logger)
+    try await listener.declare(Topology(
+        queues: [.init(name: queue, arguments: ["x-queue-type": .string("classic")], transient: true)],
+        bindings: keys.map { .init(queue: queue, exchange: ExchangeName.events, routingKey: $0) }))
+    let prefetch: UInt16 = 2000
+    let stream = try await listener.consume(queue: queue, prefetch: prefetch)
+    let listening = Task {
+        var unacknowledged: [Delivery] = []
+        for try await delivery in stream {
+            arrived(delivery)
+            unacknowledged.append(delivery)
+            // Well below the prefetch, so the broker never waits for these acks to deliver more.
+            if unacknowledged.count >= 100 {
+                _ = await listener.ack(unacknowledged)
+                unacknowledged.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+    return (listener, listening)
 }

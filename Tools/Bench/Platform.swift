@@ -138,17 +138,10 @@ struct PlatformRun {
     ) async throws -> PlatformRun {
         let run = "pf\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
         let completions = Completions()
-        let listener = try await AMQPConnection.connect(broker, confirms: false, logger: logger)
-        let queue = "bench.platform.ends"
-        try await listener.declare(Topology(
-            queues: [.init(name: queue, arguments: ["x-queue-type": .string("classic")])],
-            bindings: [.init(queue: queue, exchange: ExchangeName.events, routingKey: HopDoneV1.eventType.name)]))
-        let stream = try await listener.consume(queue: queue, prefetch: 2000)
-        let listening = Task {
-            for try await delivery in stream {
-                if let id = delivery.properties.correlationID { completions.arrive(id, end: .notified, at: .now) }
-                _ = await listener.ack(delivery)
-            }
+        let (listener, listening) = try await watchEnds(
+            queue: "bench.platform.ends", keys: [HopDoneV1.eventType.name], broker: broker, logger: logger
+        ) { delivery in
+            if let id = delivery.properties.correlationID { completions.arrive(id, end: .notified, at: .now) }
         }
         defer { listening.cancel() }
         let sender = try await AMQPConnection.connect(broker, logger: logger)
@@ -181,9 +174,7 @@ struct PlatformRun {
         let cpuAfter = Sampler.cpu(running)
         let databaseAfter = try await DatabaseWork.now(database)
         await sender.close()
-        await listener.cancelConsumer()
-        try? await listener.deleteQueue(queue)
-        await listener.close()
+        await listener.close()  // its queue goes with it
         let phase = Phase(name: "platform", offered: nil, sent: events, done: latencies.count, seconds: elapsed, latencies: latencies)
         return PlatformRun(
             throughput: phase.throughput, p99: phase.percentile(0.99),

@@ -48,7 +48,11 @@ final class Suite<Stack: Engines>: @unchecked Sendable {
     @discardableResult
     func start(_ name: String, _ extra: [String: String] = [:], waitReady: Bool = true) async throws -> ServiceProcess {
         nextPort += 1
-        let process = try ServiceProcess(name, binaries: binaries, environment: environment(extra), port: nextPort, logs: logs)
+        // The ledger counts what intake passed on from intake's outbox, so intake keeps the rows the broker confirmed
+        // (a day, as a deployment tracing its publishes would); every other service deletes them, as by default.
+        let keep = name == "intake" ? ["OUTBOX_RETENTION_SECONDS": "86400"] : [:]
+        let process = try ServiceProcess(
+            name, binaries: binaries, environment: environment(keep.merging(extra) { _, new in new }), port: nextPort, logs: logs)
         processes[name, default: []].append(process)
         if waitReady, !(await process.ready(within: 60)) {
             throw CommandFailure(description: "\(name) did not become ready; see \(process.log.path)")
