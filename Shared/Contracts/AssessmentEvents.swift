@@ -63,9 +63,11 @@ public struct RiskAssessedV1: EventPayload, Hashable {
 
 // MARK: - ledger.changed.v1 (assessment → all)
 
-/// A subject entered or left one of the watch ledgers (台账).
+/// A subject entered or left one of the watch ledgers (台账). An announcement: published only when the
+/// operator turns it on (`ANNOUNCE`); the platform's own services read the ledgers from assessment.
 public struct LedgerChangedV1: EventPayload, Hashable {
     public static let eventType = EventType("ledger.changed", major: 1)
+    public static let isAnnouncement = true
 
     /// The ledgers the articles ask for.
     public enum Ledger: String, Codable, Sendable, CaseIterable {

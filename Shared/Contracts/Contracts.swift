@@ -11,6 +11,10 @@ public enum Contracts {
 
     /// What any service may publish: the refusal of an event intake accepted.
     public static let sharedPayloads: [any EventPayload.Type] = [EventRefusedV1.self]
+
+    /// The announcements: event types published for readers outside the platform (a bureau's own systems),
+    /// which no platform service consumes — published only where an operator turns them on (`ANNOUNCE`).
+    public static var announcements: [any EventPayload.Type] { allPayloads.filter { $0.isAnnouncement } }
 }
 
 // MARK: - event.refused.v1 (any service → intake)

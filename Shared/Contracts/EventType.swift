@@ -37,4 +37,13 @@ public struct EventType: Sendable, Hashable, CustomStringConvertible {
 public protocol EventPayload: Codable, Sendable {
     /// The type this payload is the body of.
     static var eventType: EventType { get }
+    /// Whether the type is an announcement: published for readers outside the platform, consumed by no
+    /// platform service (``Contracts/announcements``). A service publishes one only when its operator names
+    /// the type in `ANNOUNCE`; otherwise it is not written at all, rather than published, routed and kept
+    /// in `huhang.events.unrouted` for nobody. False unless a contract says otherwise.
+    static var isAnnouncement: Bool { get }
+}
+
+extension EventPayload {
+    public static var isAnnouncement: Bool { false }
 }

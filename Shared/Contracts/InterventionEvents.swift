@@ -37,9 +37,11 @@ public struct TaskAssignedV1: EventPayload, Hashable {
 
 // MARK: - case.opened.v1
 
-/// A case was opened (or reopened) for a subject.
+/// A case was opened (or reopened) for a subject. An announcement: published only when the operator turns
+/// it on (`ANNOUNCE`); the tasks and notices a case brings are events of their own.
 public struct CaseOpenedV1: EventPayload, Hashable {
     public static let eventType = EventType("case.opened", major: 1)
+    public static let isAnnouncement = true
 
     public var caseID: String
     public var subjectID: String

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Messaging
@@ -29,6 +30,7 @@ import Storage
 /// | `OUTBOX_RETENTION_SECONDS` | `0` | how long a row the broker confirmed stays in the outbox, marked sent; 0 deletes it at once (unsent rows are never deleted) |
 /// | `INBOX_RETENTION_SECONDS` | `2592000` | inbox entries are deleted after this; longer than any redelivery or replay can take |
 /// | `HOUSEKEEPING_INTERVAL_SECONDS` | `30` | how often old outbox and inbox rows are deleted |
+/// | `ANNOUNCE` | (none) | announcements to publish, for readers outside the platform: `ledger.changed.v1`, `case.opened.v1`, comma-separated, or `all`; no platform service consumes them, so unnamed they are not written at all |
 /// | `RETRY_DELAYS` | `1,5,30,120,600` | seconds before each retry of a failed message |
 /// | `DELIVERY_LIMIT` | `10` | deliveries before the broker dead-letters a message |
 /// | `SHUTDOWN_TIMEOUT` | `8` | seconds to drain on SIGTERM before cancelling |
@@ -48,6 +50,8 @@ public struct ServiceConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var outbox: OutboxRelayConfiguration
+    /// The announcements this service publishes (`ANNOUNCE`).
+    public var announcements: Announcements
     public var retryDelays: [Duration]
     public var deliveryLimit: Int
     public var shutdownTimeout: Duration
@@ -113,6 +117,12 @@ public struct ServiceConfiguration: Sendable {
             inboxRetention: .seconds(try int("INBOX_RETENTION_SECONDS", 30 * 24 * 3600, minimum: 1)),
             housekeepingInterval: .seconds(try int("HOUSEKEEPING_INTERVAL_SECONDS", 30, minimum: 1)),
             lease: .milliseconds(try int("OUTBOX_LEASE_MS", 5000, minimum: 100)))
+        let announce = value("ANNOUNCE", "")
+        do {
+            announcements = try Announcements(announce)
+        } catch let error as Announcements.Unknown {
+            throw ConfigurationError(key: "ANNOUNCE", value: announce, expected: error.description)
+        }
         let delays = value("RETRY_DELAYS", "1,5,30,120,600")
         let parsed = delays.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !parsed.isEmpty, parsed.count == delays.split(separator: ",").count else {
@@ -125,6 +135,44 @@ public struct ServiceConfiguration: Sendable {
         if let key = apiTokenKey, key.utf8.count < 32 {
             throw ConfigurationError(key: "API_TOKEN_KEY", value: "(hidden)", expected: "at least 32 characters")
         }
+    }
+}
+
+/// Which announcements (``Contracts/announcements``) a service publishes: the event types its operator named
+/// in `ANNOUNCE`, all of them, or none (the default). An event of another type is always published.
+public struct Announcements: Sendable, Hashable {
+    /// The announcement types published; nil for all.
+    private let named: Set<String>?
+
+    /// None.
+    public static let none = Announcements(named: [])
+    /// Every announcement.
+    public static let all = Announcements(named: nil)
+
+    private init(named: Set<String>?) { self.named = named }
+
+    /// A name in `ANNOUNCE` that is not an announcement.
+    public struct Unknown: Error, CustomStringConvertible {
+        public let name: String
+        public var description: String {
+            "all, or announcements separated by commas (\(Contracts.announcements.map { $0.eventType.name }.joined(separator: ", "))); \(name) is not one"
+        }
+    }
+
+    /// Reads `ANNOUNCE`: empty for none, `all`, or event type names such as `ledger.changed.v1`.
+    /// - Parameter listed: The setting.
+    public init(_ listed: String) throws {
+        let names = listed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if names == ["all"] { self = .all; return }
+        let known = Set(Contracts.announcements.map { $0.eventType.name })
+        if let unknown = names.first(where: { !known.contains($0) }) { throw Unknown(name: unknown) }
+        self.init(named: Set(names))
+    }
+
+    /// Whether an event of this type is published.
+    public func publishes(_ type: any EventPayload.Type) -> Bool {
+        guard type.isAnnouncement, let named else { return true }
+        return named.contains(type.eventType.name)
     }
 }
 

@@ -37,6 +37,8 @@ public struct HandlerContext: Sendable {
     public let service: String
     /// A logger carrying the event's id, type and correlation id.
     public let logger: Logger
+    /// The announcements the service publishes; an emitted announcement of another type is not written.
+    let announcements: Announcements
     /// What the handler emitted, written to the outbox in one statement when it returns.
     let emitted = Emitted()
     /// What the handlers of this transaction read once for all of them (``readOnce(_:_:)``).
@@ -60,7 +62,11 @@ public struct HandlerContext: Sendable {
         func take() -> [OutgoingMessage] { messages.withLock { taken in defer { taken = [] }; return taken } }
     }
 
-    init(envelope: EventEnvelope, connection: PostgresConnection, schema: String, service: String, logger: Logger, shared: Shared = Shared()) {
+    init(
+        envelope: EventEnvelope, connection: PostgresConnection, schema: String, service: String, logger: Logger,
+        announcements: Announcements = .none, shared: Shared = Shared()
+    ) {
+        self.announcements = announcements
         self.envelope = envelope
         self.shared = shared
         self.connection = connection
@@ -70,7 +76,8 @@ public struct HandlerContext: Sendable {
     }
 
     /// Emits an event caused by the one being handled: it goes to the outbox
-    /// in this transaction (when the handler returns) and is published after commit.
+    /// in this transaction (when the handler returns) and is published after commit — unless it is an
+    /// announcement the service does not publish (``Announcements``), which is not written at all.
     /// - Parameters:
     ///   - payload: The event's body.
     ///   - subject: What the event is about (an id, never personal data).
@@ -78,7 +85,7 @@ public struct HandlerContext: Sendable {
     @discardableResult
     public func emit<P: EventPayload>(_ payload: P, subject: String? = nil) async throws -> EventEnvelope {
         let out = envelope.caused(type: P.eventType, source: service, subject: subject)
-        emitted.add(try OutgoingMessage(payload, envelope: out))
+        if announcements.publishes(P.self) { emitted.add(try OutgoingMessage(payload, envelope: out)) }
         return out
     }
 
@@ -294,6 +301,8 @@ public struct EventDispatcher: Sendable {
     let registry: HandlerRegistry
     let database: Database
     let service: String
+    /// The announcements the service publishes (``ServiceConfiguration/announcements``).
+    let announcements: Announcements
     let logger: Logger
 
     private struct FailpointError: Error, CustomStringConvertible {
@@ -352,7 +361,9 @@ public struct EventDispatcher: Sendable {
         if Failpoint.value("handler.delay-id") == envelope.id, let delay = Failpoint.value("handler.delay-ms").flatMap(Int.init) {
             try await Task.sleep(for: .milliseconds(delay))
         }
-        return HandlerContext(envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger, shared: shared)
+        return HandlerContext(
+            envelope: envelope, connection: connection, schema: database.schema, service: service, logger: logger,
+            announcements: announcements, shared: shared)
     }
 
     /// An event handed over with others, e.g. the deliveries a consumer received together.
@@ -676,13 +687,16 @@ extension HandlerContext {
 public struct Originator: Sendable {
     let database: Database
     let source: String
+    let announcements: Announcements
 
     /// - Parameters:
     ///   - database: The service's database.
     ///   - source: The service's name, the events' `source`.
-    public init(database: Database, source: String) {
+    ///   - announcements: The announcements the service publishes; others it causes are not written.
+    public init(database: Database, source: String, announcements: Announcements = .none) {
         self.database = database
         self.source = source
+        self.announcements = announcements
     }
 
     /// Runs `body` in a transaction and puts the events it returns in the outbox before the commit.
@@ -693,22 +707,26 @@ public struct Originator: Sendable {
     }
 
     /// Runs `body` in a transaction and puts the events it returns in the outbox before the commit.
-    /// - Returns: What `body` returned beside its events, and how many events there were.
+    /// - Returns: What `body` returned beside its events, and how many events were written.
     public func transaction<Value: Sendable>(
         _ body: (PostgresConnection) async throws -> (Value, [Emission])
     ) async throws -> (value: Value, events: Int) {
         try await database.withTransaction { connection in
             let (value, emissions) = try await body(connection)
-            try await write(emissions, on: connection)
-            return (value, emissions.count)
+            return (value, try await write(emissions, on: connection))
         }
     }
 
-    /// Writes events to the outbox on a transaction the caller holds.
-    public func write(_ emissions: [Emission], on connection: PostgresConnection) async throws {
-        guard !emissions.isEmpty else { return }
-        let messages = try emissions.map { try Self.message($0.payload, subject: $0.subject, cause: $0.cause, source: source) }
+    /// Writes events to the outbox on a transaction the caller holds (announcements the service does not
+    /// publish are left out).
+    /// - Returns: How many were written.
+    @discardableResult
+    public func write(_ emissions: [Emission], on connection: PostgresConnection) async throws -> Int {
+        let published = emissions.filter { announcements.publishes(type(of: $0.payload)) }
+        guard !published.isEmpty else { return 0 }
+        let messages = try published.map { try Self.message($0.payload, subject: $0.subject, cause: $0.cause, source: source) }
         try await Outbox.enqueue(messages, on: connection, schema: database.schema, logger: database.logger)
+        return messages.count
     }
 
     static func message(_ payload: some EventPayload, subject: String?, cause: EventEnvelope?, source: String) throws -> OutgoingMessage {

@@ -100,7 +100,7 @@ public struct RunningService<S: HuhangService>: Sendable {
         let database = try Database(configuration: configuration.database, schema: S.name, logger: logger)
         let publisher = Publisher(configuration: configuration.amqp, logger: logger)
         let context = ServiceContext(
-            configuration: configuration, database: database, originator: Originator(database: database, source: S.name), logger: logger,
+            configuration: configuration, database: database, originator: Originator(database: database, source: S.name, announcements: configuration.announcements), logger: logger,
             clock: clock)
         let service = try S(context: context)
         var registry = HandlerRegistry()
@@ -109,7 +109,8 @@ public struct RunningService<S: HuhangService>: Sendable {
             service: S.name, bindings: registry.bindings,
             retryDelays: configuration.retryDelays, deliveryLimit: configuration.deliveryLimit,
             declaresShared: configuration.declaresSharedTopology)
-        let dispatcher = EventDispatcher(registry: registry, database: database, service: S.name, logger: logger)
+        let dispatcher = EventDispatcher(
+            registry: registry, database: database, service: S.name, announcements: configuration.announcements, logger: logger)
         let processor = MessageProcessor(dispatcher: dispatcher)
         let consumer = registry.bindings.isEmpty ? nil : Consumer(
             amqp: configuration.amqp, queues: queues,

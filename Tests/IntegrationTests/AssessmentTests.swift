@@ -216,6 +216,37 @@ struct AssessmentTests {
         await cleanup.close()
     }
 
+    @Test("an announcement nobody named in ANNOUNCE is not written: the ledger changes, risk.assessed goes out, ledger.changed does not")
+    func announcementsOnlyWhenNamed() async throws {
+        let assessment = try RunningService<AssessmentService>(
+            configuration: try TestEnvironment.serviceConfiguration("assessment", announce: ""), logger: TestEnvironment.logger)
+        var rng = SplitMix64(state: UInt64(Date().timeIntervalSince1970))
+        let subject = Self.subjectID(&rng)
+        let school = "370102-" + TestEnvironment.unique("A")
+        try await withServices([assessment]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("assessment-announce"), logger: TestEnvironment.logger)
+            let absent = try Self.message(AttendanceSignalAcceptedV1(
+                intakeID: "i", agency: "school-a", externalID: "x1", schoolCode: school, subjectID: subject, kind: .enrolledAbsent,
+                since: Self.day(30), daysAbsent: 30), id: UUID().uuidString)
+            #expect(try await publisher.publish(absent) == .confirmed)
+            #expect(try await eventually {
+                try await count(assessment.database, """
+                    SELECT count(*)::int FROM assessment.ledger_entries WHERE subject_id = \(subject) AND ledger = 'dropout_risk' AND left_at IS NULL
+                    """) == 1
+            })
+            let written = try await eventually {
+                try await count(assessment.database, """
+                    SELECT count(*)::int FROM assessment.outbox WHERE routing_key = 'risk.assessed.v1' AND convert_from(body, 'UTF8') LIKE \("%\(subject)%")
+                    """) == 1
+            }
+            #expect(written)
+            #expect(try await count(assessment.database, """
+                SELECT count(*)::int FROM assessment.outbox WHERE routing_key = 'ledger.changed.v1' AND convert_from(body, 'UTF8') LIKE \("%\(subject)%")
+                """) == 0)
+            await publisher.close()
+        }
+    }
+
     @Test("the API explains a subject's tier, lists ledgers and counts; a new model version re-assesses every subject, named on each assessment")
     func apiAndModelChange() async throws {
         let port = try freePort()

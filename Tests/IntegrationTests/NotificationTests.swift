@@ -58,6 +58,7 @@ struct NotificationTests {
             configuration: try ServiceConfiguration(service: "notification", defaultHTTPPort: 0, environment: [
                 "AMQP_URL": TestEnvironment.amqpURL, "DATABASE_URL": TestEnvironment.databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
                 "OUTBOX_POLL_INTERVAL_MS": "200", "RETRY_DELAYS": "0.2,0.4", "DATABASE_POOL_SIZE": "4", "OUTBOX_RETENTION_SECONDS": "3600",
+                "ANNOUNCE": "all",
             ]), logger: TestEnvironment.logger)
         let unit = TestEnvironment.unique("unit")
         let app = receiver.application(port: hookPort)

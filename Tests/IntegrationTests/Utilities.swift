@@ -36,15 +36,17 @@ enum TestEnvironment {
         try AMQPConfiguration(url: amqpURL, heartbeatSeconds: heartbeat, connectionName: name)
     }
 
-    /// A service configuration pointing at the test broker and database, on a free HTTP port. It keeps outbox
-    /// rows the broker confirmed (`OUTBOX_RETENTION_SECONDS`), since tests read back what a service published;
-    /// deleting them at once, the default, is tested by the relay's own tests.
+    /// A service configuration pointing at the test broker and database, on a free HTTP port. Tests read back
+    /// what a service published, so it keeps outbox rows the broker confirmed (`OUTBOX_RETENTION_SECONDS`) and
+    /// publishes every announcement (`ANNOUNCE=all`); the defaults (rows deleted at once, no announcements) have
+    /// tests of their own.
     static func serviceConfiguration(
-        _ service: String, port: Int = 0, retryDelays: String = "0.2,0.4", load: Bool = false
+        _ service: String, port: Int = 0, retryDelays: String = "0.2,0.4", load: Bool = false, announce: String = "all"
     ) throws -> ServiceConfiguration {
         try ServiceConfiguration(service: service, defaultHTTPPort: 0, environment: [
             "AMQP_URL": load ? loadAMQPURL : amqpURL, "DATABASE_URL": load ? loadDatabaseURL : databaseURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port),
             "OUTBOX_POLL_INTERVAL_MS": "200", "RETRY_DELAYS": retryDelays, "DATABASE_POOL_SIZE": "4", "OUTBOX_RETENTION_SECONDS": "3600",
+            "ANNOUNCE": announce,
         ])
     }
 
@@ -325,7 +327,7 @@ func launchService(_ name: String, port: Int, environment: [String: String] = [:
             // (one killed from outside), so they never consume a later run's queues.
             "HUHANG_TEST_CHILD": "1",
             // Tests read back what a service published (see `serviceConfiguration`).
-            "OUTBOX_RETENTION_SECONDS": "3600",
+            "OUTBOX_RETENTION_SECONDS": "3600", "ANNOUNCE": "all",
         ]) { _, new in new }
         .merging(environment) { _, new in new }
     process.standardOutput = output ?? FileHandle.nullDevice

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import ServiceKit
 import Testing
@@ -53,5 +54,32 @@ struct EnvironmentReaderTests {
             try ServiceConfiguration(service: "x", defaultHTTPPort: 1, environment: ["HANDLER_CONCURRENCY": "0"])
         }
         #expect(try ServiceConfiguration(service: "x", defaultHTTPPort: 1, environment: ["HTTP_PORT": "0"]).httpPort == 0)
+    }
+
+    @Test("ANNOUNCE names the announcements a service publishes: none by default, all, or a list; any other type is always published")
+    func announcements() throws {
+        func announce(_ value: String?) throws -> Announcements {
+            try ServiceConfiguration(service: "x", defaultHTTPPort: 1, environment: value.map { ["ANNOUNCE": $0] } ?? [:]).announcements
+        }
+        #expect(Set(Contracts.announcements.map { $0.eventType.name }) == ["ledger.changed.v1", "case.opened.v1"])
+        let none = try announce(nil)
+        #expect(!none.publishes(LedgerChangedV1.self) && !none.publishes(CaseOpenedV1.self))
+        #expect(none.publishes(RiskAssessedV1.self) && none.publishes(TaskAssignedV1.self) && none.publishes(NotificationDeliveredV1.self))
+        let all = try announce("all")
+        #expect(all.publishes(LedgerChangedV1.self) && all.publishes(CaseOpenedV1.self) && all.publishes(RiskAssessedV1.self))
+        let one = try announce(" ledger.changed.v1 ")
+        #expect(one.publishes(LedgerChangedV1.self) && !one.publishes(CaseOpenedV1.self))
+        let both = try announce("ledger.changed.v1,case.opened.v1")
+        #expect(both.publishes(LedgerChangedV1.self) && both.publishes(CaseOpenedV1.self))
+        // Not an announcement (always published), or not a type at all: refused, naming the ones there are.
+        for wrong in ["risk.assessed.v1", "ledger.changed", "everything"] {
+            #expect {
+                try announce(wrong)
+            } throws: { error in
+                let refused = error as? ConfigurationError
+                return refused?.key == "ANNOUNCE" && refused?.expected.contains("ledger.changed.v1, case.opened.v1") == true
+                    && refused?.expected.contains(wrong) == true
+            }
+        }
     }
 }
