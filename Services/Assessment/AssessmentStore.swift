@@ -118,14 +118,16 @@ enum AssessmentStore {
 
         // Every signal of each subject, and the ledgers each is on now, in one statement: read after the subjects'
         // rows are locked (a statement of its own, so that it sees what the transaction that held a lock before
-        // committed). A ledger's row has no time; a signal's always has one.
+        // committed). A ledger's row has no time; a signal's always has one. Both reads go by subject through an
+        // index of their own (signals' key, `ledger_entries_current_subject`), whatever the tables' size, so the
+        // plan is kept.
         var recorded: [String: [Signal]] = [:]
         var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]
         let rows = try await connection.query(prepared: """
             SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[]) AND NOT sealed
             UNION ALL
             SELECT subject_id, ledger, '', NULL, '', '' FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
-            """, planning: .eachTime, logger: logger)
+            """, logger: logger)
         for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date?, String, String).self) {
             if let at {
                 recorded[id, default: []].append(Signal(factor: factor, kind: Signal.Kind(rawValue: kind) ?? .set, at: at, eventID: eventID, detail: detail))

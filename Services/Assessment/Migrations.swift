@@ -117,6 +117,11 @@ enum AssessmentMigrations {
                     applied_at    timestamptz NOT NULL DEFAULT now()
                 );
                 """),
+            // The ledgers a batch's subjects are on now, read with their signals for every batch: without it the
+            // planner walked the whole (ledger, subject_id) index for a few subjects (1.1 ms instead of 0.05).
+            Migration(6, "current ledger entries by subject", """
+                CREATE INDEX ledger_entries_current_subject ON assessment.ledger_entries (subject_id) WHERE left_at IS NULL;
+                """),
         ]
     }
 
