@@ -118,15 +118,20 @@ enum AssessmentStore {
 
         // Every signal of each subject, and the ledgers each is on now, in one statement: read after the subjects'
         // rows are locked (a statement of its own, so that it sees what the transaction that held a lock before
-        // committed). A ledger's row has no time; a signal's always has one. Both reads go by subject through an
-        // index of their own (signals' key, `ledger_entries_current_subject`), whatever the tables' size, so the
-        // plan is kept.
+        // committed). A ledger's row has no time; a signal's always has one. Subject by subject (a lateral join the
+        // planner may not flatten), so that every plan — kept ones too, and those made while the tables were
+        // nearly empty — looks each subject up in an index (signals' key, `ledger_entries_current_subject`):
+        // as `subject_id = ANY(…)` a kept plan walked the whole signals table or all of (ledger, subject_id).
         var recorded: [String: [Signal]] = [:]
         var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]
         let rows = try await connection.query(prepared: """
-            SELECT subject_id, factor, kind, at, event_id, detail FROM assessment.signals WHERE subject_id = ANY(\(ids)::text[]) AND NOT sealed
-            UNION ALL
-            SELECT subject_id, ledger, '', NULL, '', '' FROM assessment.ledger_entries WHERE subject_id = ANY(\(ids)::text[]) AND left_at IS NULL
+            SELECT q.* FROM unnest(\(ids)::text[]) AS x(id), LATERAL (
+                SELECT s.subject_id, s.factor, s.kind, s.at, s.event_id, s.detail FROM assessment.signals s
+                WHERE s.subject_id = x.id AND NOT s.sealed
+                UNION ALL
+                SELECT e.subject_id, e.ledger, '', NULL, '', '' FROM assessment.ledger_entries e
+                WHERE e.subject_id = x.id AND e.left_at IS NULL
+                OFFSET 0) AS q
             """, logger: logger)
         for try await (id, factor, kind, at, eventID, detail) in rows.decode((String, String, String, Date?, String, String).self) {
             if let at {
