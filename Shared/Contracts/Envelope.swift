@@ -98,16 +98,41 @@ public struct TraceContext: Sendable, Hashable {
     public var spanID: String
     public var sampled: Bool
 
-    /// Parses `00-<trace id>-<span id>-<flags>`; nil when malformed.
+    /// Parses `00-<trace id>-<span id>-<flags>`; nil when malformed. (Read byte by byte: every event handled and
+    /// every event emitted parses its cause's.)
     public init?(traceparent: String) {
-        let parts = traceparent.split(separator: "-")
-        guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-              parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit),
-              parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16)
+        var text = traceparent
+        guard let parsed = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
+        // 00-<32 hex>-<16 hex>-<2 hex>: 55 bytes, dashes at 2, 35 and 52.
+        guard bytes.count == 55, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "0"),
+              bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-")
         else { return nil }
-        self.traceID = parts[1].lowercased()
-        self.spanID = parts[2].lowercased()
-        self.sampled = (UInt8(parts[3], radix: 16) ?? 0) & 1 == 1
+        func nibble(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        // A field of hex digits, lowercased; nil when a digit is not hex or all are zero.
+        func field(_ range: Range<Int>) -> String? {
+            var lowered = [UInt8](repeating: 0, count: range.count)
+            var nonZero = false
+            for (offset, index) in range.enumerated() {
+                guard let value = nibble(bytes[index]) else { return nil }
+                nonZero = nonZero || value != 0
+                lowered[offset] = value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+            }
+            return nonZero ? String(decoding: lowered, as: UTF8.self) : nil
+        }
+        guard let traceID = field(3..<35), let spanID = field(36..<52), let high = nibble(bytes[53]), let low = nibble(bytes[54])
+        else { return nil }
+        return TraceContext(traceID: traceID, spanID: spanID, sampled: (high << 4 | low) & 1 == 1)
     }
 
     public init(traceID: String, spanID: String, sampled: Bool = true) {

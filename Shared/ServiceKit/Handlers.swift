@@ -331,11 +331,11 @@ public struct EventDispatcher: Sendable {
     /// The service's logger carrying the event's id, type, correlation and trace.
     private func logger(for envelope: EventEnvelope) -> Logger {
         var logger = self.logger
-        logger[metadataKey: "event.id"] = "\(envelope.id)"
-        logger[metadataKey: "event.type"] = "\(envelope.type)"
-        logger[metadataKey: "event.correlation_id"] = "\(envelope.correlationID)"
+        logger[metadataKey: "event.id"] = .string(envelope.id)
+        logger[metadataKey: "event.type"] = .string(envelope.type)
+        logger[metadataKey: "event.correlation_id"] = .string(envelope.correlationID)
         if let trace = envelope.traceparent.flatMap(TraceContext.init(traceparent:)) {
-            logger[metadataKey: "trace.id"] = "\(trace.traceID)"
+            logger[metadataKey: "trace.id"] = .string(trace.traceID)
         }
         return logger
     }

@@ -203,9 +203,22 @@ struct EnvelopeTests {
     @Test("malformed traceparents are refused", arguments: [
         "", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
         "00-00000000000000000000000000000000-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319z-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0g",
+        "00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-011",
+        "00-0af7651916cd43dd8448eb211c8031é-b7ad6b7169203331-01",
     ])
     func badTraceparent(text: String) {
         #expect(TraceContext(traceparent: text) == nil)
+    }
+
+    @Test("a traceparent is read as its parts, lowercased, sampled from the flags' low bit")
+    func goodTraceparent() {
+        let upper = TraceContext(traceparent: "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01")
+        #expect(upper == TraceContext(traceID: "0af7651916cd43dd8448eb211c80319c", spanID: "b7ad6b7169203331", sampled: true))
+        #expect(TraceContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")?.sampled == false)
+        #expect(TraceContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03")?.sampled == true)
+        let random = TraceContext.random()
+        #expect(TraceContext(traceparent: random.traceparent) == random)
     }
 
     @Test("event type names parse into family and major version")
