@@ -29,9 +29,12 @@ struct DeliverySender: Sendable {
     private let failed = Counter(label: "huhang_notification_failed_total")
     private let sent = Counter(label: "huhang_notification_sent_total")
 
-    init(database: Database, configuration: NotificationConfiguration, clock: any WallClock, cipher: PersonalDataCipher, logger: Logger) {
+    init(
+        database: Database, originator: Originator, configuration: NotificationConfiguration, clock: any WallClock, cipher: PersonalDataCipher,
+        logger: Logger
+    ) {
         self.database = database
-        self.originator = Originator(database: database, source: NotificationService.name)
+        self.originator = originator
         self.deliveries = DeliveryStore(database: database)
         self.configuration = configuration
         self.clock = clock

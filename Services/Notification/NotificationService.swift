@@ -19,6 +19,8 @@ public struct NotificationService: HuhangService {
     public static var apiDocument: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 
     let database: Database
+    /// Writes the events the delivery rounds cause (as the service's settings say, `ANNOUNCE` included).
+    let originator: Originator
     let configuration: NotificationConfiguration
     let deliveries: DeliveryStore
     let recipients: RecipientStore
@@ -29,6 +31,7 @@ public struct NotificationService: HuhangService {
 
     public init(context: ServiceContext) throws {
         database = context.database
+        originator = context.originator
         configuration = try NotificationConfiguration()
         clock = context.clock
         cipher = try PersonalDataCipher.fromEnvironment(logger: context.logger)
@@ -51,7 +54,7 @@ public struct NotificationService: HuhangService {
     }
 
     public func backgroundServices() -> [any Service] {
-        let sender = DeliverySender(database: database, configuration: configuration, clock: clock, cipher: cipher, logger: logger)
+        let sender = DeliverySender(database: database, originator: originator, configuration: configuration, clock: clock, cipher: cipher, logger: logger)
         return [RepeatingJob("notification-dispatch", every: .milliseconds(200), logger: logger) { try await sender.round() }]
     }
 }

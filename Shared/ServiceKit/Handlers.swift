@@ -94,6 +94,7 @@ public struct HandlerContext: Sendable {
     @discardableResult
     public func emit<P: EventPayload>(_ payload: P, subject: String? = nil, exchange: String, routingKey: String) async throws -> EventEnvelope {
         let out = envelope.caused(type: P.eventType, source: service, subject: subject)
+        guard announcements.publishes(P.self) else { return out }
         var message = try OutgoingMessage(payload, envelope: out, exchange: exchange)
         message.routingKey = routingKey
         emitted.add(message)

@@ -163,7 +163,9 @@ struct NotificationTests {
                 INSERT INTO notification.endpoints (recipient, channel, address, secret) VALUES (\(dead), 'webhook', \("http://127.0.0.1:\(try freePort())/hook"), 's')
                 """)
             let configuration = try NotificationConfiguration(environment: ["NOTIFY_MAX_ATTEMPTS": "2", "NOTIFY_RETRY_BASE_MS": "100"])
-            let sender = DeliverySender(database: notification.database, configuration: configuration, clock: SystemWallClock(), cipher: try PersonalDataCipher.fromEnvironment(logger: TestEnvironment.logger), logger: TestEnvironment.logger)
+            let sender = DeliverySender(
+                database: notification.database, originator: Originator(database: notification.database, source: NotificationService.name),
+                configuration: configuration, clock: SystemWallClock(), cipher: try PersonalDataCipher.fromEnvironment(logger: TestEnvironment.logger), logger: TestEnvironment.logger)
             let publisher = Publisher(configuration: try TestEnvironment.amqp("notification-fail"), logger: TestEnvironment.logger)
             for unit in [dead, alive] {
                 let task = TaskAssignedV1(

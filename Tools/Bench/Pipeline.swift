@@ -575,7 +575,7 @@ struct DatabaseWork: Sendable {
 /// consumed with `arrived` called for each delivery. It is an instrument, not part of what is measured, so it costs
 /// the broker as little as it can: transient (held in memory, gone with the connection) and acknowledged in groups.
 /// - Parameters:
-///   - queue: The queue's name.
+///   - queue: The start of the queue's name (a run's own suffix follows).
 ///   - keys: The routing keys (event types) it is bound to.
 ///   - broker: The broker.
 ///   - logger: The logger.
@@ -585,6 +585,8 @@ func watchEnds(
     queue: String, keys: [String], broker: AMQPConfiguration, logger: Logger, arrived: @escaping @Sendable (Delivery) -> Void
 ) async throws -> (AMQPConnection, Task<Void, any Error>) {
     let listener = try await AMQPConnection.connect(broker, confirms: false, logger: logger)
+    // A name of its own each run, so that a durable queue an older benchmark left behind is never in the way.
+    let queue = "\(queue).\(UUID().uuidString.lowercased().prefix(8))"
     try await listener.declare(Topology(
         queues: [.init(name: queue, arguments: ["x-queue-type": .string("classic")], transient: true)],
         bindings: keys.map { .init(queue: queue, exchange: ExchangeName.events, routingKey: $0) }))

@@ -41,6 +41,10 @@ final class Suite<Stack: Engines>: @unchecked Sendable {
             "AMQP_URL": stack.servicesBrokerURL, "DATABASE_URL": stack.databaseURL,
             "AMQP_HEARTBEAT": "2", "RETRY_DELAYS": "0.2,0.4", "DELIVERY_LIMIT": "5", "OUTBOX_POLL_INTERVAL_MS": "200",
             "LOG_LEVEL": "info", "LOG_FORMAT": "json", "DATABASE_POOL_SIZE": "6", "SHUTDOWN_TIMEOUT": "8",
+            // The ledger counts what intake passed on, and fault 22 follows one report through every service, by
+            // what each wrote to its outbox: they keep the rows the broker confirmed (a day, as a deployment
+            // tracing its publishes would) instead of deleting them at once, the default.
+            "OUTBOX_RETENTION_SECONDS": "86400",
         ].merging(extra) { _, new in new }
     }
 
@@ -48,11 +52,7 @@ final class Suite<Stack: Engines>: @unchecked Sendable {
     @discardableResult
     func start(_ name: String, _ extra: [String: String] = [:], waitReady: Bool = true) async throws -> ServiceProcess {
         nextPort += 1
-        // The ledger counts what intake passed on from intake's outbox, so intake keeps the rows the broker confirmed
-        // (a day, as a deployment tracing its publishes would); every other service deletes them, as by default.
-        let keep = name == "intake" ? ["OUTBOX_RETENTION_SECONDS": "86400"] : [:]
-        let process = try ServiceProcess(
-            name, binaries: binaries, environment: environment(keep.merging(extra) { _, new in new }), port: nextPort, logs: logs)
+        let process = try ServiceProcess(name, binaries: binaries, environment: environment(extra), port: nextPort, logs: logs)
         processes[name, default: []].append(process)
         if waitReady, !(await process.ready(within: 60)) {
             throw CommandFailure(description: "\(name) did not become ready; see \(process.log.path)")
