@@ -9,6 +9,7 @@ import Messaging
 import PostgresNIO
 import ServiceKit
 import Storage
+import Synchronization
 import Testing
 import ToolKit
 
@@ -216,35 +217,50 @@ struct AssessmentTests {
         await cleanup.close()
     }
 
-    @Test("an announcement nobody named in ANNOUNCE is not written: the ledger changes, risk.assessed goes out, ledger.changed does not")
-    func announcementsOnlyWhenNamed() async throws {
+    @Test("an announcement goes out only where ANNOUNCE names it: a reader bound to huhang.events gets risk.assessed either way, ledger.changed only when named", arguments: ["", "ledger.changed.v1"])
+    func announcementsOnlyWhenNamed(announce: String) async throws {
+        let port = try freePort()
         let assessment = try RunningService<AssessmentService>(
-            configuration: try TestEnvironment.serviceConfiguration("assessment", announce: ""), logger: TestEnvironment.logger)
-        var rng = SplitMix64(state: UInt64(Date().timeIntervalSince1970))
+            configuration: try TestEnvironment.serviceConfiguration("assessment", port: port, announce: announce), logger: TestEnvironment.logger)
+        var rng = SplitMix64(state: UInt64(Date().timeIntervalSince1970 * 1000))
         let subject = Self.subjectID(&rng)
         let school = "370102-" + TestEnvironment.unique("A")
+        // An outside reader, as a bureau's system would bind: its own queue on huhang.events, by event type.
+        let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("announce-reader"), logger: TestEnvironment.logger)
+        let queue = TestEnvironment.unique("announce.reader")
+        try await reader.declare(Topology(
+            exchanges: Topology.exchanges.exchanges,
+            queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
+            bindings: [LedgerChangedV1.eventType.name, RiskAssessedV1.eventType.name].map {
+                .init(queue: queue, exchange: ExchangeName.events, routingKey: $0)
+            }))
         try await withServices([assessment]) { () async throws in
             let publisher = Publisher(configuration: try TestEnvironment.amqp("assessment-announce"), logger: TestEnvironment.logger)
             let absent = try Self.message(AttendanceSignalAcceptedV1(
                 intakeID: "i", agency: "school-a", externalID: "x1", schoolCode: school, subjectID: subject, kind: .enrolledAbsent,
                 since: Self.day(30), daysAbsent: 30), id: UUID().uuidString)
             #expect(try await publisher.publish(absent) == .confirmed)
+            // The minor is on the dropout ledger, as the API shows it.
+            let tokens = try APITokens(secret: APITokens.developmentSecret)
+            let token = try await tokens.issue(APIIdentity(agency: "district-tf", role: Role("task-force")), lifetime: .seconds(60))
             #expect(try await eventually {
-                try await count(assessment.database, """
-                    SELECT count(*)::int FROM assessment.ledger_entries WHERE subject_id = \(subject) AND ledger = 'dropout_risk' AND left_at IS NULL
-                    """) == 1
+                try await http("GET", "http://127.0.0.1:\(port)/v1/ledgers/dropout_risk?school=\(school)", body: nil,
+                               headers: ["Authorization": "Bearer \(token)"]).body.contains(subject)
             })
-            let written = try await eventually {
-                try await count(assessment.database, """
-                    SELECT count(*)::int FROM assessment.outbox WHERE routing_key = 'risk.assessed.v1' AND convert_from(body, 'UTF8') LIKE \("%\(subject)%")
-                    """) == 1
+            // What the reader gets about this minor: risk.assessed always; ledger.changed only when named. Both come
+            // out of the same commit, so ten seconds after it are enough to tell.
+            let seen = Mutex<Set<String>>([])
+            _ = try await firstDelivery(on: queue, within: .seconds(10)) { delivery in
+                if String(decoding: delivery.body, as: UTF8.self).contains(subject) { seen.withLock { _ = $0.insert(delivery.routingKey) } }
+                return false
             }
-            #expect(written)
-            #expect(try await count(assessment.database, """
-                SELECT count(*)::int FROM assessment.outbox WHERE routing_key = 'ledger.changed.v1' AND convert_from(body, 'UTF8') LIKE \("%\(subject)%")
-                """) == 0)
+            let types = seen.withLock { $0 }
+            #expect(types.contains(RiskAssessedV1.eventType.name))
+            #expect(types.contains(LedgerChangedV1.eventType.name) == !announce.isEmpty, "announce \(announce): got \(types.sorted())")
             await publisher.close()
         }
+        try? await reader.deleteQueue(queue)
+        await reader.close()
     }
 
     @Test("the API explains a subject's tier, lists ledgers and counts; a new model version re-assesses every subject, named on each assessment")
