@@ -48,7 +48,7 @@ struct AssessmentHandlers: Sendable {
     func apply(_ events: [(item: Work, context: HandlerContext)]) async throws {
         guard let first = events.first?.context else { return }
         let model = try await first.readOnce("assessment.model") { try await self.model.current(on: first.connection, logger: first.logger) }
-        let waves = Self.waves(events.map(\.item.subjects))
+        let waves = Waves.of(events.map(\.item.subjects))
         if waves.count > 1 {
             // Every subject the batch names, locked in id order before the first wave, as a batch of one wave locks them.
             try await AssessmentStore.lock(Array(Set(events.flatMap(\.item.subjects))), on: first.connection, logger: first.logger)
@@ -88,21 +88,5 @@ struct AssessmentHandlers: Sendable {
                 try await (emission.subject.flatMap { contexts[$0] } ?? firstOfWave).emit([emission])
             }
         }
-    }
-
-    /// The events in waves: an event goes into the wave after the last one holding any of its subjects, so that
-    /// a subject's events are applied in the order they came and a wave names each subject once.
-    /// - Parameter subjects: Each event's subjects, in the batch's order.
-    /// - Returns: The events' indices, wave by wave, each wave in the batch's order.
-    static func waves(_ subjects: [Set<String>]) -> [[Int]] {
-        var last: [String: Int] = [:]
-        var waves: [[Int]] = []
-        for (index, named) in subjects.enumerated() {
-            let wave = named.map { (last[$0] ?? -1) + 1 }.max() ?? 0
-            for subject in named { last[subject] = wave }
-            while waves.count <= wave { waves.append([]) }
-            waves[wave].append(index)
-        }
-        return waves
     }
 }

@@ -195,9 +195,10 @@ public struct HandlerRegistry: Sendable {
     }
 
     /// Handles every event of a type that a batch holds in one call, after the batch's other events — e.g. to
-    /// record them all in one statement. Only for events whose order, among themselves and against the others
-    /// of the batch, does not matter. If the call fails, each event is handled again alone, under its own
-    /// savepoint, so that a failing one is retried by itself.
+    /// record them all in one statement. The call gets them in the batch's order (by subject, then as they
+    /// arrived); an event of another type about a subject the call holds events of is applied after it (the call
+    /// comes first, with what it holds then), so that each subject's events keep their order. If the call
+    /// fails, each event is handled again alone, under its own savepoint, so that a failing one is retried by itself.
     /// - Parameters:
     ///   - type: The contract.
     ///   - exchange: Where the event is published (`huhang.events` for services' events).
@@ -215,8 +216,9 @@ public struct HandlerRegistry: Sendable {
 
     /// Handles an event type as one of a group's: every event of the group's types that a batch holds is made
     /// into an item and the group's handler (``together(_:_:)``) takes them all in one call, in the batch's
-    /// order, after the batch's other events. If the call fails, each event is handled again alone, under its
-    /// own savepoint, so that a failing one is retried by itself.
+    /// order, after the batch's other events — except that an event outside the group about a subject the group
+    /// holds events of makes the group's handler apply what it holds first. If the call fails, each event is
+    /// handled again alone, under its own savepoint, so that a failing one is retried by itself.
     /// - Parameters:
     ///   - type: The contract.
     ///   - exchange: Where the event is published.
@@ -426,6 +428,31 @@ public struct EventDispatcher: Sendable {
                     // where each is handled alone).
                     var together: [String: [(index: Int, item: any Sendable, context: HandlerContext)]] = [:]
                     var togetherOrder: [String] = []
+                    // The subjects of the events a group holds, so that a later event of one of them is applied after them.
+                    var waiting: [String: Set<String>] = [:]
+                    // Applies what the groups named hold now, in the order they were first met.
+                    func apply(_ names: Set<String>) async throws {
+                        for name in togetherOrder where names.contains(name) {
+                            guard let group = together.removeValue(forKey: name), let handle = registry.groups[name] else { continue }
+                            do {
+                                try await handle(group.map { ($0.item, $0.context) })
+                            } catch {
+                                switch DatabaseFailure(error) {
+                                case .unavailable, .conflict: throw error
+                                case .other: throw HandlerFailedInBatch(error: error)
+                                }
+                            }
+                            for (index, _, context) in group {
+                                emitted += context.emitted.take()
+                                results.append((index, .applied))
+                            }
+                        }
+                        togetherOrder.removeAll { names.contains($0) }
+                        for (subject, groups) in waiting {
+                            let left = groups.subtracting(names)
+                            waiting[subject] = left.isEmpty ? nil : left
+                        }
+                    }
                     for (index, entry) in work {
                         let envelope = batch[index].envelope
                         guard claimed.contains(envelope.id), handled.insert(envelope.id).inserted else {
@@ -442,7 +469,12 @@ public struct EventDispatcher: Sendable {
                             } catch {
                                 throw HandlerFailedInBatch(error: error)
                             }
+                            if let subject = envelope.subject { waiting[subject, default: []].insert(grouped.group) }
                             continue
+                        }
+                        // An event about a subject a group holds events of comes after them: the group is applied first.
+                        if !withSavepoints, let subject = envelope.subject, let groups = waiting[subject] {
+                            try await apply(groups)
                         }
                         if !withSavepoints {
                             do {
@@ -470,21 +502,7 @@ public struct EventDispatcher: Sendable {
                             results.append((index, Self.outcome(failure: error)))
                         }
                     }
-                    for name in togetherOrder {
-                        guard let group = together[name], let handle = registry.groups[name] else { continue }
-                        do {
-                            try await handle(group.map { ($0.item, $0.context) })
-                        } catch {
-                            switch DatabaseFailure(error) {
-                            case .unavailable, .conflict: throw error
-                            case .other: throw HandlerFailedInBatch(error: error)
-                            }
-                        }
-                        for (index, _, context) in group {
-                            emitted += context.emitted.take()
-                            results.append((index, .applied))
-                        }
-                    }
+                    try await apply(Set(togetherOrder))
                     try await Inbox.release(rolledBack, on: connection, schema: schema, logger: logger)
                     try await Outbox.enqueue(emitted, on: connection, schema: schema, logger: logger)
                     if work.count > 1 { Failpoint.crash("dispatcher.before-commit") }

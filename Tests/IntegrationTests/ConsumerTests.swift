@@ -119,6 +119,35 @@ struct ConsumerTests {
         }
     }
 
+    @Test("an event about a subject whose earlier events wait in a group is applied after them; other subjects' stay in the group")
+    func groupKeepsEachSubjectsOrder() async throws {
+        let service = try ledger()
+        let run = TestEnvironment.unique("order")
+        func tally(_ key: String) throws -> EventDispatcher.Incoming {
+            let envelope = EventEnvelope(id: UUID().uuidString.lowercased(), type: TallyV1.eventType.name, source: "test", subject: key,
+                                         dataschema: TallyV1.eventType.dataschema)
+            return EventDispatcher.Incoming(envelope: envelope, body: try OutgoingMessage(TallyV1(key: key), envelope: envelope).body)
+        }
+        try await withServices([service]) { () async throws in
+            // The same subject: a tally, then a ping; another subject's tally, then a ping of a subject with no tally.
+            let batch = [try tally("\(run)-a"), try incoming(PingV1(key: "\(run)-a")), try tally("\(run)-b"), try incoming(PingV1(key: "\(run)-c"))]
+            #expect(await service.dispatcher.dispatch(batch, holdWhileUnavailable: false) == Array(repeating: .applied, count: 4))
+            func order(_ key: String) async throws -> [String] {
+                var ids: [String] = []
+                let rows = try await service.database.query("SELECT message_id FROM ledgertest.applied WHERE key = \(key) ORDER BY id")
+                for try await id in rows.decode(String.self) { ids.append(id) }
+                return ids
+            }
+            // Subject a in the order its events came; b's tally applied too, after the ping of c (the group waits for the rest).
+            #expect(try await order("\(run)-a") == [batch[0].envelope.id, batch[1].envelope.id])
+            let all = try await service.database.query(
+                "SELECT message_id FROM ledgertest.applied WHERE key LIKE \(run + "-%") ORDER BY id", logger: TestEnvironment.logger)
+            var applied: [String] = []
+            for try await id in all.decode(String.self) { applied.append(id) }
+            #expect(applied == [batch[0].envelope.id, batch[1].envelope.id, batch[3].envelope.id, batch[2].envelope.id])
+        }
+    }
+
     @Test("deliveries handled in batches are each applied once and all acknowledged: a restart redelivers none")
     func batchesAreAcknowledged() async throws {
         let run = TestEnvironment.unique("acks")

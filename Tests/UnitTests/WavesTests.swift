@@ -1,19 +1,19 @@
-@testable import Assessment
+import ServiceKit
 import Testing
 
 /// A batch's events in waves: a subject's events in the order they came, each wave naming a subject once.
-@Suite("Assessment waves")
-struct AssessmentWavesTests {
+@Suite("Waves")
+struct WavesTests {
     @Test("events about different subjects share the first wave; a subject's second event waits for the next")
     func distinctSubjectsShareAWave() {
-        #expect(AssessmentHandlers.waves([["a"], ["b"], ["c"]]) == [[0, 1, 2]])
-        #expect(AssessmentHandlers.waves([["a"], ["a"], ["b"], ["a"]]) == [[0, 2], [1], [3]])
+        #expect(Waves.of([["a"], ["b"], ["c"]]) == [[0, 1, 2]])
+        #expect(Waves.of([["a"], ["a"], ["b"], ["a"]]) == [[0, 2], [1], [3]])
     }
 
     @Test("an event naming several subjects goes after the last wave holding any of them")
     func severalSubjects() {
         // 0: a; 1: b; 2: a and b (after both); 3: c (first wave); 4: b (after 2); 5: nothing named.
-        let waves = AssessmentHandlers.waves([["a"], ["b"], ["a", "b"], ["c"], ["b"], []])
+        let waves = Waves.of([["a"], ["b"], ["a", "b"], ["c"], ["b"], []])
         #expect(waves == [[0, 1, 3, 5], [2], [4]])
         // Every wave names each subject at most once, and each subject's events keep their order.
         let named: [Set<String>] = [["a"], ["b"], ["a", "b"], ["c"], ["b"], []]
