@@ -56,60 +56,101 @@ struct CaseStore: Sendable {
         subjectID: String, tier: RiskTier, schoolCode: String?, reason: String, by actor: Actor, at now: Date, on connection: PostgresConnection
     ) async throws -> (caseID: String, opened: Bool, emissions: [Emission]) {
         let found = try await openOrAttach(
-            subjectID: subjectID, tier: tier, schoolCode: schoolCode, reason: reason, asking: nil, by: actor, at: now, on: connection)
+            [Opening(subjectID: subjectID, tier: tier, schoolCode: schoolCode, reason: reason, actor: actor)], asking: nil, at: now, on: connection)[0]
         return (found.caseID, found.opened, found.emissions)
     }
 
-    /// As ``openOrAttach(subjectID:tier:schoolCode:reason:by:at:on:)``, and whether the case has a task of a measure
-    /// (never, when it was opened now), read in the same statement.
+    /// A subject's case to open, or to attach a signal to: one of several (``openOrAttach(_:asking:at:on:)``).
+    struct Opening: Sendable {
+        var subjectID: String
+        var tier: RiskTier
+        var schoolCode: String?
+        var reason: String
+        var actor: Actor
+    }
+
+    /// What became of an ``Opening``.
+    struct Opened: Sendable {
+        var caseID: String
+        var opened: Bool
+        /// Whether the case had a task of the measure asked about (never, when it was opened now).
+        var hasTask: Bool
+        var emissions: [Emission]
+    }
+
+    /// As ``openOrAttach(subjectID:tier:schoolCode:reason:by:at:on:)`` for several subjects, each named once,
+    /// in two statements: one opens a case for each subject without an open one (with its chronology line and first
+    /// follow-up visit), the next attaches the rest to their open cases, locked in the order of their subjects.
     /// - Parameters:
-    ///   - measure: The measure asked about; nil for none.
-    func openOrAttach(
-        subjectID: String, tier: RiskTier, schoolCode: String?, reason: String, asking measure: Measure?, by actor: Actor, at now: Date,
-        on connection: PostgresConnection
-    ) async throws -> (caseID: String, opened: Bool, hasTask: Bool, emissions: [Emission]) {
-        let caseID = UUID().uuidString.lowercased()
-        let followUpDue = configuration.followUpDue(tier, after: now)
-        // One statement opens the case — sealed when the subject is under a seal order — chronicles it and
-        // schedules its first follow-up visit; nothing when the subject has an open case already.
+    ///   - openings: The subjects, each at most once.
+    ///   - measure: A measure to ask about: whether each case had a task of it (nil for none).
+    /// - Returns: One result per opening, in their order.
+    func openOrAttach(_ openings: [Opening], asking measure: Measure?, at now: Date, on connection: PostgresConnection) async throws -> [Opened] {
+        guard !openings.isEmpty else { return [] }
+        let caseIDs = openings.map { _ in UUID().uuidString.lowercased() }
         let opened = try await connection.query(prepared: """
-            WITH opened AS (
+            WITH wanted AS (
+                SELECT * FROM unnest(\(caseIDs)::text[], \(openings.map(\.subjectID))::text[], \(openings.map(\.tier.rawValue))::text[],
+                                     \(openings.map(\.actor.text))::text[], \(openings.map { $0.schoolCode ?? "" })::text[],
+                                     \(openings.map(\.reason))::text[], \(openings.map { configuration.followUpDue($0.tier, after: now) })::timestamptz[])
+                     WITH ORDINALITY AS w(c, s, t, a, sc, r, f, o)
+            ), opened AS (
                 INSERT INTO intervention.cases (case_id, subject_id, tier, opened_by_event, opened_at, school_code, reason, updated_at,
                                                 sealed, sealed_order, sealed_at)
-                SELECT \(caseID)::uuid, \(subjectID), \(tier.rawValue), \(actor.text), \(now), \(schoolCode), \(reason), \(now),
-                       s.order_ref IS NOT NULL, s.order_ref, CASE WHEN s.order_ref IS NOT NULL THEN \(now)::timestamptz END
-                FROM (VALUES (1)) AS one (x) LEFT JOIN intervention.sealed_subjects s ON s.subject_id = \(subjectID)
+                SELECT w.c::uuid, w.s, w.t, w.a, \(now), NULLIF(w.sc, ''), w.r, \(now),
+                       ss.order_ref IS NOT NULL, ss.order_ref, CASE WHEN ss.order_ref IS NOT NULL THEN \(now)::timestamptz END
+                FROM wanted w LEFT JOIN intervention.sealed_subjects ss ON ss.subject_id = w.s
+                ORDER BY w.o
                 ON CONFLICT (subject_id) WHERE status = 'open' DO NOTHING
-                RETURNING case_id
+                RETURNING case_id, subject_id
             ), chronicled AS (
                 INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
-                SELECT case_id, 'opened', \(reason), \(actor.text), \(now) FROM opened
+                SELECT o.case_id, 'opened', w.r, w.a, \(now) FROM opened o JOIN wanted w ON w.s = o.subject_id ORDER BY w.o
             ), visit AS (
-                INSERT INTO intervention.followups (case_id, due_at) SELECT case_id, \(followUpDue) FROM opened
+                INSERT INTO intervention.followups (case_id, due_at) SELECT o.case_id, w.f FROM opened o JOIN wanted w ON w.s = o.subject_id
                 ON CONFLICT (case_id) WHERE visited_at IS NULL AND cancelled_at IS NULL DO NOTHING
             )
-            SELECT case_id::text FROM opened
+            SELECT subject_id FROM opened
             """, logger: logger)
-        for try await _ in opened.decode(String.self) {
-            return (caseID, true, false, [Emission(CaseOpenedV1(
-                caseID: caseID, subjectID: subjectID, tier: tier, reason: reason, schoolCode: schoolCode, reopened: false, at: now), subject: caseID)])
+        var openedSubjects = Set<String>()
+        for try await subject in opened.decode(String.self) { openedSubjects.insert(subject) }
+        var found: [String: (caseID: String, hasTask: Bool)] = [:]
+        let rest = openings.filter { !openedSubjects.contains($0.subjectID) }
+        if !rest.isEmpty {
+            let rows = try await connection.query(prepared: """
+                WITH wanted AS (
+                    SELECT * FROM unnest(\(rest.map(\.subjectID))::text[], \(rest.map(\.tier.rawValue))::text[],
+                                         \(rest.map { $0.schoolCode ?? "" })::text[], \(rest.map(\.reason))::text[], \(rest.map(\.actor.text))::text[])
+                         WITH ORDINALITY AS w(s, t, sc, r, a, o)
+                ), locked AS (
+                    SELECT c.case_id FROM intervention.cases c
+                    WHERE c.subject_id = ANY(\(rest.map(\.subjectID))::text[]) AND c.status = 'open'
+                    ORDER BY c.subject_id FOR UPDATE
+                ), attached AS (
+                    UPDATE intervention.cases c SET tier = w.t, school_code = coalesce(NULLIF(w.sc, ''), c.school_code), updated_at = \(now)
+                    FROM wanted w WHERE c.case_id IN (SELECT case_id FROM locked) AND c.subject_id = w.s
+                    RETURNING c.case_id, c.subject_id
+                ), chronicled AS (
+                    INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
+                    SELECT a.case_id, 'signal', w.r, w.a, \(now) FROM attached a JOIN wanted w ON w.s = a.subject_id ORDER BY w.o
+                )
+                SELECT a.case_id::text, a.subject_id, \(measure?.rawValue)::text IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM intervention.tasks t WHERE t.case_id = a.case_id AND t.measure = \(measure?.rawValue)::text)
+                FROM attached a
+                """, logger: logger)
+            for try await (caseID, subject, hasTask) in rows.decode((String, String, Bool).self) { found[subject] = (caseID, hasTask) }
         }
-        let rows = try await connection.query(prepared: """
-            WITH attached AS (
-                UPDATE intervention.cases SET tier = \(tier.rawValue), school_code = coalesce(\(schoolCode), school_code), updated_at = \(now)
-                WHERE subject_id = \(subjectID) AND status = 'open' RETURNING case_id
-            ), chronicled AS (
-                INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
-                SELECT case_id, 'signal', \(reason), \(actor.text), \(now) FROM attached
-            )
-            SELECT case_id::text, \(measure?.rawValue)::text IS NOT NULL AND EXISTS (
-                SELECT 1 FROM intervention.tasks t WHERE t.case_id = attached.case_id AND t.measure = \(measure?.rawValue)::text)
-            FROM attached
-            """, logger: logger)
-        for try await (existing, hasTask) in rows.decode((String, Bool).self) {
-            return (existing, false, hasTask, [])
+        return try zip(openings, caseIDs).map { opening, caseID in
+            if openedSubjects.contains(opening.subjectID) {
+                return Opened(caseID: caseID, opened: true, hasTask: false, emissions: [Emission(CaseOpenedV1(
+                    caseID: caseID, subjectID: opening.subjectID, tier: opening.tier, reason: opening.reason, schoolCode: opening.schoolCode,
+                    reopened: false, at: now), subject: caseID)])
+            }
+            guard let existing = found[opening.subjectID] else {
+                throw InterventionError(.conflict, "no open case could be found or opened for \(opening.subjectID)")
+            }
+            return Opened(caseID: existing.caseID, opened: false, hasTask: existing.hasTask, emissions: [])
         }
-        throw InterventionError(.conflict, "no open case could be found or opened for \(subjectID)")
     }
 
     /// Closes a case whose tasks are all completed or cancelled, with the closing review.

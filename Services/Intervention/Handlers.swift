@@ -16,26 +16,9 @@ struct InterventionHandlers: Sendable {
     var referrals: ReferralStore { stores.referrals }
 
     func register(_ handlers: inout HandlerRegistry) {
-        // A subject at high or critical gets a case (or the signal attaches to the open one) and a first-response task.
-        handlers.on(RiskAssessedV1.self) { assessed, context in
-            guard assessed.tier >= .high else { return .applied }
-            let now = clock.now()
-            let actor = CaseStore.Actor.event(context.envelope.id)
-            let reason = "risk assessed \(assessed.tier.rawValue)\(assessed.urgent ? ", urgent" : ""): "
-                + assessed.reasons.prefix(5).joined(separator: "; ")
-            let (caseID, opened, hasFirstResponse, emissions) = try await cases.openOrAttach(
-                subjectID: assessed.subjectID, tier: assessed.tier, schoolCode: assessed.schoolCode, reason: reason, asking: .firstResponse,
-                by: actor, at: now, on: context.connection)
-            try await context.emit(emissions)
-            // A case without a first response yet, or a rise to critical, needs one from the school (or the task force).
-            guard opened || !hasFirstResponse || (assessed.tier == .critical && assessed.previousTier != .critical) else { return .applied }
-            let assigned = tasks.plan(
-                caseID: caseID, subjectID: assessed.subjectID, unit: assessed.schoolCode ?? configuration.taskForceUnit,
-                measure: .firstResponse, tier: assessed.tier, urgent: assessed.urgent, due: configuration.firstResponseDue(assessed.tier, from: now))
-            let event = try await context.emit(assigned, subject: caseID)
-            try await tasks.assign(assigned, measure: .firstResponse, note: nil, announcedBy: event.id, by: actor, at: now, on: context.connection)
-            return .applied
-        }
+        // A subject at high or critical gets a case (or the signal attaches to the open one) and a first-response task:
+        // a batch's assessments together, in waves of distinct subjects, each wave in three statements.
+        handlers.onEach(RiskAssessedV1.self) { events in try await self.respond(to: events) }
 
         // A unit's feedback on its task, through intake.
         handlers.on(TaskFeedbackAcceptedV1.self) { feedback, context in
@@ -227,6 +210,39 @@ struct InterventionHandlers: Sendable {
                     (delivered.aboutEventID, "\(delivered.recipient) via \(delivered.channel.rawValue)", CaseStore.Actor.event(context.envelope.id))
                 },
                 "unit_notified", at: clock.now(), on: connection)
+        }
+    }
+
+    /// Assessments at high or critical: each subject's case is opened, or the signal attached to the open one, and a
+    /// case without a first response yet — or a rise to critical — gets one from the school (or the task force).
+    /// A subject's assessments are applied in the order they came, one wave each.
+    func respond(to events: [(event: RiskAssessedV1, context: HandlerContext)]) async throws {
+        let serious = events.filter { $0.event.tier >= .high }
+        guard let connection = serious.first?.context.connection else { return }
+        let now = clock.now()
+        for wave in Waves.of(serious.map { [$0.event.subjectID] }) {
+            let items = wave.map { serious[$0] }
+            let found = try await cases.openOrAttach(
+                items.map { assessed, context in
+                    CaseStore.Opening(
+                        subjectID: assessed.subjectID, tier: assessed.tier, schoolCode: assessed.schoolCode,
+                        reason: "risk assessed \(assessed.tier.rawValue)\(assessed.urgent ? ", urgent" : ""): "
+                            + assessed.reasons.prefix(5).joined(separator: "; "),
+                        actor: .event(context.envelope.id))
+                },
+                asking: .firstResponse, at: now, on: connection)
+            var planned: [TaskStore.Planned] = []
+            for ((assessed, context), opened) in zip(items, found) {
+                try await context.emit(opened.emissions)
+                guard opened.opened || !opened.hasTask || (assessed.tier == .critical && assessed.previousTier != .critical) else { continue }
+                let assigned = tasks.plan(
+                    caseID: opened.caseID, subjectID: assessed.subjectID, unit: assessed.schoolCode ?? configuration.taskForceUnit,
+                    measure: .firstResponse, tier: assessed.tier, urgent: assessed.urgent, due: configuration.firstResponseDue(assessed.tier, from: now))
+                let event = try await context.emit(assigned, subject: opened.caseID)
+                planned.append(TaskStore.Planned(
+                    task: assigned, measure: .firstResponse, note: nil, announcedBy: event.id, actor: .event(context.envelope.id)))
+            }
+            try await tasks.assign(planned, by: .event(items[0].context.envelope.id), at: now, on: connection)
         }
     }
 }

@@ -50,6 +50,8 @@ struct TaskStore: Sendable {
         var note: String?
         /// The id of the event that tells the unit of the task, so that its delivery can be chronicled on the case.
         var announcedBy: String?
+        /// Who assigns it, where the tasks stored together come from several events; nil for the one ``assign(_:by:at:on:)`` names.
+        var actor: CaseStore.Actor?
     }
 
     /// Stores planned tasks — e.g. a report's, one per department and person — with their escalation steps and
@@ -73,17 +75,19 @@ struct TaskStore: Sendable {
                 SELECT t::uuid, step, at FROM unnest(\(steps.map(\.task))::text[], \(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS x(t, step, at)
             )
             INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
-            SELECT c::uuid, 'task_assigned', d, \(actor.text), \(now)
+            SELECT c::uuid, 'task_assigned', d, a, \(now)
             FROM unnest(\(tasks.map(\.caseID))::text[],
-                        \(planned.map { "\($0.measure.rawValue) to \($0.task.unit), due \(ContractCoding.formatTime($0.task.dueAt))" })::text[])
-                 WITH ORDINALITY AS x(c, d, o)
+                        \(planned.map { "\($0.measure.rawValue) to \($0.task.unit), due \(ContractCoding.formatTime($0.task.dueAt))" })::text[],
+                        \(planned.map { ($0.actor ?? actor).text })::text[])
+                 WITH ORDINALITY AS x(c, d, a, o)
             ORDER BY o
             """, logger: logger)
-        for (task, measure) in zip(tasks, planned.map(\.measure)) {
-            guard let kind = ReferralKind(measure) else { continue }
+        for plan in planned {
+            guard let kind = ReferralKind(plan.measure) else { continue }
+            let task = plan.task
             try await referrals.openReferral(
                 id: task.taskID, kind: kind, caseID: task.caseID, taskID: task.taskID, subjectID: task.subjectID, fromAgency: task.unit,
-                urgent: task.urgent, by: actor, at: now, on: connection)
+                urgent: task.urgent, by: plan.actor ?? actor, at: now, on: connection)
         }
     }
 

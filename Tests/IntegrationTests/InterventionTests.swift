@@ -149,6 +149,57 @@ struct InterventionTests {
         }
     }
 
+    @Test("a batch's assessments together: each subject's case opened or attached in the order its assessments came, a first response where one is due")
+    func assessmentsTogether() async throws {
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention"), logger: TestEnvironment.logger)
+        let school = "370102-" + TestEnvironment.unique("S")
+        let (a, b, c, d) = (Self.subjectID(), Self.subjectID(), Self.subjectID(), Self.subjectID())
+        func incoming(_ subject: String, _ tier: RiskTier, previous: RiskTier?) throws -> EventDispatcher.Incoming {
+            let envelope = EventEnvelope(type: RiskAssessedV1.eventType.name, source: "test", subject: subject)
+            return EventDispatcher.Incoming(envelope: envelope, body: try Self.assessed(subject, tier: tier, previous: previous, school: school).body)
+        }
+        try await withServices([intervention]) { () async throws in
+            // a has an open case with its first response already.
+            #expect(await intervention.dispatcher.dispatch([try incoming(a, .high, previous: nil)], holdWhileUnavailable: false) == [.applied])
+            let batch = [
+                try incoming(a, .high, previous: .high),  // attached; it has a first response
+                try incoming(b, .high, previous: nil),  // opened, a first response
+                try incoming(c, .medium, previous: nil),  // no case
+                try incoming(b, .critical, previous: .high),  // attached after b's first; a rise to critical: another first response
+                try incoming(d, .critical, previous: nil),  // opened, a first response
+            ]
+            #expect(await intervention.dispatcher.dispatch(batch, holdWhileUnavailable: false) == Array(repeating: .applied, count: 5))
+            let database = intervention.database
+            func tasks(_ subject: String) async throws -> Int {
+                try await count(database, "SELECT count(*)::int FROM intervention.tasks WHERE subject_id = \(subject) AND measure = 'first_response'")
+            }
+            func chronology(_ subject: String) async throws -> [String] {
+                let rows = try await database.query("""
+                    SELECT h.kind || ' ' || h.event_id FROM intervention.chronology h JOIN intervention.cases k USING (case_id)
+                    WHERE k.subject_id = \(subject) ORDER BY h.at, h.id
+                    """)
+                var lines: [String] = []
+                for try await line in rows.decode(String.self) { lines.append(line) }
+                return lines
+            }
+            #expect(try await [tasks(a), tasks(b), tasks(c), tasks(d)] == [1, 2, 0, 1])
+            #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = ANY(\([a, b, d]))") == 3)
+            #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = \(c)") == 0)
+            #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = \(b) AND tier = 'critical'") == 1)
+            // Each line names the assessment that wrote it; b's case opened by its first, attached by its second.
+            let (b1, b2) = ("event:" + batch[1].envelope.id, "event:" + batch[3].envelope.id)
+            #expect(try await chronology(b) == ["opened \(b1)", "task_assigned \(b1)", "signal \(b2)", "task_assigned \(b2)"])
+            #expect(try await chronology(a).last == "signal event:\(batch[0].envelope.id)")
+            #expect(try await chronology(d) == ["opened event:\(batch[4].envelope.id)", "task_assigned event:\(batch[4].envelope.id)"])
+            // Each task announced by its own event, which the batch emitted.
+            #expect(try await count(database, """
+                SELECT count(*)::int FROM intervention.tasks t JOIN intervention.outbox o ON o.message_id = t.assigned_event_id
+                WHERE t.subject_id = ANY(\([b, d]))
+                """) == 3)
+        }
+    }
+
     @Test("a late task escalates through every step once — across two replicas and a restart of both between steps")
     func escalation() async throws {
         let clock = ManualWallClock()
