@@ -11,10 +11,7 @@ struct InspectionHandlers: Sendable {
     let clock: any WallClock
 
     func register(_ handlers: inout HandlerRegistry) {
-        handlers.on(ReportAcceptedV1.self) { report, context in
-            try await self.countIncident(report, context)
-            return .applied
-        }
+        handlers.onEach(ReportAcceptedV1.self) { reports in try await self.countIncidents(reports) }
         handlers.on(InspectionReportAcceptedV1.self) { report, context in
             try await context.emit(try await self.recordInspection(report, context))
             return .applied
@@ -25,12 +22,12 @@ struct InspectionHandlers: Sendable {
         }
     }
 
-    /// A report that names a school: the school is known from then on, and the report counts toward the
-    /// incidents of its quarter (a safety rating rule).
-    func countIncident(_ report: ReportAcceptedV1, _ context: HandlerContext) async throws {
-        guard let school = report.schoolCode else { return }
-        try await SchoolStore.know(school, on: context.connection, logger: context.logger)
-        try await SchoolStore.countIncident(at: school, quarter: Quarter.of(report.occurredAt), on: context.connection, logger: context.logger)
+    /// Reports that name a school: each school is known from then on, and each report counts toward the
+    /// incidents of its quarter (a safety rating rule) — a batch's reports in one statement.
+    func countIncidents(_ reports: [(event: ReportAcceptedV1, context: HandlerContext)]) async throws {
+        guard let first = reports.first?.context else { return }
+        try await SchoolStore.countIncidents(
+            reports.compactMap { report, _ in report.schoolCode.map { ($0, Quarter.of(report.occurredAt)) } }, on: first.connection, logger: first.logger)
     }
 
     /// An inspection: its school is known from then on; failed items become hazards, passed items close them.

@@ -29,16 +29,24 @@ struct SchoolStore: Sendable {
             """, logger: logger)
     }
 
-    /// Counts one incident at a school in a quarter.
+    /// Counts incidents at schools by quarter, each school known from then on, in one statement: a batch's
+    /// reports together, each (school, quarter) row written once.
     /// - Parameters:
-    ///   - school: The school code.
-    ///   - quarter: `YYYY-Qn`, of when the incident happened.
+    ///   - incidents: One per incident: the school code, and the quarter (`YYYY-Qn`) of when it happened.
     ///   - connection: The handler's transaction.
-    static func countIncident(at school: String, quarter: String, on connection: PostgresConnection, logger: Logger) async throws {
+    static func countIncidents(_ incidents: [(school: String, quarter: String)], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !incidents.isEmpty else { return }
+        let schools = incidents.map(\.school)
+        let districts = schools.map { code in code.count >= 6 && code.prefix(6).allSatisfy(\.isNumber) ? String(code.prefix(6)) : "" }
         try await connection.query(prepared: """
+            WITH known AS (
+                INSERT INTO inspection.schools (code, district)
+                SELECT DISTINCT s, NULLIF(d, '') FROM unnest(\(schools)::text[], \(districts)::text[]) AS x(s, d) ORDER BY s
+                ON CONFLICT (code) DO NOTHING
+            )
             INSERT INTO inspection.school_incidents (school_code, quarter, incidents)
-            VALUES (\(school), \(quarter), 1)
-            ON CONFLICT (school_code, quarter) DO UPDATE SET incidents = inspection.school_incidents.incidents + 1
+            SELECT s, q, count(*)::int FROM unnest(\(schools)::text[], \(incidents.map(\.quarter))::text[]) AS x(s, q) GROUP BY s, q ORDER BY s, q
+            ON CONFLICT (school_code, quarter) DO UPDATE SET incidents = inspection.school_incidents.incidents + EXCLUDED.incidents
             """, logger: logger)
     }
 

@@ -87,6 +87,36 @@ struct InspectionTests {
         }
     }
 
+    @Test("a batch's reports at schools: each counts toward its school's quarter once, each school known, in one call")
+    func incidentsCountedTogether() async throws {
+        let inspection = try RunningService<InspectionService>(
+            configuration: try TestEnvironment.serviceConfiguration("inspection"), logger: TestEnvironment.logger)
+        let district = String(Int.random(in: 900_000...999_999))
+        let (x, y) = ("\(district)-X01", "\(district)-Y02")
+        let (q3, _) = Quarter.bounds("2026-Q3")!
+        let (q2, _) = Quarter.bounds("2026-Q2")!
+        func report(_ school: String?, at: Date) throws -> EventDispatcher.Incoming {
+            let envelope = EventEnvelope(type: ReportAcceptedV1.eventType.name, source: "intake", subject: UUID().uuidString.lowercased())
+            let event = ReportAcceptedV1(
+                reportID: envelope.subject!, agency: "agency-demo", externalID: envelope.id, category: .bullying, immediateDanger: false,
+                occurredAt: at.addingTimeInterval(86_400), schoolCode: school, subjects: [])
+            return EventDispatcher.Incoming(envelope: envelope, body: try OutgoingMessage(event, envelope: envelope).body)
+        }
+        try await withServices([inspection]) { () async throws in
+            let batch = try [report(x, at: q3), report(y, at: q3), report(nil, at: q3), report(x, at: q3), report(x, at: q2)]
+            #expect(await inspection.dispatcher.dispatch(batch, holdWhileUnavailable: false) == Array(repeating: .applied, count: 5))
+            // The same batch again: duplicates, nothing counted twice.
+            #expect(await inspection.dispatcher.dispatch(batch, holdWhileUnavailable: false) == Array(repeating: .duplicate, count: 5))
+            func incidents(_ school: String, _ quarter: String) async throws -> Int {
+                try await count(inspection.database, """
+                    SELECT coalesce(sum(incidents), 0)::int FROM inspection.school_incidents WHERE school_code = \(school) AND quarter = \(quarter)
+                    """)
+            }
+            #expect(try await [incidents(x, "2026-Q3"), incidents(x, "2026-Q2"), incidents(y, "2026-Q3"), incidents(y, "2026-Q2")] == [2, 1, 1, 0])
+            #expect(try await count(inspection.database, "SELECT count(*)::int FROM inspection.schools WHERE code = ANY(\([x, y])) AND district = \(district)") == 2)
+        }
+    }
+
     @Test("a seeded quarter's ratings and bulletin: model, compliant and non-compliant schools with their reasons; computing twice changes nothing")
     func bulletin() async throws {
         let port = try freePort()
