@@ -87,7 +87,8 @@ struct IntakeHandlers: Sendable {
         _ = try event.passOn(&collecting)
         let resolution = try await IdentityStore.resolve(collecting.named, on: context.connection, logger: context.logger)
         var acceptance = Acceptance(
-            intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher, resolution: resolution)
+            intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher, resolution: resolution,
+            named: collecting.named)
         acceptance.rejectedRows = read.rejectedRows
         let outgoing = try event.passOn(&acceptance)
         // The receipt is kept with the claim, in its statement; sent after the events it announces.

@@ -31,7 +31,11 @@ struct SubjectResolver: Sendable {
     ///   - person: The person as the agency named them.
     ///   - schoolCode: The school the event concerns, which scopes student numbers.
     func resolve(_ person: PersonRef, schoolCode: String?) -> (subjectID: String, kind: MatchKind) {
-        let keys = keys(person, schoolCode: schoolCode)
+        resolve(keys(person, schoolCode: schoolCode), schoolCode: schoolCode)
+    }
+
+    /// As ``resolve(_:schoolCode:)``, from the person's identifiers already hashed (``keys(_:schoolCode:)``).
+    func resolve(_ keys: IdentifierKeys, schoolCode: String?) -> (subjectID: String, kind: MatchKind) {
         if let identity = keys.identity { return (identity, .identity) }
         if let student = keys.student { return (student, .student) }
         return (keys.candidate ?? hash("candidate|||\(schoolCode ?? "")"), .candidate)
@@ -113,12 +117,17 @@ struct Acceptance {
     private var linked: Set<[String]> = []
     /// What the registry made of the event's identifiers; nil while collecting them.
     let resolution: IdentifierRegistry.Resolution?
-    /// While collecting: the identifiers of each person, in the order named.
+    /// While collecting: the identifiers of each person, in the order named. With a resolution: those the
+    /// collecting pass hashed, taken in the same order instead of hashing each person again.
     private(set) var named: [IdentifierKeys] = []
+    private var taken = 0
 
+    /// - Parameters:
+    ///   - resolution: What the registry made of the event's identifiers; nil while collecting them.
+    ///   - named: The identifiers a collecting pass over the same event gathered (``named``), in its order.
     init(
         intakeID: String, agency: String, unit: String, now: Date, resolver: SubjectResolver, cipher: PersonalDataCipher,
-        resolution: IdentifierRegistry.Resolution? = nil
+        resolution: IdentifierRegistry.Resolution? = nil, named: [IdentifierKeys] = []
     ) {
         self.intakeID = intakeID
         self.agency = agency
@@ -127,6 +136,7 @@ struct Acceptance {
         self.resolver = resolver
         self.cipher = cipher
         self.resolution = resolution
+        self.named = named
     }
 
     /// The subject id of a person named in the event, kept with the role they play in it.
@@ -135,8 +145,14 @@ struct Acceptance {
     ///   - role: Their part in the event, e.g. `victim`, `student`, `minor`.
     ///   - schoolCode: The event's school.
     mutating func subject(_ person: PersonRef, role: String, schoolCode: String?) throws -> String {
-        let keys = resolver.keys(person, schoolCode: schoolCode)
-        let (provisional, kind) = resolver.resolve(person, schoolCode: schoolCode)
+        let keys: IdentifierKeys
+        if resolution != nil, taken < named.count {
+            keys = named[taken]
+            taken += 1
+        } else {
+            keys = resolver.keys(person, schoolCode: schoolCode)
+        }
+        let (provisional, kind) = resolver.resolve(keys, schoolCode: schoolCode)
         guard let resolution else {
             named.append(keys)
             return provisional
