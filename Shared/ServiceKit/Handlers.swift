@@ -147,8 +147,9 @@ public struct HandlerContext: Sendable {
     }
 }
 
-/// Event types handled together: a batch's events of the group's types are made into items and applied in one call
-/// (``HandlerRegistry/on(_:from:in:_:)``, ``HandlerRegistry/together(_:_:)``).
+/// Event types handled together: a batch's events of the group's types are made into items and applied in one call —
+/// more than one when a subject's other events come between them (``HandlerRegistry/on(_:from:in:_:)``,
+/// ``HandlerRegistry/together(_:_:)``).
 public struct HandlerGroup<Item: Sendable>: Sendable {
     /// The group's name, e.g. `assessment.observations`.
     public let name: String
@@ -194,11 +195,12 @@ public struct HandlerRegistry: Sendable {
         }
     }
 
-    /// Handles every event of a type that a batch holds in one call, after the batch's other events — e.g. to
-    /// record them all in one statement. The call gets them in the batch's order (by subject, then as they
+    /// Handles the events of a type that a batch holds together, in one call after the batch's other events — e.g.
+    /// to record them all in one statement. The call gets them in the batch's order (by subject, then as they
     /// arrived); an event of another type about a subject the call holds events of is applied after it (the call
-    /// comes first, with what it holds then), so that each subject's events keep their order. If the call
-    /// fails, each event is handled again alone, under its own savepoint, so that a failing one is retried by itself.
+    /// comes first, with what it holds then, and a second call takes the rest), so that each subject's events keep
+    /// their order. If a call fails, each event is handled again alone, under its own savepoint, so that a failing
+    /// one is retried by itself.
     /// - Parameters:
     ///   - type: The contract.
     ///   - exchange: Where the event is published (`huhang.events` for services' events).
@@ -217,8 +219,8 @@ public struct HandlerRegistry: Sendable {
     /// Handles an event type as one of a group's: every event of the group's types that a batch holds is made
     /// into an item and the group's handler (``together(_:_:)``) takes them all in one call, in the batch's
     /// order, after the batch's other events — except that an event outside the group about a subject the group
-    /// holds events of makes the group's handler apply what it holds first. If the call fails, each event is
-    /// handled again alone, under its own savepoint, so that a failing one is retried by itself.
+    /// holds events of makes the group's handler apply what it holds first (a later call takes the rest). If a
+    /// call fails, each event is handled again alone, under its own savepoint, so that a failing one is retried by itself.
     /// - Parameters:
     ///   - type: The contract.
     ///   - exchange: Where the event is published.
@@ -238,7 +240,8 @@ public struct HandlerRegistry: Sendable {
         wire(name)
     }
 
-    /// What a group's events are applied by: one call with every event of the group a batch holds.
+    /// What a group's events are applied by: one call with the events of the group a batch holds (more than one
+    /// when a subject's other events come between them; see ``on(_:from:in:_:)``).
     /// - Parameters:
     ///   - group: The group.
     ///   - handler: Applies the events inside the transaction; each item comes with its event's own context (its
@@ -391,7 +394,9 @@ public struct EventDispatcher: Sendable {
     /// runs again with each handler under its own savepoint: the failing one is rolled back alone (its inbox
     /// claim with it, so that its retry is not taken for a duplicate) and the others commit once.
     /// Events are handled in the order given, except that events about different subjects are taken in the
-    /// order of their subjects, so that two batches lock the subjects' rows in the same order.
+    /// order of their subjects, so that two batches mostly lock the subjects' rows in the same order; events handled
+    /// together come after the others (each subject's events still in order). Two replicas' batches that do lock
+    /// rows in opposite orders meet as a deadlock, which PostgreSQL breaks; the batch that lost runs again.
     /// - Parameters:
     ///   - batch: The events.
     ///   - holdWhileUnavailable: Wait for the database to come back instead of answering ``DispatchOutcome/unavailable``.
@@ -424,8 +429,8 @@ public struct EventDispatcher: Sendable {
                     var emitted: [OutgoingMessage] = []
                     var rolledBack: [String] = []
                     let shared = HandlerContext.Shared()
-                    // Events of types handled together: kept for one call per group after the others (not with savepoints,
-                    // where each is handled alone).
+                    // Events of types handled together: kept for a call per group after the others, or before a later event
+                    // of one of their subjects (not with savepoints, where each is handled alone).
                     var together: [String: [(index: Int, item: any Sendable, context: HandlerContext)]] = [:]
                     var togetherOrder: [String] = []
                     // The subjects of the events a group holds, so that a later event of one of them is applied after them.
@@ -433,7 +438,12 @@ public struct EventDispatcher: Sendable {
                     // Applies what the groups named hold now, in the order they were first met.
                     func apply(_ names: Set<String>) async throws {
                         for name in togetherOrder where names.contains(name) {
-                            guard let group = together.removeValue(forKey: name), let handle = registry.groups[name] else { continue }
+                            guard let group = together.removeValue(forKey: name) else { continue }
+                            guard let handle = registry.groups[name] else {
+                                // A type joined a group no handler takes (a service's mistake): set aside, never applied.
+                                for (index, _, _) in group { results.append((index, .rejected(reason: "no handler for the group \(name)"))) }
+                                continue
+                            }
                             do {
                                 try await handle(group.map { ($0.item, $0.context) })
                             } catch {
@@ -462,6 +472,10 @@ public struct EventDispatcher: Sendable {
                         }
                         let logger = logger(for: envelope)
                         if !withSavepoints, let grouped = entry.grouped {
+                            // Another group's events about the same subject come first.
+                            if let subject = envelope.subject, let others = waiting[subject]?.subtracting([grouped.group]), !others.isEmpty {
+                                try await apply(others)
+                            }
                             if together[grouped.group] == nil { togetherOrder.append(grouped.group) }
                             do {
                                 let context = try await prepare(envelope, on: connection, logger: logger, shared: shared)

@@ -145,6 +145,17 @@ struct ConsumerTests {
             var applied: [String] = []
             for try await id in all.decode(String.self) { applied.append(id) }
             #expect(applied == [batch[0].envelope.id, batch[1].envelope.id, batch[3].envelope.id, batch[2].envelope.id])
+
+            // Two groups' events about one subject, interleaved: each group's call takes only what came before the other's.
+            let key = "\(run)-d"
+            func mark() throws -> EventDispatcher.Incoming {
+                let envelope = EventEnvelope(id: UUID().uuidString.lowercased(), type: MarkV1.eventType.name, source: "test", subject: key,
+                                             dataschema: MarkV1.eventType.dataschema)
+                return EventDispatcher.Incoming(envelope: envelope, body: try OutgoingMessage(MarkV1(key: key), envelope: envelope).body)
+            }
+            let interleaved = [try tally(key), try mark(), try tally(key)]
+            #expect(await service.dispatcher.dispatch(interleaved, holdWhileUnavailable: false) == Array(repeating: .applied, count: 3))
+            #expect(try await order(key) == interleaved.map(\.envelope.id))
         }
     }
 

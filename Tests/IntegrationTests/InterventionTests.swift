@@ -192,11 +192,15 @@ struct InterventionTests {
             #expect(try await chronology(b) == ["opened \(b1)", "task_assigned \(b1)", "signal \(b2)", "task_assigned \(b2)"])
             #expect(try await chronology(a).last == "signal event:\(batch[0].envelope.id)")
             #expect(try await chronology(d) == ["opened event:\(batch[4].envelope.id)", "task_assigned event:\(batch[4].envelope.id)"])
-            // Each task announced by its own event, which the batch emitted.
+            // Each task announced by its own event (the one naming it), which the batch emitted.
             #expect(try await count(database, """
                 SELECT count(*)::int FROM intervention.tasks t JOIN intervention.outbox o ON o.message_id = t.assigned_event_id
-                WHERE t.subject_id = ANY(\([b, d]))
+                WHERE t.subject_id = ANY(\([b, d])) AND o.routing_key = 'task.assigned.v1'
+                  AND convert_from(o.body, 'UTF8') LIKE '%"taskId":"' || t.task_id::text || '"%'
                 """) == 3)
+            // Taken together, not one by one: every line the batch wrote has the one time of its call.
+            let ids = batch.map { "event:" + $0.envelope.id }
+            #expect(try await count(database, "SELECT count(DISTINCT at)::int FROM intervention.chronology WHERE event_id = ANY(\(ids))") == 1)
         }
     }
 

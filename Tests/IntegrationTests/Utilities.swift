@@ -151,6 +151,12 @@ struct TallyV1: EventPayload, Hashable {
     var mode: String?
 }
 
+/// A mark handled together with the others of its batch, in a group of its own (for the order of two groups' events).
+struct MarkV1: EventPayload, Hashable {
+    static let eventType = EventType("test.mark", major: 1)
+    var key: String
+}
+
 struct LedgerService: HuhangService {
     static let name = "ledgertest"
     static let defaultHTTPPort = 0
@@ -198,6 +204,13 @@ struct LedgerService: HuhangService {
                 SELECT * FROM unnest(\(tallies.map(\.event.key))::text[], \(tallies.map(\.context.envelope.id))::text[])
                 """, logger: TestEnvironment.logger)
             for (tally, context) in tallies { try await context.emit(PingV1(key: tally.key + "-told"), subject: tally.key) }
+        }
+        handlers.onEach(MarkV1.self) { marks in
+            guard let connection = marks.first?.context.connection else { return }
+            try await connection.query("""
+                INSERT INTO ledgertest.applied (key, message_id)
+                SELECT * FROM unnest(\(marks.map(\.event.key))::text[], \(marks.map(\.context.envelope.id))::text[])
+                """, logger: TestEnvironment.logger)
         }
     }
 }
