@@ -440,9 +440,9 @@ public struct EventDispatcher: Sendable {
                         for name in togetherOrder where names.contains(name) {
                             guard let group = together.removeValue(forKey: name) else { continue }
                             guard let handle = registry.groups[name] else {
-                                // A type joined a group no handler takes (a service's mistake): set aside, never applied.
-                                for (index, _, _) in group { results.append((index, .rejected(reason: "no handler for the group \(name)"))) }
-                                continue
+                                // A type joined a group no handler takes (a service's mistake): handled alone, each is
+                                // rejected by its one-event handler and set aside, its inbox claim rolled back with it.
+                                throw HandlerFailedInBatch(error: MessageRejection("no handler for the group \(name)"))
                             }
                             do {
                                 try await handle(group.map { ($0.item, $0.context) })
