@@ -117,6 +117,52 @@ struct InspectionTests {
         }
     }
 
+    @Test("reports at schools published together on huhang.events: the quarter's rating counts each school's incidents of that quarter")
+    func incidentsThroughTheContract() async throws {
+        let port = try freePort()
+        let inspection = try RunningService<InspectionService>(
+            configuration: try TestEnvironment.serviceConfiguration("inspection", port: port), logger: TestEnvironment.logger)
+        let district = String(Int.random(in: 900_000...999_999))
+        let (x, y) = ("\(district)-X01", "\(district)-Y02")
+        let (q3, _) = Quarter.bounds("2026-Q3")!
+        let (q2, _) = Quarter.bounds("2026-Q2")!
+        let tokens = try APITokens(secret: APITokens.developmentSecret)
+        let token = try await tokens.issue(APIIdentity(agency: "district-task-force", role: .taskForce), lifetime: .seconds(300))
+        func call(_ method: String, _ path: String) async throws -> (status: Int, body: String) {
+            try await http(method, "http://127.0.0.1:\(port)\(path)", body: nil, headers: ["Authorization": "Bearer \(token)"])
+        }
+        func inspected(_ school: String) throws -> OutgoingMessage {
+            try OutgoingMessage(InspectionReportAcceptedV1(
+                intakeID: UUID().uuidString, unit: "psb-\(district)", externalID: UUID().uuidString, schoolCode: school, kind: .jointPatrol,
+                inspectedAt: q3.addingTimeInterval(10 * 86_400), checks: InspectionReportV1.Item.allCases.map { .init(item: $0, passed: true) }),
+                envelope: EventEnvelope(type: InspectionReportAcceptedV1.eventType.name, source: "intake"))
+        }
+        func report(_ school: String, at: Date) throws -> OutgoingMessage {
+            let id = UUID().uuidString.lowercased()
+            return try OutgoingMessage(ReportAcceptedV1(
+                reportID: id, agency: "agency-demo", externalID: id, category: .bullying, immediateDanger: false,
+                occurredAt: at.addingTimeInterval(20 * 86_400), schoolCode: school, subjects: []),
+                envelope: EventEnvelope(type: ReportAcceptedV1.eventType.name, source: "intake", subject: id))
+        }
+        try await withServices([inspection]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("inspection-incidents"), logger: TestEnvironment.logger)
+            // Each school inspected once in Q3 (so its rating lists its incidents); x three reports in Q3 and one in Q2, y two in Q3.
+            let inspections = try [inspected(x), inspected(y)]
+            #expect(try await publisher.publish(inspections).allSatisfy { $0 == .confirmed })
+            let reports = try [report(x, at: q3), report(y, at: q3), report(x, at: q2), report(x, at: q3), report(y, at: q3), report(x, at: q3)]
+            #expect(try await publisher.publish(reports).allSatisfy { $0 == .confirmed })
+            await publisher.close()
+            // Once all eight are applied (a recomputation keeps a school's first reasons while its rating stays), rate Q3.
+            #expect(try await eventually {
+                try await count(inspection.database, "SELECT count(*)::int FROM inspection.inbox WHERE message_id = ANY(\((inspections + reports).compactMap(\.properties.messageID)))") == 8
+            })
+            #expect(try await call("POST", "/v1/ratings/2026-Q3/compute").status == 200)
+            let rated = try JSONDecoder().decode([RatedSchool].self, from: Data(try await call("GET", "/v1/ratings/2026-Q3?district=\(district)").body.utf8))
+            let reasons = Dictionary(uniqueKeysWithValues: rated.map { ($0.schoolCode, $0.reasons.joined(separator: "; ")) })
+            #expect(reasons[x]?.contains("3 incidents") == true && reasons[y]?.contains("2 incidents") == true, "\(reasons)")
+        }
+    }
+
     @Test("a seeded quarter's ratings and bulletin: model, compliant and non-compliant schools with their reasons; computing twice changes nothing")
     func bulletin() async throws {
         let port = try freePort()

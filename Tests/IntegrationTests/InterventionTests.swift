@@ -8,6 +8,7 @@ import Messaging
 import PostgresNIO
 import ServiceKit
 import Storage
+import Synchronization
 import Testing
 
 /// Intervention against the real broker and database, with a clock the test moves.
@@ -202,6 +203,68 @@ struct InterventionTests {
             let ids = batch.map { "event:" + $0.envelope.id }
             #expect(try await count(database, "SELECT count(DISTINCT at)::int FROM intervention.chronology WHERE event_id = ANY(\(ids))") == 1)
         }
+    }
+
+    @Test("assessments published together on huhang.events: through the case API, each minor's case and first responses as if one by one; a reader hears each task")
+    func assessmentsThroughTheContract() async throws {
+        let port = try freePort()
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention", port: port), logger: TestEnvironment.logger)
+        let school = "370102-" + TestEnvironment.unique("S")
+        let (b, c, d) = (Self.subjectID(), Self.subjectID(), Self.subjectID())
+        let tokens = try APITokens(secret: APITokens.developmentSecret)
+        func get(_ path: String) async throws -> String {
+            let token = try await tokens.issue(APIIdentity(agency: "tf", role: .taskForce), lifetime: .seconds(60))
+            let answer = try await http("GET", "http://127.0.0.1:\(port)\(path)", body: nil, headers: ["Authorization": "Bearer \(token)"])
+            #expect(answer.status == 200, "\(path): \(answer.status)")
+            return answer.body
+        }
+        // An outside reader of task.assigned, as a unit's own system would bind.
+        let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("tasks-reader"), logger: TestEnvironment.logger)
+        let queue = TestEnvironment.unique("tasks.reader")
+        try await reader.declare(Topology(
+            exchanges: Topology.exchanges.exchanges,
+            queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
+            bindings: [.init(queue: queue, exchange: ExchangeName.events, routingKey: TaskAssignedV1.eventType.name)]))
+        try await withServices([intervention]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-together"), logger: TestEnvironment.logger)
+            // In one go, so that they reach the service close together: b high then critical, c medium, d critical.
+            let messages = try [
+                Self.assessed(b, tier: .high, previous: nil, school: school),
+                Self.assessed(c, tier: .medium, previous: nil, school: school),
+                Self.assessed(b, tier: .critical, previous: .high, school: school),
+                Self.assessed(d, tier: .critical, previous: nil, school: school, urgent: true),
+            ]
+            #expect(try await publisher.publish(messages).allSatisfy { $0 == .confirmed })
+            await publisher.close()
+            let decoder = JSONDecoder.contracts
+            func cases(_ subject: String) async throws -> [CaseStore.CaseSummary] {
+                try decoder.decode([CaseStore.CaseSummary].self, from: Data(try await get("/v1/cases?subject=\(subject)").utf8))
+            }
+            #expect(try await eventually {
+                try await decoder.decode([TaskStore.TaskLine].self, from: Data(try await get("/v1/units/\(school)/tasks").utf8)).count == 3
+            })
+            // b: one case, at critical, opened by its first assessment and attached by its second; two first responses.
+            let caseB = try #require(try await cases(b).first)
+            #expect(try await cases(b).count == 1 && caseB.tier == "critical")
+            let detailB = try decoder.decode(CaseStore.CaseDetail.self, from: Data(try await get("/v1/cases/\(caseB.caseID)").utf8))
+            #expect(detailB.tasks.map(\.measure) == ["first_response", "first_response"])
+            #expect(detailB.chronology.map(\.kind) == ["opened", "task_assigned", "signal", "task_assigned"])
+            // c at medium: no case. d: one case with its first response.
+            #expect(try await cases(c).isEmpty)
+            let caseD = try #require(try await cases(d).first)
+            let detailD = try decoder.decode(CaseStore.CaseDetail.self, from: Data(try await get("/v1/cases/\(caseD.caseID)").utf8))
+            #expect(detailD.tasks.map(\.measure) == ["first_response"] && detailD.tier == "critical")
+            // The reader heard of each task, by its id.
+            let taskIDs = Set((detailB.tasks + detailD.tasks).map(\.taskID))
+            let heard = Mutex<Set<String>>([])
+            _ = try await firstDelivery(on: queue, within: .seconds(15)) { delivery in
+                guard let task = try? decoder.decode(TaskAssignedV1.self, from: Data(delivery.body)) else { return false }
+                return heard.withLock { $0.insert(task.taskID); return taskIDs.isSubset(of: $0) }
+            }
+            #expect(heard.withLock { taskIDs.isSubset(of: $0) })
+        }
+        try? await reader.deleteQueue(queue)
     }
 
     @Test("a late task escalates through every step once — across two replicas and a restart of both between steps")
