@@ -120,7 +120,7 @@ enum AssessmentStore {
         // rows are locked (a statement of its own, so that it sees what the transaction that held a lock before
         // committed). A ledger's row has no time; a signal's always has one. Subject by subject (a lateral join the
         // planner may not flatten), so that every plan — kept ones too, and those made while the tables were
-        // nearly empty — looks each subject up in an index (signals' key, `ledger_entries_current_subject`):
+        // nearly empty — looks each subject up in an index (signals' key, `ledger_entries_current_by_subject`):
         // as `subject_id = ANY(…)` a kept plan walked the whole signals table or all of (ledger, subject_id).
         var recorded: [String: [Signal]] = [:]
         var onLedgers: [String: Set<LedgerChangedV1.Ledger>] = [:]

@@ -122,6 +122,17 @@ enum AssessmentMigrations {
             Migration(6, "current ledger entries by subject", """
                 CREATE INDEX ledger_entries_current_subject ON assessment.ledger_entries (subject_id) WHERE left_at IS NULL;
                 """),
+            // Migration 6 was not enough: a plan made while the table is small (a new deployment's first minute, before
+            // autovacuum has analysed it) walks any small index that holds exactly the current entries, and a kept
+            // plan stays so as the table grows — 900 pages read for a batch of twenty subjects. The one-open-entry rule
+            // is now kept by subject first, and it is the only index of the current entries: the ledger page's
+            // (ledger, id) holds left entries too, so it is never the cheaper way to one subject's.
+            Migration(7, "current ledger entries keyed by subject, paged by ledger", """
+                CREATE UNIQUE INDEX ledger_entries_current_by_subject ON assessment.ledger_entries (subject_id, ledger) WHERE left_at IS NULL;
+                DROP INDEX assessment.ledger_entries_current;
+                DROP INDEX assessment.ledger_entries_current_subject;
+                CREATE INDEX ledger_entries_page ON assessment.ledger_entries (ledger, id);
+                """),
         ]
     }
 

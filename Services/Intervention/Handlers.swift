@@ -49,43 +49,9 @@ struct InterventionHandlers: Sendable {
         }
 
         // "School blows the whistle, departments report": an incident a school reports opens a case for
-        // each victim (else each person reported) and sets the departments that must act to work, with deadlines.
-        handlers.on(ReportAcceptedV1.self) { report, context in
-            guard let school = report.schoolCode else { return .applied }
-            let victims = report.subjects.filter { $0.role == .victim }
-            let people = victims.isEmpty ? report.subjects.filter { $0.role == .allegedPerpetrator } : victims
-            guard !people.isEmpty else { return .applied }
-            let now = clock.now()
-            let actor = CaseStore.Actor.event(context.envelope.id)
-            let tier: RiskTier = report.immediateDanger ? .critical : .high
-            let templates = try await context.readOnce("intervention.departments.\(report.category.rawValue)") {
-                try await stores.units.departments(for: report.category, on: context.connection)
-            }
-            var units = Departments.units(templates, schoolCode: school)
-            // 一校一警, 法治副校长: the school's police officer and legal vice-principal stand on every bullying and violence case.
-            if [.bullying, .violence].contains(report.category) {
-                for unit in try await stores.units.schoolUnits(school, on: context.connection) where !units.contains(unit) { units.append(unit) }
-            }
-            // Every person's case first, then all their tasks in one statement.
-            var planned: [TaskStore.Planned] = []
-            for person in people {
-                let (caseID, _, emissions) = try await cases.openOrAttach(
-                    subjectID: person.subjectID, tier: tier, schoolCode: school,
-                    reason: "\(report.category.rawValue) reported by \(report.agency)\(report.immediateDanger ? ", danger now" : "")", by: actor, at: now,
-                    on: context.connection)
-                try await context.emit(emissions)
-                for unit in units {
-                    planned.append(TaskStore.Planned(
-                        task: tasks.plan(
-                            caseID: caseID, subjectID: person.subjectID, unit: unit, measure: .incidentResponse, tier: tier, urgent: report.immediateDanger,
-                            due: configuration.firstResponseDue(tier, from: now)),
-                        measure: .incidentResponse, note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))"))
-                }
-            }
-            try await tasks.assign(planned, by: actor, at: now, on: context.connection)
-            for task in planned.map(\.task) { try await context.emit(task, subject: task.caseID) }
-            return .applied
-        }
+        // each victim (else each person reported) and sets the departments that must act to work, with deadlines:
+        // a batch's reports together, in waves of distinct people, each wave in three statements.
+        handlers.onEach(ReportAcceptedV1.self) { events in try await self.respond(toReports: events) }
 
         // A venue that admitted minors (一书一函, 责令限期整改): its regulator gets a rectification task by the deadline,
         // the minors' schools a joint follow-up task naming no one; a repeated breach while one is open goes to the task force.
@@ -210,6 +176,72 @@ struct InterventionHandlers: Sendable {
                     (delivered.aboutEventID, "\(delivered.recipient) via \(delivered.channel.rawValue)", CaseStore.Actor.event(context.envelope.id))
                 },
                 "unit_notified", at: clock.now(), on: connection)
+        }
+    }
+
+    /// Reports of incidents at schools: each victim (else each person reported) gets a case, opened or attached to,
+    /// and each department that must act — with the school's police officer and legal vice-principal on bullying
+    /// and violence — a task per person. A person's reports are applied in the order they came, one wave each.
+    func respond(toReports events: [(event: ReportAcceptedV1, context: HandlerContext)]) async throws {
+        let reports = events.compactMap { report, context -> (report: ReportAcceptedV1, context: HandlerContext, school: String, people: [String])? in
+            guard let school = report.schoolCode else { return nil }
+            let victims = report.subjects.filter { $0.role == .victim }
+            let people = (victims.isEmpty ? report.subjects.filter { $0.role == .allegedPerpetrator } : victims).map(\.subjectID)
+            return people.isEmpty ? nil : (report, context, school, people)
+        }
+        guard let connection = reports.first?.context.connection else { return }
+        let now = clock.now()
+        var standing: [String: [String]] = [:]
+        for wave in Waves.of(reports.map { Set($0.people) }) {
+            let items = wave.map { reports[$0] }
+            var units: [[String]] = []
+            for (report, context, school, _) in items {
+                let templates = try await context.readOnce("intervention.departments.\(report.category.rawValue)") {
+                    try await stores.units.departments(for: report.category, on: connection)
+                }
+                var these = Departments.units(templates, schoolCode: school)
+                // 一校一警, 法治副校长: the school's police officer and legal vice-principal stand on every bullying and violence case.
+                // Read once per school in this call (a school's update handled before it in the batch is seen).
+                if [.bullying, .violence].contains(report.category) {
+                    if standing[school] == nil { standing[school] = try await stores.units.schoolUnits(school, on: connection) }
+                    for unit in standing[school] ?? [] where !these.contains(unit) { these.append(unit) }
+                }
+                units.append(these)
+            }
+            // Every person's case first, then all their tasks in one statement.
+            let found = try await cases.openOrAttach(
+                items.flatMap { report, context, school, people in
+                    people.map { person in
+                        CaseStore.Opening(
+                            subjectID: person, tier: report.immediateDanger ? .critical : .high, schoolCode: school,
+                            reason: "\(report.category.rawValue) reported by \(report.agency)\(report.immediateDanger ? ", danger now" : "")",
+                            actor: .event(context.envelope.id))
+                    }
+                },
+                asking: nil, at: now, on: connection)
+            var planned: [[TaskStore.Planned]] = []
+            var next = found.makeIterator()
+            for ((report, context, school, people), units) in zip(items, units) {
+                let tier: RiskTier = report.immediateDanger ? .critical : .high
+                var these: [TaskStore.Planned] = []
+                for person in people {
+                    guard let opened = next.next() else { break }
+                    try await context.emit(opened.emissions)
+                    for unit in units {
+                        these.append(TaskStore.Planned(
+                            task: tasks.plan(
+                                caseID: opened.caseID, subjectID: person, unit: unit, measure: .incidentResponse, tier: tier,
+                                urgent: report.immediateDanger, due: configuration.firstResponseDue(tier, from: now)),
+                            measure: .incidentResponse, note: "\(report.category.rawValue) reported at school \(school) (report \(report.reportID))",
+                            actor: .event(context.envelope.id)))
+                    }
+                }
+                planned.append(these)
+            }
+            try await tasks.assign(planned.flatMap { $0 }, by: .event(items[0].context.envelope.id), at: now, on: connection)
+            for ((_, context, _, _), these) in zip(items, planned) {
+                for task in these.map(\.task) { try await context.emit(task, subject: task.caseID) }
+            }
         }
     }
 

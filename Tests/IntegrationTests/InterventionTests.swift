@@ -205,6 +205,138 @@ struct InterventionTests {
         }
     }
 
+    @Test("a batch's reports at schools together: each person's case opened by one report and attached to by the next, a task per department and person")
+    func reportsTogether() async throws {
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention"), logger: TestEnvironment.logger)
+        let school = "370102-" + TestEnvironment.unique("R")
+        let (a, b, p, w) = (Self.subjectID(), Self.subjectID(), Self.subjectID(), Self.subjectID())
+        func incoming(_ category: IncidentCategory, _ people: [(String, PersonRole)], at school: String?, danger: Bool = false) throws -> EventDispatcher.Incoming {
+            let reportID = UUID().uuidString.lowercased()
+            let envelope = EventEnvelope(type: ReportAcceptedV1.eventType.name, source: "test", subject: reportID)
+            let report = ReportAcceptedV1(
+                reportID: reportID, agency: "school-r", externalID: reportID, category: category, immediateDanger: danger, occurredAt: Date(),
+                schoolCode: school, subjects: people.map { .init(subjectID: $0.0, role: $0.1) })
+            return EventDispatcher.Incoming(envelope: envelope, body: try OutgoingMessage(report, envelope: envelope).body)
+        }
+        try await withServices([intervention]) { () async throws in
+            // The school's police officer and legal vice-principal, from the registry.
+            let registry = EventEnvelope(type: SchoolUpdatedV1.eventType.name, source: "test", subject: school)
+            let standing = SchoolUpdatedV1(schoolCode: school, district: "370102", policeUnit: "psb-370102-r", legalVicePrincipalUnit: "proc-370102-r", at: Date())
+            #expect(await intervention.dispatcher.dispatch(
+                [EventDispatcher.Incoming(envelope: registry, body: try OutgoingMessage(standing, envelope: registry).body)], holdWhileUnavailable: false) == [.applied])
+            let batch = [
+                try incoming(.bullying, [(a, .victim), (p, .allegedPerpetrator)], at: school),  // a's case; education and the two who stand by the school
+                try incoming(.selfHarm, [(b, .victim)], at: school, danger: true),  // b's case at critical; health and education
+                try incoming(.bullying, [(p, .allegedPerpetrator), (w, .witness)], at: school),  // no victim named: p's case
+                try incoming(.drugs, [(a, .victim)], at: school),  // attached to a's case, after the first report; the police
+                try incoming(.bullying, [(w, .witness)], at: school),  // a witness only: nothing
+                try incoming(.drugs, [(w, .victim)], at: nil),  // no school: not a school's report
+            ]
+            #expect(await intervention.dispatcher.dispatch(batch, holdWhileUnavailable: false) == Array(repeating: .applied, count: 6))
+            let database = intervention.database
+            func units(_ subject: String) async throws -> [String] {
+                let rows = try await database.query("""
+                    SELECT unit FROM intervention.tasks WHERE subject_id = \(subject) AND measure = 'incident_response' ORDER BY unit
+                    """)
+                var units: [String] = []
+                for try await unit in rows.decode(String.self) { units.append(unit) }
+                return units
+            }
+            func chronology(_ subject: String) async throws -> [String] {
+                let rows = try await database.query("""
+                    SELECT h.kind || ' ' || h.event_id FROM intervention.chronology h JOIN intervention.cases k USING (case_id)
+                    WHERE k.subject_id = \(subject) ORDER BY h.at, h.id
+                    """)
+                var lines: [String] = []
+                for try await line in rows.decode(String.self) { lines.append(line) }
+                return lines
+            }
+            #expect(try await units(a) == ["education-370102", "proc-370102-r", "psb-370102", "psb-370102-r"])
+            #expect(try await units(b) == ["education-370102", "health-370102"])
+            #expect(try await units(p) == ["education-370102", "proc-370102-r", "psb-370102-r"])
+            #expect(try await units(w).isEmpty)
+            #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = ANY(\([a, b, p]))") == 3)
+            #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = \(w)") == 0)
+            #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = \(b) AND tier = 'critical'") == 1)
+            // a's case opened by one of its two reports and attached to by the other — reports are taken in the order of
+            // their own ids, whoever they name — each line naming its report: three tasks for the bullying, one for the drugs.
+            let (r1, r4) = ("event:" + batch[0].envelope.id, "event:" + batch[3].envelope.id)
+            let linesA = try await chronology(a)
+            let (first, second) = linesA.first == "opened \(r1)" ? ((r1, 3), (r4, 1)) : ((r4, 1), (r1, 3))
+            #expect(linesA == ["opened \(first.0)"] + Array(repeating: "task_assigned \(first.0)", count: first.1)
+                + ["signal \(second.0)"] + Array(repeating: "task_assigned \(second.0)", count: second.1), "\(linesA)")
+            // Every task has its escalation steps, and its own task.assigned event in the outbox.
+            let ids = [a, b, p]
+            #expect(try await count(database, """
+                SELECT count(*)::int FROM intervention.timers m JOIN intervention.tasks t USING (task_id) WHERE t.subject_id = ANY(\(ids))
+                """) == 9 * (try InterventionConfiguration()).escalationSteps(due: Date()).count)
+            #expect(try await count(database, """
+                SELECT count(*)::int FROM intervention.tasks t WHERE t.subject_id = ANY(\(ids)) AND EXISTS (
+                    SELECT 1 FROM intervention.outbox o WHERE o.routing_key = 'task.assigned.v1'
+                      AND convert_from(o.body, 'UTF8') LIKE '%"taskId":"' || t.task_id::text || '"%')
+                """) == 9)
+            // Taken together, not one by one: every line the batch wrote has the one time of its call.
+            let events = batch.map { "event:" + $0.envelope.id }
+            #expect(try await count(database, "SELECT count(DISTINCT at)::int FROM intervention.chronology WHERE event_id = ANY(\(events))") == 1)
+        }
+    }
+
+    @Test("reports published together on huhang.events: through the case API, each victim's case and each department's task as if one by one")
+    func reportsThroughTheContract() async throws {
+        let port = try freePort()
+        let intervention = try RunningService<InterventionService>(
+            configuration: try TestEnvironment.serviceConfiguration("intervention", port: port), logger: TestEnvironment.logger)
+        // A district of its own, so that its departments' task lists hold only this test's tasks.
+        let district = "39" + String(format: "%04d", Int.random(in: 0..<10_000))
+        let school = district + "-" + TestEnvironment.unique("C")
+        let (a, b, p) = (Self.subjectID(), Self.subjectID(), Self.subjectID())
+        let tokens = try APITokens(secret: APITokens.developmentSecret)
+        func get(_ path: String) async throws -> String {
+            let token = try await tokens.issue(APIIdentity(agency: "tf", role: .taskForce), lifetime: .seconds(60))
+            let answer = try await http("GET", "http://127.0.0.1:\(port)\(path)", body: nil, headers: ["Authorization": "Bearer \(token)"])
+            #expect(answer.status == 200, "\(path): \(answer.status)")
+            return answer.body
+        }
+        func report(_ category: IncidentCategory, _ people: [(String, PersonRole)], danger: Bool = false) throws -> OutgoingMessage {
+            let reportID = UUID().uuidString.lowercased()
+            return try OutgoingMessage(ReportAcceptedV1(
+                reportID: reportID, agency: "school-c", externalID: reportID, category: category, immediateDanger: danger, occurredAt: Date(),
+                schoolCode: school, subjects: people.map { .init(subjectID: $0.0, role: $0.1) }),
+                envelope: EventEnvelope(type: ReportAcceptedV1.eventType.name, source: "intake", subject: reportID))
+        }
+        try await withServices([intervention]) { () async throws in
+            let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-reports"), logger: TestEnvironment.logger)
+            // In one go, so that they reach the service close together: a twice, b in danger now, p named without a victim.
+            let messages = try [
+                report(.selfHarm, [(a, .victim)]),
+                report(.selfHarm, [(b, .victim)], danger: true),
+                report(.drugs, [(a, .victim), (p, .allegedPerpetrator)]),
+                report(.drugs, [(p, .allegedPerpetrator)]),
+            ]
+            #expect(try await publisher.publish(messages).allSatisfy { $0 == .confirmed })
+            await publisher.close()
+            let decoder = JSONDecoder.contracts
+            func detail(_ subject: String) async throws -> CaseStore.CaseDetail? {
+                let cases = try decoder.decode([CaseStore.CaseSummary].self, from: Data(try await get("/v1/cases?subject=\(subject)").utf8))
+                #expect(cases.count <= 1, "\(subject): one open case at most")
+                guard let found = cases.first else { return nil }
+                return try decoder.decode(CaseStore.CaseDetail.self, from: Data(try await get("/v1/cases/\(found.caseID)").utf8))
+            }
+            // Six tasks in all: self-harm to health and education (a, b), drugs to the police (a, p).
+            #expect(try await eventually {
+                try await decoder.decode([TaskStore.TaskLine].self, from: Data(try await get("/v1/units/psb-\(district)/tasks").utf8)).count == 2
+            })
+            let caseA = try #require(try await detail(a))
+            #expect(caseA.tasks.map(\.unit).sorted() == ["education-\(district)", "health-\(district)", "psb-\(district)"])
+            #expect(caseA.chronology.map(\.kind).filter { $0 != "task_assigned" } == ["opened", "signal"])
+            let caseB = try #require(try await detail(b))
+            #expect(caseB.tier == "critical" && caseB.tasks.map(\.unit).sorted() == ["education-\(district)", "health-\(district)"])
+            let caseP = try #require(try await detail(p))
+            #expect(caseP.tasks.map(\.unit) == ["psb-\(district)"])
+        }
+    }
+
     @Test("assessments published together on huhang.events: through the case API, each minor's case and first responses as if one by one; a reader hears each task")
     func assessmentsThroughTheContract() async throws {
         let port = try freePort()

@@ -27,6 +27,12 @@ struct PipelineBench: AsyncParsableCommand {
     var root = FileManager.default.currentDirectoryPath
     @Option(help: "Messages for the raw baseline L.") var raw = 20_000
     @Option(help: "Events in the closed-loop run.") var events = 3_000
+    @Option(help: """
+        Events sent (closed loop, not measured) before the closed-loop run, after which the services' tables are analysed — \
+        what autovacuum does in a deployment's first minutes, so that the run measures plans made from the tables' statistics, \
+        not from empty tables (0: none).
+        """)
+    var warmUp = 1_000
     @Option(help: "Events in flight in the closed-loop run: each sender waits for its event's notification before the next.")
     var inFlight = 64
     @Option(help: "Seconds of the open-loop run.") var seconds = 20
@@ -151,7 +157,8 @@ struct PipelineBench: AsyncParsableCommand {
         await setup.close()
         report.durability = durability.joined(separator: ", ")
         report.replicas = Self.services.map { "\($0) ×\(counts[$0] ?? 1)" }.joined(separator: ", ")
-        report.settings = env.isEmpty ? "defaults" : env.joined(separator: " ")
+        report.settings = (env.isEmpty ? "defaults" : env.joined(separator: " "))
+            + (warmUp > 0 ? "; measured after a warm-up of \(warmUp) events and ANALYZE" : "; no warm-up")
         report.label = label
         say(report.render())
         if let summary {
@@ -212,32 +219,42 @@ struct PipelineBench: AsyncParsableCommand {
 
         // Closed loop: `inFlight` senders, each publishing its next event when the last one's notice arrived.
         say("closed loop: \(events) events, \(inFlight) in flight …")
-        let next = Locked(0)
-        let total = events
         let agencies = senders
+        let inFlight = inFlight
+        /// `total` events, `inFlight` senders each waiting for its last event's end; the latencies of those that ended.
+        @Sendable func closedLoop(_ total: Int, run: String, first: Int) async throws -> [Duration] {
+            let next = Locked(0)
+            return try await withThrowingTaskGroup(of: [Duration].self) { group in
+                for _ in 0..<inFlight {
+                    group.addTask {
+                        var latencies: [Duration] = []
+                        while true {
+                            let index = next.withLock { value in defer { value += 1 }; return value }
+                            guard index < total else { return latencies }
+                            let (agency, message, end) = try EventMix.event(index, run: run, first: first)
+                            let sent = ContinuousClock.now
+                            completions.expect(message.properties.messageID!, end: end, sent: sent)
+                            _ = try await agencies[agency].publish(message)
+                            if let done = await completions.wait(message.properties.messageID!, timeout: .seconds(60)) { latencies.append(done - sent) }
+                        }
+                    }
+                }
+                var all: [Duration] = []
+                for try await part in group { all += part }
+                return all
+            }
+        }
+        if warmUp > 0 {
+            // People of their own (numbered far past the measured runs'), so that those meet no one the warm-up met.
+            say("warm-up: \(warmUp) events, then ANALYZE …")
+            _ = try await closedLoop(warmUp, run: run + "w", first: 10_000_000)
+            try await database.query("ANALYZE", logger: logger)
+        }
         sampler.start()
         let databaseBefore = try await DatabaseWork.now(database)
         let cpuBefore = Sampler.cpu(running)
         let began = ContinuousClock.now
-        let closed: [Duration] = try await withThrowingTaskGroup(of: [Duration].self) { group in
-            for _ in 0..<inFlight {
-                group.addTask {
-                    var latencies: [Duration] = []
-                    while true {
-                        let index = next.withLock { value in defer { value += 1 }; return value }
-                        guard index < total else { return latencies }
-                        let (agency, message, end) = try EventMix.event(index, run: run)
-                        let sent = ContinuousClock.now
-                        completions.expect(message.properties.messageID!, end: end, sent: sent)
-                        _ = try await agencies[agency].publish(message)
-                        if let done = await completions.wait(message.properties.messageID!, timeout: .seconds(60)) { latencies.append(done - sent) }
-                    }
-                }
-            }
-            var all: [Duration] = []
-            for try await part in group { all += part }
-            return all
-        }
+        let closed = try await closedLoop(events, run: run, first: 0)
         let closedElapsed = durationSeconds(ContinuousClock.now - began)
         let cpuAfter = Sampler.cpu(running)
         let databaseAfter = try await DatabaseWork.now(database)
