@@ -64,14 +64,17 @@ struct RatingStore: Sendable {
         let encoder = ContractCoding.encoder()
         for (school, fact) in facts.sorted(by: { $0.key < $1.key }) {
             let (rating, reasons) = rules.rate(fact)
-            guard RatingRules.changed(stored: stored[school], computed: rating) else { continue }
+            // The reasons and facts are brought up to date whenever they differ (a third incident while the rating
+            // holds is named in the bulletin); the rating is news only when it changes.
             try await connection.query(prepared: """
-                INSERT INTO inspection.ratings (school_code, quarter, rating, reasons, facts, computed_at)
+                INSERT INTO inspection.ratings AS r (school_code, quarter, rating, reasons, facts, computed_at)
                 VALUES (\(school), \(quarter), \(rating.rawValue), \(String(decoding: try encoder.encode(reasons), as: UTF8.self))::jsonb,
                         \(String(decoding: try encoder.encode(fact), as: UTF8.self))::jsonb, \(now))
                 ON CONFLICT (school_code, quarter) DO UPDATE SET rating = EXCLUDED.rating, reasons = EXCLUDED.reasons, facts = EXCLUDED.facts,
                                                                computed_at = EXCLUDED.computed_at
+                WHERE (r.rating, r.reasons, r.facts) IS DISTINCT FROM (EXCLUDED.rating, EXCLUDED.reasons, EXCLUDED.facts)
                 """, logger: database.logger)
+            guard RatingRules.changed(stored: stored[school], computed: rating) else { continue }
             emissions.append(Emission(RatingChangedV1(
                 schoolCode: school, quarter: quarter, rating: rating, previousRating: before[school],
                 fell: RatingRules.fell(previous: before[school], now: rating), reasons: reasons, at: now), subject: school))

@@ -117,7 +117,7 @@ struct InspectionTests {
         }
     }
 
-    @Test("reports at schools published together on huhang.events: the quarter's rating counts each school's incidents of that quarter")
+    @Test("reports at schools published together on huhang.events: the quarter's rating counts each school's incidents of that quarter, and names a later one while the rating holds")
     func incidentsThroughTheContract() async throws {
         let port = try freePort()
         let inspection = try RunningService<InspectionService>(
@@ -152,7 +152,7 @@ struct InspectionTests {
             let reports = try [report(x, at: q3), report(y, at: q3), report(x, at: q2), report(x, at: q3), report(y, at: q3), report(x, at: q3)]
             #expect(try await publisher.publish(reports).allSatisfy { $0 == .confirmed })
             await publisher.close()
-            // Once all eight are applied (a recomputation keeps a school's first reasons while its rating stays), rate Q3.
+            // Once all eight are applied, rate Q3.
             #expect(try await eventually {
                 try await count(inspection.database, "SELECT count(*)::int FROM inspection.inbox WHERE message_id = ANY(\((inspections + reports).compactMap(\.properties.messageID)))") == 8
             })
@@ -160,6 +160,22 @@ struct InspectionTests {
             let rated = try JSONDecoder().decode([RatedSchool].self, from: Data(try await call("GET", "/v1/ratings/2026-Q3?district=\(district)").body.utf8))
             let reasons = Dictionary(uniqueKeysWithValues: rated.map { ($0.schoolCode, $0.reasons.joined(separator: "; ")) })
             #expect(reasons[x]?.contains("3 incidents") == true && reasons[y]?.contains("2 incidents") == true, "\(reasons)")
+            // A fourth incident at x while its rating holds: computed again, the bulletin names it; no rating changed.
+            let later = Publisher(configuration: try TestEnvironment.amqp("inspection-incidents"), logger: TestEnvironment.logger)
+            let fourth = try report(x, at: q3)
+            #expect(try await later.publish(fourth) == .confirmed)
+            await later.close()
+            #expect(try await eventually {
+                try await count(inspection.database, "SELECT count(*)::int FROM inspection.inbox WHERE message_id = \(fourth.properties.messageID)") == 1
+            })
+            #expect(try await call("POST", "/v1/ratings/2026-Q3/compute").status == 200)
+            let again = try JSONDecoder().decode([RatedSchool].self, from: Data(try await call("GET", "/v1/ratings/2026-Q3?district=\(district)").body.utf8))
+            let x4 = again.first { $0.schoolCode == x }
+            #expect(x4?.reasons.joined().contains("4 incidents") == true && x4?.rating == rated.first { $0.schoolCode == x }?.rating, "\(again)")
+            #expect(try await count(inspection.database, """
+                SELECT count(*)::int FROM inspection.outbox WHERE routing_key = 'rating.changed.v1'
+                  AND convert_from(body, 'UTF8') LIKE \("%\"schoolCode\":\"\(x)\"%") AND convert_from(body, 'UTF8') LIKE '%"quarter":"2026-Q3"%'
+                """) == 1)
         }
     }
 
