@@ -33,6 +33,17 @@ struct InterventionTests {
         return types
     }
 
+    /// The lines of a subject's cases' chronology, in order, each as its kind and who wrote it.
+    static func chronology(_ database: Database, subject: String) async throws -> [String] {
+        let rows = try await database.query("""
+            SELECT h.kind || ' ' || h.event_id FROM intervention.chronology h JOIN intervention.cases k USING (case_id)
+            WHERE k.subject_id = \(subject) ORDER BY h.at, h.id
+            """)
+        var lines: [String] = []
+        for try await line in rows.decode(String.self) { lines.append(line) }
+        return lines
+    }
+
     static func caseOf(_ database: Database, subject: String) async throws -> String? {
         let rows = try await database.query("SELECT case_id::text FROM intervention.cases WHERE subject_id = \(subject) ORDER BY opened_at DESC LIMIT 1")
         for try await id in rows.decode(String.self) { return id }
@@ -175,15 +186,7 @@ struct InterventionTests {
             func tasks(_ subject: String) async throws -> Int {
                 try await count(database, "SELECT count(*)::int FROM intervention.tasks WHERE subject_id = \(subject) AND measure = 'first_response'")
             }
-            func chronology(_ subject: String) async throws -> [String] {
-                let rows = try await database.query("""
-                    SELECT h.kind || ' ' || h.event_id FROM intervention.chronology h JOIN intervention.cases k USING (case_id)
-                    WHERE k.subject_id = \(subject) ORDER BY h.at, h.id
-                    """)
-                var lines: [String] = []
-                for try await line in rows.decode(String.self) { lines.append(line) }
-                return lines
-            }
+            func chronology(_ subject: String) async throws -> [String] { try await Self.chronology(database, subject: subject) }
             #expect(try await [tasks(a), tasks(b), tasks(c), tasks(d)] == [1, 2, 0, 1])
             #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = ANY(\([a, b, d]))") == 3)
             #expect(try await count(database, "SELECT count(*)::int FROM intervention.cases WHERE subject_id = \(c)") == 0)
@@ -243,15 +246,7 @@ struct InterventionTests {
                 for try await unit in rows.decode(String.self) { units.append(unit) }
                 return units
             }
-            func chronology(_ subject: String) async throws -> [String] {
-                let rows = try await database.query("""
-                    SELECT h.kind || ' ' || h.event_id FROM intervention.chronology h JOIN intervention.cases k USING (case_id)
-                    WHERE k.subject_id = \(subject) ORDER BY h.at, h.id
-                    """)
-                var lines: [String] = []
-                for try await line in rows.decode(String.self) { lines.append(line) }
-                return lines
-            }
+            func chronology(_ subject: String) async throws -> [String] { try await Self.chronology(database, subject: subject) }
             #expect(try await units(a) == ["education-370102", "proc-370102-r", "psb-370102", "psb-370102-r"])
             #expect(try await units(b) == ["education-370102", "health-370102"])
             #expect(try await units(p) == ["education-370102", "proc-370102-r", "psb-370102-r"])
