@@ -42,8 +42,9 @@ struct RatingStore: Sendable {
         return facts
     }
 
-    /// Rates every known school for a quarter. Idempotent: a rating that did not change is not stored again and
-    /// emits nothing; a new or changed one emits `rating.changed.v1`, with `fell` when below the quarter before.
+    /// Rates every known school for a quarter, in one statement. Idempotent: a school's row is written only where its
+    /// rating, reasons or facts differ from those stored, and only a new or changed rating emits `rating.changed.v1`,
+    /// with `fell` when below the quarter before.
     /// - Parameters:
     ///   - quarter: `YYYY-Qn`.
     ///   - now: When the ratings are computed.
@@ -62,22 +63,29 @@ struct RatingStore: Sendable {
         }
         var emissions: [Emission] = []
         let encoder = ContractCoding.encoder()
+        var written: (schools: [String], ratings: [String], reasons: [String], facts: [String]) = ([], [], [], [])
         for (school, fact) in facts.sorted(by: { $0.key < $1.key }) {
             let (rating, reasons) = rules.rate(fact)
-            // The reasons and facts are brought up to date whenever they differ (a third incident while the rating
-            // holds is named in the bulletin); the rating is news only when it changes.
-            try await connection.query(prepared: """
-                INSERT INTO inspection.ratings AS r (school_code, quarter, rating, reasons, facts, computed_at)
-                VALUES (\(school), \(quarter), \(rating.rawValue), \(String(decoding: try encoder.encode(reasons), as: UTF8.self))::jsonb,
-                        \(String(decoding: try encoder.encode(fact), as: UTF8.self))::jsonb, \(now))
-                ON CONFLICT (school_code, quarter) DO UPDATE SET rating = EXCLUDED.rating, reasons = EXCLUDED.reasons, facts = EXCLUDED.facts,
-                                                               computed_at = EXCLUDED.computed_at
-                WHERE (r.rating, r.reasons, r.facts) IS DISTINCT FROM (EXCLUDED.rating, EXCLUDED.reasons, EXCLUDED.facts)
-                """, logger: database.logger)
+            written.schools.append(school)
+            written.ratings.append(rating.rawValue)
+            written.reasons.append(String(decoding: try encoder.encode(reasons), as: UTF8.self))
+            written.facts.append(String(decoding: try encoder.encode(fact), as: UTF8.self))
             guard RatingRules.changed(stored: stored[school], computed: rating) else { continue }
             emissions.append(Emission(RatingChangedV1(
                 schoolCode: school, quarter: quarter, rating: rating, previousRating: before[school],
                 fell: RatingRules.fell(previous: before[school], now: rating), reasons: reasons, at: now), subject: school))
+        }
+        // The reasons and facts are brought up to date whenever they differ (a third incident while the rating holds
+        // is named in the bulletin); the rating is news only when it changes.
+        if !written.schools.isEmpty {
+            try await connection.query(prepared: """
+                INSERT INTO inspection.ratings AS r (school_code, quarter, rating, reasons, facts, computed_at)
+                SELECT s, \(quarter), g, x::jsonb, f::jsonb, \(now)
+                FROM unnest(\(written.schools)::text[], \(written.ratings)::text[], \(written.reasons)::text[], \(written.facts)::text[]) AS t(s, g, x, f)
+                ON CONFLICT (school_code, quarter) DO UPDATE SET rating = EXCLUDED.rating, reasons = EXCLUDED.reasons, facts = EXCLUDED.facts,
+                                                               computed_at = EXCLUDED.computed_at
+                WHERE (r.rating, r.reasons, r.facts) IS DISTINCT FROM (EXCLUDED.rating, EXCLUDED.reasons, EXCLUDED.facts)
+                """, logger: database.logger)
         }
         return (facts.count, emissions)
     }

@@ -181,12 +181,16 @@ struct InterventionHandlers: Sendable {
 
     /// Reports of incidents at schools: each victim (else each person reported) gets a case, opened or attached to,
     /// and each department that must act — with the school's police officer and legal vice-principal on bullying
-    /// and violence — a task per person. A person's reports are applied in the order they came, one wave each.
+    /// and violence — a task per person. A person's reports are applied one wave each, in the batch's order (by
+    /// report id, the reports' envelope subject).
     func respond(toReports events: [(event: ReportAcceptedV1, context: HandlerContext)]) async throws {
         let reports = events.compactMap { report, context -> (report: ReportAcceptedV1, context: HandlerContext, school: String, people: [String])? in
             guard let school = report.schoolCode else { return nil }
             let victims = report.subjects.filter { $0.role == .victim }
+            // Each person once (a case is opened or attached to once per report), in the order named.
+            var named = Set<String>()
             let people = (victims.isEmpty ? report.subjects.filter { $0.role == .allegedPerpetrator } : victims).map(\.subjectID)
+                .filter { named.insert($0).inserted }
             return people.isEmpty ? nil : (report, context, school, people)
         }
         guard let connection = reports.first?.context.connection else { return }

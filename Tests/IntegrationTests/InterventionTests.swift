@@ -261,11 +261,12 @@ struct InterventionTests {
             let (first, second) = linesA.first == "opened \(r1)" ? ((r1, 3), (r4, 1)) : ((r4, 1), (r1, 3))
             #expect(linesA == ["opened \(first.0)"] + Array(repeating: "task_assigned \(first.0)", count: first.1)
                 + ["signal \(second.0)"] + Array(repeating: "task_assigned \(second.0)", count: second.1), "\(linesA)")
-            // Every task has its escalation steps, and its own task.assigned event in the outbox.
+            // Every task has its first escalation step, at its deadline, and its own task.assigned event in the outbox.
             let ids = [a, b, p]
             #expect(try await count(database, """
-                SELECT count(*)::int FROM intervention.timers m JOIN intervention.tasks t USING (task_id) WHERE t.subject_id = ANY(\(ids))
-                """) == 9 * (try InterventionConfiguration()).escalationSteps(due: Date()).count)
+                SELECT count(*)::int FROM intervention.timers m JOIN intervention.tasks t USING (task_id)
+                WHERE t.subject_id = ANY(\(ids)) AND m.step = 1 AND m.due_at = t.due_at
+                """) == 9)
             #expect(try await count(database, """
                 SELECT count(*)::int FROM intervention.tasks t WHERE t.subject_id = ANY(\(ids)) AND EXISTS (
                     SELECT 1 FROM intervention.outbox o WHERE o.routing_key = 'task.assigned.v1'
@@ -282,8 +283,9 @@ struct InterventionTests {
         let port = try freePort()
         let intervention = try RunningService<InterventionService>(
             configuration: try TestEnvironment.serviceConfiguration("intervention", port: port), logger: TestEnvironment.logger)
-        // A district of its own, so that its departments' task lists hold only this test's tasks.
-        let district = "39" + String(format: "%04d", Int.random(in: 0..<10_000))
+        // A district of its own (the school code's first six digits), so that its departments' task lists hold only this
+        // test's tasks — one of 100,000, apart from the other tests' districts, as the test database outlives runs.
+        let district = String(Int.random(in: 800_000...899_999))
         let school = district + "-" + TestEnvironment.unique("C")
         let (a, b, p) = (Self.subjectID(), Self.subjectID(), Self.subjectID())
         let tokens = try APITokens(secret: APITokens.developmentSecret)
@@ -394,27 +396,29 @@ struct InterventionTests {
         try? await reader.deleteQueue(queue)
     }
 
-    @Test("a late task escalates through every step once — across two replicas and a restart of both between steps")
+    @Test("a late task escalates through every step once — across two replicas and a restart of both between steps; one finished after its reminder escalates no further")
     func escalation() async throws {
         let clock = ManualWallClock()
         func replica() throws -> RunningService<InterventionService> {
             try RunningService<InterventionService>(
                 configuration: try TestEnvironment.serviceConfiguration("intervention"), logger: TestEnvironment.logger, clock: clock)
         }
-        let subject = Self.subjectID()
+        let subject = Self.subjectID(), finished = Self.subjectID()
         let school = "370102-" + TestEnvironment.unique("E")
         func steps(_ database: Database, _ caseID: String) async throws -> [String] {
             try await Self.outbox(database, caseID: caseID).filter { $0 == "task.overdue.v1" || $0 == "case.escalated.v1" }
         }
         let first = try replica(), second = try replica()
-        var caseID = ""
+        var caseID = "", finishedCase = ""
         try await withServices([first, second]) { () async throws in
             try await first.database.query("INSERT INTO intervention.units (unit, superior) VALUES (\(school), 'education-370102') ON CONFLICT (unit) DO NOTHING")
             let publisher = Publisher(configuration: try TestEnvironment.amqp("intervention-escalation"), logger: TestEnvironment.logger)
             #expect(try await publisher.publish(try Self.assessed(subject, tier: .high, previous: .medium, school: school)) == .confirmed)
-            await publisher.close()
+            #expect(try await publisher.publish(try Self.assessed(finished, tier: .high, previous: .medium, school: school)) == .confirmed)
             #expect(try await eventually { try await Self.caseOf(first.database, subject: subject) != nil })
+            #expect(try await eventually { try await Self.caseOf(first.database, subject: finished) != nil })
             caseID = try #require(try await Self.caseOf(first.database, subject: subject))
+            finishedCase = try #require(try await Self.caseOf(first.database, subject: finished))
             // Not yet due (24 h for high): nothing fires.
             clock.advance(by: 23 * 3600)
             try await Task.sleep(for: .seconds(2.5))
@@ -422,11 +426,27 @@ struct InterventionTests {
             // Past the deadline: one reminder, however many replicas look.
             clock.advance(by: 2 * 3600)
             #expect(try await eventually { try await steps(first.database, caseID) == ["task.overdue.v1"] })
+            #expect(try await eventually { try await steps(first.database, finishedCase) == ["task.overdue.v1"] })
             try await Task.sleep(for: .seconds(2.5))
             #expect(try await steps(first.database, caseID) == ["task.overdue.v1"])
-            // A day later: to the school's superior.
+            // The school finishes the other task after its reminder: the step the reminder set is cancelled with it.
+            let task = try #require(try await first.database.query(
+                "SELECT task_id::text FROM intervention.tasks WHERE case_id = \(finishedCase)::uuid").decode(String.self).first { _ in true })
+            #expect(try await publisher.publish(try OutgoingMessage(TaskFeedbackAcceptedV1(
+                intakeID: UUID().uuidString, unit: school, externalID: UUID().uuidString, taskID: task, status: .completed,
+                reportedAt: clock.now(), note: "seen at home", reason: nil),
+                envelope: EventEnvelope(type: TaskFeedbackAcceptedV1.eventType.name, source: "intake", subject: task))) == .confirmed)
+            await publisher.close()
+            #expect(try await eventually {
+                try await count(first.database, "SELECT count(*)::int FROM intervention.tasks WHERE task_id = \(task)::uuid AND status = 'completed'") == 1
+            })
+            // A day later: to the school's superior — the finished task's case not.
             clock.advance(by: 24 * 3600)
             #expect(try await eventually { try await steps(first.database, caseID) == ["task.overdue.v1", "case.escalated.v1"] })
+            #expect(try await steps(first.database, finishedCase) == ["task.overdue.v1"])
+            #expect(try await count(first.database, """
+                SELECT count(*)::int FROM intervention.timers WHERE task_id = \(task)::uuid AND fired_at IS NULL AND cancelled_at IS NULL
+                """) == 0)
         }
         // Both replicas stop; two new ones take over from what the database holds.
         let third = try replica(), fourth = try replica()
@@ -446,8 +466,9 @@ struct InterventionTests {
             #expect(bodies.count == 2)
             #expect(bodies.first?.contains(#""escalatedTo":"education-370102""#) == true && bodies.first?.contains(#""level":"superior""#) == true)
             #expect(bodies.last?.contains(#""escalatedTo":"district-task-force""#) == true && bodies.last?.contains(#""level":"task_force""#) == true)
-            // Every step has fired; none is left.
+            // Every step has fired; none is left. The finished task's case heard nothing more.
             #expect(try await count(third.database, "SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid AND t.fired_at IS NULL") == 0)
+            #expect(try await steps(third.database, finishedCase) == ["task.overdue.v1"])
         }
     }
     func calls(port: Int) throws -> (String, String, String, String?) async throws -> (status: Int, body: String) {
@@ -606,10 +627,14 @@ struct InterventionTests {
             // Departments' due in 24 h (high); the witness gets no case.
             #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.cases c JOIN intervention.tasks t USING (case_id) WHERE c.case_id = \(caseID)::uuid") == 2)
             #expect(try await Self.outbox(intervention.database, caseID: caseID) == ["case.opened.v1", "task.assigned.v1", "task.assigned.v1"])
-            // Both tasks, written in one statement, have their escalation steps and their lines in the case's chronology.
+            // Both tasks, written in one statement, have their first escalation step (each step sets the next when it
+            // fires) and their lines in the case's chronology.
+            #expect(try await count(intervention.database, """
+                SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid AND t.step = 1
+                """) == 2)
             #expect(try await count(intervention.database, """
                 SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid
-                """) == 2 * (try InterventionConfiguration()).escalationSteps(due: Date()).count)
+                """) == 2)
             #expect(try await count(intervention.database, """
                 SELECT count(*)::int FROM intervention.chronology WHERE case_id = \(caseID)::uuid AND kind = 'task_assigned'
                 """) == 2)

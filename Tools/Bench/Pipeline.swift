@@ -158,7 +158,7 @@ struct PipelineBench: AsyncParsableCommand {
         report.durability = durability.joined(separator: ", ")
         report.replicas = Self.services.map { "\($0) ×\(counts[$0] ?? 1)" }.joined(separator: ", ")
         report.settings = (env.isEmpty ? "defaults" : env.joined(separator: " "))
-            + (warmUp > 0 ? "; measured after a warm-up of \(warmUp) events and ANALYZE" : "; no warm-up")
+            + (warmUp > 0 ? "; the loop measured after a warm-up of \(warmUp) events and ANALYZE" : "; no warm-up")
         report.label = label
         say(report.render())
         if let summary {
@@ -248,6 +248,18 @@ struct PipelineBench: AsyncParsableCommand {
             // People of their own (numbered far past the measured runs'), so that those meet no one the warm-up met.
             say("warm-up: \(warmUp) events, then ANALYZE …")
             _ = try await closedLoop(warmUp, run: run + "w", first: 10_000_000)
+            // What the warm-up's last events still cause (their other notices) done before the measured run begins:
+            // every service's outbox empty twice in a row, then a moment for the last messages to be consumed.
+            let outboxes = Self.services.map { "SELECT count(*) FROM \($0).outbox" }.joined(separator: " UNION ALL ")
+            var emptyChecks = 0
+            let drainDeadline = ContinuousClock.now + .seconds(30)
+            while emptyChecks < 2 && ContinuousClock.now < drainDeadline {
+                var unsent: Int64 = 0
+                for try await count in try await database.query(PostgresQuery(unsafeSQL: outboxes), logger: logger).decode(Int64.self) { unsent += count }
+                emptyChecks = unsent == 0 ? emptyChecks + 1 : 0
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            try await Task.sleep(for: .milliseconds(500))
             try await database.query("ANALYZE", logger: logger)
         }
         sampler.start()

@@ -92,6 +92,8 @@ node() {
       --dbname "${POSTGRES_DB:-huhang}" --monitor "$MONITOR_URL" --ssl-self-signed --skip-pg-hba
     # As the main file's PostgreSQL: each service replica keeps its pool open.
     grep -q "^max_connections" "$PGDATA/postgresql.conf" || echo "max_connections = ${MAX_CONNECTIONS:-300}" >> "$PGDATA/postgresql.conf"
+    # An index probe priced near a sequential read (SSDs, the working set in memory), as the main file's PostgreSQL.
+    grep -q "^random_page_cost" "$PGDATA/postgresql.conf" || echo "random_page_cost = 1.1" >> "$PGDATA/postgresql.conf"
     touch "$CREATED"
   fi
   # The rules, kept in the data folder (a standby's copy of its primary's is replaced by the same). The
