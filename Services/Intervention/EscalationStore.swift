@@ -16,10 +16,6 @@ struct EscalationStore: Sendable {
     /// Fires the escalation steps that are due, each once: claimed with
     /// `FOR UPDATE SKIP LOCKED` and marked fired in the transaction that
     /// writes its event to the outbox, so replicas never fire the same step.
-    /// A task holds one timer at a time: a step that fires stores the next in the same transaction. Its task is
-    /// locked with it (skipped while a unit's feedback holds it), so that feedback finishing the task waits for the
-    /// step and then cancels the next one too — feedback's cancelling statement would not see a step stored after
-    /// it began.
     /// - Returns: The events, for the caller to put in the outbox in the same transaction.
     func fireDue(at now: Date, limit: Int, on connection: PostgresConnection) async throws -> [Emission] {
         let rows = try await connection.query(prepared: """
@@ -31,7 +27,7 @@ struct EscalationStore: Sendable {
             WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.due_at <= \(now)
             ORDER BY t.due_at, t.task_id, t.step
             LIMIT \(limit)
-            FOR UPDATE OF t SKIP LOCKED FOR NO KEY UPDATE OF k SKIP LOCKED
+            FOR UPDATE OF t SKIP LOCKED
             """, logger: logger)
         var due: [(taskID: String, step: Int, caseID: String, subjectID: String, unit: String, measure: String, dueAt: Date, superior: String)] = []
         for try await row in rows.decode((String, Int, String, String, String, String, Date, String).self) { due.append(row) }
@@ -69,20 +65,10 @@ struct EscalationStore: Sendable {
             try await connection.query(prepared: "UPDATE intervention.followups SET notified_at = \(now) WHERE id = ANY(\(notified))", logger: logger)
         }
         if !due.isEmpty {
-            // Each fired step marked, and the task's next step stored (already there for a task assigned before a
-            // task held one timer at a time).
-            let next = due.compactMap { timer in
-                configuration.escalationSteps(due: timer.dueAt).first { $0.step > timer.step }.map { (task: timer.taskID, step: $0.step, at: $0.at) }
-            }
             try await connection.query(prepared: """
-                WITH fired AS (
-                    UPDATE intervention.timers AS t SET fired_at = \(now)
-                    FROM unnest(\(due.map(\.taskID))::text[], \(due.map(\.step))::int[]) AS x(task, step)
-                    WHERE t.task_id = x.task::uuid AND t.step = x.step
-                )
-                INSERT INTO intervention.timers (task_id, step, due_at)
-                SELECT t::uuid, step, at FROM unnest(\(next.map(\.task))::text[], \(next.map(\.step))::int[], \(next.map(\.at))::timestamptz[]) AS x(t, step, at)
-                ON CONFLICT (task_id, step) DO NOTHING
+                UPDATE intervention.timers AS t SET fired_at = \(now)
+                FROM unnest(\(due.map(\.taskID))::text[], \(due.map(\.step))::int[]) AS x(task, step)
+                WHERE t.task_id::text = x.task AND t.step = x.step
                 """, logger: logger)
         }
         return emissions

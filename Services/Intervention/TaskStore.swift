@@ -5,8 +5,8 @@ import PostgresNIO
 import ServiceKit
 import Storage
 
-/// Tasks (`intervention.tasks`): assigned to units with deadlines and escalation timers (the next step of each
-/// task's three), moved through ``TaskStatus`` by the units' feedback.
+/// Tasks (`intervention.tasks`): assigned to units with deadlines and the three escalation timers,
+/// moved through ``TaskStatus`` by the units' feedback.
 struct TaskStore: Sendable {
     let database: Database
     let configuration: InterventionConfiguration
@@ -14,8 +14,8 @@ struct TaskStore: Sendable {
     var cases: CaseStore { CaseStore(database: database, configuration: configuration) }
     var referrals: ReferralStore { ReferralStore(database: database, configuration: configuration) }
 
-    /// Assigns a measure to a unit with a deadline, and sets the first of its three escalation steps: at the
-    /// deadline (reminder), then to the unit's superior, then to the task force — each set when the one before fires.
+    /// Assigns a measure to a unit with a deadline, and sets the three escalation steps: at the
+    /// deadline (reminder), then to the unit's superior, then to the task force.
     func assign(
         caseID: String, subjectID: String, unit: String, measure: Measure, tier: RiskTier, urgent: Bool, due: Date,
         note: String? = nil, by actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection
@@ -33,7 +33,7 @@ struct TaskStore: Sendable {
             dueAt: due, urgent: urgent)
     }
 
-    /// Stores a planned task with its first escalation step and its line in the case's chronology, in one statement.
+    /// Stores a planned task with its escalation steps and its line in the case's chronology, in one statement.
     /// - Parameters:
     ///   - announcedBy: The id of the event that tells the unit of the task, so that its delivery can be chronicled on the case.
     func assign(
@@ -54,13 +54,12 @@ struct TaskStore: Sendable {
         var actor: CaseStore.Actor?
     }
 
-    /// Stores planned tasks — e.g. a report's, one per department and person — with their first escalation steps and
+    /// Stores planned tasks — e.g. a report's, one per department and person — with their escalation steps and
     /// their lines in the cases' chronologies, in one statement, and opens the referrals their measures are.
     func assign(_ planned: [Planned], by actor: CaseStore.Actor, at now: Date, on connection: PostgresConnection) async throws {
         guard !planned.isEmpty else { return }
         let tasks = planned.map(\.task)
-        // Only the first escalation step is stored now; each step, when it fires, stores the next (``EscalationStore``).
-        let steps = tasks.map { task in configuration.escalationSteps(due: task.dueAt)[0] }
+        let steps = tasks.map { task in configuration.escalationSteps(due: task.dueAt).map { (task: task.taskID, step: $0.step, at: $0.at) } }.flatMap { $0 }
         try await connection.query(prepared: """
             WITH task AS (
                 INSERT INTO intervention.tasks (task_id, case_id, subject_id, unit, measure, due_at, status, note, created_at, updated_at, assigned_event_id)
@@ -73,7 +72,7 @@ struct TaskStore: Sendable {
                 RETURNING task_id
             ), timers AS (
                 INSERT INTO intervention.timers (task_id, step, due_at)
-                SELECT t::uuid, step, at FROM unnest(\(tasks.map(\.taskID))::text[], \(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS x(t, step, at)
+                SELECT t::uuid, step, at FROM unnest(\(steps.map(\.task))::text[], \(steps.map(\.step))::int[], \(steps.map(\.at))::timestamptz[]) AS x(t, step, at)
             )
             INSERT INTO intervention.chronology (case_id, kind, detail, event_id, at)
             SELECT c::uuid, 'task_assigned', d, a, \(now)

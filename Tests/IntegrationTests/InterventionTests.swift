@@ -261,8 +261,11 @@ struct InterventionTests {
             let (first, second) = linesA.first == "opened \(r1)" ? ((r1, 3), (r4, 1)) : ((r4, 1), (r1, 3))
             #expect(linesA == ["opened \(first.0)"] + Array(repeating: "task_assigned \(first.0)", count: first.1)
                 + ["signal \(second.0)"] + Array(repeating: "task_assigned \(second.0)", count: second.1), "\(linesA)")
-            // Every task has its first escalation step, at its deadline, and its own task.assigned event in the outbox.
+            // Every task has its escalation steps, the first at its deadline, and its own task.assigned event in the outbox.
             let ids = [a, b, p]
+            #expect(try await count(database, """
+                SELECT count(*)::int FROM intervention.timers m JOIN intervention.tasks t USING (task_id) WHERE t.subject_id = ANY(\(ids))
+                """) == 9 * (try InterventionConfiguration()).escalationSteps(due: Date()).count)
             #expect(try await count(database, """
                 SELECT count(*)::int FROM intervention.timers m JOIN intervention.tasks t USING (task_id)
                 WHERE t.subject_id = ANY(\(ids)) AND m.step = 1 AND m.due_at = t.due_at
@@ -429,7 +432,7 @@ struct InterventionTests {
             #expect(try await eventually { try await steps(first.database, finishedCase) == ["task.overdue.v1"] })
             try await Task.sleep(for: .seconds(2.5))
             #expect(try await steps(first.database, caseID) == ["task.overdue.v1"])
-            // The school finishes the other task after its reminder: the step the reminder set is cancelled with it.
+            // The school finishes the other task after its reminder: its later steps are cancelled with it.
             let task = try #require(try await first.database.query(
                 "SELECT task_id::text FROM intervention.tasks WHERE case_id = \(finishedCase)::uuid").decode(String.self).first { _ in true })
             #expect(try await publisher.publish(try OutgoingMessage(TaskFeedbackAcceptedV1(
@@ -447,6 +450,7 @@ struct InterventionTests {
             #expect(try await count(first.database, """
                 SELECT count(*)::int FROM intervention.timers WHERE task_id = \(task)::uuid AND fired_at IS NULL AND cancelled_at IS NULL
                 """) == 0)
+            #expect(try await count(first.database, "SELECT count(*)::int FROM intervention.timers WHERE task_id = \(task)::uuid AND cancelled_at IS NOT NULL") == 2)
         }
         // Both replicas stop; two new ones take over from what the database holds.
         let third = try replica(), fourth = try replica()
@@ -627,14 +631,10 @@ struct InterventionTests {
             // Departments' due in 24 h (high); the witness gets no case.
             #expect(try await count(intervention.database, "SELECT count(*)::int FROM intervention.cases c JOIN intervention.tasks t USING (case_id) WHERE c.case_id = \(caseID)::uuid") == 2)
             #expect(try await Self.outbox(intervention.database, caseID: caseID) == ["case.opened.v1", "task.assigned.v1", "task.assigned.v1"])
-            // Both tasks, written in one statement, have their first escalation step (each step sets the next when it
-            // fires) and their lines in the case's chronology.
-            #expect(try await count(intervention.database, """
-                SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid AND t.step = 1
-                """) == 2)
+            // Both tasks, written in one statement, have their escalation steps and their lines in the case's chronology.
             #expect(try await count(intervention.database, """
                 SELECT count(*)::int FROM intervention.timers t JOIN intervention.tasks k USING (task_id) WHERE k.case_id = \(caseID)::uuid
-                """) == 2)
+                """) == 2 * (try InterventionConfiguration()).escalationSteps(due: Date()).count)
             #expect(try await count(intervention.database, """
                 SELECT count(*)::int FROM intervention.chronology WHERE case_id = \(caseID)::uuid AND kind = 'task_assigned'
                 """) == 2)
