@@ -74,7 +74,7 @@ public final class OutboxRelay: Service, Sendable {
     /// ``markDelay`` after the first of them (well inside their lease, so no scan takes them meanwhile).
     private let confirmed = Mutex<(ids: [Int64], since: ContinuousClock.Instant?)>(([], nil))
     /// How long a confirmed row may wait to be marked sent with others.
-    private var markDelay: Duration { min(configuration.lease / 10, .milliseconds(100)) }
+    private var markDelay: Duration { min(configuration.lease / 10, .milliseconds(500)) }
 
     public convenience init(
         database: Database,

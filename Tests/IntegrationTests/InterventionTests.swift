@@ -281,6 +281,15 @@ struct InterventionTests {
         }
     }
 
+    /// The body of a `GET` on the service at `port`, as the task force reads it; the answer must be 200.
+    static func taskForceGet(_ path: String, port: Int) async throws -> String {
+        let token = try await APITokens(secret: APITokens.developmentSecret)
+            .issue(APIIdentity(agency: "tf", role: .taskForce), lifetime: .seconds(60))
+        let answer = try await http("GET", "http://127.0.0.1:\(port)\(path)", body: nil, headers: ["Authorization": "Bearer \(token)"])
+        #expect(answer.status == 200, "\(path): \(answer.status)")
+        return answer.body
+    }
+
     @Test("reports published together on huhang.events: through the case API, each victim's case and each department's task as if one by one")
     func reportsThroughTheContract() async throws {
         let port = try freePort()
@@ -291,13 +300,7 @@ struct InterventionTests {
         let district = String(Int.random(in: 800_000...899_999))
         let school = district + "-" + TestEnvironment.unique("C")
         let (a, b, p) = (Self.subjectID(), Self.subjectID(), Self.subjectID())
-        let tokens = try APITokens(secret: APITokens.developmentSecret)
-        func get(_ path: String) async throws -> String {
-            let token = try await tokens.issue(APIIdentity(agency: "tf", role: .taskForce), lifetime: .seconds(60))
-            let answer = try await http("GET", "http://127.0.0.1:\(port)\(path)", body: nil, headers: ["Authorization": "Bearer \(token)"])
-            #expect(answer.status == 200, "\(path): \(answer.status)")
-            return answer.body
-        }
+        func get(_ path: String) async throws -> String { try await Self.taskForceGet(path, port: port) }
         func report(_ category: IncidentCategory, _ people: [(String, PersonRole)], danger: Bool = false) throws -> OutgoingMessage {
             let reportID = UUID().uuidString.lowercased()
             return try OutgoingMessage(ReportAcceptedV1(
@@ -344,13 +347,7 @@ struct InterventionTests {
             configuration: try TestEnvironment.serviceConfiguration("intervention", port: port), logger: TestEnvironment.logger)
         let school = "370102-" + TestEnvironment.unique("S")
         let (b, c, d) = (Self.subjectID(), Self.subjectID(), Self.subjectID())
-        let tokens = try APITokens(secret: APITokens.developmentSecret)
-        func get(_ path: String) async throws -> String {
-            let token = try await tokens.issue(APIIdentity(agency: "tf", role: .taskForce), lifetime: .seconds(60))
-            let answer = try await http("GET", "http://127.0.0.1:\(port)\(path)", body: nil, headers: ["Authorization": "Bearer \(token)"])
-            #expect(answer.status == 200, "\(path): \(answer.status)")
-            return answer.body
-        }
+        func get(_ path: String) async throws -> String { try await Self.taskForceGet(path, port: port) }
         // An outside reader of task.assigned, as a unit's own system would bind.
         let reader = try await AMQPConnection.connect(try TestEnvironment.amqp("tasks-reader"), logger: TestEnvironment.logger)
         let queue = TestEnvironment.unique("tasks.reader")

@@ -52,6 +52,8 @@ struct CompareBench: ParsableCommand {
         row("platform row, CPU ms per event", 2) { $0.platformCPUMillisecondsPerEvent }
         row("transactions per event", 1) { $0.transactionsPerEvent }
         row("SQL statements per event", 1) { $0.statementsPerEvent }
+        row("open loop, CPU ms per event, all processes", 2) { $0.openCPUMillisecondsPerEventTotal }
+        row("open loop, transactions per event", 1) { $0.openTransactionsPerEvent }
         for service in PipelineBench.services {
             row("RSS idle, \(service) (MB)", 1) { $0.idleMB[service] }
         }

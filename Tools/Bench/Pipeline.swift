@@ -283,6 +283,8 @@ struct PipelineBench: AsyncParsableCommand {
         let target = rate ?? max(1, report.closed.throughput / 2)
         let planned = Int(target * Double(seconds))
         say("open loop: \(Int(target)) events/s for \(seconds) s …")
+        let openDatabaseBefore = try await DatabaseWork.now(database)
+        let openCPUBefore = Sampler.cpu(running)
         sampler.start()
         let openRun = run + "o"
         let closedCount = events
@@ -308,6 +310,11 @@ struct PipelineBench: AsyncParsableCommand {
         let ids = (0..<planned).map { "\(openRun)-\($0)" }
         let deadline = ContinuousClock.now + .seconds(60)
         while completions.count(of: ids) < planned && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let openCPUAfter = Sampler.cpu(running)
+        let openElapsed = durationSeconds(ContinuousClock.now - start)
+        report.openCPUSeconds = openCPUAfter.merging(openCPUBefore) { after, before in after - before }
+        report.openCPU = report.openCPUSeconds.mapValues { $0 / openElapsed }
+        report.openDatabase = try await DatabaseWork.now(database) - openDatabaseBefore
         let open = completions.latencies(of: ids)
         report.open = Phase(name: "open loop at \(Int(target))/s", offered: target, sent: planned, done: open.count,
                             seconds: durationSeconds(completions.last(of: ids) - start), latencies: open,
@@ -460,6 +467,12 @@ struct Report {
     var cpuSeconds: [String: Double] = [:]
     /// What PostgreSQL did in the closed loop.
     var database = DatabaseWork()
+    /// CPU in the open loop, cores (all replicas), from its first event until its last one ended.
+    var openCPU: [String: Double] = [:]
+    /// CPU seconds each process spent in the open loop.
+    var openCPUSeconds: [String: Double] = [:]
+    /// What PostgreSQL did in the open loop.
+    var openDatabase = DatabaseWork()
     /// The same hops with handlers that only pass the event on; nil when not measured.
     var platform: PlatformRun?
     var label = ""
@@ -481,18 +494,26 @@ struct Report {
                 + "\(phase.notified.count), \(f(phase.percentile(0.5, of: phase.notified), 1)) / \(f(phase.percentile(0.99, of: phase.notified), 1)) |")
         }
         let perEvent = summary.cpuMillisecondsPerEvent
-        lines += ["", "| process | start → ready, first (ms) | again (ms) | RSS idle (MB) | RSS closed loop (MB) | RSS open loop (MB) | CPU, closed loop (cores) | CPU ms / event |",
-                  "|---|---|---|---|---|---|---|---|"]
+        let openPerEvent = summary.openCPUMillisecondsPerEvent ?? [:]
+        lines += ["", "| process | start → ready, first (ms) | again (ms) | RSS idle (MB) | RSS closed loop (MB) | RSS open loop (MB) | CPU, closed loop (cores) | CPU ms / event | CPU, open loop (cores) | CPU ms / event, open loop |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for name in PipelineBench.services {
             lines.append("| \(name) | \(f((cold[name] ?? 0) * 1000)) | \(f((warm[name] ?? 0) * 1000)) | \(f(Double(idleKB[name] ?? 0) / 1024, 1)) | "
-                + "\(f(Double(loadKB[name] ?? 0) / 1024, 1)) | \(f(Double(openLoadKB[name] ?? 0) / 1024, 1)) | \(f(cpu[name] ?? 0, 2)) | \(f(perEvent[name] ?? 0, 2)) |")
+                + "\(f(Double(loadKB[name] ?? 0) / 1024, 1)) | \(f(Double(openLoadKB[name] ?? 0) / 1024, 1)) | \(f(cpu[name] ?? 0, 2)) | \(f(perEvent[name] ?? 0, 2)) | "
+                + "\(f(openCPU[name] ?? 0, 2)) | \(f(openPerEvent[name] ?? 0, 2)) |")
         }
-        for name in ["postgresql", "rabbitmq"] { lines.append("| \(name) | | | | | | \(f(cpu[name] ?? 0, 2)) | \(f(perEvent[name] ?? 0, 2)) |") }
-        lines.append("| all processes | | | | | | \(f(cpu.values.reduce(0, +), 2)) | \(f(summary.cpuMillisecondsPerEventTotal, 2)) |")
-        let events = Double(max(closed.done, 1))
-        lines += ["", "closed loop, per agency event: \(f(Double(database.transactions) / events, 1)) transactions, "
-            + (database.statements.map { "\(f(Double($0) / events, 1)) SQL statements" } ?? "SQL statements not counted (pg_stat_statements is not installed in this database)")
-            + " (pg_stat_database, pg_stat_statements)"]
+        for name in ["postgresql", "rabbitmq"] {
+            lines.append("| \(name) | | | | | | \(f(cpu[name] ?? 0, 2)) | \(f(perEvent[name] ?? 0, 2)) | \(f(openCPU[name] ?? 0, 2)) | \(f(openPerEvent[name] ?? 0, 2)) |")
+        }
+        lines.append("| all processes | | | | | | \(f(cpu.values.reduce(0, +), 2)) | \(f(summary.cpuMillisecondsPerEventTotal, 2)) | "
+            + "\(f(openCPU.values.reduce(0, +), 2)) | \(f(summary.openCPUMillisecondsPerEventTotal ?? .nan, 2)) |")
+        func work(_ name: String, _ database: DatabaseWork, events: Int) -> String {
+            let events = Double(max(events, 1))
+            return "\(name), per agency event: \(f(Double(database.transactions) / events, 1)) transactions, "
+                + (database.statements.map { "\(f(Double($0) / events, 1)) SQL statements" } ?? "SQL statements not counted (pg_stat_statements is not installed in this database)")
+                + " (pg_stat_database, pg_stat_statements)"
+        }
+        lines += ["", work("closed loop", database, events: closed.done), work("open loop", openDatabase, events: open.done)]
         if let platform {
             let events = Double(max(platform.done, 1))
             lines += ["", "| platform: four services passing the event on, \(closed.name) | events/s | / L | p99 ms | CPU ms / event, all processes | transactions / event | SQL statements / event |",
@@ -510,6 +531,8 @@ struct Report {
     var summary: Summary {
         let events = Double(max(closed.done, 1))
         let perEvent = cpuSeconds.mapValues { $0 * 1000 / events }
+        let openEvents = Double(max(open.done, 1))
+        let openPerEvent = openCPUSeconds.mapValues { $0 * 1000 / openEvents }
         return Summary(
             label: label, limit: limit, closedThroughput: closed.throughput, closedP99: closed.percentile(0.99),
             openRate: open.offered ?? 0, openP99: open.percentile(0.99),
@@ -517,7 +540,9 @@ struct Report {
             transactionsPerEvent: Double(database.transactions) / events,
             statementsPerEvent: database.statements.map { Double($0) / events },
             idleMB: idleKB.mapValues { Double($0) / 1024 },
-            platformThroughput: platform?.throughput, platformCPUMillisecondsPerEvent: platform?.cpuMillisecondsPerEvent)
+            platformThroughput: platform?.throughput, platformCPUMillisecondsPerEvent: platform?.cpuMillisecondsPerEvent,
+            openCPUMillisecondsPerEvent: openPerEvent, openCPUMillisecondsPerEventTotal: openPerEvent.values.reduce(0, +),
+            openTransactionsPerEvent: Double(openDatabase.transactions) / openEvents)
     }
 
     /// A run's key figures, one JSON line.
@@ -535,6 +560,10 @@ struct Report {
         var idleMB: [String: Double]
         var platformThroughput: Double?
         var platformCPUMillisecondsPerEvent: Double?
+        /// The open loop's CPU per event (nil in summaries written before it was measured).
+        var openCPUMillisecondsPerEvent: [String: Double]?
+        var openCPUMillisecondsPerEventTotal: Double?
+        var openTransactionsPerEvent: Double?
     }
 }
 
