@@ -18,56 +18,106 @@ struct EventStore: Sendable {
         var externalID: String
     }
 
-    /// Claims (agency, event type, external id) for an event and writes its subject links, learned
-    /// identifiers and candidate matches, in one statement; the rest is written only with the claim.
+    /// An event to claim, as ``claim(_:on:logger:)`` writes it.
+    struct Claim {
+        /// The event's people, resolved.
+        var acceptance: Acceptance
+        /// The envelope id.
+        var eventID: String
+        var type: String
+        /// The agency's own id of the event.
+        var externalID: String
+        /// SHA-256 of the body, to tell a duplicate from a conflict.
+        var contentHash: String
+        /// The receipt kept with the claim.
+        var receipt: IntakeReceiptV1
+    }
+
+    /// Claims (agency, event type, external id) for several events and writes the subject links, learned identifiers,
+    /// candidate matches and receipts of those it claimed, in one statement; an event whose external id was taken
+    /// before (or earlier in the list) writes nothing.
     /// - Parameters:
-    ///   - acceptance: The event's people, resolved.
-    ///   - eventID: The envelope id.
-    ///   - type: The event type.
-    ///   - externalID: The agency's own id of the event.
-    ///   - contentHash: SHA-256 of the body, to tell a duplicate from a conflict.
-    /// - Returns: `true` when the event is new; `false` when the external id was taken before.
-    static func claim(
-        _ acceptance: Acceptance, eventID: String, type: String, externalID: String, contentHash: String, receipt: IntakeReceiptV1,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws -> Bool {
-        let reasons = String(decoding: try JSONEncoder().encode(receipt.reasons), as: UTF8.self)
-        let links = acceptance.links
-        let learned = acceptance.resolution?.learned ?? []
-        let matches = acceptance.resolution?.candidates ?? []
+    ///   - claims: The events, with their people resolved.
+    ///   - connection: The handler's transaction.
+    /// - Returns: The intake ids of the events claimed.
+    static func claim(_ claims: [Claim], on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        let encoder = JSONEncoder()
+        var linkOwners: [String] = [], linkSubjects: [String] = [], linkRoles: [String] = [], linkKinds: [String] = [], linkIdentities: [String] = []
+        var learnedOwners: [String] = [], learnedKeys: [String] = [], learnedSubjects: [String] = [], learnedKinds: [String] = []
+        var matchOwners: [String] = [], matchSubjects: [String] = [], matchOthers: [String] = [], matchBases: [String] = []
+        // Arrays of text: '' stands for null where a receipt has none.
+        var reasons: [String] = [], acceptedRows: [String] = [], rejectedRows: [String] = [], externalIDs: [String] = [], reportIDs: [String] = []
+        for claim in claims {
+            let owner = claim.acceptance.intakeID
+            for link in claim.acceptance.links {
+                linkOwners.append(owner)
+                linkSubjects.append(link.subjectID)
+                linkRoles.append(link.role)
+                linkKinds.append(link.kind.rawValue)
+                linkIdentities.append(link.identity.map { Data($0).base64EncodedString() } ?? "")
+            }
+            for learned in claim.acceptance.resolution?.learned ?? [] {
+                learnedOwners.append(owner)
+                learnedKeys.append(learned.key)
+                learnedSubjects.append(learned.subjectID)
+                learnedKinds.append(learned.kind)
+            }
+            for match in claim.acceptance.resolution?.candidates ?? [] {
+                matchOwners.append(owner)
+                matchSubjects.append(match.subjectID)
+                matchOthers.append(match.otherSubjectID)
+                matchBases.append(match.basis)
+            }
+            reasons.append(String(decoding: try encoder.encode(claim.receipt.reasons), as: UTF8.self))
+            acceptedRows.append(claim.receipt.acceptedRows.map(String.init) ?? "")
+            rejectedRows.append(claim.receipt.rejectedRows.map(String.init) ?? "")
+            externalIDs.append(claim.receipt.externalID ?? "")
+            reportIDs.append(claim.receipt.reportID ?? "")
+        }
         let rows = try await connection.query(prepared: """
             WITH claimed AS (
                 INSERT INTO intake.accepted (intake_id, event_id, agency, event_type, external_id, content_hash, channel)
-                VALUES (\(acceptance.intakeID)::uuid, \(eventID), \(acceptance.agency), \(type), \(externalID), \(contentHash), \(acceptance.channel))
+                SELECT i::uuid, e, a, t, x, h, NULLIF(c, '')
+                FROM unnest(\(claims.map(\.acceptance.intakeID))::text[], \(claims.map(\.eventID))::text[], \(claims.map(\.acceptance.agency))::text[],
+                            \(claims.map(\.type))::text[], \(claims.map(\.externalID))::text[], \(claims.map(\.contentHash))::text[],
+                            \(claims.map { $0.acceptance.channel ?? "" })::text[]) WITH ORDINALITY AS n(i, e, a, t, x, h, c, o)
+                ORDER BY o
                 ON CONFLICT (agency, event_type, external_id) DO NOTHING
                 RETURNING intake_id),
             linked AS (
                 INSERT INTO intake.subject_links (intake_id, subject_id, role, match_kind, identity)
                 SELECT claimed.intake_id, s, r, k, CASE WHEN i = '' THEN NULL ELSE decode(i, 'base64') END
-                FROM claimed, unnest(\(links.map(\.subjectID))::text[], \(links.map(\.role))::text[], \(links.map(\.kind.rawValue))::text[],
-                                     \(links.map { $0.identity.map { Data($0).base64EncodedString() } ?? "" })::text[]) AS t(s, r, k, i)
+                FROM unnest(\(linkOwners)::text[], \(linkSubjects)::text[], \(linkRoles)::text[], \(linkKinds)::text[],
+                            \(linkIdentities)::text[]) AS t(o, s, r, k, i)
+                JOIN claimed ON claimed.intake_id = t.o::uuid
                 ON CONFLICT DO NOTHING),
             learned AS (
                 INSERT INTO intake.identifiers (key, subject_id, kind)
-                SELECT k, s, kd FROM claimed, unnest(\(learned.map(\.key))::text[], \(learned.map(\.subjectID))::text[],
-                                                     \(learned.map(\.kind))::text[]) AS t(k, s, kd)
+                SELECT k, s, kd FROM unnest(\(learnedOwners)::text[], \(learnedKeys)::text[], \(learnedSubjects)::text[],
+                                            \(learnedKinds)::text[]) AS t(o, k, s, kd)
+                JOIN claimed ON claimed.intake_id = t.o::uuid
                 ON CONFLICT (key) DO NOTHING),
             candidates AS (
                 INSERT INTO intake.match_candidates (subject_id, other_subject_id, basis, intake_id)
-                SELECT a, b, basis, claimed.intake_id FROM claimed, unnest(\(matches.map(\.subjectID))::text[],
-                                                                          \(matches.map(\.otherSubjectID))::text[],
-                                                                          \(matches.map(\.basis))::text[]) AS t(a, b, basis)
+                SELECT a, b, basis, claimed.intake_id FROM unnest(\(matchOwners)::text[], \(matchSubjects)::text[],
+                                                                  \(matchOthers)::text[], \(matchBases)::text[]) AS t(o, a, b, basis)
+                JOIN claimed ON claimed.intake_id = t.o::uuid
                 ON CONFLICT DO NOTHING),
             answered AS (
                 INSERT INTO intake.event_status (event_id, agency, event_type, external_id, status, reasons, report_id, at, accepted_rows, rejected_rows)
-                SELECT \(receipt.eventID), \(acceptance.agency), \(receipt.eventType), \(receipt.externalID), \(receipt.status.rawValue),
-                       \(reasons)::jsonb, \(receipt.reportID), \(receipt.at)::timestamptz, \(receipt.acceptedRows)::int, \(receipt.rejectedRows)::int
-                FROM claimed
+                SELECT e, a, ty, NULLIF(x, ''), s, r::jsonb, NULLIF(p, ''), at, NULLIF(ar, '')::int, NULLIF(rr, '')::int
+                FROM unnest(\(claims.map(\.acceptance.intakeID))::text[], \(claims.map(\.receipt.eventID))::text[],
+                            \(claims.map(\.acceptance.agency))::text[], \(claims.map(\.receipt.eventType))::text[], \(externalIDs)::text[],
+                            \(claims.map(\.receipt.status.rawValue))::text[], \(reasons)::text[], \(reportIDs)::text[],
+                            \(claims.map(\.receipt.at))::timestamptz[], \(acceptedRows)::text[], \(rejectedRows)::text[])
+                     AS n(o, e, a, ty, x, s, r, p, at, ar, rr)
+                JOIN claimed ON claimed.intake_id = n.o::uuid
                 ON CONFLICT (event_id) DO NOTHING)
-            SELECT count(*)::int FROM claimed
+            SELECT intake_id::text FROM claimed
             """, logger: logger)
-        for try await claimed in rows.decode(Int.self) { return claimed == 1 }
-        return false
+        var claimed = Set<String>()
+        for try await id in rows.decode(String.self) { claimed.insert(id) }
+        return claimed
     }
 
     /// The content hash of the event that claimed (agency, type, external id) first.

@@ -13,21 +13,22 @@ struct IntakeHandlers: Sendable {
     let cipher: PersonalDataCipher
     let clock: any WallClock
 
+    /// A batch's agency events, taken in together (``accept(together:)``).
+    static let agencyEvents = HandlerGroup<[UInt8]>("intake.agency-events")
+    /// The agencies' event types intake takes in.
+    static let agencyEventTypes: [any IntakeRules.Type] = [
+        IncidentReportV1.self, HotlineCallV1.self, ScreeningBatchV1.self, AttendanceSignalV1.self, FamilySituationV1.self,
+        VenueFindingV1.self, CaseLeadV1.self, TaskFeedbackV1.self, InspectionReportV1.self,
+    ]
+
     func register(_ handlers: inout HandlerRegistry) {
         func accept<E: IntakeRules>(_ type: E.Type) {
-            handlers.onRaw(E.eventType, from: ExchangeName.intake) { body, context in
+            handlers.onRaw(E.eventType, from: ExchangeName.intake, in: Self.agencyEvents, item: { body, _ in body }) { body, context in
                 try await self.accept(E.self, body, context)
             }
         }
-        accept(IncidentReportV1.self)
-        accept(HotlineCallV1.self)
-        accept(ScreeningBatchV1.self)
-        accept(AttendanceSignalV1.self)
-        accept(FamilySituationV1.self)
-        accept(VenueFindingV1.self)
-        accept(CaseLeadV1.self)
-        accept(TaskFeedbackV1.self)
-        accept(InspectionReportV1.self)
+        handlers.together(Self.agencyEvents) { events in try await self.accept(together: events) }
+        for type in Self.agencyEventTypes { accept(type) }
         handlers.on(EventRefusedV1.self) { refused, context in
             try await self.tellRefusal(refused, context)
             return .applied
@@ -51,13 +52,35 @@ struct IntakeHandlers: Sendable {
         ])
     }
 
-    /// Takes in one agency event: who sent it, may they, is it valid, is it
-    /// new; then its people become subject ids, it is passed on as domain
-    /// events and the agency gets its receipt — all in the handler's one transaction.
-    func accept<E: IntakeRules>(_ type: E.Type, _ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult {
+    /// An agency event checked and read, its people named but not yet resolved: what taking it in needs before
+    /// the registry's answer and the claim.
+    struct Taking {
+        var context: HandlerContext
+        var agency: String
+        var named: [IdentifierKeys]
+        /// Makes the claim and the events to pass on, once the event's people are resolved.
+        var resolved: (IdentifierRegistry.Resolution) throws -> (claim: EventStore.Claim, outgoing: [Outgoing])
+    }
+
+    /// What checking an agency event came to: taken (to be resolved and claimed), or refused (``reject(_:agency:kind:externalID:reasons:)``
+    /// has recorded why, when the refusal was asked for).
+    enum Checked {
+        case taking(Taking)
+        case refused(HandlerResult)
+    }
+
+    /// A batch of agency events went a way the batch does not take (one is refused, or its external id was taken before):
+    /// the batch runs again with each event alone.
+    struct OneByOne: Error {}
+
+    /// Who sent it, may they, is it valid; then its people are named (hashed), ready for the registry.
+    /// - Parameters:
+    ///   - refuse: Record a refusal and return it; when false, throw ``OneByOne`` instead.
+    func check<E: IntakeRules>(_ type: E.Type, _ body: [UInt8], _ context: HandlerContext, refuse: Bool) async throws -> Checked {
         let envelope = context.envelope
         guard let agency = envelope.sender, !agency.isEmpty else {
-            return try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")])
+            guard refuse else { throw OneByOne() }
+            return .refused(try await reject(context, reasons: [FieldError(field: "", problem: "missing user_id property: the sending agency is unknown")]))
         }
         let unit: String
         let authorization = try await context.readOnce("intake.authorization.\(agency).\(envelope.type)") {
@@ -65,8 +88,9 @@ struct IntakeHandlers: Sendable {
         }
         switch authorization {
         case .refused(let refusal):
-            return try await reject(context, agency: agency, kind: "forbidden", externalID: AgencyEventReader.externalID(in: body),
-                                    reasons: [FieldError(field: "", problem: refusal)])
+            guard refuse else { throw OneByOne() }
+            return .refused(try await reject(context, agency: agency, kind: "forbidden", externalID: AgencyEventReader.externalID(in: body),
+                                             reasons: [FieldError(field: "", problem: refusal)]))
         case .allowed(let allowed, _):
             unit = allowed
         }
@@ -75,51 +99,110 @@ struct IntakeHandlers: Sendable {
         switch AgencyEventReader.read(E.self, from: body, now: now, context) {
         case .success(let value): read = value
         case .failure(let problems):
-            return try await reject(context, agency: agency, externalID: AgencyEventReader.externalID(in: body), reasons: problems.errors)
+            guard refuse else { throw OneByOne() }
+            return .refused(try await reject(context, agency: agency, externalID: AgencyEventReader.externalID(in: body), reasons: problems.errors))
         }
         let event = read.value
-
         let contentHash = Hex.string(SHA256.hash(data: body))
         let intakeID = UUID().uuidString.lowercased()
         // People become subject ids, and the domain events are made, before the
         // claim, so that claim and subject links are one statement.
         var collecting = Acceptance(intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher)
         _ = try event.passOn(&collecting)
-        let resolution = try await IdentityStore.resolve(collecting.named, on: context.connection, logger: context.logger)
-        var acceptance = Acceptance(
-            intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher, resolution: resolution,
-            named: collecting.named)
-        acceptance.rejectedRows = read.rejectedRows
-        let outgoing = try event.passOn(&acceptance)
-        // The receipt is kept with the claim, in its statement; sent after the events it announces.
-        let receipt = receipt(
-            context, status: .accepted, externalID: event.externalID, reasons: read.rowProblems, reportID: intakeID,
-            rows: E.rows == nil ? nil : (event.rowCount, read.rejectedRows))
-        let isNew = try await EventStore.claim(
-            acceptance, eventID: envelope.id, type: envelope.type, externalID: event.externalID, contentHash: contentHash, receipt: receipt,
-            on: context.connection, logger: context.logger)
+        let named = collecting.named
+        return .taking(Taking(context: context, agency: agency, named: named) { resolution in
+            var acceptance = Acceptance(
+                intakeID: intakeID, agency: agency, unit: unit, now: now, resolver: subjects, cipher: cipher, resolution: resolution,
+                named: named)
+            acceptance.rejectedRows = read.rejectedRows
+            let outgoing = try event.passOn(&acceptance)
+            // The receipt is kept with the claim, in its statement; sent after the events it announces.
+            let receipt = receipt(
+                context, status: .accepted, externalID: event.externalID, reasons: read.rowProblems, reportID: intakeID,
+                rows: E.rows == nil ? nil : (event.rowCount, read.rejectedRows))
+            return (EventStore.Claim(
+                acceptance: acceptance, eventID: envelope.id, type: envelope.type, externalID: event.externalID, contentHash: contentHash,
+                receipt: receipt), outgoing)
+        })
+    }
+
+    /// Takes in one agency event: who sent it, may they, is it valid, is it
+    /// new; then its people become subject ids, it is passed on as domain
+    /// events and the agency gets its receipt — all in the handler's one transaction.
+    func accept<E: IntakeRules>(_ type: E.Type, _ body: [UInt8], _ context: HandlerContext) async throws -> HandlerResult {
+        let taking: Taking
+        switch try await check(E.self, body, context, refuse: true) {
+        case .refused(let result): return result
+        case .taking(let checked): taking = checked
+        }
+        let resolution = try await IdentityStore.resolve(taking.named, on: context.connection, logger: context.logger)
+        let (claim, outgoing) = try taking.resolved(resolution)
+        let isNew = try await EventStore.claim([claim], on: context.connection, logger: context.logger).contains(claim.acceptance.intakeID)
         if !isNew {
+            let agency = taking.agency
             let existing = try await EventStore.claimedHash(
-                agency: agency, type: envelope.type, externalID: event.externalID, on: context.connection, logger: context.logger)
-            if existing == contentHash {
-                context.logger.info("duplicate event ignored", metadata: ["intake.agency": "\(agency)", "intake.type": "\(envelope.type)"])
-                try await answer(context, agency: agency, status: .duplicate, externalID: event.externalID)
+                agency: agency, type: claim.type, externalID: claim.externalID, on: context.connection, logger: context.logger)
+            if existing == claim.contentHash {
+                context.logger.info("duplicate event ignored", metadata: ["intake.agency": "\(agency)", "intake.type": "\(claim.type)"])
+                try await answer(context, agency: agency, status: .duplicate, externalID: claim.externalID)
                 return .applied
             }
-            return try await reject(context, agency: agency, kind: "conflict", externalID: event.externalID, reasons: [FieldError(
+            return try await reject(context, agency: agency, kind: "conflict", externalID: claim.externalID, reasons: [FieldError(
                 field: "/externalId",
                 problem: "this external id was already used for an event of this type with different content; kept for review")])
         }
+        try await pass(claim, outgoing, context)
+        return .applied
+    }
 
+    /// Takes in a batch's agency events together, as ``accept(_:_:_:)`` takes in each, in three statements for all of
+    /// them: the registry's answer for everyone they name, the claims with their subject links and receipts, and
+    /// (by the dispatcher) the outbox. The people of each are resolved in the batch's order, each event seeing the
+    /// identifiers the ones before it taught the registry, as it would one by one. Should one of them be refused,
+    /// or its external id be taken, the batch runs again with each event alone (``OneByOne``).
+    func accept(together events: [(item: [UInt8], context: HandlerContext)]) async throws {
+        guard let first = events.first?.context else { return }
+        var takings: [Taking] = []
+        for (body, context) in events {
+            guard let check = Self.checks[context.envelope.type] else { throw OneByOne() }
+            guard case .taking(let taking) = try await check(self, body, context) else { throw OneByOne() }
+            takings.append(taking)
+        }
+        var known = try await IdentityStore.known(takings.flatMap(\.named), on: first.connection, logger: first.logger)
+        var ready: [(claim: EventStore.Claim, outgoing: [Outgoing], context: HandlerContext)] = []
+        for taking in takings {
+            let resolution = IdentifierRegistry.plan(taking.named, known: known)
+            known = resolution.known
+            let (claim, outgoing) = try taking.resolved(resolution)
+            ready.append((claim, outgoing, taking.context))
+        }
+        let claimed = try await EventStore.claim(ready.map(\.claim), on: first.connection, logger: first.logger)
+        guard claimed.count == ready.count else { throw OneByOne() }
+        for (claim, outgoing, context) in ready {
+            try await pass(claim, outgoing, context)
+        }
+    }
+
+    /// How each agency event type is checked in a batch (refusals are left to the event alone).
+    private static let checks: [String: @Sendable (IntakeHandlers, [UInt8], HandlerContext) async throws -> Checked] = {
+        var checks: [String: @Sendable (IntakeHandlers, [UInt8], HandlerContext) async throws -> Checked] = [:]
+        func add<E: IntakeRules>(_ type: E.Type) {
+            checks[E.eventType.name] = { handlers, body, context in try await handlers.check(E.self, body, context, refuse: false) }
+        }
+        for type in agencyEventTypes { add(type) }
+        return checks
+    }()
+
+    /// Passes a claimed event on: its domain events, then the agency's receipt.
+    private func pass(_ claim: EventStore.Claim, _ outgoing: [Outgoing], _ context: HandlerContext) async throws {
         for item in outgoing {
             try await emit(item.payload, subject: item.subject, context)
         }
-        try await context.emit(receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: agency)
+        try await context.emit(claim.receipt, subject: context.envelope.id, exchange: ExchangeName.replies, routingKey: claim.acceptance.agency)
         context.logger.info("event accepted", metadata: [
-            "intake.agency": "\(agency)", "intake.type": "\(envelope.type)", "intake.id": "\(intakeID)",
-            "intake.subjects": "\(acceptance.links.count)", "intake.rejected_rows": "\(read.rejectedRows)",
+            "intake.agency": "\(claim.acceptance.agency)", "intake.type": "\(claim.type)", "intake.id": "\(claim.acceptance.intakeID)",
+            "intake.subjects": "\(claim.acceptance.links.count)", "intake.rejected_rows": "\(claim.acceptance.rejectedRows)",
         ])
-        return .applied
     }
 
     private func emit(_ payload: some EventPayload, subject: String?, _ context: HandlerContext) async throws {

@@ -58,6 +58,14 @@ struct IdentityStore: Sendable {
     ///   - named: Each person's identifiers.
     ///   - connection: The handler's transaction.
     static func resolve(_ named: [IdentifierKeys], on connection: PostgresConnection, logger: Logger) async throws -> IdentifierRegistry.Resolution {
+        IdentifierRegistry.plan(named, known: try await known(named, on: connection, logger: logger))
+    }
+
+    /// The subjects the registry knows of these people's identifiers, in one query: key → subject.
+    /// - Parameters:
+    ///   - named: Each person's identifiers (of one event, or of a batch's).
+    ///   - connection: The handler's transaction.
+    static func known(_ named: [IdentifierKeys], on connection: PostgresConnection, logger: Logger) async throws -> [String: String] {
         let keys = Array(Set(named.flatMap { [$0.identity, $0.student, $0.candidate].compactMap { $0 } }))
         var known: [String: String] = [:]
         if !keys.isEmpty {
@@ -65,7 +73,7 @@ struct IdentityStore: Sendable {
                 "SELECT key, subject_id FROM intake.identifiers WHERE key = ANY(\(keys)::text[])", logger: logger)
             for try await (key, subject) in rows.decode((String, String).self) { known[key] = subject }
         }
-        return IdentifierRegistry.plan(named, known: known)
+        return known
     }
 
     /// The latest 200 identities agencies gave for a subject, newest first.

@@ -19,6 +19,10 @@ struct InterventionHandlers: Sendable {
         // A subject at high or critical gets a case (or the signal attaches to the open one) and a first-response task:
         // a batch's assessments together, in waves of distinct subjects, each wave in three statements.
         handlers.onEach(RiskAssessedV1.self) { events in try await self.respond(to: events) }
+        // Only those tiers reach the queue (and, from a replica of the version before, every tier under the plain name).
+        handlers.bind(RiskAssessedV1.self, only: [
+            RiskAssessedV1.eventType.routingKey, RiskAssessedV1.routingKey(.high), RiskAssessedV1.routingKey(.critical),
+        ])
 
         // A unit's feedback on its task, through intake.
         handlers.on(TaskFeedbackAcceptedV1.self) { feedback, context in

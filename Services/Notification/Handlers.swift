@@ -52,6 +52,9 @@ struct NotificationHandlers: Sendable {
         notify(FollowUpDueV1.self) { Notices.notice(for: $0, taskForce: taskForce) }
         notify(DailyDigestV1.self) { Notices.notice(for: $0, taskForce: taskForce) }
         notify(RiskAssessedV1.self) { Notices.notice(for: $0, taskForce: taskForce) }
+        // Only critical assessments are told: only they reach the queue (and, from a replica of the version before,
+        // every tier under the plain name).
+        handlers.bind(RiskAssessedV1.self, only: [RiskAssessedV1.eventType.routingKey, RiskAssessedV1.routingKey(.critical)])
         handlers.together(Self.notices) { notices in try await self.tell(notices) }
         return types
     }

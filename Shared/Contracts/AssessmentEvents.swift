@@ -2,11 +2,22 @@ import Foundation
 
 // What assessment publishes: each subject's tier with its reasons, and the watch ledgers' changes.
 
-// MARK: - risk.assessed.v1 (assessment → all)
+// MARK: - risk.assessed.v1 (assessment → intervention at high and critical, notification at critical)
 
 /// A subject's risk tier changed.
+///
+/// Published with the tier in its routing key (`risk.assessed.v1.high`), so that each service binds the tiers it
+/// acts on: intervention high and critical, notification critical; a reader of every tier binds `risk.assessed.v1.#`.
+/// Below high no platform service acts on it (the minor is watched in assessment's ledgers), so there it is an
+/// announcement: written only where the operator names `risk.assessed.v1` in `ANNOUNCE`.
 public struct RiskAssessedV1: EventPayload, Hashable {
     public static let eventType = EventType("risk.assessed", major: 1)
+    public static let hasAnnouncements = true
+
+    /// The routing key of an assessment at `tier`, e.g. `risk.assessed.v1.critical`.
+    public static func routingKey(_ tier: RiskTier) -> String { "\(eventType.routingKey).\(tier.rawValue)" }
+    public var routingKey: String { Self.routingKey(tier) }
+    public var isAnnouncement: Bool { tier < .high }
 
     /// A factor that counted, with its weight in the model used.
     public struct Factor: Codable, Sendable, Hashable {

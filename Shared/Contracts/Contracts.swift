@@ -13,8 +13,9 @@ public enum Contracts {
     public static let sharedPayloads: [any EventPayload.Type] = [EventRefusedV1.self]
 
     /// The announcements: event types published for readers outside the platform (a bureau's own systems),
-    /// which no platform service consumes — published only where an operator turns them on (`ANNOUNCE`).
-    public static var announcements: [any EventPayload.Type] { allPayloads.filter { $0.isAnnouncement } }
+    /// which no platform service consumes — published only where an operator turns them on (`ANNOUNCE`) — and
+    /// the types some of whose events are such (`risk.assessed.v1` below high).
+    public static var announcements: [any EventPayload.Type] { allPayloads.filter { $0.hasAnnouncements } }
 }
 
 // MARK: - event.refused.v1 (any service → intake)

@@ -42,8 +42,21 @@ public protocol EventPayload: Codable, Sendable {
     /// the type in `ANNOUNCE`; otherwise it is not written at all, rather than published, routed and kept
     /// in `huhang.events.unrouted` for nobody. False unless a contract says otherwise.
     static var isAnnouncement: Bool { get }
+    /// Whether `ANNOUNCE` may name the type: every event of it is an announcement, or some are
+    /// (``isAnnouncement-swift.property``). False unless a contract says otherwise.
+    static var hasAnnouncements: Bool { get }
+    /// Whether this event is an announcement: for most types, whether the type is; for a type whose consumers
+    /// take only some of its events (`risk.assessed.v1` below high), whether any platform service takes this one.
+    var isAnnouncement: Bool { get }
+    /// The routing key this event is published with on `huhang.events`: its type's name, or for a type whose
+    /// consumers choose some of its events by key, the name and a qualifier (`risk.assessed.v1.critical`). A
+    /// reader of every event of a type binds `<type>.#`, which matches both.
+    var routingKey: String { get }
 }
 
 extension EventPayload {
     public static var isAnnouncement: Bool { false }
+    public static var hasAnnouncements: Bool { isAnnouncement }
+    public var isAnnouncement: Bool { Self.isAnnouncement }
+    public var routingKey: String { Self.eventType.routingKey }
 }

@@ -109,6 +109,6 @@ extension OutgoingMessage {
     /// Encodes a payload into an event.
     public init<P: EventPayload>(_ payload: P, envelope: EventEnvelope, exchange: String = ExchangeName.events) throws {
         let body = try ContractCoding.encoder().encode(payload)
-        self.init(envelope: envelope, body: Array(body), exchange: exchange)
+        self.init(exchange: exchange, routingKey: payload.routingKey, properties: envelope.amqpProperties, body: Array(body), mandatory: true)
     }
 }

@@ -30,7 +30,7 @@ import Storage
 /// | `OUTBOX_RETENTION_SECONDS` | `0` | how long a row the broker confirmed stays in the outbox, marked sent; 0 deletes it at once (unsent rows are never deleted) |
 /// | `INBOX_RETENTION_SECONDS` | `2592000` | inbox entries are deleted after this; longer than any redelivery or replay can take |
 /// | `HOUSEKEEPING_INTERVAL_SECONDS` | `30` | how often old outbox and inbox rows are deleted |
-/// | `ANNOUNCE` | (none) | announcements to publish, for readers outside the platform: `ledger.changed.v1`, `case.opened.v1`, comma-separated, or `all`; no platform service consumes them, so unnamed they are not written at all |
+/// | `ANNOUNCE` | (none) | announcements to publish, for readers outside the platform: `ledger.changed.v1`, `case.opened.v1`, `risk.assessed.v1` (its assessments below high), comma-separated, or `all`; no platform service consumes them, so unnamed they are not written at all |
 /// | `RETRY_DELAYS` | `1,5,30,120,600` | seconds before each retry of a failed message |
 /// | `DELIVERY_LIMIT` | `10` | deliveries before the broker dead-letters a message |
 /// | `SHUTDOWN_TIMEOUT` | `8` | seconds to drain on SIGTERM before cancelling |
@@ -139,7 +139,7 @@ public struct ServiceConfiguration: Sendable {
 }
 
 /// Which announcements (``Contracts/announcements``) a service publishes: the event types its operator named
-/// in `ANNOUNCE`, all of them, or none (the default). An event of another type is always published.
+/// in `ANNOUNCE`, all of them, or none (the default). An event that is not an announcement is always published.
 public struct Announcements: Sendable, Hashable {
     /// The announcement types published; nil for all.
     private let named: Set<String>?
@@ -169,10 +169,19 @@ public struct Announcements: Sendable, Hashable {
         self.init(named: Set(names))
     }
 
-    /// Whether an event of this type is published.
+    /// Whether events of this type are published, as far as the type decides: not when every event of it is an
+    /// announcement and it is not named. For an event of a type only some of whose events are announcements
+    /// (`risk.assessed.v1`), ask with the event.
     public func publishes(_ type: any EventPayload.Type) -> Bool {
         guard type.isAnnouncement, let named else { return true }
         return named.contains(type.eventType.name)
+    }
+
+    /// Whether this event is published: always, unless it is an announcement (``EventPayload/isAnnouncement-swift.property``)
+    /// whose type is not named.
+    public func publishes(_ event: some EventPayload) -> Bool {
+        guard event.isAnnouncement, let named else { return true }
+        return named.contains(type(of: event).eventType.name)
     }
 }
 

@@ -85,7 +85,7 @@ public struct HandlerContext: Sendable {
     @discardableResult
     public func emit<P: EventPayload>(_ payload: P, subject: String? = nil) async throws -> EventEnvelope {
         let out = envelope.caused(type: P.eventType, source: service, subject: subject)
-        if announcements.publishes(P.self) { emitted.add(try OutgoingMessage(payload, envelope: out)) }
+        if announcements.publishes(payload) { emitted.add(try OutgoingMessage(payload, envelope: out)) }
         return out
     }
 
@@ -94,7 +94,7 @@ public struct HandlerContext: Sendable {
     @discardableResult
     public func emit<P: EventPayload>(_ payload: P, subject: String? = nil, exchange: String, routingKey: String) async throws -> EventEnvelope {
         let out = envelope.caused(type: P.eventType, source: service, subject: subject)
-        guard announcements.publishes(P.self) else { return out }
+        guard announcements.publishes(payload) else { return out }
         var message = try OutgoingMessage(payload, envelope: out, exchange: exchange)
         message.routingKey = routingKey
         emitted.add(message)
@@ -173,10 +173,15 @@ public struct HandlerRegistry: Sendable {
     struct Grouped: Sendable {
         var group: String
         var item: @Sendable (_ body: [UInt8], _ context: HandlerContext) throws -> any Sendable
+        /// Whether the type has a one-event handler of its own (``onRaw(_:from:in:item:alone:)``), rather than the group's
+        /// handler given a group of one.
+        var alone = false
     }
 
     private(set) var entries: [String: Entry] = [:]
     private(set) var groups: [String: RawGroupHandler] = [:]
+    /// The routing keys the queue is bound to for a type, where not just its name (``bind(_:only:)``).
+    private var routingKeys: [String: [String]] = [:]
 
     public init() {}
 
@@ -262,7 +267,7 @@ public struct HandlerRegistry: Sendable {
     private mutating func wire(_ group: String) {
         guard let handle = groups[group] else { return }
         for (type, entry) in entries {
-            guard let grouped = entry.grouped, grouped.group == group else { continue }
+            guard let grouped = entry.grouped, grouped.group == group, !grouped.alone else { continue }
             entries[type]?.handler = { body, context in
                 try await handle([(try grouped.item(body, context), context)])
                 return .applied
@@ -275,9 +280,46 @@ public struct HandlerRegistry: Sendable {
         entries[type.name] = Entry(exchange: exchange, handler: handler)
     }
 
+    /// Handles an event type with the raw body, in a batch together with the other events of a group — one call of
+    /// the group's handler (``together(_:_:)``) for all of them, in the batch's order — and alone with a handler of its
+    /// own, which may also set an event aside. The group's handler takes the common case in few statements: it must
+    /// apply every event it is given, or throw, and the batch then runs again with each event alone, under its own
+    /// savepoint, through `handler` (e.g. when one of them is to be refused or is a duplicate).
+    /// - Parameters:
+    ///   - type: The event type.
+    ///   - exchange: Where it is published.
+    ///   - group: The group it joins in a batch.
+    ///   - item: What the group's handler is given of the event.
+    ///   - handler: Handles the event alone.
+    public mutating func onRaw<Item: Sendable>(
+        _ type: EventType, from exchange: String, in group: HandlerGroup<Item>,
+        item: @escaping @Sendable (_ body: [UInt8], _ context: HandlerContext) throws -> Item,
+        alone handler: @escaping RawHandler
+    ) {
+        entries[type.name] = Entry(
+            exchange: exchange, handler: handler, grouped: Grouped(group: group.name, item: { try item($0, $1) }, alone: true))
+    }
+
+    /// Binds the service's queue to only these routing keys of a type it handles, instead of the type's name: for a
+    /// type published with a qualifier in its key (``EventPayload/routingKey-swift.property``, e.g.
+    /// `risk.assessed.v1.critical`), the events the service acts on. Its handler must still pass over the others:
+    /// a queue keeps bindings a version before made, and a replica of the version before may still publish
+    /// under the plain name.
+    /// - Parameters:
+    ///   - type: The contract, handled by an ``on(_:from:_:)`` of its own.
+    ///   - routingKeys: The keys.
+    public mutating func bind<P: EventPayload>(_ type: P.Type, only routingKeys: [String]) {
+        self.routingKeys[P.eventType.name] = routingKeys
+    }
+
+    /// The event types the service handles, by name.
+    public var types: [String] { entries.keys.sorted() }
+
     /// The (exchange, routing key) bindings of the service's queue.
     public var bindings: [(exchange: String, routingKey: String)] {
-        entries.sorted { $0.key < $1.key }.map { ($0.value.exchange, $0.key) }
+        entries.sorted { $0.key < $1.key }.flatMap { type, entry in
+            (routingKeys[type] ?? [type]).map { (entry.exchange, $0) }
+        }
     }
 
     func entry(for type: String) -> Entry? { entries[type] }
@@ -471,7 +513,8 @@ public struct EventDispatcher: Sendable {
                             continue
                         }
                         let logger = logger(for: envelope)
-                        if !withSavepoints, let grouped = entry.grouped {
+                        // A lone event of a type with a handler of its own for one event is handled by it.
+                        if !withSavepoints, let grouped = entry.grouped, !(grouped.alone && work.count == 1) {
                             // Another group's events about the same subject come first.
                             if let subject = envelope.subject, let others = waiting[subject]?.subtracting([grouped.group]), !others.isEmpty {
                                 try await apply(others)
@@ -755,7 +798,7 @@ public struct Originator: Sendable {
     /// - Returns: How many were written.
     @discardableResult
     public func write(_ emissions: [Emission], on connection: PostgresConnection) async throws -> Int {
-        let published = emissions.filter { announcements.publishes(type(of: $0.payload)) }
+        let published = emissions.filter { announcements.publishes($0.payload) }
         guard !published.isEmpty else { return 0 }
         let messages = try published.map { try Self.message($0.payload, subject: $0.subject, cause: $0.cause, source: source) }
         try await Outbox.enqueue(messages, on: connection, schema: database.schema, logger: database.logger)

@@ -171,7 +171,10 @@ struct SchemaTests {
         #expect(text.hasPrefix("asyncapi: 3.0.0"))
         for payload in Contracts.allPayloads {
             // Receipts are addressed by agency, not by type.
-            if payload != IntakeReceiptV1.self {
+            // An assessment's key carries its tier.
+            if payload == RiskAssessedV1.self {
+                #expect(text.contains("address: '\(payload.eventType.routingKey).{tier}'"))
+            } else if payload != IntakeReceiptV1.self {
                 #expect(text.contains("address: '\(payload.eventType.routingKey)'"))
             }
             #expect(text.contains("name: \(payload.eventType.name)"))

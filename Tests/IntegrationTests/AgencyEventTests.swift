@@ -293,6 +293,64 @@ struct AgencyEventTests {
         }
     }
 
+    @Test("a batch takes its agency events in together: a minor named by two of them is one subject; a refused or repeated one sends the batch one by one, each answered as alone")
+    func batchTogether() async throws {
+        let intake = try RunningService<IntakeService>(configuration: try TestEnvironment.serviceConfiguration("intake"), logger: TestEnvironment.logger)
+        try await withServices([intake]) { () async throws in
+            try await register(intake)
+            let student = String(Int.random(in: 1_000_000...9_999_999))
+            func report(people: [JSONValue]) throws -> (JSONValue, String) {
+                guard case .object(var report) = try Self.example(IncidentReportV1.eventType.name) else { throw TestFailure("not an object") }
+                report["people"] = .array(people)
+                return (.object(report), Self.string(.object(report), "externalId") ?? "")
+            }
+            func incoming(_ body: JSONValue) throws -> EventDispatcher.Incoming {
+                var envelope = EventEnvelope(id: UUID().uuidString.lowercased(), type: IncidentReportV1.eventType.name, source: "agency-demo")
+                envelope.sender = "agency-demo"
+                return EventDispatcher.Incoming(envelope: envelope, body: Array(try JSONEncoder().encode(body)))
+            }
+            func subjects(_ eventID: String) async throws -> [String] {
+                var found: [String] = []
+                for try await subject in try await intake.database.query("""
+                    SELECT l.subject_id FROM intake.subject_links l JOIN intake.accepted a USING (intake_id) WHERE a.event_id = \(eventID)
+                    """).decode(String.self) { found.append(subject) }
+                return found
+            }
+            // Two reports naming the same new pupil, in one batch: the first by identity and student number, the second by
+            // the student number alone, which only the first taught the registry — one subject, as one by one.
+            let identity = PrivacyTests.identityNumber()
+            let (first, _) = try report(people: [.object([
+                "role": .string("victim"), "idNumber": .string(identity), "studentNumber": .string(student)])])
+            let (second, _) = try report(people: [.object(["role": .string("witness"), "studentNumber": .string(student)])])
+            let batch = [try incoming(first), try incoming(second)]
+            #expect(await intake.dispatcher.dispatch(batch, holdWhileUnavailable: false) == [.applied, .applied])
+            let (a, b) = (try await subjects(batch[0].envelope.id), try await subjects(batch[1].envelope.id))
+            #expect(a.count == 1 && a == b, "one subject for the pupil both name: \(a) \(b)")
+            // A report with no people (refused), the first again (a duplicate) and a new one, in one batch: each as alone —
+            // the refusal set aside with its reason, the duplicate answered without a second claim, the new one taken in.
+            let (empty, _) = try report(people: [])
+            let (third, _) = try report(people: [.object(["role": .string("victim"), "studentNumber": .string(student)])])
+            let again = EventDispatcher.Incoming(envelope: {
+                var envelope = batch[0].envelope
+                envelope.id = UUID().uuidString.lowercased()
+                return envelope
+            }(), body: batch[0].body)
+            let mixed = [try incoming(empty), again, try incoming(third)]
+            let outcomes = await intake.dispatcher.dispatch(mixed, holdWhileUnavailable: false)
+            guard case .setAside(let reason) = outcomes[0] else { Issue.record("the empty report was not set aside: \(outcomes)"); return }
+            #expect(reason.contains("/people"))
+            #expect(outcomes[1...] == [.applied, .applied])
+            #expect(try await subjects(again.envelope.id).isEmpty)
+            #expect(try await subjects(mixed[2].envelope.id) == a)
+            #expect(try await count(intake.database, """
+                SELECT count(*)::int FROM intake.event_status WHERE event_id = \(again.envelope.id) AND status = 'duplicate'
+                """) == 1)
+            #expect(try await count(intake.database, """
+                SELECT count(*)::int FROM intake.accepted WHERE event_id IN (\(batch[0].envelope.id), \(batch[1].envelope.id), \(mixed[2].envelope.id))
+                """) == 3)
+        }
+    }
+
     @Test("names are kept only sealed; the task force reads them back with a stated reason, audited; others may not")
     func sealedIdentities() async throws {
         let port = try freePort()

@@ -217,7 +217,7 @@ struct AssessmentTests {
         await cleanup.close()
     }
 
-    @Test("an announcement goes out only where ANNOUNCE names it: a reader bound to huhang.events gets risk.assessed either way, ledger.changed only when named", arguments: ["", "ledger.changed.v1"])
+    @Test("an announcement goes out only where ANNOUNCE names it: a reader bound to huhang.events gets risk.assessed at high and critical either way, below high and ledger.changed only when named", arguments: ["", "ledger.changed.v1", "risk.assessed.v1"])
     func announcementsOnlyWhenNamed(announce: String) async throws {
         let port = try freePort()
         let assessment = try RunningService<AssessmentService>(
@@ -231,7 +231,7 @@ struct AssessmentTests {
         try await reader.declare(Topology(
             exchanges: Topology.exchanges.exchanges,
             queues: [.init(name: queue, arguments: ["x-queue-type": .string("quorum"), "x-expires": .int(60_000)])],
-            bindings: [LedgerChangedV1.eventType.name, RiskAssessedV1.eventType.name].map {
+            bindings: [LedgerChangedV1.eventType.name, RiskAssessedV1.eventType.routingKey + ".#"].map {
                 .init(queue: queue, exchange: ExchangeName.events, routingKey: $0)
             }))
         try await withServices([assessment]) { () async throws in
@@ -255,8 +255,15 @@ struct AssessmentTests {
                 return false
             }
             let types = seen.withLock { $0 }
-            #expect(types.contains(RiskAssessedV1.eventType.name))
-            #expect(types.contains(LedgerChangedV1.eventType.name) == !announce.isEmpty, "announce \(announce): got \(types.sorted())")
+            var tier: RiskTier?
+            for try await name in try await assessment.database.query(
+                "SELECT tier FROM assessment.subjects WHERE subject_id = \(subject)").decode(String.self) { tier = RiskTier(rawValue: name) }
+            let assessed = try #require(tier)
+            // risk.assessed under its tier's key: at high and critical always, below high only when named.
+            #expect(types.contains(RiskAssessedV1.routingKey(assessed)) == (assessed >= .high || announce == RiskAssessedV1.eventType.name),
+                    "announce \(announce), tier \(assessed): got \(types.sorted())")
+            #expect(types.contains(LedgerChangedV1.eventType.name) == (announce == LedgerChangedV1.eventType.name),
+                    "announce \(announce): got \(types.sorted())")
             await publisher.close()
         }
         try? await reader.deleteQueue(queue)
@@ -351,7 +358,7 @@ struct AssessmentTests {
                 """) >= 1)
             #expect(try await count(assessment.database, "SELECT count(*)::int FROM assessment.assessments WHERE subject_id = \(subject)") == before + 1)
             #expect(try await count(assessment.database, """
-                SELECT count(*)::int FROM assessment.outbox WHERE routing_key = 'risk.assessed.v1'
+                SELECT count(*)::int FROM assessment.outbox WHERE routing_key = 'risk.assessed.v1.high'
                 AND convert_from(body, 'UTF8') LIKE \("%\(subject)%") AND convert_from(body, 'UTF8') LIKE \("%\(model.version)%")
                 """) == 1)
             // Every subject still on the old model is due for review; put the shipped model back for the other tests.

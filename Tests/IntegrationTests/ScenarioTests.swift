@@ -721,7 +721,7 @@ struct ScenarioTests {
     static func consumed(_ service: some HuhangService) -> [String] {
         var registry = HandlerRegistry()
         service.register(&registry)
-        return registry.bindings.map { $0.routingKey }
+        return registry.types
     }
 
     /// Whether every scenario so far ran; the coverage check below reads what they made the services apply.

@@ -61,18 +61,32 @@ struct EnvironmentReaderTests {
         func announce(_ value: String?) throws -> Announcements {
             try ServiceConfiguration(service: "x", defaultHTTPPort: 1, environment: value.map { ["ANNOUNCE": $0] } ?? [:]).announcements
         }
-        #expect(Set(Contracts.announcements.map { $0.eventType.name }) == ["ledger.changed.v1", "case.opened.v1"])
+        #expect(Set(Contracts.announcements.map { $0.eventType.name }) == ["ledger.changed.v1", "case.opened.v1", "risk.assessed.v1"])
+        // An assessment below high is an announcement; at high and critical intervention and notification act on it.
+        func assessed(_ tier: RiskTier) -> RiskAssessedV1 {
+            RiskAssessedV1(subjectID: "s", tier: tier, previousTier: nil, score: 1, reasons: [], modelVersion: "m", provisional: false,
+                           urgent: false, schoolCode: nil, assessedAt: Date(timeIntervalSince1970: 0))
+        }
         let none = try announce(nil)
         #expect(!none.publishes(LedgerChangedV1.self) && !none.publishes(CaseOpenedV1.self))
         #expect(none.publishes(RiskAssessedV1.self) && none.publishes(TaskAssignedV1.self) && none.publishes(NotificationDeliveredV1.self))
+        #expect(!none.publishes(assessed(.low)) && !none.publishes(assessed(.medium)))
+        #expect(none.publishes(assessed(.high)) && none.publishes(assessed(.critical)))
         let all = try announce("all")
         #expect(all.publishes(LedgerChangedV1.self) && all.publishes(CaseOpenedV1.self) && all.publishes(RiskAssessedV1.self))
+        #expect(RiskTier.allCases.allSatisfy { all.publishes(assessed($0)) })
         let one = try announce(" ledger.changed.v1 ")
-        #expect(one.publishes(LedgerChangedV1.self) && !one.publishes(CaseOpenedV1.self))
+        #expect(one.publishes(LedgerChangedV1.self) && !one.publishes(CaseOpenedV1.self) && !one.publishes(assessed(.medium)))
         let both = try announce("ledger.changed.v1,case.opened.v1")
         #expect(both.publishes(LedgerChangedV1.self) && both.publishes(CaseOpenedV1.self))
+        let tiers = try announce("risk.assessed.v1")
+        #expect(RiskTier.allCases.allSatisfy { tiers.publishes(assessed($0)) } && !tiers.publishes(LedgerChangedV1.self))
+        // Each tier under its own routing key, so that a service binds the tiers it acts on.
+        #expect(RiskTier.allCases.map { assessed($0).routingKey }
+            == ["risk.assessed.v1.low", "risk.assessed.v1.medium", "risk.assessed.v1.high", "risk.assessed.v1.critical"])
+        #expect(TaskAssignedV1.eventType.routingKey == "task.assigned.v1")
         // Not an announcement (always published), or not a type at all: refused, naming the ones there are.
-        for wrong in ["risk.assessed.v1", "ledger.changed", "everything"] {
+        for wrong in ["task.assigned.v1", "ledger.changed", "everything"] {
             #expect {
                 try announce(wrong)
             } throws: { error in

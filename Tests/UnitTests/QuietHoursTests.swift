@@ -70,7 +70,9 @@ struct TemplateTests {
             HazardOverdueV1.eventType, RatingChangedV1.eventType, FollowUpDueV1.eventType, DailyDigestV1.eventType, RiskAssessedV1.eventType,
         ]
         #expect(handlers.noticeTypes == told)
-        #expect(Set(registry.bindings.map(\.routingKey)) == Set((told + [CareTeamChangedV1.eventType, CaseClosedV1.eventType]).map(\.name)))
+        // Assessments only at critical (and, from a version before tiered keys, under the plain name).
+        #expect(Set(registry.bindings.map(\.routingKey))
+            == Set((told + [CareTeamChangedV1.eventType, CaseClosedV1.eventType]).map(\.name) + [RiskAssessedV1.routingKey(.critical)]))
         // What is not routed, or not critical enough, makes no notice.
         let low = RiskAssessedV1(
             subjectID: "s-00000000000000000000000000000006", tier: .high, previousTier: nil, score: 40, reasons: [], modelVersion: "m",

@@ -60,7 +60,13 @@ struct PipelineBench: AsyncParsableCommand {
         try? FileManager.default.removeItem(at: logs)
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let counts = try replicaCounts()
-        let extra = try settings()
+        var extra = try settings()
+        // This tree's assessment writes risk.assessed.v1 below high only where ANNOUNCE names it (no platform service
+        // acts on it), and the benchmark ends a concern only to watch on it. A revision before that wrote it always
+        // (and may not know the name as an announcement), so only this tree's services are told.
+        let own = binaries.resolvingSymlinksInPath().path
+            == URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().resolvingSymlinksInPath().path
+        if own, extra["ANNOUNCE"] == nil { extra["ANNOUNCE"] = RiskAssessedV1.eventType.name }
 
         let database = try Database(configuration: try DatabaseConfiguration(url: databaseURL, maximumConnections: 2), schema: "intake", logger: logger)
         let dbTask = Task { await database.run() }
@@ -200,12 +206,14 @@ struct PipelineBench: AsyncParsableCommand {
     ) async throws -> Report {
         let run = "pl\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
         let completions = Completions()
-        // The benchmark's own view of the ends of the paths: every notification.delivered.v1 and risk.assessed.v1.
+        // The benchmark's own view of the ends of the paths: every notification.delivered.v1 and risk.assessed.v1 (every
+        // tier: `risk.assessed.v1.#` matches the plain name a revision before tiered keys published under, too).
         let (listener, listening) = try await watchEnds(
-            queue: "bench.pipeline.ends", keys: [NotificationDeliveredV1.eventType.name, RiskAssessedV1.eventType.name], broker: broker, logger: logger
+            queue: "bench.pipeline.ends", keys: [NotificationDeliveredV1.eventType.name, RiskAssessedV1.eventType.routingKey + ".#"],
+            broker: broker, logger: logger
         ) { delivery in
             if let id = delivery.properties.correlationID {
-                completions.arrive(id, end: delivery.routingKey == RiskAssessedV1.eventType.name ? .assessed : .notified, at: .now)
+                completions.arrive(id, end: delivery.routingKey.hasPrefix(RiskAssessedV1.eventType.routingKey) ? .assessed : .notified, at: .now)
             }
         }
         defer { listening.cancel() }
