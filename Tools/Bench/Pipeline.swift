@@ -424,7 +424,10 @@ final class Sampler: @unchecked Sendable {
         return peak.withLock { $0 }
     }
 
-    /// CPU seconds so far: each service (all replicas), PostgreSQL (all its processes) and RabbitMQ.
+    /// CPU seconds so far: each service (all replicas), PostgreSQL (all its processes) and RabbitMQ. A process's children
+    /// that ended count too (their time is added to their parent's when it reaps them): a connection the services' pools
+    /// close when it has been idle ends its PostgreSQL backend, whose time would otherwise drop out of the sum between
+    /// two readings.
     static func cpu(_ running: [String: [ServiceProcess]]) -> [String: Double] {
         var cpu = running.mapValues { $0.map(\.cpuSeconds).reduce(0, +) }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -435,8 +438,9 @@ final class Sampler: @unchecked Sendable {
             let name = command == "postgres" ? "postgresql" : command == "beam.smp" ? "rabbitmq" : nil
             guard let name else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            cpu[name, default: 0] += (user + system) / ticks
+            guard fields.count > 14, let user = Double(fields[11]), let system = Double(fields[12]),
+                  let children = Double(fields[13]), let childrenSystem = Double(fields[14]) else { continue }
+            cpu[name, default: 0] += (user + system + children + childrenSystem) / ticks
         }
         return cpu
     }
