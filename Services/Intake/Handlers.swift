@@ -13,8 +13,9 @@ struct IntakeHandlers: Sendable {
     let cipher: PersonalDataCipher
     let clock: any WallClock
 
-    /// A batch's agency events, taken in together (``accept(together:)``).
-    static let agencyEvents = HandlerGroup<[UInt8]>("intake.agency-events")
+    /// A batch's agency events, taken in together (``accept(together:)``): each as its check, which refuses nothing
+    /// (a refusal sends the batch one by one).
+    static let agencyEvents = HandlerGroup<@Sendable () async throws -> Checked>("intake.agency-events")
     /// The agencies' event types intake takes in.
     static let agencyEventTypes: [any IntakeRules.Type] = [
         IncidentReportV1.self, HotlineCallV1.self, ScreeningBatchV1.self, AttendanceSignalV1.self, FamilySituationV1.self,
@@ -23,7 +24,9 @@ struct IntakeHandlers: Sendable {
 
     func register(_ handlers: inout HandlerRegistry) {
         func accept<E: IntakeRules>(_ type: E.Type) {
-            handlers.onRaw(E.eventType, from: ExchangeName.intake, in: Self.agencyEvents, item: { body, _ in body }) { body, context in
+            handlers.onRaw(E.eventType, from: ExchangeName.intake, in: Self.agencyEvents, item: { body, context in
+                { try await self.check(E.self, body, context, refuse: false) }
+            }) { body, context in
                 try await self.accept(E.self, body, context)
             }
         }
@@ -160,12 +163,11 @@ struct IntakeHandlers: Sendable {
     /// (by the dispatcher) the outbox. The people of each are resolved in the batch's order, each event seeing the
     /// identifiers the ones before it taught the registry, as it would one by one. Should one of them be refused,
     /// or its external id be taken, the batch runs again with each event alone (``OneByOne``).
-    func accept(together events: [(item: [UInt8], context: HandlerContext)]) async throws {
+    func accept(together events: [(item: @Sendable () async throws -> Checked, context: HandlerContext)]) async throws {
         guard let first = events.first?.context else { return }
         var takings: [Taking] = []
-        for (body, context) in events {
-            guard let check = Self.checks[context.envelope.type] else { throw OneByOne() }
-            guard case .taking(let taking) = try await check(self, body, context) else { throw OneByOne() }
+        for (check, _) in events {
+            guard case .taking(let taking) = try await check() else { throw OneByOne() }
             takings.append(taking)
         }
         var known = try await IdentityStore.known(takings.flatMap(\.named), on: first.connection, logger: first.logger)
@@ -182,16 +184,6 @@ struct IntakeHandlers: Sendable {
             try await pass(claim, outgoing, context)
         }
     }
-
-    /// How each agency event type is checked in a batch (refusals are left to the event alone).
-    private static let checks: [String: @Sendable (IntakeHandlers, [UInt8], HandlerContext) async throws -> Checked] = {
-        var checks: [String: @Sendable (IntakeHandlers, [UInt8], HandlerContext) async throws -> Checked] = [:]
-        func add<E: IntakeRules>(_ type: E.Type) {
-            checks[E.eventType.name] = { handlers, body, context in try await handlers.check(E.self, body, context, refuse: false) }
-        }
-        for type in agencyEventTypes { add(type) }
-        return checks
-    }()
 
     /// Passes a claimed event on: its domain events, then the agency's receipt.
     private func pass(_ claim: EventStore.Claim, _ outgoing: [Outgoing], _ context: HandlerContext) async throws {
