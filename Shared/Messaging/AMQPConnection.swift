@@ -101,9 +101,14 @@ public final class AMQPConnection: Sendable {
     private static func open(_ configuration: AMQPConfiguration, confirms: Bool, logger: Logger) async throws -> AMQPConnection {
         let connection = AMQPConnection(configuration: configuration, logger: logger)
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
-            let thread = Thread { connection.threadMain(confirms: confirms, ready: ready) }
-            thread.name = "amqp-\(configuration.connectionName)"
-            thread.start()
+            Thread {
+                // Named from inside: a name given to a Thread before it starts does not reach the system's thread on
+                // Linux, which then shows under its parent's name (`top -H`, `perf`). Linux keeps 15 bytes of it.
+                // The role only ("amqp-consumer"): the process already tells the service.
+                let role = configuration.connectionName.split(separator: ".").last.map(String.init) ?? configuration.connectionName
+                Thread.current.name = String("amqp-\(role)".utf8.prefix(15))!
+                connection.threadMain(confirms: confirms, ready: ready)
+            }.start()
         }
         return connection
     }

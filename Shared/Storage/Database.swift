@@ -168,11 +168,14 @@ public final class Database: Service, Sendable {
         let marks = TransactionMarks()
         do {
             let result = try await TransactionMarks.$current.withValue(marks) {
-                try await client.withTransaction(logger: logger) { connection in
-                    // The transaction's work runs on its connection's event loop: each query's answer resumes it
-                    // there, instead of waking a thread of the cooperative pool for every statement.
+                try await client.withConnection { connection in
+                    // The transaction — BEGIN, its work and COMMIT — runs on its connection's event loop: each
+                    // statement's answer resumes it there, instead of waking a thread of the cooperative pool for
+                    // every statement and the event loop's thread for every statement sent.
                     try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
-                        try await body(connection)
+                        try await connection.withTransaction(logger: logger) { connection in
+                            try await body(connection)
+                        }
                     }
                 }
             }

@@ -43,6 +43,8 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Where the service executables are (another revision's, for a before/after run); beside huhang-bench by default.")
     var binaries: String?
     @Option(help: "What the table calls the services measured, e.g. a revision.") var label = "this tree"
+    @Option(help: "Write each open-loop event's send time and latency to this CSV file (to see whether slow events come together).")
+    var openTrace: String?
     @Option(help: "Append the run's key figures, one JSON line, to this file (bench/pipeline --baseline compares them).")
     var summary: String?
     @Flag(inversion: .prefixedNo, help: "Measure the platform row: the same hops with handlers that only pass the event on.")
@@ -324,6 +326,16 @@ struct PipelineBench: AsyncParsableCommand {
         report.openCPU = report.openCPUSeconds.mapValues { $0 / openElapsed }
         report.openDatabase = try await DatabaseWork.now(database) - openDatabaseBefore
         let open = completions.latencies(of: ids)
+        if let openTrace {
+            var csv = "index,sent_ms,latency_ms,end,type\n"
+            for (index, id) in ids.enumerated() {
+                let sent = Double(index) / target * 1000
+                let (latency, end) = completions.latency(of: id)
+                let type = (try? EventMix.event(index, run: openRun, first: closedCount).1.properties.type) ?? nil
+                csv += "\(index),\(String(format: "%.1f", sent)),\(latency.map { String(format: "%.1f", durationSeconds($0) * 1000) } ?? ""),\(end.map { "\($0)" } ?? ""),\(type ?? "")\n"
+            }
+            try csv.write(toFile: openTrace, atomically: true, encoding: .utf8)
+        }
         report.open = Phase(name: "open loop at \(Int(target))/s", offered: target, sent: planned, done: open.count,
                             seconds: durationSeconds(completions.last(of: ids) - start), latencies: open,
                             notified: completions.latencies(of: ids, end: .notified))
@@ -378,6 +390,11 @@ final class Completions: Sendable {
             }
             if let arrived { continuation.resume(returning: arrived) }
         }
+    }
+
+    /// How long `id` took, if it arrived, and how its path ends.
+    func latency(of id: String) -> (Duration?, PathEnd?) {
+        state.withLock { state in (state.arrived[id].flatMap { at in state.sent[id].map { at - $0 } }, state.ends[id]) }
     }
 
     func count(of ids: [String]) -> Int { state.withLock { state in ids.filter { state.arrived[$0] != nil }.count } }
