@@ -59,10 +59,13 @@ def pages_of_the_task_force(subject):
 
 
 def wait_for_file(folder, pattern, seconds=20):
+    # Chromium may reserve a download's final name with an empty file while it writes into a .crdownload beside
+    # it: the download is done when no .crdownload is left and the file holds something.
     deadline = time.time() + seconds
     while time.time() < deadline:
-        done = [f for f in glob.glob(os.path.join(folder, pattern)) if not f.endswith(".crdownload")]
-        if done:
+        writing = glob.glob(os.path.join(folder, "*.crdownload"))
+        done = [f for f in glob.glob(os.path.join(folder, pattern)) if not f.endswith(".crdownload") and os.path.getsize(f) > 0]
+        if done and not writing:
             return done[0]
         time.sleep(0.2)
     return None
