@@ -133,6 +133,10 @@ enum AssessmentMigrations {
                 DROP INDEX assessment.ledger_entries_current_subject;
                 CREATE INDEX ledger_entries_page ON assessment.ledger_entries (ledger, id);
                 """),
+            Migration(8, "a change to the risk models is counted, so that replicas reuse the active one until the next", """
+                CREATE TRIGGER models_configuration AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON assessment.models
+                    FOR EACH STATEMENT EXECUTE FUNCTION assessment.configuration_changed();
+                """),
         ]
     }
 

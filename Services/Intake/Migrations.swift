@@ -131,5 +131,9 @@ enum IntakeMigrations {
         Migration(8, "how many rows of a batch were accepted and left out, for GET /v1/events/{id}", """
             ALTER TABLE intake.event_status ADD COLUMN accepted_rows integer, ADD COLUMN rejected_rows integer;
             """),
+        Migration(9, "a change to the agency registry is counted, so that replicas reuse what they read of it until the next", """
+            CREATE TRIGGER agencies_configuration AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON intake.agencies
+                FOR EACH STATEMENT EXECUTE FUNCTION intake.configuration_changed();
+            """),
     ]
 }

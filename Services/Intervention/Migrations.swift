@@ -168,5 +168,9 @@ enum InterventionMigrations {
             ALTER TABLE intervention.seal_access ADD COLUMN person text;
             COMMENT ON COLUMN intervention.seal_access.person IS 'the console user who stated the reason; the window opens to them alone';
             """),
+        Migration(10, "a change to the departments that answer a school's report is counted, so that replicas reuse what they read of them until the next", """
+            CREATE TRIGGER departments_configuration AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON intervention.departments
+                FOR EACH STATEMENT EXECUTE FUNCTION intervention.configuration_changed();
+            """),
     ]
 }

@@ -106,5 +106,9 @@ enum NotificationMigrations {
             ALTER TABLE notification.deliveries ADD COLUMN acked_by text;
             COMMENT ON COLUMN notification.deliveries.acked_by IS 'the person (console user name) who acknowledged, else the unit whose token did';
             """),
+        Migration(9, "a change to the notice rules is counted, so that replicas reuse what they read of them until the next", """
+            CREATE TRIGGER rules_configuration AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON notification.rules
+                FOR EACH STATEMENT EXECUTE FUNCTION notification.configuration_changed();
+            """),
     ]
 }

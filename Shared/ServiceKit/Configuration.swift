@@ -15,7 +15,7 @@ import Storage
 /// | `AMQP_SHARED_TOPOLOGY` | `declare` | `declare`: the service declares the shared exchanges (development); `check`: it only checks them, as a least-privilege broker user must (the definitions file declares them) |
 /// | `HANDLER_CONCURRENCY` | `1` | batches of messages handled at once per replica (each its own transaction); more replicas, rather than more batches, keep batches from waiting on each other's locks |
 /// | `HANDLER_BATCH_SIZE` | `32` | most messages handled in one transaction; batches fill only when messages arrive faster than they are handled |
-/// | `HANDLER_BATCH_LINGER_MS` | `5` | how long a batch that is not full waits for more messages while they arrive steadily (the last batch held more than one); a lone message is handled at once; `0` never waits |
+/// | `HANDLER_BATCH_LINGER_MS` | `12` | how long a batch that is not full waits for more messages while they arrive steadily (the last batch held more than one); a lone message is handled at once; `0` never waits. Fewer, larger transactions leave the cores to the work: on two cores at 150 events/s, 12 ms gave lower latency than 5 (p99 −30%) and than 25 |
 /// | `DATABASE_URL` | `postgres://huhang:huhang@127.0.0.1:5432/huhang` | PostgreSQL |
 /// | `DATABASE_POOL_SIZE` | `10` | most database connections per replica |
 /// | `DATABASE_IDLE_SECONDS` | `10` | an unused connection is closed after this; each idle spell holds a timer this long |
@@ -91,7 +91,7 @@ public struct ServiceConfiguration: Sendable {
         declaresSharedTopology = shared == "declare"
         handlerConcurrency = try int("HANDLER_CONCURRENCY", 1, minimum: 1)
         handlerBatchSize = try int("HANDLER_BATCH_SIZE", 32, minimum: 1)
-        handlerBatchLinger = .milliseconds(try int("HANDLER_BATCH_LINGER_MS", 5, minimum: 0))
+        handlerBatchLinger = .milliseconds(try int("HANDLER_BATCH_LINGER_MS", 12, minimum: 0))
         database = try DatabaseConfiguration(
             url: value("DATABASE_URL", "postgres://huhang:huhang@127.0.0.1:5432/huhang"),
             maximumConnections: try int("DATABASE_POOL_SIZE", 10, minimum: 2))

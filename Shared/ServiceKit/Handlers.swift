@@ -47,6 +47,15 @@ public struct HandlerContext: Sendable {
     /// Answers read once per transaction, by key.
     final class Shared: Sendable {
         private let answers = Mutex<[String: any Sendable]>([:])
+        /// The answers of earlier transactions, reused at the same configuration version; nil keeps none.
+        let remembered: ConfigurationCache?
+        /// The version of what people set, as this transaction's inbox claim read it.
+        let configurationVersion: Int64?
+
+        init(remembered: ConfigurationCache? = nil, configurationVersion: Int64? = nil) {
+            self.remembered = remembered
+            self.configurationVersion = configurationVersion
+        }
         /// The answer kept for `key`: nil when none was, `.some(nil)` when the answer kept was nil.
         func answer<Value: Sendable>(_ key: String, as type: Value.Type) -> Value? {
             answers.withLock { answers in answers[key].flatMap { $0 as? Answer<Value> }?.value }
@@ -103,15 +112,24 @@ public struct HandlerContext: Sendable {
 
     /// Reads what every handler of the transaction would read alike — an agency's registration, the active
     /// model, a routing rule: the first handler of a batch reads it, the others handled with it in the same
-    /// transaction are given the same answer. Only for what events do not change (what people set through the
-    /// API), since a later handler of the batch would not see an earlier one's change.
+    /// transaction are given the same answer, and later transactions of the process are too while the version of
+    /// what people set (counted by a trigger on each table read this way, read by the batch's inbox claim) has not
+    /// changed. Only for what events do not change (what people set through the API or the admin tool), from tables
+    /// that carry the `configuration_changed` trigger, since neither a later handler of the batch nor a later batch
+    /// would see another change.
     /// - Parameters:
     ///   - key: What is read, e.g. `notification.rule.task.assigned.v1`.
     ///   - read: Reads it.
     public func readOnce<Value: Sendable>(_ key: String, _ read: () async throws -> Value) async throws -> Value {
         if let answer = shared.answer(key, as: Value.self) { return answer }
+        let version = shared.configurationVersion
+        if let version, let answer = shared.remembered?.answer(key, at: version, as: Value.self) {
+            shared.keep(answer, as: key)
+            return answer
+        }
         let answer = try await read()
         shared.keep(answer, as: key)
+        if let version { shared.remembered?.keep(answer, as: key, at: version) }
         return answer
     }
 
@@ -352,6 +370,8 @@ public struct EventDispatcher: Sendable {
     /// The announcements the service publishes (``ServiceConfiguration/announcements``).
     let announcements: Announcements
     let logger: Logger
+    /// What handlers read through ``HandlerContext/readOnce(_:_:)``, kept across transactions.
+    let remembered = ConfigurationCache()
 
     private struct FailpointError: Error, CustomStringConvertible {
         var description: String { "failpoint handler.fail-id: this message always fails" }
@@ -464,13 +484,14 @@ public struct EventDispatcher: Sendable {
             let work = pending
             do {
                 let results = try await database.withTransaction(within: .seconds(30)) { connection -> [(Int, DispatchOutcome)] in
-                    let claimed = try await Inbox.claim(
+                    let claim = try await Inbox.claim(
                         work.map { (batch[$0.index].envelope.id, batch[$0.index].envelope.type) }, on: connection, schema: schema, logger: logger)
+                    let claimed = claim.ids
                     var handled = Set<String>()
                     var results: [(Int, DispatchOutcome)] = []
                     var emitted: [OutgoingMessage] = []
                     var rolledBack: [String] = []
-                    let shared = HandlerContext.Shared()
+                    let shared = HandlerContext.Shared(remembered: remembered, configurationVersion: claim.configurationVersion)
                     // Events of types handled together: kept for a call per group after the others, or before a later event
                     // of one of their subjects (not with savepoints, where each is handled alone).
                     var together: [String: [(index: Int, item: any Sendable, context: HandlerContext)]] = [:]

@@ -69,6 +69,19 @@ public enum Migrator {
             COMMENT ON COLUMN {schema}.audit.person IS 'the console user who acted, when a person signed in to the console made the call';
             CREATE INDEX audit_person ON {schema}.audit (person, at) WHERE person IS NOT NULL;
             """),
+        // The trigger function runs as the schema's owner, so that an operator's role allowed to change a table may
+        // count the change without a grant on the counter. A service's migration adds `CREATE TRIGGER … AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {schema}.<table>
+        // FOR EACH STATEMENT EXECUTE FUNCTION {schema}.configuration_changed()` to each table people set that its
+        // handlers read through `HandlerContext.readOnce`.
+        Migration(4, "the version of what people set", """
+            CREATE TABLE {schema}.configuration_version (
+                one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+                version bigint NOT NULL
+            );
+            INSERT INTO {schema}.configuration_version (version) VALUES (0);
+            COMMENT ON TABLE {schema}.configuration_version IS 'counts the changes to the tables people set (agencies, notice rules, risk models…); the inbox claim reads it, so that a replica reuses what it read of those tables while the count stays the same';
+            CREATE FUNCTION {schema}.configuration_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ BEGIN UPDATE {schema}.configuration_version SET version = version + 1; RETURN NULL; END $$;
+            """),
     ]
 
     /// Creates the schema if needed and applies what is missing: first the

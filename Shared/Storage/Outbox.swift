@@ -115,24 +115,40 @@ public enum Inbox {
         return false
     }
 
+    /// What a batch's claim found: the messages that are new, and the version of what people set
+    /// (`configuration_version`) as the claim saw it.
+    public struct Claim: Sendable {
+        /// The ids that are new, whose effects should be applied.
+        public var ids: Set<String>
+        /// The count of changes to the tables people set, read in the claim's snapshot; nil when nothing was new.
+        public var configurationVersion: Int64?
+    }
+
     /// Records several messages as handled inside the caller's transaction, in one statement (in the order of
-    /// their ids, so that replicas claiming overlapping batches wait for each other and never deadlock).
+    /// their ids, so that replicas claiming overlapping batches wait for each other and never deadlock), and
+    /// reads the version of what people set in the same statement.
     /// - Parameters:
     ///   - messages: Each message's id and event type; an id may come twice (the second is a duplicate).
     ///   - connection: The connection holding the open transaction.
     ///   - schema: The service's schema.
-    /// - Returns: The ids that are new, whose effects should be applied.
+    /// - Returns: The ids that are new, whose effects should be applied, and the configuration version.
     public static func claim(
         _ messages: [(id: String, type: String)], on connection: PostgresConnection, schema: String, logger: Logger
-    ) async throws -> Set<String> {
+    ) async throws -> Claim {
         let rows = try await connection.query(prepared: """
-            INSERT INTO \(unescaped: schema).inbox (message_id, event_type)
-            SELECT i, t FROM unnest(\(messages.map(\.id))::text[], \(messages.map(\.type))::text[]) AS m(i, t) ORDER BY i
-            ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+            WITH claimed AS (
+                INSERT INTO \(unescaped: schema).inbox (message_id, event_type)
+                SELECT i, t FROM unnest(\(messages.map(\.id))::text[], \(messages.map(\.type))::text[]) AS m(i, t) ORDER BY i
+                ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+            )
+            SELECT message_id, (SELECT version FROM \(unescaped: schema).configuration_version) FROM claimed
             """, logger: logger)
-        var claimed = Set<String>()
-        for try await id in rows.decode(String.self) { claimed.insert(id) }
-        return claimed
+        var claim = Claim(ids: [], configurationVersion: nil)
+        for try await (id, version) in rows.decode((String, Int64?).self) {
+            claim.ids.insert(id)
+            claim.configurationVersion = version
+        }
+        return claim
     }
 
     /// Takes back claims of messages whose handling was rolled back inside the caller's transaction, so that

@@ -4,6 +4,7 @@ import Foundation
 import PostgresNIO
 import ServiceKit
 import Storage
+import Synchronization
 import Testing
 
 /// A whole service (the ledger test service) consuming from the real broker.
@@ -84,6 +85,29 @@ struct ConsumerTests {
             let again = await service.dispatcher.dispatch(Array(batch[0..<6]), holdWhileUnavailable: false)
             #expect(again == Array(repeating: .duplicate, count: 6))
             for key in keys { #expect(try await applied(service.database, key) == 1) }
+        }
+    }
+
+    @Test("what people set is read once and reused by later batches until it changes: the next batch after a change reads it again")
+    func readOnceAcrossBatches() async throws {
+        let service = try ledger()
+        let run = TestEnvironment.unique("setting")
+        try await withServices([service]) { () async throws in
+            func ping(_ n: Int) throws -> EventDispatcher.Incoming { try incoming(PingV1(key: "\(run)-\(n)", mode: "setting")) }
+            try await service.database.query("UPDATE ledgertest.settings SET value = 'blue' WHERE name = 'colour'", logger: TestEnvironment.logger)
+            let before = LedgerService.settingReads.load(ordering: .relaxed)
+            #expect(await service.dispatcher.dispatch([try ping(1), try ping(2)], holdWhileUnavailable: false) == [.applied, .applied])
+            #expect(await service.dispatcher.dispatch([try ping(3)], holdWhileUnavailable: false) == [.applied])
+            #expect(LedgerService.settingReads.load(ordering: .relaxed) - before == 1, "read by the first batch, reused by the second")
+            for n in 1...3 { #expect(try await applied(service.database, "\(run)-\(n)=blue") == 1) }
+
+            // A change, by any writer: the next batch reads the new value (and only once again).
+            try await service.database.query("UPDATE ledgertest.settings SET value = 'green' WHERE name = 'colour'", logger: TestEnvironment.logger)
+            #expect(await service.dispatcher.dispatch([try ping(4)], holdWhileUnavailable: false) == [.applied])
+            #expect(await service.dispatcher.dispatch([try ping(5)], holdWhileUnavailable: false) == [.applied])
+            #expect(LedgerService.settingReads.load(ordering: .relaxed) - before == 2)
+            #expect(try await applied(service.database, "\(run)-4=green") == 1)
+            #expect(try await applied(service.database, "\(run)-5=green") == 1)
         }
     }
 

@@ -9,6 +9,7 @@ import PostgresNIO
 import ServiceKit
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// The test suite's broker and database: a vhost and a database of their own
 /// (created by `scripts/dev-stack up`), so tests never compete with a suite
@@ -139,7 +140,8 @@ extension RunningService: ServiceRunnable {
 struct PingV1: EventPayload, Hashable {
     static let eventType = EventType("test.ping", major: 1)
     var key: String
-    /// `fail` makes the handler throw every time (a poison message); `blocked` until its key is in `ledgertest.unblocked`.
+    /// `fail` makes the handler throw every time (a poison message); `blocked` until its key is in `ledgertest.unblocked`;
+    /// `setting` applies the key with the value of `ledgertest.settings` appended (`key=value`), read through `readOnce`.
     var mode: String?
 }
 
@@ -170,7 +172,16 @@ struct LedgerService: HuhangService {
             CREATE INDEX applied_key ON ledgertest.applied (key);
             """),
         Migration(2, "keys whose blocked pings may now be applied", "CREATE TABLE ledgertest.unblocked (key text PRIMARY KEY);"),
+        Migration(3, "a setting people change, read through readOnce", """
+            CREATE TABLE ledgertest.settings (name text PRIMARY KEY, value text NOT NULL);
+            INSERT INTO ledgertest.settings VALUES ('colour', 'blue');
+            CREATE TRIGGER settings_configuration AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ledgertest.settings
+                FOR EACH STATEMENT EXECUTE FUNCTION ledgertest.configuration_changed();
+            """),
     ]
+
+    /// How many times a handler read `ledgertest.settings` from the database.
+    static let settingReads = Atomic<Int>(0)
 
     init(context: ServiceContext) throws {}
 
@@ -183,8 +194,19 @@ struct LedgerService: HuhangService {
                 for try await _ in rows { unblocked = true }
                 if !unblocked { throw TestFailure("blocked until the operator fixes it") }
             }
+            var key = ping.key
+            if ping.mode == "setting" {
+                let value = try await context.readOnce("ledgertest.setting.colour") { () async throws -> String in
+                    LedgerService.settingReads.add(1, ordering: .relaxed)
+                    let rows = try await context.connection.query(
+                        "SELECT value FROM ledgertest.settings WHERE name = 'colour'", logger: context.logger)
+                    for try await value in rows.decode(String.self) { return value }
+                    return "none"
+                }
+                key += "=\(value)"
+            }
             try await context.connection.query(
-                "INSERT INTO ledgertest.applied (key, message_id) VALUES (\(ping.key), \(context.envelope.id))",
+                "INSERT INTO ledgertest.applied (key, message_id) VALUES (\(key), \(context.envelope.id))",
                 logger: context.logger)
             return .applied
         }
