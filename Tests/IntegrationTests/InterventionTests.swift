@@ -705,9 +705,11 @@ struct InterventionTests {
 
     @Test("the daily summary and digest match a day of known numbers; follow-up visits fall due by tier, once each")
     func dailyLoop() async throws {
-        // A day of its own, years ahead, so that nothing else was counted on it.
+        // A day of its own, years ahead, so that nothing else was counted on it — not a quarter's last, so that the
+        // next day, when a task goes late, is in the same quarter.
         let calendar = Periods.calendar
-        let day = calendar.date(byAdding: .day, value: Int.random(in: 2_000...20_000), to: calendar.startOfDay(for: Date()))!
+        var day = calendar.date(byAdding: .day, value: Int.random(in: 2_000...20_000), to: calendar.startOfDay(for: Date()))!
+        if Quarter.of(day) != Quarter.of(day.addingTimeInterval(86_400)) { day = day.addingTimeInterval(-86_400) }
         let clock = ManualWallClock(day.addingTimeInterval(9 * 3600))  // 09:00 China Standard Time
         let port = try freePort()
         let intervention = try RunningService<InterventionService>(
