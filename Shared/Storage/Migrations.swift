@@ -70,9 +70,10 @@ public enum Migrator {
             CREATE INDEX audit_person ON {schema}.audit (person, at) WHERE person IS NOT NULL;
             """),
         // The trigger function runs as the schema's owner, so that an operator's role allowed to change a table may
-        // count the change without a grant on the counter. A service's migration adds `CREATE TRIGGER … AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {schema}.<table>
-        // FOR EACH STATEMENT EXECUTE FUNCTION {schema}.configuration_changed()` to each table people set that its
-        // handlers read through `HandlerContext.readOnce`.
+        // count the change without a grant on the counter. A service's migration adds
+        // `CREATE TRIGGER … AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {schema}.<table> FOR EACH STATEMENT
+        // EXECUTE FUNCTION {schema}.configuration_changed()` to each table people set that its handlers read through
+        // `HandlerContext.readOnce`.
         Migration(4, "the version of what people set", """
             CREATE TABLE {schema}.configuration_version (
                 one     boolean PRIMARY KEY DEFAULT true CHECK (one),
