@@ -536,13 +536,18 @@ struct Report {
         }
         lines.append("| all processes | | | | | | \(f(cpu.values.reduce(0, +), 2)) | \(f(summary.cpuMillisecondsPerEventTotal, 2)) | "
             + "\(f(openCPU.values.reduce(0, +), 2)) | \(f(summary.openCPUMillisecondsPerEventTotal ?? .nan, 2)) |")
-        func work(_ name: String, _ database: DatabaseWork, events: Int) -> String {
-            let events = Double(max(events, 1))
-            return "\(name), per agency event: \(f(Double(database.transactions) / events, 1)) transactions, "
+        // The CPU of a transaction (all processes, its share of the hops around it): at a rate where each message is
+        // its own transaction the host's CPU follows the transactions, not the events.
+        func work(_ name: String, _ database: DatabaseWork, phase: Phase, cpuPerEvent: Double) -> String {
+            let events = Double(max(phase.done, 1))
+            let perEvent = Double(database.transactions) / events
+            return "\(name), per agency event: \(f(perEvent, 1)) transactions, "
                 + (database.statements.map { "\(f(Double($0) / events, 1)) SQL statements" } ?? "SQL statements not counted (pg_stat_statements is not installed in this database)")
-                + " (pg_stat_database, pg_stat_statements)"
+                + " (pg_stat_database, pg_stat_statements); \(f(Double(database.transactions) / max(phase.seconds, 0.001))) transactions/s, "
+                + "\(f(perEvent > 0 ? cpuPerEvent / perEvent : .nan, 2)) CPU ms per transaction, all processes"
         }
-        lines += ["", work("closed loop", database, events: closed.done), work("open loop", openDatabase, events: open.done)]
+        lines += ["", work("closed loop", database, phase: closed, cpuPerEvent: summary.cpuMillisecondsPerEventTotal),
+                  work("open loop", openDatabase, phase: open, cpuPerEvent: summary.openCPUMillisecondsPerEventTotal ?? .nan)]
         if let platform {
             let events = Double(max(platform.done, 1))
             lines += ["", "| platform: four services passing the event on, \(closed.name) | events/s | / L | p99 ms | CPU ms / event, all processes | transactions / event | SQL statements / event |",

@@ -94,7 +94,6 @@ struct OperatorPages: Sendable {
     /// Each service: ready or not, and its figures since it started — messages handled, set aside and retried,
     /// outbox rows not yet sent — read from its `/metrics`, all at once.
     func operations(_ session: Session) async throws -> Response {
-        let words = Words.table(session.person.language)
         let found = await withTaskGroup(of: (String, Bool, [String: Double]?).self) { group in
             for name in Self.services {
                 group.addTask {
