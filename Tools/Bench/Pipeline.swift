@@ -245,7 +245,16 @@ struct PipelineBench: AsyncParsableCommand {
                             let sent = ContinuousClock.now
                             completions.expect(message.properties.messageID!, end: end, sent: sent)
                             _ = try await agencies[agency].publish(message)
-                            if let done = await completions.wait(message.properties.messageID!, timeout: .seconds(60)) { latencies.append(done - sent) }
+                            guard let done = await completions.wait(message.properties.messageID!, timeout: .seconds(60)) else {
+                                // A healthy stack ends every event in well under a second: one that took a minute means the
+                                // loop is stuck or its end is never published, and waiting on would take an hour.
+                                throw CommandFailure(description: """
+                                    event \(message.properties.messageID!) (\(message.properties.type ?? "?")) did not reach the end of its path (\(end)) in 60 s; \
+                                    the services' logs are in .bench/logs (the services of a revision before tiered assessments \
+                                    need --env ANNOUNCE=risk.assessed.v1)
+                                    """)
+                            }
+                            latencies.append(done - sent)
                         }
                     }
                 }
@@ -382,13 +391,19 @@ final class Completions: Sendable {
             waiter?.resume(returning: nil)
         }
         defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let arrived = state.withLock { state -> ContinuousClock.Instant? in
-                if let at = state.arrived[id] { return at }
-                state.waiting[id] = continuation
-                return nil
+        // Cancelled (another sender gave up), the wait ends at once.
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let arrived = state.withLock { state -> ContinuousClock.Instant?? in
+                    if let at = state.arrived[id] { return at }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiting[id] = continuation
+                    return nil
+                }
+                if let arrived { continuation.resume(returning: arrived) }
             }
-            if let arrived { continuation.resume(returning: arrived) }
+        } onCancel: {
+            state.withLock { $0.waiting.removeValue(forKey: id) }?.resume(returning: nil)
         }
     }
 
