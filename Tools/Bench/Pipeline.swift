@@ -348,6 +348,14 @@ struct PipelineBench: AsyncParsableCommand {
         report.open = Phase(name: "open loop at \(Int(target))/s", offered: target, sent: planned, done: open.count,
                             seconds: durationSeconds(completions.last(of: ids) - start), latencies: open,
                             notified: completions.latencies(of: ids, end: .notified))
+        // The same latencies by when the events were sent, five seconds at a time: a tail made by a few seconds' stall (an
+        // autovacuum, a checkpoint) is told apart from one spread over the whole run.
+        // (The last window takes the few events left over.)
+        let windowSize = max(1, Int(target * 5))
+        let windowCount = max(1, planned / windowSize)
+        report.openWindows = (0..<windowCount).map { window in
+            ids[window * windowSize..<(window == windowCount - 1 ? planned : (window + 1) * windowSize)].compactMap { completions.latency(of: $0).0 }
+        }
         report.openLoadKB = sampler.stop()
 
         for sender in senders { await sender.close() }
@@ -517,6 +525,8 @@ struct Report {
     var openCPUSeconds: [String: Double] = [:]
     /// What PostgreSQL did in the open loop.
     var openDatabase = DatabaseWork()
+    /// The open loop's latencies in windows of five seconds of sending, in order.
+    var openWindows: [[Duration]] = []
     /// The same hops with handlers that only pass the event on; nil when not measured.
     var platform: PlatformRun?
     var label = ""
@@ -563,6 +573,11 @@ struct Report {
         }
         lines += ["", work("closed loop", database, phase: closed, cpuPerEvent: summary.cpuMillisecondsPerEventTotal),
                   work("open loop", openDatabase, phase: open, cpuPerEvent: summary.openCPUMillisecondsPerEventTotal ?? .nan)]
+        if openWindows.count > 1 {
+            lines.append("open loop, p50 / p99 ms of the events sent in each 5 s: " + openWindows.enumerated().map { index, window in
+                "\(index * 5)–\(index * 5 + 5) s \(f(open.percentile(0.5, of: window))) / \(f(open.percentile(0.99, of: window)))"
+            }.joined(separator: ", "))
+        }
         if let platform {
             let events = Double(max(platform.done, 1))
             lines += ["", "| platform: four services passing the event on, \(closed.name) | events/s | / L | p99 ms | CPU ms / event, all processes | transactions / event | SQL statements / event |",
